@@ -1,0 +1,1 @@
+//! The Sabaody keyspace: typed values, TTL, memory accounting. No I/O, no RESP.
