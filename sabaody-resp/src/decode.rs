@@ -342,3 +342,6 @@ fn parse_double(s: &[u8]) -> Result<f64, DecodeError> {
         .and_then(|t| t.parse::<f64>().ok())
         .ok_or(DecodeError::InvalidDouble)
 }
+
+#[cfg(test)]
+mod tests;

@@ -402,3 +402,6 @@ pub mod write {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

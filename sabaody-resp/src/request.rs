@@ -464,3 +464,6 @@ fn split_args(line: &[u8]) -> Result<Vec<Token>, DecodeError> {
         });
     }
 }
+
+#[cfg(test)]
+mod tests;
