@@ -43,6 +43,9 @@ mod limits;
 mod num;
 mod request;
 
+#[cfg(test)]
+mod proptests;
+
 pub use decode::{decode, decode_all, decode_bytes};
 pub use encode::{encode, format_double, write};
 pub use error::DecodeError;
