@@ -1,1 +1,106 @@
-//! The Sabaody keyspace: typed values, TTL, memory accounting. No I/O, no RESP.
+//! The Sabaody keyspace: a typed, sharded, thread-safe Redis-like cache. No I/O, no RESP.
+//!
+//! API changes: (none yet — signatures are stable; any change will be listed here.)
+//!
+//! # Use
+//!
+//! ```
+//! use sabaody_core::{Cache, Keyspace, SetOptions, SetExpiry, ExpireCondition};
+//!
+//! let cache = Cache::builder().build();
+//! // strings
+//! cache.set("greeting", "hello").unwrap();
+//! assert_eq!(cache.append("greeting", " world").unwrap(), 11);
+//! assert_eq!(&cache.getrange("greeting", 0, 4).unwrap()[..], b"hello");
+//! // integers and floats, with Redis's rules
+//! assert_eq!(cache.incr_by("n", 5).unwrap(), 5);
+//! assert_eq!(&cache.incr_by_float("f", 10.5).unwrap()[..], b"10.5");
+//! cache.set("bad", "01").unwrap();
+//! assert!(cache.incr("bad").is_err());
+//! // TTLs
+//! let opts = SetOptions { expiry: Some(SetExpiry::Ex(60)), ..SetOptions::default() };
+//! cache.set_with("session", "s3cr3t", &opts).unwrap();
+//! assert!(cache.ttl("session") > 58);
+//! assert!(cache.expire("greeting", 10, ExpireCondition::Nx).unwrap());
+//! // keys
+//! assert_eq!(cache.exists(&["n", "n", "missing"]), 2);
+//! let mut found = cache.keys("g*");
+//! assert_eq!(found.pop().as_deref(), Some(&b"greeting"[..]));
+//! // numbered databases share one store
+//! let db1 = cache.db(1).unwrap();
+//! assert_eq!(db1.dbsize(), 0);
+//! ```
+//!
+//! # Layout
+//!
+//! ```text
+//!  Cache (Arc<Store>, db index)   Cache::db(i) -> another handle on the same Store
+//!    │
+//!    ▼
+//!  Store: databases × shards_per_db slots, one hasher (foldhash, random seed), one Clock,
+//!         optional housekeeping thread (active expiry, hz times a second)
+//!    │  key ──hash──▶ shard = db * shards_per_db + (hash >> 32) % shards_per_db
+//!    ▼
+//!  Slot (cache-line aligned): RwLock<Shard> + hit/miss counters
+//!  Shard: HashTable<u32> ──offset──▶ arena: Vec<u8> of records
+//!         [flags|lru|klen|vlen|expire-at?|key|value]   (strings ≤ 48 B inline,
+//!          integers as i64, larger strings and other types in a slab of `Value`s)
+//! ```
+//!
+//! * `access.rs`: how an operation reaches shards — through their locks (`Cache`) or through
+//!   guards already held (`Transaction`); `keyspace.rs`: the public [`Keyspace`] trait;
+//!   `ops/`: the operations (one file per family), written once for both.
+//! * `shard.rs`: the record arena, compaction, the per-shard active-expiry step.
+//! * `expire.rs`: the Redis-style active expiry cycle; `clock.rs`: [`SystemClock`] and
+//!   [`ManualClock`]; `num.rs`: Redis's integer/float rules; `glob.rs`: Redis's glob.
+//!
+//! # Concurrency
+//!
+//! Every method takes `&self`. Single-key operations lock one shard (read or write);
+//! multi-key operations (MSET, DEL k1 k2, RENAME, COPY) lock their shards in ascending
+//! order, so they are atomic and cannot deadlock. [`Cache::transaction`] locks every shard
+//! for a batch (MULTI/EXEC). [`Keyspace::key_version`] gives WATCH a per-shard change
+//! counter.
+//!
+//! # Expiration
+//!
+//! Expire times are absolute Unix milliseconds. A key is expired once the clock is past its
+//! time; every access checks (lazy expiry) and the active cycle ([`Cache::active_expire_cycle`],
+//! run by the housekeeping thread unless disabled) reclaims keys nobody reads again.
+//!
+//! # Memory
+//!
+//! A key with a 16-byte name and a 16-byte value costs a 36-byte record (+8 with a TTL) plus
+//! a 4-byte table slot and its control byte. [`Cache::used_memory`] reports the charged
+//! bytes of the whole store (all databases). The record header keeps one byte (`lru`)
+//! reserved for the eviction clock/LFU counter and four free flag bits.
+
+mod access;
+mod cache;
+mod clock;
+mod error;
+mod expire;
+mod glob;
+mod keyspace;
+pub mod num;
+mod ops;
+mod shard;
+mod store;
+mod value;
+
+pub use access::Transaction;
+pub use cache::{Cache, CacheBuilder, DbInfo, Stats};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::Error;
+pub use expire::ExpireCycleStats;
+pub use glob::glob_match;
+pub use keyspace::{
+    CopyOptions, ExpireCondition, GetExExpiry, Keyspace, ScanOptions, SetCondition, SetExpiry,
+    SetOptions, SetOutcome,
+};
+pub use value::KeyType;
+
+/// `use sabaody_core::prelude::*;` brings the handle and the [`Keyspace`] trait into scope.
+pub mod prelude {
+    pub use crate::{Cache, Keyspace};
+}

@@ -1,0 +1,131 @@
+//! How an operation reaches shards: through their locks (`Cache`) or through guards already
+//! held (`Transaction`). Operations are written once, generic over this trait.
+
+use crate::shard::Shard;
+use crate::store::Store;
+use parking_lot::RwLockWriteGuard;
+use std::cell::{Cell, RefCell};
+
+/// Shard access for the keyspace operations. Sealed: implemented by [`crate::Cache`] and
+/// [`crate::Transaction`] only.
+///
+/// Each operation makes exactly one call (or one call followed by one more after releasing
+/// the first), never nested calls, so a lock is never taken twice by one thread.
+pub trait Access {
+    #[doc(hidden)]
+    fn store(&self) -> &Store;
+    #[doc(hidden)]
+    fn db_index_raw(&self) -> usize;
+    #[doc(hidden)]
+    fn read<R>(&self, gid: usize, f: impl FnOnce(&Shard) -> R) -> R;
+    #[doc(hidden)]
+    fn write<R>(&self, gid: usize, f: impl FnOnce(&mut Shard) -> R) -> R;
+    /// `gids` must be sorted and free of duplicates; `f` gets the shards in that order.
+    #[doc(hidden)]
+    fn read_many<R>(&self, gids: &[usize], f: impl FnOnce(&[&Shard]) -> R) -> R;
+    /// `gids` must be sorted and free of duplicates; `f` gets the shards in that order.
+    #[doc(hidden)]
+    fn write_many<R>(&self, gids: &[usize], f: impl FnOnce(&mut [&mut Shard]) -> R) -> R;
+}
+
+impl Access for crate::Cache {
+    fn store(&self) -> &Store {
+        &self.store
+    }
+    fn db_index_raw(&self) -> usize {
+        self.db
+    }
+    #[inline]
+    fn read<R>(&self, gid: usize, f: impl FnOnce(&Shard) -> R) -> R {
+        let g = self.store.slots[gid].shard.read();
+        f(&g)
+    }
+    #[inline]
+    fn write<R>(&self, gid: usize, f: impl FnOnce(&mut Shard) -> R) -> R {
+        let mut g = self.store.slots[gid].shard.write();
+        f(&mut g)
+    }
+    fn read_many<R>(&self, gids: &[usize], f: impl FnOnce(&[&Shard]) -> R) -> R {
+        let guards: Vec<_> = gids
+            .iter()
+            .map(|&g| self.store.slots[g].shard.read())
+            .collect();
+        let refs: Vec<&Shard> = guards.iter().map(|g| &**g).collect();
+        f(&refs)
+    }
+    fn write_many<R>(&self, gids: &[usize], f: impl FnOnce(&mut [&mut Shard]) -> R) -> R {
+        let mut guards: Vec<_> = gids
+            .iter()
+            .map(|&g| self.store.slots[g].shard.write())
+            .collect();
+        let mut refs: Vec<&mut Shard> = guards.iter_mut().map(|g| &mut **g).collect();
+        f(&mut refs)
+    }
+}
+
+/// A view of the whole store with every shard of every database write-locked, so a batch of
+/// operations (MULTI/EXEC) runs atomically. Obtained from [`crate::Cache::transaction`].
+///
+/// It implements [`crate::Keyspace`], so the same command code runs on a `Cache` or inside a
+/// transaction. It is neither `Send` nor `Sync`: it lives for one closure on one thread.
+pub struct Transaction<'a> {
+    pub(crate) store: &'a Store,
+    pub(crate) db: Cell<usize>,
+    pub(crate) guards: RefCell<Vec<RwLockWriteGuard<'a, Shard>>>,
+}
+
+impl std::fmt::Debug for Transaction<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("db", &self.db.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transaction<'_> {
+    /// Switches the database later operations of this transaction use (SELECT inside MULTI).
+    ///
+    /// # Errors
+    /// [`crate::Error::DbIndexOutOfRange`] if `db >= databases`.
+    pub fn select(&self, db: usize) -> Result<(), crate::Error> {
+        if db >= self.store.databases {
+            return Err(crate::Error::DbIndexOutOfRange);
+        }
+        self.db.set(db);
+        Ok(())
+    }
+}
+
+impl Access for Transaction<'_> {
+    fn store(&self) -> &Store {
+        self.store
+    }
+    fn db_index_raw(&self) -> usize {
+        self.db.get()
+    }
+    fn read<R>(&self, gid: usize, f: impl FnOnce(&Shard) -> R) -> R {
+        let g = self.guards.borrow();
+        f(&g[gid])
+    }
+    fn write<R>(&self, gid: usize, f: impl FnOnce(&mut Shard) -> R) -> R {
+        let mut g = self.guards.borrow_mut();
+        f(&mut g[gid])
+    }
+    fn read_many<R>(&self, gids: &[usize], f: impl FnOnce(&[&Shard]) -> R) -> R {
+        let g = self.guards.borrow();
+        let refs: Vec<&Shard> = gids.iter().map(|&i| &*g[i]).collect();
+        f(&refs)
+    }
+    fn write_many<R>(&self, gids: &[usize], f: impl FnOnce(&mut [&mut Shard]) -> R) -> R {
+        let mut g = self.guards.borrow_mut();
+        let mut refs: Vec<&mut Shard> = Vec::with_capacity(gids.len());
+        let mut want = gids.iter().peekable();
+        for (i, guard) in g.iter_mut().enumerate() {
+            if want.peek() == Some(&&i) {
+                refs.push(&mut **guard);
+                want.next();
+            }
+        }
+        f(&mut refs)
+    }
+}

@@ -1,0 +1,256 @@
+//! Generic key operations: DEL, EXISTS, TYPE, RENAME, COPY, KEYS, SCAN, DBSIZE, FLUSH, RANDOMKEY.
+
+use super::{live, live_ro, locate, plan, pos, read_key};
+use crate::Error;
+use crate::access::Access;
+use crate::glob::glob_match;
+use crate::keyspace::{CopyOptions, ScanOptions};
+use crate::value::KeyType;
+use bytes::Bytes;
+
+pub(crate) fn del<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K]) -> usize {
+    let store = a.store();
+    if let [k] = keys {
+        let key = k.as_ref();
+        let (h, gid) = locate(a, key);
+        return a.write(gid, |s| {
+            usize::from(live(s, store, h, key).is_some() && s.remove(h, key, false).is_some())
+        });
+    }
+    let (gids, located) = plan(a, keys);
+    a.write_many(&gids, |shards| {
+        let mut n = 0;
+        for (k, &(h, gid)) in keys.iter().zip(&located) {
+            let s = &mut *shards[pos(&gids, gid)];
+            if live(s, store, h, k.as_ref()).is_some() && s.remove(h, k.as_ref(), false).is_some() {
+                n += 1;
+            }
+        }
+        n
+    })
+}
+
+pub(crate) fn exists<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K]) -> usize {
+    let store = a.store();
+    if let [k] = keys {
+        return usize::from(read_key(a, k.as_ref(), |_, _| ()).is_some());
+    }
+    let (gids, located) = plan(a, keys);
+    a.read_many(&gids, |shards| {
+        keys.iter()
+            .zip(&located)
+            .filter(|(k, (h, gid))| {
+                live_ro(shards[pos(&gids, *gid)], store, *h, k.as_ref()).is_some()
+            })
+            .count()
+    })
+}
+
+pub(crate) fn key_type<A: Access + ?Sized>(a: &A, key: &[u8]) -> Option<KeyType> {
+    read_key(a, key, |s, r| s.key_type(r))
+}
+
+/// RENAME (`nx == false`) and RENAMENX (`nx == true`).
+pub(crate) fn rename<A: Access + ?Sized>(
+    a: &A,
+    src: &[u8],
+    dst: &[u8],
+    nx: bool,
+) -> Result<bool, Error> {
+    let store = a.store();
+    let (gids, located) = plan(a, &[src, dst]);
+    let ((hs, gs), (hd, gd)) = (located[0], located[1]);
+    a.write_many(&gids, |shards| {
+        let s = &mut *shards[pos(&gids, gs)];
+        let Some(r) = live(s, store, hs, src) else {
+            return Err(Error::NoSuchKey);
+        };
+        if src == dst {
+            return Ok(!nx);
+        }
+        let ttl = s.expire_at(&r);
+        {
+            let d = &mut *shards[pos(&gids, gd)];
+            if nx && live(d, store, hd, dst).is_some() {
+                return Ok(false);
+            }
+        }
+        let s = &mut *shards[pos(&gids, gs)];
+        let Some(Some(owned)) = s.remove(hs, src, true) else {
+            return Err(Error::NoSuchKey);
+        };
+        let d = &mut *shards[pos(&gids, gd)];
+        let mut buf = Vec::new();
+        d.put(hd, dst, owned.into_data(&mut buf), ttl)?;
+        Ok(true)
+    })
+}
+
+pub(crate) fn copy<A: Access + ?Sized>(
+    a: &A,
+    src: &[u8],
+    dst: &[u8],
+    opts: &CopyOptions,
+) -> Result<bool, Error> {
+    let store = a.store();
+    let db = a.db_index_raw();
+    let target = opts.db.unwrap_or(db);
+    if target >= store.databases {
+        return Err(Error::DbIndexOutOfRange);
+    }
+    if target == db && src == dst {
+        return Err(Error::SameObject);
+    }
+    let hs = store.hash(src);
+    let hd = store.hash(dst);
+    let (gs, gd) = (store.gid(db, hs), store.gid(target, hd));
+    let mut gids = vec![gs, gd];
+    gids.sort_unstable();
+    gids.dedup();
+    a.write_many(&gids, |shards| {
+        let s = &mut *shards[pos(&gids, gs)];
+        let Some(r) = live(s, store, hs, src) else {
+            return Ok(false);
+        };
+        let owned = s.owned(&r);
+        let ttl = s.expire_at(&r);
+        let d = &mut *shards[pos(&gids, gd)];
+        if live(d, store, hd, dst).is_some() && !opts.replace {
+            return Ok(false);
+        }
+        d.put(hd, dst, owned.as_data(), ttl)?;
+        Ok(true)
+    })
+}
+
+pub(crate) fn keys<A: Access + ?Sized>(a: &A, pattern: &[u8]) -> Vec<Bytes> {
+    let store = a.store();
+    let all = pattern == b"*";
+    let mut out = Vec::new();
+    let now = store.now();
+    for gid in store.db_range(a.db_index_raw()) {
+        a.read(gid, |s| {
+            for b in 0..s.num_buckets() {
+                if let Some(r) = s.bucket(b) {
+                    let k = s.key(&r);
+                    if !s.is_expired(&r, now) && (all || glob_match(pattern, k)) {
+                        out.push(Bytes::copy_from_slice(k));
+                    }
+                }
+            }
+        });
+    }
+    out
+}
+
+// Cursor layout: bits 0..12 shard within the db, 12..44 bucket, 44..64 the shard's rehash epoch
+// when the cursor was made (only meaningful when bucket > 0).
+const SHARD_BITS: u32 = 12;
+const BUCKET_BITS: u32 = 32;
+pub(crate) const MAX_SHARDS_PER_DB: usize = 1 << SHARD_BITS;
+const EPOCH_MASK: u32 = (1 << (64 - SHARD_BITS - BUCKET_BITS)) - 1;
+
+fn cursor(shard: usize, bucket: usize, epoch: u32) -> u64 {
+    shard as u64
+        | (bucket as u64) << SHARD_BITS
+        | u64::from(epoch & EPOCH_MASK) << (SHARD_BITS + BUCKET_BITS)
+}
+
+pub(crate) fn scan<A: Access + ?Sized>(a: &A, cur: u64, opts: &ScanOptions) -> (u64, Vec<Bytes>) {
+    let store = a.store();
+    let n = store.shards_per_db;
+    let base = a.db_index_raw() * n;
+    let mut shard = (cur & ((1 << SHARD_BITS) - 1)) as usize;
+    let mut bucket = ((cur >> SHARD_BITS) & ((1 << BUCKET_BITS) - 1)) as usize;
+    let epoch = (cur >> (SHARD_BITS + BUCKET_BITS)) as u32;
+    let count = opts.count.max(1);
+    let now = store.now();
+    let mut out = Vec::new();
+    let mut visited = 0usize;
+    while shard < n {
+        let (next, shard_epoch, end) = a.read(base + shard, |s| {
+            let nb = s.num_buckets();
+            let mut b = if bucket > 0 && s.epoch & EPOCH_MASK == epoch & EPOCH_MASK {
+                bucket
+            } else {
+                0
+            };
+            while b < nb && visited < count {
+                if let Some(r) = s.bucket(b) {
+                    visited += 1;
+                    let k = s.key(&r);
+                    let keep = !s.is_expired(&r, now)
+                        && opts.pattern.as_ref().is_none_or(|p| glob_match(p, k))
+                        && opts.key_type.is_none_or(|t| s.key_type(&r) == t);
+                    if keep {
+                        out.push(Bytes::copy_from_slice(k));
+                    }
+                }
+                b += 1;
+            }
+            (b, s.epoch, b >= nb)
+        });
+        if !end {
+            return (cursor(shard, next, shard_epoch), out);
+        }
+        shard += 1;
+        bucket = 0;
+        if visited >= count {
+            break;
+        }
+    }
+    if shard >= n {
+        (0, out)
+    } else {
+        (cursor(shard, 0, 0), out)
+    }
+}
+
+pub(crate) fn dbsize<A: Access + ?Sized>(a: &A) -> usize {
+    let store = a.store();
+    store
+        .db_range(a.db_index_raw())
+        .map(|g| a.read(g, |s| s.len()))
+        .sum()
+}
+
+pub(crate) fn flush<A: Access + ?Sized>(a: &A, all: bool) -> usize {
+    let store = a.store();
+    let range = if all {
+        0..store.slots.len()
+    } else {
+        store.db_range(a.db_index_raw())
+    };
+    range.map(|g| a.write(g, |s| s.clear())).sum()
+}
+
+pub(crate) fn random_key<A: Access + ?Sized>(a: &A) -> Option<Bytes> {
+    let store = a.store();
+    let n = store.shards_per_db;
+    let base = a.db_index_raw() * n;
+    let start = fastrand::usize(..n);
+    let now = store.now();
+    for i in 0..n {
+        let gid = base + (start + i) % n;
+        let found = a.read(gid, |s| {
+            let nb = s.num_buckets();
+            if s.len() == 0 {
+                return None;
+            }
+            let b0 = fastrand::usize(..nb);
+            (0..nb).find_map(|j| {
+                let r = s.bucket((b0 + j) % nb)?;
+                (!s.is_expired(&r, now)).then(|| Bytes::copy_from_slice(s.key(&r)))
+            })
+        });
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+pub(crate) fn key_version<A: Access + ?Sized>(a: &A, key: &[u8]) -> u64 {
+    let (_, gid) = locate(a, key);
+    a.read(gid, |s| s.version)
+}

@@ -1,0 +1,119 @@
+//! The keyspace operations, written once over [`Access`] so they run on a `Cache` (taking shard
+//! locks) and inside a `Transaction` (locks already held).
+
+pub(crate) mod keys;
+pub(crate) mod string;
+pub(crate) mod ttl;
+
+use crate::access::Access;
+use crate::shard::{Rec, Shard};
+use crate::store::Store;
+use std::sync::atomic::Ordering;
+
+/// Redis's default `proto-max-bulk-len`: no string may grow past it.
+pub(crate) const MAX_STRING: usize = 512 * 1024 * 1024;
+
+#[inline]
+pub(crate) fn locate<A: Access + ?Sized>(a: &A, key: &[u8]) -> (u64, usize) {
+    let s = a.store();
+    let h = s.hash(key);
+    (h, s.gid(a.db_index_raw(), h))
+}
+
+/// The live record of `key` for a writer: an expired one is deleted first (lazy expiry).
+pub(crate) fn live(s: &mut Shard, store: &Store, h: u64, key: &[u8]) -> Option<Rec> {
+    let r = s.find(h, key)?;
+    if r.has_ttl && s.is_expired(&r, store.now()) {
+        s.remove(h, key, false);
+        s.expired += 1;
+        None
+    } else {
+        Some(r)
+    }
+}
+
+/// The live record of `key` for a reader, if not expired.
+pub(crate) fn live_ro(s: &Shard, store: &Store, h: u64, key: &[u8]) -> Option<Rec> {
+    let r = s.find(h, key)?;
+    if r.has_ttl && s.is_expired(&r, store.now()) {
+        None
+    } else {
+        Some(r)
+    }
+}
+
+enum Look<T> {
+    Found(T),
+    Missing,
+    Expired,
+}
+
+/// Reads `key` under a read lock and applies `f` to its record. An expired key is deleted
+/// under a write lock afterwards (lazy expiry) and reported missing. Counts keyspace
+/// hits and misses.
+pub(crate) fn read_key<A: Access + ?Sized, T>(
+    a: &A,
+    key: &[u8],
+    f: impl FnOnce(&Shard, &Rec) -> T,
+) -> Option<T> {
+    let (h, gid) = locate(a, key);
+    let store = a.store();
+    let look = a.read(gid, |s| match s.find(h, key) {
+        None => Look::Missing,
+        Some(r) if r.has_ttl && s.is_expired(&r, store.now()) => Look::Expired,
+        Some(r) => Look::Found(f(s, &r)),
+    });
+    let slot = &store.slots[gid];
+    match look {
+        Look::Found(t) => {
+            slot.hits.fetch_add(1, Ordering::Relaxed);
+            Some(t)
+        }
+        Look::Missing => {
+            slot.misses.fetch_add(1, Ordering::Relaxed);
+            None
+        }
+        Look::Expired => {
+            a.write(gid, |s| live(s, store, h, key));
+            slot.misses.fetch_add(1, Ordering::Relaxed);
+            None
+        }
+    }
+}
+
+/// Sorted, de-duplicated shard ids of `keys` in the current database, plus each key's hash.
+pub(crate) fn plan<A: Access + ?Sized, K: AsRef<[u8]>>(
+    a: &A,
+    keys: &[K],
+) -> (Vec<usize>, Vec<(u64, usize)>) {
+    let located: Vec<(u64, usize)> = keys.iter().map(|k| locate(a, k.as_ref())).collect();
+    let mut gids: Vec<usize> = located.iter().map(|&(_, g)| g).collect();
+    gids.sort_unstable();
+    gids.dedup();
+    (gids, located)
+}
+
+/// Index of `gid` in a sorted, de-duplicated list that contains it.
+#[inline]
+pub(crate) fn pos(gids: &[usize], gid: usize) -> usize {
+    gids.binary_search(&gid).unwrap_or(0)
+}
+
+/// Formats an `i64` into `buf`, returning the digits.
+pub(crate) fn fmt_i64(v: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut n = v.unsigned_abs();
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    &buf[i..]
+}

@@ -1,0 +1,372 @@
+//! Strings, integers and floats.
+
+use super::{MAX_STRING, fmt_i64, live, live_ro, locate, plan, pos, read_key};
+use crate::access::Access;
+use crate::keyspace::{GetExExpiry, SetCondition, SetExpiry, SetOptions, SetOutcome};
+use crate::shard::{Data, Rec, Shard, View};
+use crate::value::Value;
+use crate::{Error, num};
+use bytes::Bytes;
+
+/// The string bytes of a record, or `WrongType`. Integers are formatted into `buf`.
+fn str_of<'a>(s: &'a Shard, r: &Rec, buf: &'a mut [u8; 20]) -> Result<&'a [u8], Error> {
+    match s.view(r) {
+        View::Inline(b) => Ok(b),
+        View::Int(i) => Ok(fmt_i64(i, buf)),
+        View::Value(Value::Str(b)) => Ok(b),
+        #[allow(unreachable_patterns)]
+        View::Value(_) => Err(Error::WrongType),
+    }
+}
+
+fn bytes_of(s: &Shard, r: &Rec) -> Result<Bytes, Error> {
+    match s.view(r) {
+        View::Inline(b) => Ok(Bytes::copy_from_slice(b)),
+        View::Int(i) => Ok(Bytes::copy_from_slice(fmt_i64(i, &mut [0; 20]))),
+        View::Value(Value::Str(b)) => Ok(b.clone()),
+        #[allow(unreachable_patterns)]
+        View::Value(_) => Err(Error::WrongType),
+    }
+}
+
+pub(crate) fn get<A: Access + ?Sized>(a: &A, key: &[u8]) -> Result<Option<Bytes>, Error> {
+    read_key(a, key, bytes_of).transpose()
+}
+
+pub(crate) fn get_with<A: Access + ?Sized, R>(
+    a: &A,
+    key: &[u8],
+    f: impl FnOnce(&[u8]) -> R,
+) -> Result<Option<R>, Error> {
+    read_key(a, key, |s, r| {
+        let mut buf = [0u8; 20];
+        str_of(s, r, &mut buf).map(f)
+    })
+    .transpose()
+}
+
+/// Absolute expire time in ms for SET/GETEX-style options; `cmd` names the command in errors.
+pub(crate) fn abs_expire(
+    now: impl FnOnce() -> i64,
+    ex: i64,
+    seconds: bool,
+    relative: bool,
+    cmd: &'static str,
+) -> Result<i64, Error> {
+    let bad = Error::InvalidExpireTime(cmd);
+    if ex <= 0 || (seconds && ex > i64::MAX / 1000) {
+        return Err(bad);
+    }
+    let mut ms = if seconds { ex * 1000 } else { ex };
+    if relative {
+        ms = ms.checked_add(now()).ok_or(bad)?;
+    }
+    if ms <= 0 {
+        return Err(bad);
+    }
+    Ok(ms)
+}
+
+pub(crate) fn set_with<A: Access + ?Sized>(
+    a: &A,
+    key: &[u8],
+    value: &[u8],
+    opts: &SetOptions,
+) -> Result<SetOutcome, Error> {
+    let store = a.store();
+    let now = || store.now();
+    let at = match opts.expiry {
+        None => None,
+        Some(SetExpiry::KeepTtl) => None,
+        Some(SetExpiry::Ex(n)) => Some(abs_expire(now, n, true, true, "set")?),
+        Some(SetExpiry::Px(n)) => Some(abs_expire(now, n, false, true, "set")?),
+        Some(SetExpiry::ExAt(n)) => Some(abs_expire(now, n, true, false, "set")?),
+        Some(SetExpiry::PxAt(n)) => Some(abs_expire(now, n, false, false, "set")?),
+    };
+    let (h, gid) = locate(a, key);
+    a.write(gid, |s| {
+        let old = live(s, store, h, key);
+        let previous = match (&old, opts.get) {
+            (Some(r), true) => Some(bytes_of(s, r)?),
+            _ => None,
+        };
+        let blocked = match opts.condition {
+            SetCondition::Always => false,
+            SetCondition::IfAbsent => old.is_some(),
+            SetCondition::IfExists => old.is_none(),
+        };
+        if blocked {
+            return Ok(SetOutcome {
+                written: false,
+                previous,
+            });
+        }
+        let ttl = match opts.expiry {
+            Some(SetExpiry::KeepTtl) => old.and_then(|r| s.expire_at(&r)),
+            _ => at,
+        };
+        s.put(h, key, Data::string(value), ttl)?;
+        Ok(SetOutcome {
+            written: true,
+            previous,
+        })
+    })
+}
+
+pub(crate) fn set<A: Access + ?Sized>(a: &A, key: &[u8], value: &[u8]) -> Result<(), Error> {
+    let (h, gid) = locate(a, key);
+    a.write(gid, |s| s.put(h, key, Data::string(value), None))
+        .map(|_| ())
+}
+
+pub(crate) fn set_ex_cmd<A: Access + ?Sized>(
+    a: &A,
+    key: &[u8],
+    ttl: i64,
+    seconds: bool,
+    value: &[u8],
+) -> Result<(), Error> {
+    let store = a.store();
+    let cmd = if seconds { "setex" } else { "psetex" };
+    let at = abs_expire(|| store.now(), ttl, seconds, true, cmd)?;
+    let (h, gid) = locate(a, key);
+    a.write(gid, |s| s.put(h, key, Data::string(value), Some(at)))
+        .map(|_| ())
+}
+
+pub(crate) fn getdel<A: Access + ?Sized>(a: &A, key: &[u8]) -> Result<Option<Bytes>, Error> {
+    let store = a.store();
+    let (h, gid) = locate(a, key);
+    a.write(gid, |s| {
+        let Some(r) = live(s, store, h, key) else {
+            return Ok(None);
+        };
+        let v = bytes_of(s, &r)?;
+        s.remove(h, key, false);
+        Ok(Some(v))
+    })
+}
+
+pub(crate) fn getex<A: Access + ?Sized>(
+    a: &A,
+    key: &[u8],
+    expiry: Option<GetExExpiry>,
+) -> Result<Option<Bytes>, Error> {
+    let store = a.store();
+    let now = || store.now();
+    let at = match expiry {
+        None | Some(GetExExpiry::Persist) => None,
+        Some(GetExExpiry::Ex(n)) => Some(abs_expire(now, n, true, true, "getex")?),
+        Some(GetExExpiry::Px(n)) => Some(abs_expire(now, n, false, true, "getex")?),
+        Some(GetExExpiry::ExAt(n)) => Some(abs_expire(now, n, true, false, "getex")?),
+        Some(GetExExpiry::PxAt(n)) => Some(abs_expire(now, n, false, false, "getex")?),
+    };
+    if expiry.is_none() {
+        return get(a, key);
+    }
+    let (h, gid) = locate(a, key);
+    a.write(gid, |s| {
+        let Some(r) = live(s, store, h, key) else {
+            return Ok(None);
+        };
+        let v = bytes_of(s, &r)?;
+        match at {
+            Some(t) if t <= store.now() => {
+                s.remove(h, key, false);
+            }
+            Some(t) => s.set_ttl(h, &r, Some(t))?,
+            None => s.set_ttl(h, &r, None)?,
+        }
+        Ok(Some(v))
+    })
+}
+
+pub(crate) fn mget<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K]) -> Vec<Option<Bytes>> {
+    let store = a.store();
+    let (gids, located) = plan(a, keys);
+    a.read_many(&gids, |shards| {
+        keys.iter()
+            .zip(&located)
+            .map(|(k, &(h, gid))| {
+                let s = shards[pos(&gids, gid)];
+                live_ro(s, store, h, k.as_ref()).and_then(|r| bytes_of(s, &r).ok())
+            })
+            .collect()
+    })
+}
+
+pub(crate) fn mset<A: Access + ?Sized, K: AsRef<[u8]>, V: AsRef<[u8]>>(
+    a: &A,
+    pairs: &[(K, V)],
+    only_if_none_exist: bool,
+) -> Result<bool, Error> {
+    let store = a.store();
+    let keys: Vec<&[u8]> = pairs.iter().map(|(k, _)| k.as_ref()).collect();
+    let (gids, located) = plan(a, &keys);
+    a.write_many(&gids, |shards| {
+        if only_if_none_exist {
+            for (k, &(h, gid)) in keys.iter().zip(&located) {
+                if live(shards[pos(&gids, gid)], store, h, k).is_some() {
+                    return Ok(false);
+                }
+            }
+        }
+        for ((k, v), &(h, gid)) in pairs.iter().zip(&located) {
+            shards[pos(&gids, gid)].put(h, k.as_ref(), Data::string(v.as_ref()), None)?;
+        }
+        Ok(true)
+    })
+}
+
+pub(crate) fn append<A: Access + ?Sized>(a: &A, key: &[u8], value: &[u8]) -> Result<usize, Error> {
+    let store = a.store();
+    let (h, gid) = locate(a, key);
+    a.write(gid, |s| {
+        let Some(r) = live(s, store, h, key) else {
+            s.put(h, key, Data::string(value), None)?;
+            return Ok(value.len());
+        };
+        let mut buf = [0u8; 20];
+        let cur = str_of(s, &r, &mut buf)?;
+        if cur.len() + value.len() > MAX_STRING {
+            return Err(Error::StringTooLong);
+        }
+        let mut new = Vec::with_capacity(cur.len() + value.len());
+        new.extend_from_slice(cur);
+        new.extend_from_slice(value);
+        let ttl = s.expire_at(&r);
+        s.put(h, key, Data::string(&new), ttl)?;
+        Ok(new.len())
+    })
+}
+
+pub(crate) fn strlen<A: Access + ?Sized>(a: &A, key: &[u8]) -> Result<usize, Error> {
+    Ok(get_with(a, key, <[u8]>::len)?.unwrap_or(0))
+}
+
+pub(crate) fn getrange<A: Access + ?Sized>(
+    a: &A,
+    key: &[u8],
+    start: i64,
+    end: i64,
+) -> Result<Bytes, Error> {
+    let r = get_with(a, key, |v| {
+        // Redis looks the key up (and type-checks it) before this test.
+        if start < 0 && end < 0 && start > end {
+            return Bytes::new();
+        }
+        let len = v.len() as i64;
+        let (mut s, mut e) = (start, end);
+        if s < 0 {
+            s += len;
+        }
+        if e < 0 {
+            e += len;
+        }
+        s = s.max(0);
+        e = e.max(0);
+        if e >= len {
+            e = len - 1;
+        }
+        if s > e || len == 0 {
+            Bytes::new()
+        } else {
+            Bytes::copy_from_slice(&v[s as usize..=e as usize])
+        }
+    })?;
+    Ok(r.unwrap_or_default())
+}
+
+pub(crate) fn setrange<A: Access + ?Sized>(
+    a: &A,
+    key: &[u8],
+    offset: i64,
+    value: &[u8],
+) -> Result<usize, Error> {
+    if offset < 0 {
+        return Err(Error::OutOfRange);
+    }
+    let offset = usize::try_from(offset).map_err(|_| Error::OutOfRange)?;
+    let store = a.store();
+    let (h, gid) = locate(a, key);
+    a.write(gid, |s| {
+        let old = live(s, store, h, key);
+        let mut buf = [0u8; 20];
+        let cur: Vec<u8> = match &old {
+            Some(r) => str_of(s, r, &mut buf)?.to_vec(),
+            None => Vec::new(),
+        };
+        if value.is_empty() {
+            return Ok(cur.len());
+        }
+        if offset.saturating_add(value.len()) > MAX_STRING {
+            return Err(Error::StringTooLong);
+        }
+        let mut new = cur;
+        if new.len() < offset + value.len() {
+            new.resize(offset + value.len(), 0);
+        }
+        new[offset..offset + value.len()].copy_from_slice(value);
+        let ttl = old.and_then(|r| s.expire_at(&r));
+        s.put(h, key, Data::string(&new), ttl)?;
+        Ok(new.len())
+    })
+}
+
+pub(crate) fn incr_by<A: Access + ?Sized>(a: &A, key: &[u8], by: i64) -> Result<i64, Error> {
+    let store = a.store();
+    let (h, gid) = locate(a, key);
+    a.write(gid, |s| {
+        let old = live(s, store, h, key);
+        let cur = match &old {
+            None => 0,
+            Some(r) => match s.view(r) {
+                View::Int(i) => i,
+                View::Inline(b) => num::parse_i64_strict(b).ok_or(Error::NotInteger)?,
+                View::Value(Value::Str(_)) => return Err(Error::NotInteger),
+                #[allow(unreachable_patterns)]
+                View::Value(_) => return Err(Error::WrongType),
+            },
+        };
+        let new = cur.checked_add(by).ok_or(Error::Overflow)?;
+        match old {
+            Some(r) if s.set_int_in_place(&r, new) => {}
+            Some(r) => {
+                let ttl = s.expire_at(&r);
+                s.put(h, key, Data::Int(new), ttl)?;
+            }
+            None => {
+                s.put(h, key, Data::Int(new), None)?;
+            }
+        }
+        Ok(new)
+    })
+}
+
+pub(crate) fn decr_by<A: Access + ?Sized>(a: &A, key: &[u8], by: i64) -> Result<i64, Error> {
+    if by == i64::MIN {
+        return Err(Error::DecrementOverflow);
+    }
+    incr_by(a, key, -by)
+}
+
+pub(crate) fn incr_by_float<A: Access + ?Sized>(
+    a: &A,
+    key: &[u8],
+    by: f64,
+) -> Result<Bytes, Error> {
+    let store = a.store();
+    let (h, gid) = locate(a, key);
+    a.write(gid, |s| {
+        let old = live(s, store, h, key);
+        let mut buf = [0u8; 20];
+        let cur: &[u8] = match &old {
+            None => b"0",
+            Some(r) => str_of(s, r, &mut buf)?,
+        };
+        let text = num::incr_float(cur, by)?;
+        let ttl = old.and_then(|r| s.expire_at(&r));
+        s.put(h, key, Data::string(text.as_bytes()), ttl)?;
+        Ok(Bytes::from(text))
+    })
+}

@@ -1,0 +1,82 @@
+//! EXPIRE family, TTL family, PERSIST.
+
+use super::{live, locate, read_key};
+use crate::Error;
+use crate::access::Access;
+use crate::keyspace::ExpireCondition;
+
+/// EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT: `when` in seconds (`seconds`) or ms, relative or absolute.
+pub(crate) fn expire<A: Access + ?Sized>(
+    a: &A,
+    key: &[u8],
+    when: i64,
+    seconds: bool,
+    relative: bool,
+    cond: ExpireCondition,
+    cmd: &'static str,
+) -> Result<bool, Error> {
+    let store = a.store();
+    let bad = Error::InvalidExpireTime(cmd);
+    let mut when = when;
+    if seconds {
+        when = when.checked_mul(1000).ok_or(bad)?;
+    }
+    let now = store.now();
+    if relative {
+        when = when.checked_add(now).ok_or(bad)?;
+    }
+    let (h, gid) = locate(a, key);
+    a.write(gid, |s| {
+        let Some(r) = live(s, store, h, key) else {
+            return Ok(false);
+        };
+        let cur = s.expire_at(&r);
+        let ok = match cond {
+            ExpireCondition::Always => true,
+            ExpireCondition::Nx => cur.is_none(),
+            ExpireCondition::Xx => cur.is_some(),
+            ExpireCondition::Gt => cur.is_some_and(|c| when > c),
+            ExpireCondition::Lt => cur.is_none_or(|c| when < c),
+        };
+        if !ok {
+            return Ok(false);
+        }
+        if when <= now {
+            s.remove(h, key, false);
+        } else {
+            s.set_ttl(h, &r, Some(when))?;
+        }
+        Ok(true)
+    })
+}
+
+/// TTL/PTTL (`absolute == false`) and EXPIRETIME/PEXPIRETIME (`absolute == true`).
+pub(crate) fn ttl<A: Access + ?Sized>(a: &A, key: &[u8], ms: bool, absolute: bool) -> i64 {
+    let store = a.store();
+    match read_key(a, key, |s, r| s.expire_at(r)) {
+        None => -2,
+        Some(None) => -1,
+        Some(Some(at)) => {
+            let t = if absolute {
+                at
+            } else {
+                (at - store.now()).max(0)
+            };
+            if ms { t } else { (t + 500) / 1000 }
+        }
+    }
+}
+
+pub(crate) fn persist<A: Access + ?Sized>(a: &A, key: &[u8]) -> bool {
+    let store = a.store();
+    let (h, gid) = locate(a, key);
+    a.write(gid, |s| {
+        let Some(r) = live(s, store, h, key) else {
+            return false;
+        };
+        if !r.has_ttl {
+            return false;
+        }
+        s.set_ttl(h, &r, None).is_ok()
+    })
+}

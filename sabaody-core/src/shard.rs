@@ -1,0 +1,719 @@
+//! One shard of the keyspace: a compact arena of records plus a hash table of offsets.
+//!
+//! Layout (see the crate docs for the picture):
+//!
+//! * `arena: Vec<u8>` holds one *record* per key, back to back:
+//!   `[flags u8][lru u8][key len varint][value len varint, inline strings only]`
+//!   `[expire-at i64 LE, only with a TTL][key bytes][value bytes]`.
+//!   The value bytes are the string itself (inline strings, up to [`INLINE_MAX`] bytes), an `i64`
+//!   (integer-encoded strings) or a `u32` index into `slab` (big strings and every other type).
+//! * `table: HashTable<u32>` maps a key's hash to its record's offset (4 bytes a slot).
+//! * A replaced or deleted record becomes dead space; when dead space passes a quarter of the
+//!   arena, the live records are copied into a fresh arena (`compact`). Offsets change, table
+//!   slots do not move, so SCAN cursors (table bucket indices) stay valid across compaction.
+//! * The table only moves its slots when it rehashes (on growth or shrink); `epoch` counts those
+//!   so a SCAN cursor can notice and restart the shard (duplicates allowed, losses not).
+
+use crate::Error;
+use crate::value::{KeyType, Value, heap_size};
+use bytes::Bytes;
+use hashbrown::{DefaultHashBuilder, HashTable};
+use std::hash::BuildHasher;
+
+/// Strings up to this many bytes live inside the record; longer ones go to the slab as `Bytes`.
+pub(crate) const INLINE_MAX: usize = 48;
+/// Per-key bytes charged for the table slot (4-byte offset + 1 control byte, at ~60% load).
+pub(crate) const SLOT_OVERHEAD: usize = 8;
+
+const K_STR: u8 = 1;
+const K_INT: u8 = 2;
+const K_SLAB: u8 = 3;
+const KIND_MASK: u8 = 0x0F;
+const F_TTL: u8 = 0x10;
+
+/// A parsed record header.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rec {
+    pub(crate) off: usize,
+    kind: u8,
+    pub(crate) has_ttl: bool,
+    ttl_pos: usize,
+    key_start: usize,
+    key_len: usize,
+    val_start: usize,
+    val_len: usize,
+}
+
+impl Rec {
+    fn end(&self) -> usize {
+        self.val_start + self.val_len
+    }
+    fn len(&self) -> usize {
+        self.end() - self.off
+    }
+}
+
+/// A borrowed view of a stored value.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum View<'a> {
+    Inline(&'a [u8]),
+    Int(i64),
+    Value(&'a Value),
+}
+
+/// A value about to be stored.
+#[derive(Debug)]
+pub(crate) enum Data<'a> {
+    /// Bytes already known not to be a canonical integer and at most `INLINE_MAX` long,
+    /// or any bytes when built through [`Data::string`].
+    Inline(&'a [u8]),
+    Int(i64),
+    Value(Value),
+}
+
+impl<'a> Data<'a> {
+    /// The encoding a string value gets: integer, inline, or a slab `Bytes`.
+    pub(crate) fn string(s: &'a [u8]) -> Data<'a> {
+        if let Some(i) = crate::num::parse_i64_strict(s) {
+            Data::Int(i)
+        } else if s.len() <= INLINE_MAX {
+            Data::Inline(s)
+        } else {
+            Data::Value(Value::Str(Bytes::copy_from_slice(s)))
+        }
+    }
+}
+
+/// An owned copy of a stored value (RENAME, COPY, GETDEL).
+#[derive(Debug, Clone)]
+pub(crate) enum Owned {
+    Inline(Vec<u8>),
+    Int(i64),
+    Value(Value),
+}
+
+impl Owned {
+    pub(crate) fn as_data(&self) -> Data<'_> {
+        match self {
+            Owned::Inline(v) => Data::Inline(v),
+            Owned::Int(i) => Data::Int(*i),
+            Owned::Value(v) => Data::Value(v.clone()),
+        }
+    }
+    pub(crate) fn into_data(self, buf: &mut Vec<u8>) -> Data<'_> {
+        match self {
+            Owned::Inline(v) => {
+                *buf = v;
+                Data::Inline(buf)
+            }
+            Owned::Int(i) => Data::Int(i),
+            Owned::Value(v) => Data::Value(v),
+        }
+    }
+}
+
+/// Encoded value part of a record, after any slab allocation.
+#[derive(Clone, Copy)]
+enum Enc<'a> {
+    Inline(&'a [u8]),
+    Int(i64),
+    Slab(u32),
+}
+
+fn varint_len(mut v: usize) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
+}
+
+fn put_varint(buf: &mut [u8], mut v: usize) -> usize {
+    let mut i = 0;
+    while v >= 0x80 {
+        buf[i] = (v as u8 & 0x7F) | 0x80;
+        v >>= 7;
+        i += 1;
+    }
+    buf[i] = v as u8;
+    i + 1
+}
+
+fn get_varint(buf: &[u8], mut p: usize) -> (usize, usize) {
+    let mut v = 0usize;
+    let mut shift = 0;
+    loop {
+        let b = buf[p];
+        v |= usize::from(b & 0x7F) << shift;
+        p += 1;
+        if b & 0x80 == 0 {
+            return (v, p);
+        }
+        shift += 7;
+    }
+}
+
+fn rec_len(key_len: usize, enc: Enc<'_>, ttl: bool) -> usize {
+    let val = match enc {
+        Enc::Inline(s) => varint_len(s.len()) + s.len(),
+        Enc::Int(_) => 8,
+        Enc::Slab(_) => 4,
+    };
+    2 + varint_len(key_len) + val + if ttl { 8 } else { 0 } + key_len
+}
+
+fn write_rec(buf: &mut [u8], key: &[u8], enc: Enc<'_>, ttl: Option<i64>, lru: u8) {
+    let kind = match enc {
+        Enc::Inline(_) => K_STR,
+        Enc::Int(_) => K_INT,
+        Enc::Slab(_) => K_SLAB,
+    };
+    buf[0] = kind | if ttl.is_some() { F_TTL } else { 0 };
+    buf[1] = lru;
+    let mut p = 2 + put_varint(&mut buf[2..], key.len());
+    if let Enc::Inline(s) = enc {
+        p += put_varint(&mut buf[p..], s.len());
+    }
+    if let Some(t) = ttl {
+        buf[p..p + 8].copy_from_slice(&t.to_le_bytes());
+        p += 8;
+    }
+    buf[p..p + key.len()].copy_from_slice(key);
+    p += key.len();
+    match enc {
+        Enc::Inline(s) => buf[p..p + s.len()].copy_from_slice(s),
+        Enc::Int(i) => buf[p..p + 8].copy_from_slice(&i.to_le_bytes()),
+        Enc::Slab(i) => buf[p..p + 4].copy_from_slice(&i.to_le_bytes()),
+    }
+}
+
+fn parse(a: &[u8], off: usize) -> Rec {
+    let flags = a[off];
+    let kind = flags & KIND_MASK;
+    let has_ttl = flags & F_TTL != 0;
+    let (key_len, mut p) = get_varint(a, off + 2);
+    let val_len = match kind {
+        K_STR => {
+            let (v, q) = get_varint(a, p);
+            p = q;
+            v
+        }
+        K_INT => 8,
+        _ => 4,
+    };
+    let ttl_pos = p;
+    if has_ttl {
+        p += 8;
+    }
+    Rec {
+        off,
+        kind,
+        has_ttl,
+        ttl_pos,
+        key_start: p,
+        key_len,
+        val_start: p + key_len,
+        val_len,
+    }
+}
+
+fn key_of(a: &[u8], off: u32) -> &[u8] {
+    let r = parse(a, off as usize);
+    &a[r.key_start..r.key_start + r.key_len]
+}
+
+fn read_i64(a: &[u8], p: usize) -> i64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&a[p..p + 8]);
+    i64::from_le_bytes(b)
+}
+
+/// One shard. All methods assume the caller holds the shard's lock.
+#[derive(Debug)]
+pub struct Shard {
+    table: HashTable<u32>,
+    arena: Vec<u8>,
+    dead: usize,
+    slab: Vec<Option<Value>>,
+    free: Vec<u32>,
+    /// Keys carrying a TTL.
+    pub(crate) volatile: usize,
+    /// Bytes charged to `used_memory`.
+    pub(crate) mem: usize,
+    /// Bumped whenever the table rehashes (slots move).
+    pub(crate) epoch: u32,
+    /// Bumped on every modification (WATCH).
+    pub(crate) version: u64,
+    /// Keys removed because their TTL passed.
+    pub(crate) expired: u64,
+    /// Next bucket the active expiry cycle looks at.
+    expire_hand: usize,
+    hasher: DefaultHashBuilder,
+}
+
+impl Shard {
+    pub(crate) fn new(hasher: DefaultHashBuilder) -> Shard {
+        Shard {
+            table: HashTable::new(),
+            arena: Vec::new(),
+            dead: 0,
+            slab: Vec::new(),
+            free: Vec::new(),
+            volatile: 0,
+            mem: 0,
+            epoch: 0,
+            version: 0,
+            expired: 0,
+            expire_hand: 0,
+            hasher,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub(crate) fn num_buckets(&self) -> usize {
+        self.table.num_buckets()
+    }
+
+    /// The record stored in `bucket`, if any.
+    pub(crate) fn bucket(&self, bucket: usize) -> Option<Rec> {
+        self.table
+            .get_bucket(bucket)
+            .map(|&off| parse(&self.arena, off as usize))
+    }
+
+    pub(crate) fn find(&self, h: u64, key: &[u8]) -> Option<Rec> {
+        let a = &self.arena;
+        self.table
+            .find(h, |&off| key_of(a, off) == key)
+            .map(|&off| parse(a, off as usize))
+    }
+
+    pub(crate) fn key(&self, r: &Rec) -> &[u8] {
+        &self.arena[r.key_start..r.key_start + r.key_len]
+    }
+
+    pub(crate) fn expire_at(&self, r: &Rec) -> Option<i64> {
+        r.has_ttl.then(|| read_i64(&self.arena, r.ttl_pos))
+    }
+
+    /// Redis: a key is expired once the clock is strictly past its expire time.
+    pub(crate) fn is_expired(&self, r: &Rec, now: i64) -> bool {
+        r.has_ttl && now > read_i64(&self.arena, r.ttl_pos)
+    }
+
+    pub(crate) fn view(&self, r: &Rec) -> View<'_> {
+        match r.kind {
+            K_STR => View::Inline(&self.arena[r.val_start..r.val_start + r.val_len]),
+            K_INT => View::Int(read_i64(&self.arena, r.val_start)),
+            _ => {
+                let mut b = [0u8; 4];
+                b.copy_from_slice(&self.arena[r.val_start..r.val_start + 4]);
+                match &self.slab[u32::from_le_bytes(b) as usize] {
+                    Some(v) => View::Value(v),
+                    // Unreachable while the invariants hold; validate() checks them.
+                    None => View::Inline(&[]),
+                }
+            }
+        }
+    }
+
+    pub(crate) fn key_type(&self, r: &Rec) -> KeyType {
+        match self.view(r) {
+            View::Value(v) => v.key_type(),
+            _ => KeyType::String,
+        }
+    }
+
+    fn slab_index(&self, r: &Rec) -> Option<u32> {
+        (r.kind == K_SLAB).then(|| {
+            let mut b = [0u8; 4];
+            b.copy_from_slice(&self.arena[r.val_start..r.val_start + 4]);
+            u32::from_le_bytes(b)
+        })
+    }
+
+    pub(crate) fn owned(&self, r: &Rec) -> Owned {
+        match self.view(r) {
+            View::Inline(s) => Owned::Inline(s.to_vec()),
+            View::Int(i) => Owned::Int(i),
+            View::Value(v) => Owned::Value(v.clone()),
+        }
+    }
+
+    fn slab_put(&mut self, v: Value) -> u32 {
+        self.mem += v.charge();
+        if let Some(i) = self.free.pop() {
+            self.slab[i as usize] = Some(v);
+            i
+        } else {
+            self.slab.push(Some(v));
+            (self.slab.len() - 1) as u32
+        }
+    }
+
+    fn slab_take(&mut self, i: u32) -> Option<Value> {
+        let v = self.slab.get_mut(i as usize).and_then(Option::take);
+        if let Some(v) = &v {
+            self.mem -= v.charge();
+            self.free.push(i);
+        }
+        v
+    }
+
+    /// Space for `n` more bytes at the end of the arena; grows by a quarter, not a doubling,
+    /// because the arena is most of the memory per key.
+    fn append_space(&mut self, n: usize) -> Result<usize, Error> {
+        let off = self.arena.len();
+        if off + n > u32::MAX as usize {
+            return Err(Error::OutOfMemory);
+        }
+        if self.arena.capacity() - off < n {
+            let extra = (off / 4).max(n).max(256);
+            self.arena.reserve_exact(extra);
+        }
+        self.arena.resize(off + n, 0);
+        Ok(off)
+    }
+
+    fn ensure_room(&mut self, n: usize) -> Result<(), Error> {
+        if self.arena.len() + n > u32::MAX as usize {
+            self.compact();
+            if self.arena.len() + n > u32::MAX as usize {
+                return Err(Error::OutOfMemory);
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets the record at `r` (already unlinked or about to be replaced): dead space,
+    /// slab slot, charges. Returns the slab value, if the record had one.
+    fn drop_rec(&mut self, r: &Rec) -> Option<Value> {
+        self.dead += r.len();
+        self.mem -= r.len() + SLOT_OVERHEAD;
+        if r.has_ttl {
+            self.volatile -= 1;
+        }
+        self.slab_index(r).and_then(|i| self.slab_take(i))
+    }
+
+    /// Inserts or replaces `key`. Returns whether the key existed (expired or not: callers
+    /// that care look first).
+    pub(crate) fn put(
+        &mut self,
+        h: u64,
+        key: &[u8],
+        data: Data<'_>,
+        ttl: Option<i64>,
+    ) -> Result<bool, Error> {
+        let probe = match &data {
+            Data::Inline(s) => Enc::Inline(s),
+            Data::Int(i) => Enc::Int(*i),
+            Data::Value(_) => Enc::Slab(0),
+        };
+        let new_len = rec_len(key.len(), probe, ttl.is_some());
+        self.ensure_room(new_len)?;
+        let old = self.find(h, key);
+        let mut lru = 0;
+        if let Some(r) = &old {
+            lru = self.arena[r.off + 1];
+            drop(self.drop_rec(r));
+        }
+        let enc = match data {
+            Data::Inline(s) => Enc::Inline(s),
+            Data::Int(i) => Enc::Int(i),
+            Data::Value(v) => Enc::Slab(self.slab_put(v)),
+        };
+        match old {
+            Some(r) if r.len() == new_len => {
+                self.dead -= new_len;
+                write_rec(&mut self.arena[r.off..r.off + new_len], key, enc, ttl, lru);
+            }
+            Some(r) => {
+                let off = self.append_space(new_len)?;
+                write_rec(&mut self.arena[off..], key, enc, ttl, lru);
+                if let Some(slot) = self.table.find_mut(h, |&o| o as usize == r.off) {
+                    *slot = off as u32;
+                }
+            }
+            None => {
+                let off = self.append_space(new_len)?;
+                write_rec(&mut self.arena[off..], key, enc, ttl, lru);
+                if self.table.len() == self.table.capacity() {
+                    self.epoch = self.epoch.wrapping_add(1);
+                }
+                let (a, hb) = (&self.arena, &self.hasher);
+                self.table
+                    .insert_unique(h, off as u32, |&o| hb.hash_one(key_of(a, o)));
+            }
+        }
+        self.mem += new_len + SLOT_OVERHEAD;
+        if ttl.is_some() {
+            self.volatile += 1;
+        }
+        self.version += 1;
+        self.maybe_compact();
+        Ok(old.is_some())
+    }
+
+    /// Overwrites the `i64` of an integer-encoded record in place.
+    pub(crate) fn set_int_in_place(&mut self, r: &Rec, v: i64) -> bool {
+        if r.kind != K_INT {
+            return false;
+        }
+        self.arena[r.val_start..r.val_start + 8].copy_from_slice(&v.to_le_bytes());
+        self.version += 1;
+        true
+    }
+
+    /// Sets or clears the TTL of an existing record.
+    pub(crate) fn set_ttl(&mut self, h: u64, r: &Rec, ttl: Option<i64>) -> Result<(), Error> {
+        self.version += 1;
+        match (r.has_ttl, ttl) {
+            (true, Some(t)) => {
+                self.arena[r.ttl_pos..r.ttl_pos + 8].copy_from_slice(&t.to_le_bytes());
+                Ok(())
+            }
+            (false, None) => Ok(()),
+            _ => {
+                let key = self.key(r).to_vec();
+                let lru = self.arena[r.off + 1];
+                let enc_owned: (u8, Vec<u8>) = (
+                    r.kind,
+                    self.arena[r.val_start..r.val_start + r.val_len].to_vec(),
+                );
+                let enc = match enc_owned.0 {
+                    K_STR => Enc::Inline(&enc_owned.1),
+                    K_INT => Enc::Int(read_i64(&enc_owned.1, 0)),
+                    _ => {
+                        let mut b = [0u8; 4];
+                        b.copy_from_slice(&enc_owned.1[..4]);
+                        Enc::Slab(u32::from_le_bytes(b))
+                    }
+                };
+                let new_len = rec_len(key.len(), enc, ttl.is_some());
+                self.ensure_room(new_len)?;
+                // The record may have moved if ensure_room compacted: look it up again.
+                let Some(r) = self.find(h, &key) else {
+                    return Ok(());
+                };
+                let off = self.append_space(new_len)?;
+                write_rec(&mut self.arena[off..], &key, enc, ttl, lru);
+                if let Some(slot) = self.table.find_mut(h, |&o| o as usize == r.off) {
+                    *slot = off as u32;
+                }
+                self.dead += r.len();
+                self.mem = self.mem + new_len - r.len();
+                if ttl.is_some() {
+                    self.volatile += 1;
+                } else {
+                    self.volatile -= 1;
+                }
+                self.maybe_compact();
+                Ok(())
+            }
+        }
+    }
+
+    /// Removes `key`; returns its value if `want` and the key existed.
+    pub(crate) fn remove(&mut self, h: u64, key: &[u8], want: bool) -> Option<Option<Owned>> {
+        let a = &self.arena;
+        let entry = self
+            .table
+            .find_entry(h, |&off| key_of(a, off) == key)
+            .ok()?;
+        let (off, _) = entry.remove();
+        Some(self.after_unlink(off, want))
+    }
+
+    fn after_unlink(&mut self, off: u32, want: bool) -> Option<Owned> {
+        let r = parse(&self.arena, off as usize);
+        let out = if want {
+            match self.view(&r) {
+                View::Inline(s) => Some(Owned::Inline(s.to_vec())),
+                View::Int(i) => Some(Owned::Int(i)),
+                View::Value(_) => None,
+            }
+        } else {
+            None
+        };
+        let slab = self.drop_rec(&r);
+        self.version += 1;
+        let out = match (out, slab) {
+            (Some(o), _) => Some(o),
+            (None, Some(v)) if want => Some(Owned::Value(v)),
+            _ => None,
+        };
+        self.after_remove();
+        out
+    }
+
+    /// Removes the record in `bucket` (active expiry).
+    fn remove_bucket(&mut self, bucket: usize) {
+        if let Ok(entry) = self.table.get_bucket_entry(bucket) {
+            let (off, _) = entry.remove();
+            self.after_unlink(off, false);
+        }
+    }
+
+    fn after_remove(&mut self) {
+        if self.table.is_empty() {
+            self.clear();
+        } else {
+            self.maybe_compact();
+        }
+    }
+
+    /// Drops every key (FLUSHDB). Returns how many there were.
+    pub(crate) fn clear(&mut self) -> usize {
+        let n = self.table.len();
+        if self.table.num_buckets() > 0 {
+            self.epoch = self.epoch.wrapping_add(1);
+        }
+        self.table = HashTable::new();
+        self.arena = Vec::new();
+        self.slab = Vec::new();
+        self.free = Vec::new();
+        self.dead = 0;
+        self.volatile = 0;
+        self.mem = 0;
+        self.expire_hand = 0;
+        self.version += 1;
+        n
+    }
+
+    fn maybe_compact(&mut self) {
+        if self.dead > 1024 && self.dead * 4 > self.arena.len() {
+            self.compact();
+        }
+    }
+
+    /// Copies live records into a fresh arena; shrinks a mostly empty table.
+    fn compact(&mut self) {
+        let live = self.arena.len() - self.dead;
+        let mut fresh = Vec::with_capacity(live + live / 8);
+        for off in self.table.iter_mut() {
+            let r = parse(&self.arena, *off as usize);
+            *off = fresh.len() as u32;
+            fresh.extend_from_slice(&self.arena[r.off..r.end()]);
+        }
+        self.arena = fresh;
+        self.dead = 0;
+        if self.table.num_buckets() > 64 && self.table.len() * 8 < self.table.num_buckets() {
+            self.epoch = self.epoch.wrapping_add(1);
+            let (a, hb) = (&self.arena, &self.hasher);
+            self.table.shrink_to(0, |&o| hb.hash_one(key_of(a, o)));
+        }
+    }
+
+    /// One step of the active expiry cycle: walks buckets from the hand until `sample` keys
+    /// with a TTL were looked at (or `max_buckets` buckets), deleting the expired ones.
+    /// Returns (sampled, expired).
+    pub(crate) fn expire_step(
+        &mut self,
+        now: i64,
+        sample: usize,
+        max_buckets: usize,
+    ) -> (usize, usize) {
+        let nb = self.table.num_buckets();
+        if nb == 0 || self.volatile == 0 {
+            return (0, 0);
+        }
+        let (mut sampled, mut expired) = (0, 0);
+        for _ in 0..max_buckets.min(nb) {
+            if self.expire_hand >= self.table.num_buckets() {
+                self.expire_hand = 0;
+            }
+            let b = self.expire_hand;
+            self.expire_hand += 1;
+            let Some(r) = self.bucket(b) else { continue };
+            if !r.has_ttl {
+                continue;
+            }
+            sampled += 1;
+            if self.is_expired(&r, now) {
+                self.remove_bucket(b);
+                self.expired += 1;
+                expired += 1;
+                if self.table.is_empty() {
+                    break;
+                }
+            }
+            if sampled >= sample {
+                break;
+            }
+        }
+        (sampled, expired)
+    }
+
+    /// Charged bytes of one key's value as reported by `MEMORY USAGE`-like callers.
+    pub(crate) fn rec_charge(&self, r: &Rec) -> usize {
+        let slab = match self.view(r) {
+            View::Value(v) => v.charge(),
+            _ => 0,
+        };
+        r.len() + SLOT_OVERHEAD + slab
+    }
+
+    /// Actual heap bytes held by this shard (for diagnostics and memory tests).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.table.allocation_size()
+            + heap_size(self.arena.capacity())
+            + heap_size(self.slab.capacity() * std::mem::size_of::<Option<Value>>())
+    }
+
+    /// Checks every internal invariant; describes the first broken one.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        let mut live = 0;
+        let mut volatile = 0;
+        let mut mem = 0;
+        let mut slabs = 0;
+        for &off in &self.table {
+            let r = parse(&self.arena, off as usize);
+            if r.end() > self.arena.len() {
+                return Err(format!("record at {off} runs past the arena"));
+            }
+            let key = self.key(&r);
+            let h = self.hasher.hash_one(key);
+            match self.find(h, key) {
+                Some(f) if f.off == r.off => {}
+                _ => return Err(format!("key at {off} not found by its hash")),
+            }
+            if let Some(i) = self.slab_index(&r) {
+                slabs += 1;
+                if self.slab.get(i as usize).is_none_or(Option::is_none) {
+                    return Err(format!("record at {off} points to an empty slab slot {i}"));
+                }
+            }
+            if r.has_ttl {
+                volatile += 1;
+            }
+            live += r.len();
+            mem += self.rec_charge(&r);
+        }
+        if live + self.dead != self.arena.len() {
+            return Err(format!(
+                "live {live} + dead {} != arena {}",
+                self.dead,
+                self.arena.len()
+            ));
+        }
+        if volatile != self.volatile {
+            return Err(format!("volatile count {} != {volatile}", self.volatile));
+        }
+        if mem != self.mem {
+            return Err(format!("charged memory {} != {mem}", self.mem));
+        }
+        let used_slabs = self.slab.iter().filter(|s| s.is_some()).count();
+        if used_slabs != slabs || self.slab.len() - used_slabs != self.free.len() {
+            return Err(format!(
+                "slab: {used_slabs} used, {slabs} referenced, {} free listed",
+                self.free.len()
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,107 @@
+//! The process-wide store behind every `Cache` handle: all databases' shards, the clock,
+//! the hasher and the housekeeping thread.
+
+use crate::clock::Clock;
+use crate::shard::Shard;
+use hashbrown::DefaultHashBuilder;
+use parking_lot::{Condvar, Mutex, RwLock};
+use std::hash::BuildHasher;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::thread::{JoinHandle, ThreadId};
+
+/// A shard and its lock-free counters, padded to its own cache lines.
+#[derive(Debug)]
+#[repr(align(128))]
+pub struct Slot {
+    pub(crate) shard: RwLock<Shard>,
+    pub(crate) hits: AtomicU64,
+    pub(crate) misses: AtomicU64,
+}
+
+/// Tells the housekeeping thread to stop.
+#[derive(Debug, Default)]
+pub(crate) struct StopSignal {
+    pub(crate) stop: Mutex<bool>,
+    pub(crate) cv: Condvar,
+}
+
+#[derive(Debug)]
+pub(crate) struct Housekeeper {
+    pub(crate) signal: Arc<StopSignal>,
+    pub(crate) thread: Option<JoinHandle<()>>,
+    pub(crate) id: ThreadId,
+}
+
+/// Everything shared by the `Cache` handles of one process-level cache.
+#[derive(Debug)]
+pub struct Store {
+    pub(crate) databases: usize,
+    pub(crate) shards_per_db: usize,
+    pub(crate) slots: Box<[Slot]>,
+    pub(crate) hasher: DefaultHashBuilder,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Next global shard the active expiry cycle visits; also serialises cycles.
+    pub(crate) expire_cursor: Mutex<usize>,
+    pub(crate) housekeeper: Mutex<Option<Housekeeper>>,
+}
+
+impl Store {
+    pub(crate) fn new(databases: usize, shards_per_db: usize, clock: Arc<dyn Clock>) -> Store {
+        let hasher = DefaultHashBuilder::default();
+        let slots = (0..databases * shards_per_db)
+            .map(|_| Slot {
+                shard: RwLock::new(Shard::new(hasher.clone())),
+                hits: AtomicU64::new(0),
+                misses: AtomicU64::new(0),
+            })
+            .collect();
+        Store {
+            databases,
+            shards_per_db,
+            slots,
+            hasher,
+            clock,
+            expire_cursor: Mutex::new(0),
+            housekeeper: Mutex::new(None),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// Global shard index of a key hash in database `db`. The table uses the low bits and the
+    /// top 7 bits of the hash, so the shard takes bits from the middle.
+    #[inline]
+    pub(crate) fn gid(&self, db: usize, h: u64) -> usize {
+        db * self.shards_per_db + ((h >> 32) as usize & (self.shards_per_db - 1))
+    }
+
+    #[inline]
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    pub(crate) fn db_range(&self, db: usize) -> std::ops::Range<usize> {
+        db * self.shards_per_db..(db + 1) * self.shards_per_db
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let hk = self.housekeeper.get_mut().take();
+        if let Some(mut hk) = hk {
+            *hk.signal.stop.lock() = true;
+            hk.signal.cv.notify_all();
+            // The housekeeping thread may itself hold the last handle for a moment: it must
+            // not join itself.
+            if hk.id != std::thread::current().id()
+                && let Some(t) = hk.thread.take()
+            {
+                let _ = t.join();
+            }
+        }
+    }
+}

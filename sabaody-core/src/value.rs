@@ -1,0 +1,79 @@
+//! Values that live outside the shard arena, and the public type names.
+
+use bytes::Bytes;
+
+/// The type of a stored value, as `TYPE` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyType {
+    /// A string (including integer-encoded strings).
+    String,
+    /// A list.
+    List,
+    /// A set.
+    Set,
+    /// A sorted set.
+    ZSet,
+    /// A hash.
+    Hash,
+}
+
+impl KeyType {
+    /// The name `TYPE` replies with: `string`, `list`, `set`, `zset`, `hash`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyType::String => "string",
+            KeyType::List => "list",
+            KeyType::Set => "set",
+            KeyType::ZSet => "zset",
+            KeyType::Hash => "hash",
+        }
+    }
+
+    /// Parses a type name case-insensitively (as `SCAN ... TYPE name` does).
+    #[must_use]
+    pub fn from_name(name: &[u8]) -> Option<KeyType> {
+        let all = [
+            KeyType::String,
+            KeyType::List,
+            KeyType::Set,
+            KeyType::ZSet,
+            KeyType::Hash,
+        ];
+        all.into_iter()
+            .find(|t| t.as_str().as_bytes().eq_ignore_ascii_case(name))
+    }
+}
+
+/// A value too large or too structured to sit inline in a shard's arena.
+///
+/// Later data types (set, zset, hash, list, sketches) become variants here.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Value {
+    /// A string longer than the inline limit: `GET` hands out a cheap clone.
+    Str(Bytes),
+}
+
+impl Value {
+    pub(crate) fn key_type(&self) -> KeyType {
+        match self {
+            Value::Str(_) => KeyType::String,
+        }
+    }
+
+    /// Bytes charged to `used_memory` for this value (slab slot + heap).
+    pub(crate) fn charge(&self) -> usize {
+        match self {
+            Value::Str(b) => std::mem::size_of::<Option<Value>>() + heap_size(b.len()),
+        }
+    }
+}
+
+/// What glibc malloc really spends on a request of `n` bytes (8-byte header, 16-byte classes).
+pub(crate) fn heap_size(n: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    ((n + 8 + 15) & !15).max(32)
+}
