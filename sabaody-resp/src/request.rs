@@ -243,8 +243,16 @@ impl RequestDecoder {
             remaining -= 1;
             bulk = None;
         }
-        let chunk = buf.split_to(pos).freeze();
-        args.extend(self.spans.drain(..).map(|(a, b)| chunk.slice(a..b)));
+        // One `split_to` per argument: a reference-count increment each, and nothing else to
+        // create or drop (cheaper than freezing the whole request and slicing it).
+        args.reserve(self.spans.len());
+        let mut consumed = 0;
+        for (a, b) in self.spans.drain(..) {
+            buf.advance(a - consumed);
+            args.push(buf.split_to(b - a).freeze());
+            consumed = b;
+        }
+        buf.advance(pos - consumed);
         self.state = State::Idle;
         self.pos = 0;
         Ok(true)
