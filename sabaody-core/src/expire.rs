@@ -39,15 +39,23 @@ pub(crate) fn cycle(store: &Store, budget: Duration) -> ExpireCycleStats {
         if slot.shard.read().volatile == 0 {
             continue;
         }
+        let mut walked_total = 0;
         loop {
-            let (sampled, expired) = slot.shard.write().expire_step(now, SAMPLE, MAX_BUCKETS);
+            let (sampled, expired, walked, buckets) = {
+                let mut shard = slot.shard.write();
+                let (s, e, w) = shard.expire_step(now, SAMPLE, MAX_BUCKETS);
+                (s, e, w, shard.num_buckets())
+            };
+            walked_total += walked;
             stats.sampled += sampled;
             stats.expired += expired;
             if start.elapsed() >= budget {
                 stats.timed_out = true;
                 return stats;
             }
-            if sampled == 0 || expired * 4 <= sampled {
+            // Stop when the sample was mostly live keys, or when a whole lap of the table
+            // found no key with a TTL (the hand may sit in a stretch without any).
+            if walked == 0 || (sampled > 0 && expired * 4 <= sampled) || walked_total >= buckets {
                 break;
             }
         }

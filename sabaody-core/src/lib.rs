@@ -88,6 +88,9 @@ mod shard;
 mod store;
 mod value;
 
+#[cfg(test)]
+mod tests;
+
 pub use access::Transaction;
 pub use cache::{Cache, CacheBuilder, DbInfo, Stats};
 pub use clock::{Clock, ManualClock, SystemClock};

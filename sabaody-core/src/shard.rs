@@ -611,19 +611,20 @@ impl Shard {
 
     /// One step of the active expiry cycle: walks buckets from the hand until `sample` keys
     /// with a TTL were looked at (or `max_buckets` buckets), deleting the expired ones.
-    /// Returns (sampled, expired).
+    /// Returns (sampled, expired, buckets walked).
     pub(crate) fn expire_step(
         &mut self,
         now: i64,
         sample: usize,
         max_buckets: usize,
-    ) -> (usize, usize) {
+    ) -> (usize, usize, usize) {
         let nb = self.table.num_buckets();
         if nb == 0 || self.volatile == 0 {
-            return (0, 0);
+            return (0, 0, 0);
         }
-        let (mut sampled, mut expired) = (0, 0);
+        let (mut sampled, mut expired, mut walked) = (0, 0, 0);
         for _ in 0..max_buckets.min(nb) {
+            walked += 1;
             if self.expire_hand >= self.table.num_buckets() {
                 self.expire_hand = 0;
             }
@@ -646,7 +647,7 @@ impl Shard {
                 break;
             }
         }
-        (sampled, expired)
+        (sampled, expired, walked)
     }
 
     /// Charged bytes of one key's value as reported by `MEMORY USAGE`-like callers.

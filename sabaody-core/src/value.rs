@@ -53,12 +53,18 @@ impl KeyType {
 pub(crate) enum Value {
     /// A string longer than the inline limit: `GET` hands out a cheap clone.
     Str(Bytes),
+    /// A stand-in non-string value so unit tests can exercise WRONGTYPE before the other
+    /// data types exist.
+    #[cfg(test)]
+    TestList(Vec<u8>),
 }
 
 impl Value {
     pub(crate) fn key_type(&self) -> KeyType {
         match self {
             Value::Str(_) => KeyType::String,
+            #[cfg(test)]
+            Value::TestList(_) => KeyType::List,
         }
     }
 
@@ -66,6 +72,8 @@ impl Value {
     pub(crate) fn charge(&self) -> usize {
         match self {
             Value::Str(b) => std::mem::size_of::<Option<Value>>() + heap_size(b.len()),
+            #[cfg(test)]
+            Value::TestList(v) => std::mem::size_of::<Option<Value>>() + heap_size(v.len()),
         }
     }
 }
