@@ -16,6 +16,7 @@ use crate::error::DecodeError;
 use crate::frame::Frame;
 use crate::limits::Limits;
 use crate::num::parse_i64;
+use crate::scan::find_cr;
 
 /// Decodes one frame from the front of `buf`.
 ///
@@ -108,20 +109,15 @@ impl<const BUILD: bool> Parser<'_, BUILD> {
     #[inline]
     fn line(&self, start: usize) -> Result<Option<(usize, usize)>, DecodeError> {
         let max = self.limits.max_inline_len;
-        let avail = self.src.get(start..).unwrap_or(&[]);
-        let window = &avail[..avail.len().min(max.saturating_add(1))];
-        match memchr::memchr(b'\r', window) {
-            None if avail.len() > max => Err(DecodeError::LineTooLong),
+        match find_cr(self.src, start, max) {
+            None if self.src.len().saturating_sub(start) > max => Err(DecodeError::LineTooLong),
             None => Ok(None),
-            Some(i) if i > max => Err(DecodeError::LineTooLong),
-            Some(i) => {
-                let cr = start + i;
-                match self.src.get(cr + 1) {
-                    None => Ok(None),
-                    Some(b'\n') => Ok(Some((cr, cr + 2))),
-                    Some(_) => Err(DecodeError::ExpectedCrlf),
-                }
-            }
+            Some(cr) if cr - start > max => Err(DecodeError::LineTooLong),
+            Some(cr) => match self.src.get(cr + 1) {
+                None => Ok(None),
+                Some(b'\n') => Ok(Some((cr, cr + 2))),
+                Some(_) => Err(DecodeError::ExpectedCrlf),
+            },
         }
     }
 
@@ -164,6 +160,20 @@ impl<const BUILD: bool> Parser<'_, BUILD> {
     fn seq(&self, n: usize, mut pos: usize, depth: usize) -> Parsed<Vec<Frame>> {
         let mut items = Vec::with_capacity(if BUILD { n } else { 0 });
         for _ in 0..n {
+            // Arrays of bulk strings (commands, most replies) skip the general dispatch.
+            if self.src.get(pos) == Some(&b'$') {
+                let Some((range, next)) = self.blob(pos + 1, true)? else {
+                    return Ok(None);
+                };
+                if BUILD {
+                    items.push(match range {
+                        Some((a, b)) => Frame::BulkString(self.bytes(a, b)),
+                        None => Frame::NullBulk,
+                    });
+                }
+                pos = next;
+                continue;
+            }
             let Some((f, next)) = self.frame(pos, depth)? else {
                 return Ok(None);
             };

@@ -42,6 +42,7 @@ mod frame;
 mod limits;
 mod num;
 mod request;
+mod scan;
 
 #[cfg(test)]
 mod proptests;
