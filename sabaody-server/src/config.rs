@@ -184,6 +184,8 @@ pub struct Config {
     pub enable_debug_command: String,
     pub always_show_logo: bool,
     pub set_proc_title: bool,
+    /// The config file the server was started with (for `CONFIG REWRITE`), if any.
+    pub config_file: Option<PathBuf>,
 }
 
 fn cores() -> usize {
@@ -262,6 +264,7 @@ impl Default for Config {
             enable_debug_command: "no".into(),
             always_show_logo: false,
             set_proc_title: true,
+            config_file: None,
         }
     }
 }
@@ -847,6 +850,7 @@ impl Config {
             && !first.starts_with("--")
         {
             config.load_file(Path::new(first))?;
+            config.config_file = Some(PathBuf::from(first));
             rest = &rest[1..];
         }
         let mut i = 0;

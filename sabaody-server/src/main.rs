@@ -1,5 +1,41 @@
-//! Placeholder until the server issue fills it in.
+//! `sabaody-server [config-file] [--directive value ...]`, started like `redis-server`.
+
+use sabaody_server::{Config, Server};
+
 fn main() {
-    eprintln!("sabaody-server: not built yet");
-    std::process::exit(1);
+    let config = match Config::from_args(std::env::args().skip(1)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("*** FATAL CONFIG ERROR ***\n{e}");
+            std::process::exit(1);
+        }
+    };
+    let handle = match Server::start(config) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("sabaody-server: cannot start: {e}");
+            std::process::exit(1);
+        }
+    };
+    // SIGTERM / SIGINT start the same graceful shutdown as the SHUTDOWN command.
+    let trigger = handle.shutdown_trigger();
+    match signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+    ]) {
+        Ok(mut signals) => {
+            std::thread::spawn(move || {
+                if let Some(sig) = signals.forever().next() {
+                    sabaody_server::log::log(
+                        sabaody_server::config::LogLevel::Warning,
+                        format_args!("Received signal {sig}, scheduling shutdown..."),
+                    );
+                    trigger.shutdown();
+                }
+            });
+        }
+        Err(e) => eprintln!("sabaody-server: cannot install signal handlers: {e}"),
+    }
+    handle.wait();
+    std::process::exit(0);
 }

@@ -1,0 +1,198 @@
+//! Per-connection client state (what commands see) and the shared client registry entry
+//! (what `CLIENT LIST` / `CLIENT KILL` / `INFO clients` see from any thread).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use sabaody_resp::Protocol;
+
+use crate::cmd::CommandSpec;
+
+/// Registry entry shared between the owning loop thread and commands run by other clients.
+/// Small atomics only: the owner updates them per command with relaxed stores.
+#[derive(Debug)]
+pub(crate) struct ClientInfo {
+    pub id: u64,
+    pub addr: Option<SocketAddr>,
+    pub laddr: Option<SocketAddr>,
+    /// Index of the loop thread that owns the connection.
+    pub loop_idx: usize,
+    pub created: Instant,
+    /// Milliseconds since server start of the last activity.
+    pub last_interaction_ms: AtomicU64,
+    pub db: AtomicUsize,
+    /// `COMMANDS` index + 1 of the last command (0 = none yet).
+    pub last_cmd: AtomicU16,
+    pub resp3: AtomicBool,
+    pub multi: AtomicBool,
+    pub monitor: AtomicBool,
+    /// Set by `CLIENT KILL` from another client; the owner closes the connection.
+    pub killed: AtomicBool,
+    /// Name, lib-name, lib-ver: rarely set, so one small lock.
+    pub names: Mutex<ClientNames>,
+}
+
+/// The strings a client sets about itself.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ClientNames {
+    pub name: Option<Bytes>,
+    pub lib_name: Option<Bytes>,
+    pub lib_ver: Option<Bytes>,
+}
+
+impl ClientInfo {
+    pub fn new(
+        id: u64,
+        addr: Option<SocketAddr>,
+        laddr: Option<SocketAddr>,
+        loop_idx: usize,
+    ) -> Self {
+        ClientInfo {
+            id,
+            addr,
+            laddr,
+            loop_idx,
+            created: Instant::now(),
+            last_interaction_ms: AtomicU64::new(0),
+            db: AtomicUsize::new(0),
+            last_cmd: AtomicU16::new(0),
+            resp3: AtomicBool::new(false),
+            multi: AtomicBool::new(false),
+            monitor: AtomicBool::new(false),
+            killed: AtomicBool::new(false),
+            names: Mutex::new(ClientNames::default()),
+        }
+    }
+
+    pub fn note_command(&self, cmd_index: usize) {
+        self.last_cmd.store(cmd_index as u16 + 1, Ordering::Relaxed);
+    }
+
+    /// Records activity at `now_ms` (milliseconds since server start, the loop's coarse clock).
+    pub fn touch(&self, now_ms: u64) {
+        self.last_interaction_ms.store(now_ms, Ordering::Relaxed);
+    }
+
+    /// Milliseconds since the last activity.
+    pub fn idle_ms(&self, now_ms: u64) -> u64 {
+        now_ms.saturating_sub(self.last_interaction_ms.load(Ordering::Relaxed))
+    }
+
+    /// One `CLIENT LIST` line (without the trailing newline), fields as Redis 7.0 prints them.
+    pub fn list_line(&self, now_ms: u64, cmd_name: &str) -> String {
+        let names = self.names.lock().clone();
+        let name = names
+            .name
+            .as_ref()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
+        let addr = self.addr.map(|a| a.to_string()).unwrap_or_default();
+        let laddr = self.laddr.map(|a| a.to_string()).unwrap_or_default();
+        let mut flags = String::new();
+        if self.monitor.load(Ordering::Relaxed) {
+            flags.push('O');
+        }
+        if self.multi.load(Ordering::Relaxed) {
+            flags.push('x');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        let lib_name = names
+            .lib_name
+            .as_ref()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
+        let lib_ver = names
+            .lib_ver
+            .as_ref()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
+        format!(
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            addr,
+            laddr,
+            -1,
+            name,
+            self.created.elapsed().as_secs(),
+            self.idle_ms(now_ms) / 1000,
+            flags,
+            self.db.load(Ordering::Relaxed),
+            if self.multi.load(Ordering::Relaxed) {
+                0
+            } else {
+                -1
+            },
+            0,
+            0,
+            0,
+            0,
+            cmd_name,
+            if self.resp3.load(Ordering::Relaxed) {
+                3
+            } else {
+                2
+            },
+            lib_name,
+            lib_ver,
+        )
+    }
+}
+
+/// A queued MULTI transaction.
+#[derive(Debug, Default)]
+pub(crate) struct MultiState {
+    /// Queued commands with their validated specs.
+    pub queued: Vec<(&'static CommandSpec, Vec<Bytes>)>,
+    /// A queuing error happened: EXEC answers EXECABORT.
+    pub dirty: bool,
+}
+
+/// Keys this client WATCHes and the flag writers set when one of them changes.
+#[derive(Debug)]
+pub(crate) struct WatchState {
+    pub keys: Vec<(usize, Bytes)>,
+    pub dirty: Arc<AtomicBool>,
+}
+
+/// Connection-local state seen by command handlers. Rare parts are boxed so an idle
+/// connection stays small.
+#[derive(Debug)]
+pub(crate) struct Client {
+    pub id: u64,
+    pub db: usize,
+    pub proto: Protocol,
+    pub authenticated: bool,
+    /// Close the connection once the replies written so far are flushed (QUIT, CLIENT KILL of
+    /// self, protocol error).
+    pub close_after_reply: bool,
+    pub info: Arc<ClientInfo>,
+    pub multi: Option<Box<MultiState>>,
+    pub watch: Option<Box<WatchState>>,
+    pub monitor: bool,
+    pub no_evict: bool,
+    pub no_touch: bool,
+}
+
+impl Client {
+    pub fn new(info: Arc<ClientInfo>, authenticated: bool) -> Self {
+        Client {
+            id: info.id,
+            db: 0,
+            proto: Protocol::Resp2,
+            authenticated,
+            close_after_reply: false,
+            info,
+            multi: None,
+            watch: None,
+            monitor: false,
+            no_evict: false,
+            no_touch: false,
+        }
+    }
+}

@@ -1,0 +1,455 @@
+//! Connection commands: PING ECHO QUIT SELECT HELLO AUTH CLIENT RESET.
+
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use sabaody_resp::{Protocol, write};
+
+use super::{Args, CmdError, Ctx, parse_i64, unknown_subcommand};
+
+/// The version we report to clients (the Redis version whose behaviour we follow).
+pub(crate) const REDIS_VERSION: &str = "7.0.15";
+
+fn is(arg: &[u8], word: &[u8]) -> bool {
+    arg.eq_ignore_ascii_case(word)
+}
+
+/// ```text
+/// PING [message]
+/// ```
+pub(crate) fn ping(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    if args.remaining() > 1 {
+        return Err(CmdError::WrongArity("ping"));
+    }
+    match args.peek() {
+        Some(msg) => write::bulk(ctx.out, msg),
+        None => write::simple(ctx.out, b"PONG"),
+    }
+    Ok(())
+}
+
+/// ```text
+/// ECHO message
+/// ```
+pub(crate) fn echo(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let msg = args.next_bytes()?;
+    write::bulk(ctx.out, msg);
+    Ok(())
+}
+
+/// ```text
+/// QUIT
+/// ```
+pub(crate) fn quit(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), CmdError> {
+    ctx.ok();
+    ctx.client.close_after_reply = true;
+    Ok(())
+}
+
+/// ```text
+/// SELECT index
+/// ```
+pub(crate) fn select(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let idx = args.next_int()?;
+    let n = ctx.shared.dbs.len();
+    let idx = usize::try_from(idx)
+        .ok()
+        .filter(|&i| i < n)
+        .ok_or_else(|| CmdError::msg("ERR DB index is out of range"))?;
+    ctx.client.db = idx;
+    ctx.client.info.db.store(idx, Ordering::Relaxed);
+    ctx.ok();
+    Ok(())
+}
+
+/// Checks a user/password pair against `requirepass` (the only user is `default`).
+fn check_password(ctx: &Ctx<'_, '_>, user: &[u8], pass: &[u8]) -> bool {
+    if user != b"default" {
+        return false;
+    }
+    match &ctx.shared.config.read().requirepass {
+        // `default` without a password accepts any password, as Redis's `nopass` user does.
+        None => true,
+        Some(p) => p.as_slice() == pass,
+    }
+}
+
+const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+
+/// ```text
+/// AUTH [username] password
+/// ```
+pub(crate) fn auth(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let (user, pass): (&[u8], &[u8]) = match args.remaining() {
+        1 => {
+            if ctx.shared.config.read().requirepass.is_none() {
+                return Err(CmdError::msg(
+                    "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+                ));
+            }
+            (b"default", args.next_bytes()?)
+        }
+        2 => {
+            let u = args.next_bytes()?;
+            (u, args.next_bytes()?)
+        }
+        _ => return Err(CmdError::Syntax),
+    };
+    if check_password(ctx, user, pass) {
+        ctx.client.authenticated = true;
+        ctx.ok();
+        Ok(())
+    } else {
+        Err(CmdError::msg(WRONGPASS))
+    }
+}
+
+/// Redis allows client names made of the characters `!` to `~` only.
+fn valid_name(name: &[u8]) -> bool {
+    name.iter().all(|&b| (b'!'..=b'~').contains(&b))
+}
+
+fn set_name(ctx: &mut Ctx<'_, '_>, name: &Bytes) -> Result<(), CmdError> {
+    if !valid_name(name) {
+        return Err(CmdError::msg(
+            "ERR Client names cannot contain spaces, newlines or special characters.",
+        ));
+    }
+    ctx.client.info.names.lock().name = if name.is_empty() {
+        None
+    } else {
+        Some(Bytes::copy_from_slice(name))
+    };
+    Ok(())
+}
+
+/// ```text
+/// HELLO [protover [AUTH username password] [SETNAME clientname]]
+/// ```
+pub(crate) fn hello(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let mut proto = None;
+    if let Some(v) = args.peek() {
+        args.next_bytes()?;
+        let v = parse_i64(v).ok_or_else(|| {
+            CmdError::msg("ERR Protocol version is not an integer or out of range")
+        })?;
+        proto = Some(match v {
+            2 => Protocol::Resp2,
+            3 => Protocol::Resp3,
+            _ => return Err(CmdError::msg("NOPROTO unsupported protocol version")),
+        });
+    }
+    let mut auth: Option<(&Bytes, &Bytes)> = None;
+    let mut name: Option<&Bytes> = None;
+    while let Some(opt) = args.peek() {
+        args.next_bytes()?;
+        if is(opt, b"AUTH") && args.remaining() >= 2 {
+            let u = args.next_bytes()?;
+            let p = args.next_bytes()?;
+            auth = Some((u, p));
+        } else if is(opt, b"SETNAME") && args.remaining() >= 1 {
+            name = Some(args.next_bytes()?);
+        } else {
+            return Err(CmdError::msg(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(opt)
+            )));
+        }
+    }
+    if let Some((u, p)) = auth {
+        if !check_password(ctx, u, p) {
+            return Err(CmdError::msg(WRONGPASS));
+        }
+        ctx.client.authenticated = true;
+    }
+    if !ctx.client.authenticated {
+        return Err(CmdError::msg(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+        ));
+    }
+    if let Some(n) = name {
+        set_name(ctx, n)?;
+    }
+    if let Some(p) = proto {
+        ctx.client.proto = p;
+        ctx.client
+            .info
+            .resp3
+            .store(p == Protocol::Resp3, Ordering::Relaxed);
+    }
+    let proto = ctx.client.proto;
+    let out = &mut *ctx.out;
+    write::map_len(out, proto, 7);
+    write::bulk(out, b"server");
+    write::bulk(out, b"redis");
+    write::bulk(out, b"version");
+    write::bulk(out, REDIS_VERSION.as_bytes());
+    write::bulk(out, b"proto");
+    write::integer(out, if proto == Protocol::Resp3 { 3 } else { 2 });
+    write::bulk(out, b"id");
+    write::integer(out, ctx.client.id as i64);
+    write::bulk(out, b"mode");
+    write::bulk(out, b"standalone");
+    write::bulk(out, b"role");
+    write::bulk(out, b"master");
+    write::bulk(out, b"modules");
+    write::array_len(out, 0);
+    Ok(())
+}
+
+/// ```text
+/// RESET
+/// ```
+pub(crate) fn reset(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), CmdError> {
+    let c = &mut *ctx.client;
+    c.multi = None;
+    c.info.multi.store(false, Ordering::Relaxed);
+    if let Some(w) = c.watch.take() {
+        ctx.shared.watches.unwatch_all(&w.keys, &w.dirty);
+    }
+    c.db = 0;
+    c.info.db.store(0, Ordering::Relaxed);
+    c.proto = Protocol::Resp2;
+    c.info.resp3.store(false, Ordering::Relaxed);
+    c.info.names.lock().name = None;
+    c.no_evict = false;
+    c.no_touch = false;
+    if c.monitor {
+        ctx.shared.remove_monitor(c);
+    }
+    c.authenticated = !ctx.shared.has_password.load(Ordering::Relaxed);
+    write::simple(ctx.out, b"RESET");
+    Ok(())
+}
+
+fn write_text(ctx: &mut Ctx<'_, '_>, text: &str) {
+    write::verbatim(ctx.out, ctx.client.proto, b"txt", text.as_bytes());
+}
+
+/// ```text
+/// CLIENT ID | SETNAME name | GETNAME | LIST [TYPE t] [ID id ...] | INFO | KILL ... |
+///        SETINFO LIB-NAME|LIB-VER value | NO-EVICT ON|OFF | NO-TOUCH ON|OFF | HELP
+/// ```
+pub(crate) fn client(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let sub = args.next_bytes()?;
+    let n = args.remaining();
+    let arity = |ok: bool, name: &'static str| {
+        if ok {
+            Ok(())
+        } else {
+            Err(CmdError::WrongArity(name))
+        }
+    };
+    if is(sub, b"ID") {
+        arity(n == 0, "client|id")?;
+        write::integer(ctx.out, ctx.client.id as i64);
+    } else if is(sub, b"SETNAME") {
+        arity(n == 1, "client|setname")?;
+        let name = args.next_bytes()?;
+        set_name(ctx, name)?;
+        ctx.ok();
+    } else if is(sub, b"GETNAME") {
+        arity(n == 0, "client|getname")?;
+        let name = ctx.client.info.names.lock().name.clone();
+        match name {
+            Some(nm) => write::bulk(ctx.out, &nm),
+            None => ctx.null(),
+        }
+    } else if is(sub, b"LIST") {
+        let mut ids: Option<Vec<u64>> = None;
+        while let Some(opt) = args.peek() {
+            args.next_bytes()?;
+            if is(opt, b"TYPE") && args.remaining() > 0 {
+                let t = args.next_bytes()?;
+                if !(is(t, b"normal")
+                    || is(t, b"master")
+                    || is(t, b"replica")
+                    || is(t, b"slave")
+                    || is(t, b"pubsub"))
+                {
+                    return Err(CmdError::msg(format!(
+                        "ERR Unknown client type '{}'",
+                        String::from_utf8_lossy(t)
+                    )));
+                }
+                if !is(t, b"normal") {
+                    ids = Some(Vec::new());
+                }
+            } else if is(opt, b"ID") && args.remaining() > 0 {
+                let mut v = Vec::new();
+                for a in args.rest() {
+                    let id = parse_i64(a)
+                        .filter(|&i| i > 0)
+                        .ok_or_else(|| CmdError::msg("ERR Invalid client ID"))?;
+                    v.push(id as u64);
+                }
+                ids = Some(v);
+            } else {
+                return Err(CmdError::Syntax);
+            }
+        }
+        let text = ctx.shared.client_list(ids.as_deref());
+        write_text(ctx, &text);
+    } else if is(sub, b"INFO") {
+        arity(n == 0, "client|info")?;
+        let mut text = ctx.shared.client_line(&ctx.client.info);
+        text.push('\n');
+        write_text(ctx, &text);
+    } else if is(sub, b"KILL") {
+        client_kill(ctx, args)?;
+    } else if is(sub, b"SETINFO") {
+        arity(n == 2, "client|setinfo")?;
+        let attr = args.next_bytes()?;
+        let val = args.next_bytes()?;
+        if !val.iter().all(|&b| (b'!'..=b'~').contains(&b)) {
+            return Err(CmdError::msg(format!(
+                "ERR {} cannot contain spaces, newlines or special characters.",
+                String::from_utf8_lossy(attr).to_ascii_lowercase()
+            )));
+        }
+        let v = (!val.is_empty()).then(|| Bytes::copy_from_slice(val));
+        let mut names = ctx.client.info.names.lock();
+        if is(attr, b"LIB-NAME") {
+            names.lib_name = v;
+        } else if is(attr, b"LIB-VER") {
+            names.lib_ver = v;
+        } else {
+            return Err(CmdError::msg(format!(
+                "ERR Unrecognized option '{}'",
+                String::from_utf8_lossy(attr)
+            )));
+        }
+        drop(names);
+        ctx.ok();
+    } else if is(sub, b"NO-EVICT") || is(sub, b"NO-TOUCH") {
+        arity(
+            n == 1,
+            if is(sub, b"NO-EVICT") {
+                "client|no-evict"
+            } else {
+                "client|no-touch"
+            },
+        )?;
+        let v = args.next_bytes()?;
+        let on = if is(v, b"ON") {
+            true
+        } else if is(v, b"OFF") {
+            false
+        } else {
+            return Err(CmdError::Syntax);
+        };
+        if is(sub, b"NO-EVICT") {
+            ctx.client.no_evict = on;
+        } else {
+            ctx.client.no_touch = on;
+        }
+        ctx.ok();
+    } else if is(sub, b"HELP") {
+        let lines: &[&str] = &[
+            "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "KILL <ip:port>",
+            "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are: ID, ADDR, LADDR, SKIPME.",
+            "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [<id> ...]]",
+            "    Return information about client connections.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+            "SETINFO <LIB-NAME|LIB-VER> <value>",
+            "    Set client library name or version.",
+            "NO-EVICT (ON|OFF)",
+            "    Protect current client connection from eviction.",
+            "NO-TOUCH (ON|OFF)",
+            "    Will not touch LRU/LFU stats when this mode is on.",
+            "HELP",
+            "    Print this help.",
+        ];
+        write::array_len(ctx.out, lines.len());
+        for l in lines {
+            write::simple(ctx.out, l.as_bytes());
+        }
+    } else {
+        return Err(unknown_subcommand("client", sub));
+    }
+    Ok(())
+}
+
+fn client_kill(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    if args.remaining() == 1 {
+        // Old form: CLIENT KILL addr:port -> +OK or an error.
+        let addr = args.next_bytes()?;
+        let target = ctx.shared.find_clients(|c| {
+            c.addr
+                .is_some_and(|a| a.to_string().as_bytes() == &addr[..])
+        });
+        let Some(info) = target.into_iter().next() else {
+            return Err(CmdError::msg("ERR No such client"));
+        };
+        kill(ctx, &info);
+        ctx.ok();
+        return Ok(());
+    }
+    let mut id: Option<u64> = None;
+    let mut addr: Option<Bytes> = None;
+    let mut laddr: Option<Bytes> = None;
+    let mut skipme = true;
+    if args.remaining() == 0 || !args.remaining().is_multiple_of(2) {
+        return Err(CmdError::Syntax);
+    }
+    while args.remaining() >= 2 {
+        let opt = args.next_bytes()?;
+        let val = args.next_bytes()?;
+        if is(opt, b"ID") {
+            let v = parse_i64(val)
+                .filter(|&v| v > 0)
+                .ok_or_else(|| CmdError::msg("ERR client-id should be greater than 0"))?;
+            id = Some(v as u64);
+        } else if is(opt, b"ADDR") {
+            addr = Some(val.clone());
+        } else if is(opt, b"LADDR") {
+            laddr = Some(val.clone());
+        } else if is(opt, b"SKIPME") {
+            skipme = if is(val, b"YES") {
+                true
+            } else if is(val, b"NO") {
+                false
+            } else {
+                return Err(CmdError::Syntax);
+            };
+        } else if is(opt, b"TYPE") || is(opt, b"USER") || is(opt, b"MAXAGE") {
+            // Accepted filters that match every normal client of the default user.
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let me = ctx.client.id;
+    let victims = ctx.shared.find_clients(|c| {
+        id.is_none_or(|i| i == c.id)
+            && addr
+                .as_ref()
+                .is_none_or(|a| c.addr.is_some_and(|x| x.to_string().as_bytes() == &a[..]))
+            && laddr
+                .as_ref()
+                .is_none_or(|a| c.laddr.is_some_and(|x| x.to_string().as_bytes() == &a[..]))
+            && !(skipme && c.id == me)
+    });
+    for v in &victims {
+        kill(ctx, v);
+    }
+    write::integer(ctx.out, victims.len() as i64);
+    Ok(())
+}
+
+fn kill(ctx: &mut Ctx<'_, '_>, info: &crate::client::ClientInfo) {
+    if info.id == ctx.client.id {
+        ctx.client.close_after_reply = true;
+    } else {
+        ctx.shared.kill_client(info);
+    }
+}

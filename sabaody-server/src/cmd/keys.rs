@@ -1,0 +1,325 @@
+//! Generic key commands: DEL UNLINK EXISTS TOUCH TYPE RENAME RENAMENX COPY KEYS SCAN RANDOMKEY
+//! DBSIZE FLUSHDB FLUSHALL, and the TTL family EXPIRE PEXPIRE EXPIREAT PEXPIREAT TTL PTTL
+//! EXPIRETIME PEXPIRETIME PERSIST.
+
+use sabaody_core::{CopyOptions, ExpireCondition, KeyType, Keyspace, ScanOptions};
+use sabaody_resp::write;
+
+use super::{Args, CmdError, Ctx, ks};
+
+fn is(arg: &[u8], word: &[u8]) -> bool {
+    arg.eq_ignore_ascii_case(word)
+}
+
+/// ```text
+/// DEL key [key ...]
+/// UNLINK key [key ...]
+/// ```
+pub(crate) fn del(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let keys = args.rest();
+    let n = ks!(ctx, k => k.del(keys));
+    write::integer(ctx.out, n as i64);
+    Ok(())
+}
+
+/// ```text
+/// EXISTS key [key ...]
+/// ```
+pub(crate) fn exists(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let keys = args.rest();
+    let n = ks!(ctx, k => k.exists(keys));
+    write::integer(ctx.out, n as i64);
+    Ok(())
+}
+
+/// ```text
+/// TOUCH key [key ...]
+/// ```
+/// Counts the keys that exist (repeats included). The keyspace has no access-time field to
+/// update yet (that comes with LRU eviction), so this is EXISTS.
+pub(crate) fn touch(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    exists(ctx, args)
+}
+
+/// ```text
+/// TYPE key
+/// ```
+pub(crate) fn type_(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let key = args.next_bytes()?;
+    let t = ks!(ctx, k => k.key_type(key));
+    write::simple(ctx.out, t.map_or("none", KeyType::as_str).as_bytes());
+    Ok(())
+}
+
+/// ```text
+/// RENAME key newkey
+/// ```
+pub(crate) fn rename(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let src = args.next_bytes()?;
+    let dst = args.next_bytes()?;
+    ks!(ctx, k => k.rename(src, dst))?;
+    ctx.ok();
+    Ok(())
+}
+
+/// ```text
+/// RENAMENX key newkey
+/// ```
+pub(crate) fn renamenx(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let src = args.next_bytes()?;
+    let dst = args.next_bytes()?;
+    let done = ks!(ctx, k => k.renamenx(src, dst))?;
+    write::integer(ctx.out, i64::from(done));
+    Ok(())
+}
+
+/// ```text
+/// COPY source destination [DB destination-db] [REPLACE]
+/// ```
+pub(crate) fn copy(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let src = args.next_bytes()?;
+    let dst = args.next_bytes()?;
+    let mut opts = CopyOptions::default();
+    while let Some(opt) = args.peek() {
+        args.next_bytes()?;
+        if is(opt, b"REPLACE") {
+            opts.replace = true;
+        } else if is(opt, b"DB") && args.remaining() > 0 {
+            let db = args.next_int()?;
+            let db =
+                usize::try_from(db).map_err(|_| CmdError::msg("ERR DB index is out of range"))?;
+            opts.db = Some(db);
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let done = ks!(ctx, k => k.copy(src, dst, &opts))?;
+    write::integer(ctx.out, i64::from(done));
+    Ok(())
+}
+
+/// ```text
+/// KEYS pattern
+/// ```
+pub(crate) fn keys(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let pattern = args.next_bytes()?;
+    let found = ks!(ctx, k => k.keys(pattern));
+    write::array_len(ctx.out, found.len());
+    for key in found {
+        write::bulk(ctx.out, &key);
+    }
+    Ok(())
+}
+
+/// ```text
+/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
+/// ```
+pub(crate) fn scan(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let cursor_arg = args.next_bytes()?;
+    let cursor = std::str::from_utf8(cursor_arg)
+        .ok()
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|s| s.parse::<u64>().ok())
+        .ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
+    let mut opts = ScanOptions::default();
+    // An unknown TYPE name matches nothing, as in Redis.
+    let mut match_nothing = false;
+    while let Some(opt) = args.peek() {
+        args.next_bytes()?;
+        if args.remaining() == 0 {
+            return Err(CmdError::Syntax);
+        }
+        if is(opt, b"MATCH") {
+            opts.pattern = Some(args.next_bytes()?.to_vec());
+        } else if is(opt, b"COUNT") {
+            let n = args.next_int()?;
+            if n < 1 {
+                return Err(CmdError::Syntax);
+            }
+            opts.count = usize::try_from(n).unwrap_or(usize::MAX);
+        } else if is(opt, b"TYPE") {
+            let name = args.next_bytes()?;
+            match KeyType::from_name(name) {
+                Some(t) => opts.key_type = Some(t),
+                None => match_nothing = true,
+            }
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let (next, mut found) = ks!(ctx, k => k.scan(cursor, &opts));
+    if match_nothing {
+        found.clear();
+    }
+    write::array_len(ctx.out, 2);
+    let mut buf = itoa_u64(next);
+    write::bulk(ctx.out, buf.as_bytes());
+    buf.clear();
+    write::array_len(ctx.out, found.len());
+    for key in found {
+        write::bulk(ctx.out, &key);
+    }
+    Ok(())
+}
+
+fn itoa_u64(n: u64) -> String {
+    n.to_string()
+}
+
+/// ```text
+/// RANDOMKEY
+/// ```
+pub(crate) fn randomkey(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), CmdError> {
+    match ks!(ctx, k => k.random_key()) {
+        Some(key) => write::bulk(ctx.out, &key),
+        None => ctx.null(),
+    }
+    Ok(())
+}
+
+/// ```text
+/// DBSIZE
+/// ```
+pub(crate) fn dbsize(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), CmdError> {
+    let n = ks!(ctx, k => k.dbsize());
+    write::integer(ctx.out, n as i64);
+    Ok(())
+}
+
+fn flush_mode(args: &mut Args<'_>) -> Result<(), CmdError> {
+    if let Some(opt) = args.peek() {
+        if !(is(opt, b"ASYNC") || is(opt, b"SYNC")) || args.remaining() > 1 {
+            return Err(CmdError::Syntax);
+        }
+        args.next_bytes()?;
+    }
+    Ok(())
+}
+
+/// ```text
+/// FLUSHDB [ASYNC | SYNC]
+/// ```
+pub(crate) fn flushdb(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    flush_mode(args)?;
+    ctx.shared.watches.touch_db(Some(ctx.client.db));
+    ks!(ctx, k => k.flush());
+    ctx.ok();
+    Ok(())
+}
+
+/// ```text
+/// FLUSHALL [ASYNC | SYNC]
+/// ```
+pub(crate) fn flushall(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    flush_mode(args)?;
+    ctx.shared.watches.touch_db(None);
+    ks!(ctx, k => k.flush_all());
+    ctx.ok();
+    Ok(())
+}
+
+fn expire_condition(args: &mut Args<'_>) -> Result<ExpireCondition, CmdError> {
+    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
+    while let Some(opt) = args.peek() {
+        args.next_bytes()?;
+        if is(opt, b"NX") {
+            nx = true;
+        } else if is(opt, b"XX") {
+            xx = true;
+        } else if is(opt, b"GT") {
+            gt = true;
+        } else if is(opt, b"LT") {
+            lt = true;
+        } else {
+            return Err(CmdError::msg(format!(
+                "ERR Unsupported option {}",
+                String::from_utf8_lossy(opt)
+            )));
+        }
+    }
+    if nx && (xx || gt || lt) {
+        return Err(CmdError::msg(
+            "ERR NX and XX, GT or LT options at the same time are not compatible",
+        ));
+    }
+    if gt && lt {
+        return Err(CmdError::msg(
+            "ERR GT and LT options at the same time are not compatible",
+        ));
+    }
+    Ok(if nx {
+        ExpireCondition::Nx
+    } else if gt {
+        // XX together with GT/LT: GT/LT already imply an existing TTL comparison; Redis
+        // applies both, and GT/LT on a key without TTL fail like XX would for GT.
+        ExpireCondition::Gt
+    } else if lt {
+        if xx {
+            ExpireCondition::Xx
+        } else {
+            ExpireCondition::Lt
+        }
+    } else if xx {
+        ExpireCondition::Xx
+    } else {
+        ExpireCondition::Always
+    })
+}
+
+macro_rules! expire_cmd {
+    ($name:ident, $method:ident, $doc:literal) => {
+        #[doc = concat!("```text\n", $doc, "\n```")]
+        pub(crate) fn $name(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+            let key = args.next_bytes()?;
+            let when = args.next_int()?;
+            let cond = expire_condition(args)?;
+            let done = ks!(ctx, k => k.$method(key, when, cond))?;
+            write::integer(ctx.out, i64::from(done));
+            Ok(())
+        }
+    };
+}
+
+expire_cmd!(expire, expire, "EXPIRE key seconds [NX | XX | GT | LT]");
+expire_cmd!(
+    pexpire,
+    pexpire,
+    "PEXPIRE key milliseconds [NX | XX | GT | LT]"
+);
+expire_cmd!(
+    expireat,
+    expire_at,
+    "EXPIREAT key unix-time-seconds [NX | XX | GT | LT]"
+);
+expire_cmd!(
+    pexpireat,
+    pexpire_at,
+    "PEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT]"
+);
+
+macro_rules! ttl_cmd {
+    ($name:ident, $method:ident, $doc:literal) => {
+        #[doc = concat!("```text\n", $doc, "\n```")]
+        pub(crate) fn $name(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+            let key = args.next_bytes()?;
+            let v = ks!(ctx, k => k.$method(key));
+            write::integer(ctx.out, v);
+            Ok(())
+        }
+    };
+}
+
+ttl_cmd!(ttl, ttl, "TTL key");
+ttl_cmd!(pttl, pttl, "PTTL key");
+ttl_cmd!(expiretime, expire_time, "EXPIRETIME key");
+ttl_cmd!(pexpiretime, pexpire_time, "PEXPIRETIME key");
+
+/// ```text
+/// PERSIST key
+/// ```
+pub(crate) fn persist(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let key = args.next_bytes()?;
+    let done = ks!(ctx, k => k.persist(key));
+    write::integer(ctx.out, i64::from(done));
+    Ok(())
+}

@@ -1,0 +1,1380 @@
+//! The command table and dispatch.
+//!
+//! Every command is declared once in [`COMMANDS`] (name, arity, flags, key positions, handler,
+//! group, summary); dispatch, `COMMAND` output, `INFO commandstats`, WATCH invalidation and
+//! MULTI queuing all read that one table. Handlers live in one file per family
+//! (`connection.rs`, `server.rs`, `string.rs`, `keys.rs`, `transaction.rs`) and take an argument
+//! cursor ([`Args`], in the style of mini-redis) plus a [`Ctx`] with the client and the reply
+//! buffer. A handler returns `Err(CmdError)` for an error reply; the connection stays open.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use sabaody_resp::{Protocol, write};
+
+use sabaody_core::{Cache, Transaction};
+
+use crate::client::Client;
+use crate::server::Shared;
+
+pub(crate) mod connection;
+pub(crate) mod keys;
+pub(crate) mod server;
+pub(crate) mod string;
+pub(crate) mod transaction;
+
+/// Command flags (a subset of Redis's, used for dispatch and `COMMAND INFO`).
+pub(crate) mod flag {
+    pub const WRITE: u32 = 1;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const FAST: u32 = 1 << 3;
+    pub const ADMIN: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const LOADING: u32 = 1 << 6;
+    pub const STALE: u32 = 1 << 7;
+    /// Runs before authentication (AUTH, HELLO, QUIT).
+    pub const NO_AUTH: u32 = 1 << 8;
+    /// Executed at once inside MULTI instead of being queued (EXEC, DISCARD, MULTI, WATCH, QUIT).
+    pub const NO_QUEUE: u32 = 1 << 9;
+    /// Not shown to MONITOR clients.
+    pub const SKIP_MONITOR: u32 = 1 << 10;
+    /// Not allowed inside MULTI (WATCH, SUBSCRIBE...): "ERR WATCH inside MULTI is not allowed".
+    pub const NO_MULTI: u32 = 1 << 11;
+    pub const SKIP_SLOWLOG: u32 = 1 << 12;
+    pub const MAY_REPLICATE: u32 = 1 << 13;
+    /// Reads the whole store outside the keyspace trait (INFO): EXEC cannot run it inside
+    /// its all-shards transaction, so a transaction containing it runs without one.
+    pub const NO_TX: u32 = 1 << 14;
+
+    /// `(flag, name)` pairs in the order `COMMAND INFO` prints them.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (NOSCRIPT, "noscript"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MAY_REPLICATE, "may_replicate"),
+        (NO_MULTI, "no_multi"),
+    ];
+}
+
+/// A command handler: parse the rest of the arguments, run, write the reply.
+pub(crate) type Handler = fn(&mut Ctx<'_, '_>, &mut Args<'_>) -> Result<(), CmdError>;
+
+/// One command declaration.
+pub(crate) struct CommandSpec {
+    /// Lower-case name.
+    pub name: &'static str,
+    /// Redis arity: positive = exact argument count (name included), negative = minimum.
+    pub arity: i32,
+    pub flags: u32,
+    pub first_key: i32,
+    pub last_key: i32,
+    pub step: i32,
+    pub handler: Handler,
+    /// Redis's documentation group (`string`, `generic`, `server`, `connection`, ...).
+    pub group: &'static str,
+    pub since: &'static str,
+    pub summary: &'static str,
+}
+
+impl std::fmt::Debug for CommandSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommandSpec")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl CommandSpec {
+    pub fn has(&self, f: u32) -> bool {
+        self.flags & f != 0
+    }
+
+    /// The key arguments of a call, from first/last/step (for WATCH invalidation).
+    pub fn keys<'a>(&self, argv: &'a [Bytes]) -> impl Iterator<Item = &'a Bytes> + 'a {
+        let n = argv.len() as i32;
+        let first = self.first_key;
+        let last = if self.last_key < 0 {
+            n + self.last_key
+        } else {
+            self.last_key.min(n - 1)
+        };
+        let step = self.step.max(1);
+        let range = if first <= 0 { 0..0 } else { first..last + 1 };
+        range
+            .step_by(step as usize)
+            .filter_map(move |i| argv.get(i as usize))
+    }
+}
+
+macro_rules! cmd {
+    ($name:literal, $arity:expr, $flags:expr, $first:expr, $last:expr, $step:expr, $handler:path,
+     $group:literal, $since:literal, $summary:literal) => {
+        CommandSpec {
+            name: $name,
+            arity: $arity,
+            flags: $flags,
+            first_key: $first,
+            last_key: $last,
+            step: $step,
+            handler: $handler,
+            group: $group,
+            since: $since,
+            summary: $summary,
+        }
+    };
+}
+
+use flag::*;
+
+const W: u32 = WRITE;
+const R: u32 = READONLY;
+
+/// Every command the server knows.
+pub(crate) static COMMANDS: &[CommandSpec] = &[
+    // connection
+    cmd!(
+        "ping",
+        -1,
+        FAST | STALE,
+        0,
+        0,
+        0,
+        connection::ping,
+        "connection",
+        "1.0.0",
+        "Returns the server's liveliness response."
+    ),
+    cmd!(
+        "echo",
+        2,
+        FAST,
+        0,
+        0,
+        0,
+        connection::echo,
+        "connection",
+        "1.0.0",
+        "Returns the given string."
+    ),
+    cmd!(
+        "quit",
+        -1,
+        NO_AUTH | NO_QUEUE | FAST | LOADING | STALE | NOSCRIPT,
+        0,
+        0,
+        0,
+        connection::quit,
+        "connection",
+        "1.0.0",
+        "Closes the connection."
+    ),
+    cmd!(
+        "select",
+        2,
+        LOADING | STALE | FAST,
+        0,
+        0,
+        0,
+        connection::select,
+        "connection",
+        "1.0.0",
+        "Changes the selected database."
+    ),
+    cmd!(
+        "hello",
+        -1,
+        NO_AUTH | NOSCRIPT | LOADING | STALE | FAST,
+        0,
+        0,
+        0,
+        connection::hello,
+        "connection",
+        "6.0.0",
+        "Handshakes with the Redis server."
+    ),
+    cmd!(
+        "auth",
+        -2,
+        NO_AUTH | NOSCRIPT | LOADING | STALE | FAST,
+        0,
+        0,
+        0,
+        connection::auth,
+        "connection",
+        "1.0.0",
+        "Authenticates the connection."
+    ),
+    cmd!(
+        "client",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        0,
+        0,
+        0,
+        connection::client,
+        "connection",
+        "2.4.0",
+        "A container for client connection commands."
+    ),
+    cmd!(
+        "reset",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | NO_QUEUE,
+        0,
+        0,
+        0,
+        connection::reset,
+        "connection",
+        "6.2.0",
+        "Resets the connection."
+    ),
+    // server
+    cmd!(
+        "command",
+        -1,
+        LOADING | STALE,
+        0,
+        0,
+        0,
+        server::command,
+        "server",
+        "2.8.13",
+        "Returns detailed information about all commands."
+    ),
+    cmd!(
+        "config",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        0,
+        0,
+        0,
+        server::config,
+        "server",
+        "2.0.0",
+        "A container for server configuration commands."
+    ),
+    cmd!(
+        "info",
+        -1,
+        LOADING | STALE | NO_TX,
+        0,
+        0,
+        0,
+        server::info,
+        "server",
+        "1.0.0",
+        "Returns information and statistics about the server."
+    ),
+    cmd!(
+        "time",
+        1,
+        LOADING | STALE | FAST,
+        0,
+        0,
+        0,
+        server::time,
+        "server",
+        "2.6.0",
+        "Returns the server time."
+    ),
+    cmd!(
+        "slowlog",
+        -2,
+        ADMIN | LOADING | STALE,
+        0,
+        0,
+        0,
+        server::slowlog,
+        "server",
+        "2.2.12",
+        "A container for slow log commands."
+    ),
+    cmd!(
+        "monitor",
+        1,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        0,
+        0,
+        0,
+        server::monitor,
+        "server",
+        "1.0.0",
+        "Listens for all requests received by the server in real-time."
+    ),
+    cmd!(
+        "lastsave",
+        1,
+        LOADING | STALE | FAST,
+        0,
+        0,
+        0,
+        server::lastsave,
+        "server",
+        "1.0.0",
+        "Returns the Unix timestamp of the last successful save to disk."
+    ),
+    cmd!(
+        "debug",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        0,
+        0,
+        0,
+        server::debug,
+        "server",
+        "1.0.0",
+        "A container for debugging commands."
+    ),
+    cmd!(
+        "shutdown",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI,
+        0,
+        0,
+        0,
+        server::shutdown,
+        "server",
+        "1.0.0",
+        "Synchronously saves the database(s) to disk and shuts down the Redis server."
+    ),
+    cmd!(
+        "dbsize",
+        1,
+        R | FAST,
+        0,
+        0,
+        0,
+        keys::dbsize,
+        "server",
+        "1.0.0",
+        "Returns the number of keys in the database."
+    ),
+    cmd!(
+        "flushdb",
+        -1,
+        W,
+        0,
+        0,
+        0,
+        keys::flushdb,
+        "server",
+        "1.0.0",
+        "Removes all keys from the current database."
+    ),
+    cmd!(
+        "flushall",
+        -1,
+        W,
+        0,
+        0,
+        0,
+        keys::flushall,
+        "server",
+        "1.0.0",
+        "Removes all keys from all databases."
+    ),
+    // transactions
+    cmd!(
+        "multi",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_QUEUE | NO_MULTI,
+        0,
+        0,
+        0,
+        transaction::multi,
+        "transactions",
+        "1.2.0",
+        "Starts a transaction."
+    ),
+    cmd!(
+        "exec",
+        1,
+        NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG | NO_QUEUE,
+        0,
+        0,
+        0,
+        transaction::exec,
+        "transactions",
+        "1.2.0",
+        "Executes all commands in a transaction."
+    ),
+    cmd!(
+        "discard",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_QUEUE,
+        0,
+        0,
+        0,
+        transaction::discard,
+        "transactions",
+        "2.0.0",
+        "Discards a transaction."
+    ),
+    cmd!(
+        "watch",
+        -2,
+        NOSCRIPT | LOADING | STALE | FAST | NO_QUEUE | NO_MULTI,
+        1,
+        -1,
+        1,
+        transaction::watch,
+        "transactions",
+        "2.2.0",
+        "Monitors changes to keys to determine the execution of a transaction."
+    ),
+    cmd!(
+        "unwatch",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST,
+        0,
+        0,
+        0,
+        transaction::unwatch,
+        "transactions",
+        "2.2.0",
+        "Forgets about watched keys of a transaction."
+    ),
+    // strings
+    cmd!(
+        "get",
+        2,
+        R | FAST,
+        1,
+        1,
+        1,
+        string::get,
+        "string",
+        "1.0.0",
+        "Returns the string value of a key."
+    ),
+    cmd!(
+        "set",
+        -3,
+        W | DENYOOM,
+        1,
+        1,
+        1,
+        string::set,
+        "string",
+        "1.0.0",
+        "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist."
+    ),
+    cmd!(
+        "getdel",
+        2,
+        W | FAST,
+        1,
+        1,
+        1,
+        string::getdel,
+        "string",
+        "6.2.0",
+        "Returns the string value of a key after deleting the key."
+    ),
+    cmd!(
+        "getex",
+        -2,
+        W | FAST,
+        1,
+        1,
+        1,
+        string::getex,
+        "string",
+        "6.2.0",
+        "Returns the string value of a key after setting its expiration time."
+    ),
+    cmd!(
+        "getset",
+        3,
+        W | DENYOOM | FAST,
+        1,
+        1,
+        1,
+        string::getset,
+        "string",
+        "1.0.0",
+        "Returns the previous string value of a key after setting it to a new value."
+    ),
+    cmd!(
+        "mget",
+        -2,
+        R | FAST,
+        1,
+        -1,
+        1,
+        string::mget,
+        "string",
+        "1.0.0",
+        "Atomically returns the string values of one or more keys."
+    ),
+    cmd!(
+        "mset",
+        -3,
+        W | DENYOOM,
+        1,
+        -1,
+        2,
+        string::mset,
+        "string",
+        "1.0.1",
+        "Atomically creates or modifies the string values of one or more keys."
+    ),
+    cmd!(
+        "msetnx",
+        -3,
+        W | DENYOOM,
+        1,
+        -1,
+        2,
+        string::msetnx,
+        "string",
+        "1.0.1",
+        "Atomically modifies the string values of one or more keys only when all keys don't exist."
+    ),
+    cmd!(
+        "append",
+        3,
+        W | DENYOOM,
+        1,
+        1,
+        1,
+        string::append,
+        "string",
+        "2.0.0",
+        "Appends a string to the value of a key. Creates the key if it doesn't exist."
+    ),
+    cmd!(
+        "strlen",
+        2,
+        R | FAST,
+        1,
+        1,
+        1,
+        string::strlen,
+        "string",
+        "2.2.0",
+        "Returns the length of a string value."
+    ),
+    cmd!(
+        "getrange",
+        4,
+        R,
+        1,
+        1,
+        1,
+        string::getrange,
+        "string",
+        "2.4.0",
+        "Returns a substring of the string stored at a key."
+    ),
+    cmd!(
+        "substr",
+        4,
+        R,
+        1,
+        1,
+        1,
+        string::getrange,
+        "string",
+        "1.0.0",
+        "Returns a substring from a string value."
+    ),
+    cmd!(
+        "setrange",
+        4,
+        W | DENYOOM,
+        1,
+        1,
+        1,
+        string::setrange,
+        "string",
+        "2.2.0",
+        "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist."
+    ),
+    cmd!(
+        "setnx",
+        3,
+        W | DENYOOM | FAST,
+        1,
+        1,
+        1,
+        string::setnx,
+        "string",
+        "1.0.0",
+        "Set the string value of a key only when the key doesn't exist."
+    ),
+    cmd!(
+        "setex",
+        4,
+        W | DENYOOM,
+        1,
+        1,
+        1,
+        string::setex,
+        "string",
+        "2.0.0",
+        "Sets the string value and expiration time of a key. Creates the key if it doesn't exist."
+    ),
+    cmd!(
+        "psetex",
+        4,
+        W | DENYOOM,
+        1,
+        1,
+        1,
+        string::psetex,
+        "string",
+        "2.6.0",
+        "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist."
+    ),
+    cmd!(
+        "incr",
+        2,
+        W | DENYOOM | FAST,
+        1,
+        1,
+        1,
+        string::incr,
+        "string",
+        "1.0.0",
+        "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."
+    ),
+    cmd!(
+        "decr",
+        2,
+        W | DENYOOM | FAST,
+        1,
+        1,
+        1,
+        string::decr,
+        "string",
+        "1.0.0",
+        "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."
+    ),
+    cmd!(
+        "incrby",
+        3,
+        W | DENYOOM | FAST,
+        1,
+        1,
+        1,
+        string::incrby,
+        "string",
+        "1.0.0",
+        "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist."
+    ),
+    cmd!(
+        "decrby",
+        3,
+        W | DENYOOM | FAST,
+        1,
+        1,
+        1,
+        string::decrby,
+        "string",
+        "1.0.0",
+        "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist."
+    ),
+    cmd!(
+        "incrbyfloat",
+        3,
+        W | DENYOOM | FAST,
+        1,
+        1,
+        1,
+        string::incrbyfloat,
+        "string",
+        "2.6.0",
+        "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist."
+    ),
+    // keys
+    cmd!(
+        "del",
+        -2,
+        W,
+        1,
+        -1,
+        1,
+        keys::del,
+        "generic",
+        "1.0.0",
+        "Deletes one or more keys."
+    ),
+    cmd!(
+        "unlink",
+        -2,
+        W | FAST,
+        1,
+        -1,
+        1,
+        keys::del,
+        "generic",
+        "4.0.0",
+        "Asynchronously deletes one or more keys."
+    ),
+    cmd!(
+        "exists",
+        -2,
+        R | FAST,
+        1,
+        -1,
+        1,
+        keys::exists,
+        "generic",
+        "1.0.0",
+        "Determines whether one or more keys exist."
+    ),
+    cmd!(
+        "touch",
+        -2,
+        R | FAST,
+        1,
+        -1,
+        1,
+        keys::touch,
+        "generic",
+        "3.2.1",
+        "Returns the number of existing keys out of those specified after updating the time they were last accessed."
+    ),
+    cmd!(
+        "type",
+        2,
+        R | FAST,
+        1,
+        1,
+        1,
+        keys::type_,
+        "generic",
+        "1.0.0",
+        "Determines the type of value stored at a key."
+    ),
+    cmd!(
+        "rename",
+        3,
+        W,
+        1,
+        2,
+        1,
+        keys::rename,
+        "generic",
+        "1.0.0",
+        "Renames a key and overwrites the destination."
+    ),
+    cmd!(
+        "renamenx",
+        3,
+        W | FAST,
+        1,
+        2,
+        1,
+        keys::renamenx,
+        "generic",
+        "1.0.0",
+        "Renames a key only when the target key name doesn't exist."
+    ),
+    cmd!(
+        "copy",
+        -3,
+        W | DENYOOM,
+        1,
+        2,
+        1,
+        keys::copy,
+        "generic",
+        "6.2.0",
+        "Copies the value of a key to a new key."
+    ),
+    cmd!(
+        "keys",
+        2,
+        R,
+        0,
+        0,
+        0,
+        keys::keys,
+        "generic",
+        "1.0.0",
+        "Returns all key names that match a pattern."
+    ),
+    cmd!(
+        "scan",
+        -2,
+        R,
+        0,
+        0,
+        0,
+        keys::scan,
+        "generic",
+        "2.8.0",
+        "Iterates over the key names in the database."
+    ),
+    cmd!(
+        "randomkey",
+        1,
+        R,
+        0,
+        0,
+        0,
+        keys::randomkey,
+        "generic",
+        "1.0.0",
+        "Returns a random key name from the database."
+    ),
+    cmd!(
+        "expire",
+        -3,
+        W | FAST,
+        1,
+        1,
+        1,
+        keys::expire,
+        "generic",
+        "1.0.0",
+        "Sets the expiration time of a key in seconds."
+    ),
+    cmd!(
+        "pexpire",
+        -3,
+        W | FAST,
+        1,
+        1,
+        1,
+        keys::pexpire,
+        "generic",
+        "2.6.0",
+        "Sets the expiration time of a key in milliseconds."
+    ),
+    cmd!(
+        "expireat",
+        -3,
+        W | FAST,
+        1,
+        1,
+        1,
+        keys::expireat,
+        "generic",
+        "1.2.0",
+        "Sets the expiration time of a key to a Unix timestamp."
+    ),
+    cmd!(
+        "pexpireat",
+        -3,
+        W | FAST,
+        1,
+        1,
+        1,
+        keys::pexpireat,
+        "generic",
+        "2.6.0",
+        "Sets the expiration time of a key to a Unix milliseconds timestamp."
+    ),
+    cmd!(
+        "ttl",
+        2,
+        R | FAST,
+        1,
+        1,
+        1,
+        keys::ttl,
+        "generic",
+        "1.0.0",
+        "Returns the expiration time in seconds of a key."
+    ),
+    cmd!(
+        "pttl",
+        2,
+        R | FAST,
+        1,
+        1,
+        1,
+        keys::pttl,
+        "generic",
+        "2.6.0",
+        "Returns the expiration time in milliseconds of a key."
+    ),
+    cmd!(
+        "expiretime",
+        2,
+        R | FAST,
+        1,
+        1,
+        1,
+        keys::expiretime,
+        "generic",
+        "7.0.0",
+        "Returns the expiration time of a key as a Unix timestamp."
+    ),
+    cmd!(
+        "pexpiretime",
+        2,
+        R | FAST,
+        1,
+        1,
+        1,
+        keys::pexpiretime,
+        "generic",
+        "7.0.0",
+        "Returns the expiration time of a key as a Unix milliseconds timestamp."
+    ),
+    cmd!(
+        "persist",
+        2,
+        W | FAST,
+        1,
+        1,
+        1,
+        keys::persist,
+        "generic",
+        "2.2.0",
+        "Removes the expiration time of a key."
+    ),
+];
+
+/// Index of a command in [`COMMANDS`] (for per-command statistics).
+pub(crate) fn index_of(spec: &CommandSpec) -> usize {
+    // Specs are only ever handed out as references into COMMANDS.
+    let base = COMMANDS.as_ptr() as usize;
+    (spec as *const CommandSpec as usize - base) / std::mem::size_of::<CommandSpec>()
+}
+
+fn table() -> &'static hashbrown::HashMap<&'static [u8], &'static CommandSpec> {
+    static TABLE: OnceLock<hashbrown::HashMap<&'static [u8], &'static CommandSpec>> =
+        OnceLock::new();
+    TABLE.get_or_init(|| COMMANDS.iter().map(|c| (c.name.as_bytes(), c)).collect())
+}
+
+/// Case-insensitive lookup without allocating: the name is lower-cased into a stack buffer.
+pub(crate) fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    let mut buf = [0u8; 32];
+    let lower = buf.get_mut(..name.len())?;
+    for (d, s) in lower.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    table().get(&*lower).copied()
+}
+
+/// An error reply. The connection stays open.
+#[derive(Debug)]
+pub(crate) enum CmdError {
+    /// `ERR wrong number of arguments for '<name>' command`.
+    WrongArity(&'static str),
+    /// `ERR syntax error`.
+    Syntax,
+    /// `ERR value is not an integer or out of range`.
+    NotInteger,
+    /// `ERR value is not a valid float`.
+    NotFloat,
+    /// `WRONGTYPE ...`.
+    WrongType,
+    /// Any other error: the full text after `-`, e.g. `ERR no such key`.
+    Msg(Cow<'static, str>),
+    /// A keyspace error.
+    Core(sabaody_core::Error),
+}
+
+impl From<sabaody_core::Error> for CmdError {
+    fn from(e: sabaody_core::Error) -> Self {
+        match e {
+            sabaody_core::Error::WrongType => CmdError::WrongType,
+            sabaody_core::Error::NotInteger => CmdError::NotInteger,
+            sabaody_core::Error::NotFloat => CmdError::NotFloat,
+            other => CmdError::Core(other),
+        }
+    }
+}
+
+impl CmdError {
+    pub fn msg(s: impl Into<Cow<'static, str>>) -> Self {
+        CmdError::Msg(s.into())
+    }
+
+    /// Writes the error reply.
+    pub fn write(&self, out: &mut BytesMut) {
+        match self {
+            CmdError::WrongArity(name) => {
+                let s = format!("ERR wrong number of arguments for '{name}' command");
+                write::error(out, s.as_bytes());
+            }
+            CmdError::Syntax => write::error(out, b"ERR syntax error"),
+            CmdError::NotInteger => {
+                write::error(out, b"ERR value is not an integer or out of range")
+            }
+            CmdError::NotFloat => write::error(out, b"ERR value is not a valid float"),
+            CmdError::WrongType => write::error(
+                out,
+                b"WRONGTYPE Operation against a key holding the wrong kind of value",
+            ),
+            CmdError::Msg(m) => write_error_sanitized(out, m.as_bytes()),
+            CmdError::Core(e) => write::error(out, e.redis_text().as_bytes()),
+        }
+    }
+}
+
+/// Writes an error reply, replacing CR/LF (which would break the framing) with spaces, as Redis
+/// does for messages that echo client input.
+pub(crate) fn write_error_sanitized(out: &mut BytesMut, msg: &[u8]) {
+    if msg.iter().any(|&b| b == b'\r' || b == b'\n') {
+        let clean: Vec<u8> = msg
+            .iter()
+            .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b })
+            .collect();
+        write::error(out, &clean);
+    } else {
+        write::error(out, msg);
+    }
+}
+
+/// Parses an integer exactly as Redis's `string2ll`: optional `-`, no `+`, no spaces, no leading
+/// zeros, within `i64`.
+pub(crate) fn parse_i64(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    if s == b"0" {
+        return Some(0);
+    }
+    let (neg, digits) = match s[0] {
+        b'-' => (true, &s[1..]),
+        _ => (false, s),
+    };
+    match digits.first() {
+        Some(b'1'..=b'9') => {}
+        _ => return None,
+    }
+    let mut v: u64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    if neg {
+        if v > (i64::MAX as u64) + 1 {
+            None
+        } else {
+            Some((v as i64).wrapping_neg())
+        }
+    } else {
+        i64::try_from(v).ok()
+    }
+}
+
+/// Parses a float as Redis's `getLongDoubleFromObject`/`strtold` accepts it for commands:
+/// no surrounding spaces, not NaN. `inf`/`-inf` are accepted (callers reject them where Redis
+/// does).
+pub(crate) fn parse_f64(s: &[u8]) -> Option<f64> {
+    let t = std::str::from_utf8(s).ok()?;
+    if t.is_empty() || t.starts_with(|c: char| c.is_ascii_whitespace()) {
+        return None;
+    }
+    if t.ends_with(|c: char| c.is_ascii_whitespace()) {
+        return None;
+    }
+    let lower = t.to_ascii_lowercase();
+    let v = match lower.as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
+        "-inf" | "-infinity" => f64::NEG_INFINITY,
+        _ => {
+            if lower.contains("inf") || lower.contains("nan") {
+                return None;
+            }
+            t.parse::<f64>().ok()?
+        }
+    };
+    if v.is_nan() { None } else { Some(v) }
+}
+
+/// The argument cursor handed to handlers (the command name is already consumed).
+#[derive(Debug)]
+pub(crate) struct Args<'a> {
+    argv: &'a [Bytes],
+    pos: usize,
+}
+
+impl<'a> Args<'a> {
+    pub fn new(argv: &'a [Bytes]) -> Self {
+        Args { argv, pos: 1 }
+    }
+
+    /// The next argument; a syntax error when there is none.
+    pub fn next_bytes(&mut self) -> Result<&'a Bytes, CmdError> {
+        let a = self.argv.get(self.pos).ok_or(CmdError::Syntax)?;
+        self.pos += 1;
+        Ok(a)
+    }
+
+    /// The next argument as a Redis integer.
+    pub fn next_int(&mut self) -> Result<i64, CmdError> {
+        parse_i64(self.next_bytes()?).ok_or(CmdError::NotInteger)
+    }
+
+    /// The next argument, if any, without consuming it.
+    pub fn peek(&self) -> Option<&'a Bytes> {
+        self.argv.get(self.pos)
+    }
+
+    /// Arguments left.
+    pub fn remaining(&self) -> usize {
+        self.argv.len().saturating_sub(self.pos)
+    }
+
+    /// All arguments left, consumed.
+    pub fn rest(&mut self) -> &'a [Bytes] {
+        let r = self.argv.get(self.pos..).unwrap_or(&[]);
+        self.pos = self.argv.len();
+        r
+    }
+
+    /// Fails with a syntax error if arguments are left.
+    pub fn finish(&self) -> Result<(), CmdError> {
+        if self.remaining() == 0 {
+            Ok(())
+        } else {
+            Err(CmdError::Syntax)
+        }
+    }
+}
+
+/// What a handler works with. Inside EXEC, `tx` holds the transaction (every shard locked):
+/// keyspace access must then go through it, which [`ks!`] does.
+pub(crate) struct Ctx<'a, 't> {
+    pub shared: &'a Shared,
+    pub client: &'a mut Client,
+    pub out: &'a mut BytesMut,
+    pub tx: Option<&'a Transaction<'t>>,
+}
+
+/// The keyspace a handler talks to: the client's database, or the EXEC transaction.
+pub(crate) enum Ks<'a, 't> {
+    Cache(&'a Cache),
+    Tx(&'a Transaction<'t>),
+}
+
+/// Runs an expression against the current keyspace (`Cache` or `Transaction`), both of which
+/// implement `sabaody_core::Keyspace`: `ks!(ctx, k => k.get(key))`.
+macro_rules! ks {
+    ($ctx:expr, $k:ident => $e:expr) => {
+        match $ctx.ks() {
+            $crate::cmd::Ks::Cache($k) => $e,
+            $crate::cmd::Ks::Tx($k) => $e,
+        }
+    };
+}
+pub(crate) use ks;
+
+impl<'t> Ctx<'_, 't> {
+    /// The keyspace of the client's selected database (or the running transaction).
+    pub fn ks(&self) -> Ks<'_, 't> {
+        match self.tx {
+            Some(tx) => {
+                // SELECT inside MULTI changes the database of the commands that follow it.
+                let _ = tx.select(self.client.db);
+                Ks::Tx(tx)
+            }
+            None => Ks::Cache(&self.shared.dbs[self.client.db]),
+        }
+    }
+
+    pub fn proto(&self) -> Protocol {
+        self.client.proto
+    }
+    pub fn ok(&mut self) {
+        write::simple(self.out, b"OK");
+    }
+    pub fn null(&mut self) {
+        write::null_bulk(self.out, self.client.proto);
+    }
+}
+
+/// Writes `-ERR unknown command ...` exactly as Redis 7.0 does.
+fn unknown_command(out: &mut BytesMut, argv: &[Bytes]) {
+    let mut args = Vec::new();
+    for a in argv.iter().skip(1) {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        args.push(b'\'');
+        args.extend_from_slice(&a[..a.len().min(room)]);
+        args.extend_from_slice(b"' ");
+    }
+    let mut msg = b"ERR unknown command '".to_vec();
+    let name = &argv[0];
+    msg.extend_from_slice(&name[..name.len().min(128)]);
+    msg.extend_from_slice(b"', with args beginning with: ");
+    msg.extend_from_slice(&args);
+    write_error_sanitized(out, &msg);
+}
+
+/// Writes `-ERR unknown subcommand 'x'. Try CLIENT HELP.`.
+pub(crate) fn unknown_subcommand(cmd: &str, sub: &[u8]) -> CmdError {
+    let sub = String::from_utf8_lossy(&sub[..sub.len().min(128)]).into_owned();
+    CmdError::msg(format!(
+        "ERR unknown subcommand '{sub}'. Try {} HELP.",
+        cmd.to_ascii_uppercase()
+    ))
+}
+
+/// Executes one request: lookup, auth check, arity check, MULTI queuing, the handler,
+/// statistics, WATCH invalidation, MONITOR feed and slow log.
+pub(crate) fn execute(shared: &Shared, client: &mut Client, argv: &[Bytes], out: &mut BytesMut) {
+    let Some(first) = argv.first() else { return };
+    let Some(spec) = lookup(first) else {
+        if let Some(m) = client.multi.as_mut() {
+            m.dirty = true;
+        }
+        unknown_command(out, argv);
+        shared.stats.note_error();
+        return;
+    };
+    let n = argv.len() as i32;
+    if (spec.arity > 0 && n != spec.arity) || n < -spec.arity {
+        if let Some(m) = client.multi.as_mut() {
+            m.dirty = true;
+        }
+        CmdError::WrongArity(spec.name).write(out);
+        shared.stats.note_error();
+        return;
+    }
+    if !client.authenticated && !spec.has(NO_AUTH) {
+        if let Some(m) = client.multi.as_mut() {
+            m.dirty = true;
+        }
+        write::error(out, b"NOAUTH Authentication required.");
+        shared.stats.note_error();
+        return;
+    }
+    if client.multi.is_some() && spec.has(NO_MULTI) && !spec.has(NO_QUEUE) {
+        if let Some(m) = client.multi.as_mut() {
+            m.dirty = true;
+        }
+        write::error(out, b"ERR Command not allowed inside a transaction");
+        shared.stats.note_error();
+        return;
+    }
+    if client.multi.is_some() && !spec.has(NO_QUEUE) {
+        transaction::queue(shared, client, spec, argv, out);
+        return;
+    }
+    run(shared, client, spec, argv, out, None);
+}
+
+/// Runs an already validated command (also used by EXEC for queued commands, with `tx`).
+pub(crate) fn run(
+    shared: &Shared,
+    client: &mut Client,
+    spec: &'static CommandSpec,
+    argv: &[Bytes],
+    out: &mut BytesMut,
+    tx: Option<&Transaction<'_>>,
+) {
+    if shared.monitors_active() && !spec.has(SKIP_MONITOR) {
+        shared.feed_monitors(client, argv);
+    }
+    if spec.has(WRITE) {
+        // Marked before the write, so an EXEC that takes its locks after the write always sees
+        // the mark (a write that then fails only costs a spurious abort).
+        shared.watches.touch_keys(client.db, spec.keys(argv));
+    }
+    client.info.note_command(index_of(spec));
+    let start = Instant::now();
+    let mut args = Args::new(argv);
+    let result = {
+        let mut ctx = Ctx {
+            shared,
+            client: &mut *client,
+            out: &mut *out,
+            tx,
+        };
+        (spec.handler)(&mut ctx, &mut args)
+    };
+    let elapsed = start.elapsed();
+    let ok = match &result {
+        Ok(()) => true,
+        Err(e) => {
+            e.write(out);
+            shared.stats.note_error();
+            false
+        }
+    };
+    shared.stats.note_command(index_of(spec), elapsed, ok);
+    if !spec.has(SKIP_SLOWLOG) {
+        shared.slowlog.maybe_record(shared, client, argv, elapsed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_is_case_insensitive() {
+        assert_eq!(lookup(b"GET").map(|c| c.name), Some("get"));
+        assert_eq!(lookup(b"gEt").map(|c| c.name), Some("get"));
+        assert!(lookup(b"nosuchcommand").is_none());
+        assert!(lookup(&[b'a'; 100]).is_none());
+        assert!(lookup(b"").is_none());
+    }
+
+    #[test]
+    fn table_is_consistent() {
+        let mut names = std::collections::HashSet::new();
+        for (i, c) in COMMANDS.iter().enumerate() {
+            assert!(names.insert(c.name), "duplicate {}", c.name);
+            assert_eq!(c.name, c.name.to_ascii_lowercase());
+            assert_eq!(index_of(c), i);
+            assert!(c.arity != 0);
+        }
+    }
+
+    #[test]
+    fn integers_like_redis() {
+        assert_eq!(parse_i64(b"0"), Some(0));
+        assert_eq!(parse_i64(b"-1"), Some(-1));
+        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_i64(b"9223372036854775808"), None);
+        assert_eq!(parse_i64(b"01"), None);
+        assert_eq!(parse_i64(b"+1"), None);
+        assert_eq!(parse_i64(b" 1"), None);
+        assert_eq!(parse_i64(b"-0"), None);
+        assert_eq!(parse_i64(b"1a"), None);
+        assert_eq!(parse_i64(b""), None);
+        assert_eq!(parse_i64(b"-"), None);
+    }
+
+    #[test]
+    fn key_positions() {
+        let argv: Vec<Bytes> = ["mset", "a", "1", "b", "2"]
+            .iter()
+            .map(|s| Bytes::from(*s))
+            .collect();
+        let spec = lookup(b"mset").unwrap();
+        let keys: Vec<&Bytes> = spec.keys(&argv).collect();
+        assert_eq!(keys, vec![&Bytes::from("a"), &Bytes::from("b")]);
+        let spec = lookup(b"ping").unwrap();
+        assert_eq!(spec.keys(&argv).count(), 0);
+    }
+
+    #[test]
+    fn unknown_command_format() {
+        let argv: Vec<Bytes> = ["FOO", "a", "b"].iter().map(|s| Bytes::from(*s)).collect();
+        let mut out = BytesMut::new();
+        unknown_command(&mut out, &argv);
+        assert_eq!(
+            &out[..],
+            b"-ERR unknown command 'FOO', with args beginning with: 'a' 'b' \r\n"
+        );
+    }
+}

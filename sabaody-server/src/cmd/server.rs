@@ -1,0 +1,453 @@
+//! Server commands: COMMAND CONFIG INFO TIME SLOWLOG MONITOR LASTSAVE DEBUG SHUTDOWN.
+
+use std::sync::atomic::Ordering;
+
+use sabaody_resp::write;
+
+use super::{
+    Args, COMMANDS, CmdError, CommandSpec, Ctx, flag, lookup, parse_i64, unknown_subcommand,
+};
+use crate::config::{DIRECTIVES, glob_match};
+use crate::server::{StopReason, unix_micros};
+
+fn is(arg: &[u8], word: &[u8]) -> bool {
+    arg.eq_ignore_ascii_case(word)
+}
+
+fn acl_categories(spec: &CommandSpec) -> Vec<String> {
+    let mut v = Vec::new();
+    if spec.has(flag::WRITE) {
+        v.push("@write".to_string());
+    }
+    if spec.has(flag::READONLY) {
+        v.push("@read".to_string());
+    }
+    match spec.group {
+        "string" => v.push("@string".into()),
+        "generic" => v.push("@keyspace".into()),
+        "connection" => v.push("@connection".into()),
+        "transactions" => v.push("@transaction".into()),
+        _ => {}
+    }
+    if spec.has(flag::ADMIN) {
+        v.push("@admin".into());
+        v.push("@dangerous".into());
+    }
+    if spec.has(flag::FAST) {
+        v.push("@fast".into());
+    } else {
+        v.push("@slow".into());
+    }
+    v
+}
+
+fn write_command_info(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec) {
+    let proto = ctx.client.proto;
+    let out = &mut *ctx.out;
+    write::array_len(out, 10);
+    write::bulk(out, spec.name.as_bytes());
+    write::integer(out, i64::from(spec.arity));
+    let flags: Vec<&str> = flag::NAMES
+        .iter()
+        .filter(|(f, _)| spec.flags & f != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    write::set_len(out, proto, flags.len());
+    for f in flags {
+        write::simple(out, f.as_bytes());
+    }
+    write::integer(out, i64::from(spec.first_key));
+    write::integer(out, i64::from(spec.last_key));
+    write::integer(out, i64::from(spec.step));
+    let cats = acl_categories(spec);
+    write::set_len(out, proto, cats.len());
+    for c in cats {
+        write::simple(out, c.as_bytes());
+    }
+    write::array_len(out, 0); // tips
+    write::array_len(out, 0); // key specs
+    write::array_len(out, 0); // subcommands
+}
+
+fn write_command_docs(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec) {
+    let proto = ctx.client.proto;
+    let out = &mut *ctx.out;
+    write::bulk(out, spec.name.as_bytes());
+    write::map_len(out, proto, 3);
+    write::bulk(out, b"summary");
+    write::bulk(out, spec.summary.as_bytes());
+    write::bulk(out, b"since");
+    write::bulk(out, spec.since.as_bytes());
+    write::bulk(out, b"group");
+    write::bulk(out, spec.group.as_bytes());
+}
+
+/// ```text
+/// COMMAND | COMMAND COUNT | COMMAND INFO [name ...] | COMMAND DOCS [name ...] | COMMAND LIST
+/// ```
+pub(crate) fn command(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let Some(sub) = args.peek() else {
+        write::array_len(ctx.out, COMMANDS.len());
+        for spec in COMMANDS {
+            write_command_info(ctx, spec);
+        }
+        return Ok(());
+    };
+    args.next_bytes()?;
+    if is(sub, b"COUNT") {
+        if args.remaining() != 0 {
+            return Err(CmdError::WrongArity("command|count"));
+        }
+        write::integer(ctx.out, COMMANDS.len() as i64);
+    } else if is(sub, b"INFO") {
+        let names = args.rest();
+        if names.is_empty() {
+            write::array_len(ctx.out, COMMANDS.len());
+            for spec in COMMANDS {
+                write_command_info(ctx, spec);
+            }
+        } else {
+            write::array_len(ctx.out, names.len());
+            for n in names {
+                match lookup(n) {
+                    Some(spec) => write_command_info(ctx, spec),
+                    None => write::null_array(ctx.out, ctx.client.proto),
+                }
+            }
+        }
+    } else if is(sub, b"DOCS") {
+        let names = args.rest();
+        let specs: Vec<&CommandSpec> = if names.is_empty() {
+            COMMANDS.iter().collect()
+        } else {
+            names.iter().filter_map(|n| lookup(n)).collect()
+        };
+        write::map_len(ctx.out, ctx.client.proto, specs.len());
+        for spec in specs {
+            write_command_docs(ctx, spec);
+        }
+    } else if is(sub, b"LIST") {
+        write::array_len(ctx.out, COMMANDS.len());
+        for spec in COMMANDS {
+            write::bulk(ctx.out, spec.name.as_bytes());
+        }
+    } else if is(sub, b"GETKEYS") {
+        let call = args.rest();
+        let spec = call
+            .first()
+            .and_then(|n| lookup(n))
+            .ok_or_else(|| CmdError::msg("ERR Invalid command specified"))?;
+        let n = call.len() as i32;
+        if (spec.arity > 0 && n != spec.arity) || n < -spec.arity {
+            return Err(CmdError::msg(
+                "ERR Invalid number of arguments specified for command",
+            ));
+        }
+        let keys: Vec<_> = spec.keys(call).collect();
+        if keys.is_empty() {
+            return Err(CmdError::msg("ERR The command has no key arguments"));
+        }
+        write::array_len(ctx.out, keys.len());
+        for k in keys {
+            write::bulk(ctx.out, k);
+        }
+    } else {
+        return Err(unknown_subcommand("command", sub));
+    }
+    Ok(())
+}
+
+/// ```text
+/// CONFIG GET pattern [pattern ...] | CONFIG SET name value [name value ...] |
+/// CONFIG RESETSTAT | CONFIG REWRITE
+/// ```
+pub(crate) fn config(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let sub = args.next_bytes()?;
+    if is(sub, b"GET") {
+        let patterns = args.rest();
+        if patterns.is_empty() {
+            return Err(CmdError::WrongArity("config|get"));
+        }
+        let cfg = ctx.shared.config.read().clone();
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        for d in DIRECTIVES {
+            let names = std::iter::once(d.name).chain(d.alias);
+            for name in names {
+                if patterns
+                    .iter()
+                    .any(|p| glob_match(p, name.as_bytes(), true))
+                    && !pairs.iter().any(|(n, _)| *n == name)
+                {
+                    pairs.push((name, cfg.get_with(d)));
+                }
+            }
+        }
+        write::map_len(ctx.out, ctx.client.proto, pairs.len());
+        for (n, v) in pairs {
+            write::bulk(ctx.out, n.as_bytes());
+            write::bulk(ctx.out, v.as_bytes());
+        }
+    } else if is(sub, b"SET") {
+        let rest = args.rest();
+        if rest.is_empty() || !rest.len().is_multiple_of(2) {
+            return Err(CmdError::WrongArity("config|set"));
+        }
+        let mut updated = ctx.shared.config.read().clone();
+        let mut seen: Vec<&str> = Vec::new();
+        for pair in rest.chunks_exact(2) {
+            let name = String::from_utf8_lossy(&pair[0]).into_owned();
+            let Some(d) = crate::config::find_directive(&name) else {
+                return Err(CmdError::msg(format!(
+                    "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+                )));
+            };
+            if seen.contains(&d.name) {
+                return Err(CmdError::msg(format!(
+                    "ERR CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"
+                )));
+            }
+            seen.push(d.name);
+            if !d.runtime {
+                return Err(CmdError::msg(format!(
+                    "ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
+                )));
+            }
+            let value = String::from_utf8_lossy(&pair[1]).into_owned();
+            updated.set_with(d, &[value.as_str()]).map_err(|reason| {
+                CmdError::msg(format!(
+                    "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
+                ))
+            })?;
+        }
+        *ctx.shared.config.write() = updated;
+        ctx.shared.refresh_cached_config();
+        ctx.ok();
+    } else if is(sub, b"RESETSTAT") {
+        if args.remaining() != 0 {
+            return Err(CmdError::WrongArity("config|resetstat"));
+        }
+        ctx.shared.stats.reset();
+        ctx.shared.slowlog.entries.lock().clear();
+        ctx.ok();
+    } else if is(sub, b"REWRITE") {
+        if args.remaining() != 0 {
+            return Err(CmdError::WrongArity("config|rewrite"));
+        }
+        let (path, text) = {
+            let cfg = ctx.shared.config.read();
+            (cfg.config_file.clone(), cfg.to_conf_text())
+        };
+        let Some(path) = path else {
+            return Err(CmdError::msg(
+                "ERR The server is running without a config file",
+            ));
+        };
+        let tmp = path.with_extension("tmp-rewrite");
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| CmdError::msg(format!("ERR Rewriting config file: {e}")))?;
+        ctx.ok();
+    } else if is(sub, b"HELP") {
+        let lines = [
+            "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GET <pattern>",
+            "SET <directive> <value>",
+            "RESETSTAT",
+            "REWRITE",
+            "HELP",
+        ];
+        write::array_len(ctx.out, lines.len());
+        for l in lines {
+            write::simple(ctx.out, l.as_bytes());
+        }
+    } else {
+        return Err(unknown_subcommand("config", sub));
+    }
+    Ok(())
+}
+
+/// ```text
+/// INFO [section [section ...]]
+/// ```
+pub(crate) fn info(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let sections: Vec<String> = args
+        .rest()
+        .iter()
+        .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase())
+        .collect();
+    let text = crate::info::render(ctx.shared, &sections);
+    write::verbatim(ctx.out, ctx.client.proto, b"txt", text.as_bytes());
+    Ok(())
+}
+
+/// ```text
+/// TIME
+/// ```
+pub(crate) fn time(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), CmdError> {
+    let us = unix_micros();
+    write::array_len(ctx.out, 2);
+    write::bulk(ctx.out, (us / 1_000_000).to_string().as_bytes());
+    write::bulk(ctx.out, (us % 1_000_000).to_string().as_bytes());
+    Ok(())
+}
+
+/// ```text
+/// SLOWLOG GET [count] | SLOWLOG LEN | SLOWLOG RESET | SLOWLOG HELP
+/// ```
+pub(crate) fn slowlog(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let sub = args.next_bytes()?;
+    if is(sub, b"GET") {
+        let count = match args.peek() {
+            None => 10,
+            Some(_) => {
+                let n = parse_i64(args.next_bytes()?)
+                    .filter(|&n| n >= -1)
+                    .ok_or_else(|| {
+                        CmdError::msg("ERR count should be greater than or equal to -1")
+                    })?;
+                if n == -1 { usize::MAX } else { n as usize }
+            }
+        };
+        if args.remaining() != 0 {
+            return Err(CmdError::WrongArity("slowlog|get"));
+        }
+        let entries: Vec<_> = ctx
+            .shared
+            .slowlog
+            .entries
+            .lock()
+            .iter()
+            .take(count)
+            .cloned()
+            .collect();
+        write::array_len(ctx.out, entries.len());
+        for e in entries {
+            write::array_len(ctx.out, 6);
+            write::integer(ctx.out, e.id as i64);
+            write::integer(ctx.out, e.time as i64);
+            write::integer(ctx.out, e.micros as i64);
+            write::array_len(ctx.out, e.args.len());
+            for a in &e.args {
+                write::bulk(ctx.out, a);
+            }
+            write::bulk(ctx.out, e.addr.as_bytes());
+            write::bulk(ctx.out, e.name.as_bytes());
+        }
+    } else if is(sub, b"LEN") {
+        if args.remaining() != 0 {
+            return Err(CmdError::WrongArity("slowlog|len"));
+        }
+        let n = ctx.shared.slowlog.entries.lock().len();
+        write::integer(ctx.out, n as i64);
+    } else if is(sub, b"RESET") {
+        if args.remaining() != 0 {
+            return Err(CmdError::WrongArity("slowlog|reset"));
+        }
+        ctx.shared.slowlog.entries.lock().clear();
+        ctx.ok();
+    } else if is(sub, b"HELP") {
+        let lines = [
+            "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GET [<count>]",
+            "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+            "LEN",
+            "    Return the length of the slowlog.",
+            "RESET",
+            "    Reset the slowlog.",
+            "HELP",
+            "    Print this help.",
+        ];
+        write::array_len(ctx.out, lines.len());
+        for l in lines {
+            write::simple(ctx.out, l.as_bytes());
+        }
+    } else {
+        return Err(unknown_subcommand("slowlog", sub));
+    }
+    Ok(())
+}
+
+/// ```text
+/// MONITOR
+/// ```
+pub(crate) fn monitor(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), CmdError> {
+    if !ctx.client.monitor {
+        ctx.shared.add_monitor(ctx.client);
+    }
+    ctx.ok();
+    Ok(())
+}
+
+/// ```text
+/// LASTSAVE
+/// ```
+pub(crate) fn lastsave(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), CmdError> {
+    let t = ctx.shared.lastsave.load(Ordering::Relaxed);
+    write::integer(ctx.out, t as i64);
+    Ok(())
+}
+
+/// ```text
+/// DEBUG SLEEP seconds | DEBUG HELP
+/// ```
+pub(crate) fn debug(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let sub = args.next_bytes()?;
+    if is(sub, b"SLEEP") {
+        let secs = args
+            .next_bytes()
+            .ok()
+            .and_then(|s| std::str::from_utf8(s).ok())
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .ok_or(CmdError::NotFloat)?;
+        if secs > 0.0 {
+            // As in Redis, DEBUG SLEEP blocks the (loop) thread that runs it.
+            std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));
+        }
+        ctx.ok();
+    } else if is(sub, b"HELP") {
+        write::array_len(ctx.out, 2);
+        write::simple(
+            ctx.out,
+            b"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        );
+        write::simple(ctx.out, b"SLEEP <seconds>");
+    } else {
+        return Err(unknown_subcommand("debug", sub));
+    }
+    Ok(())
+}
+
+/// ```text
+/// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]
+/// ```
+pub(crate) fn shutdown(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let (mut save, mut nosave, mut abort) = (false, false, false);
+    for a in args.rest() {
+        if is(a, b"SAVE") {
+            save = true;
+        } else if is(a, b"NOSAVE") {
+            nosave = true;
+        } else if is(a, b"ABORT") {
+            abort = true;
+        } else if is(a, b"NOW") || is(a, b"FORCE") {
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    if (save && nosave) || (abort && (save || nosave)) {
+        return Err(CmdError::Syntax);
+    }
+    if abort {
+        return Err(CmdError::msg("ERR No shutdown in progress."));
+    }
+    // Persistence comes with a later issue: SAVE/NOSAVE are accepted and there is nothing to
+    // write yet. On success Redis sends no reply; the connection closes as the server exits.
+    log_warning!(
+        "User requested shutdown{}...",
+        if nosave { " (nosave)" } else { "" }
+    );
+    ctx.client.close_after_reply = true;
+    ctx.shared.request_stop(StopReason::Command);
+    Ok(())
+}

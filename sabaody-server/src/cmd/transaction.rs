@@ -1,0 +1,147 @@
+//! Transactions: MULTI EXEC DISCARD WATCH UNWATCH.
+//!
+//! Queued commands run inside `Cache::transaction` (every shard locked), so no other client's
+//! command interleaves with them. WATCH is tracked per key by the server (`Watches`): a write
+//! command marks the watchers of its keys dirty *before* it runs, so an EXEC that takes its
+//! locks after the write always sees the mark.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::{Bytes, BytesMut};
+use sabaody_resp::write;
+
+use super::{Args, CmdError, CommandSpec, Ctx, flag, run};
+use crate::client::{Client, MultiState, WatchState};
+use crate::server::Shared;
+
+/// ```text
+/// MULTI
+/// ```
+pub(crate) fn multi(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), CmdError> {
+    if ctx.client.multi.is_some() {
+        return Err(CmdError::msg("ERR MULTI calls can not be nested"));
+    }
+    ctx.client.multi = Some(Box::default());
+    ctx.client.info.multi.store(true, Ordering::Relaxed);
+    ctx.ok();
+    Ok(())
+}
+
+/// Queues a validated command inside MULTI.
+pub(crate) fn queue(
+    _shared: &Shared,
+    client: &mut Client,
+    spec: &'static CommandSpec,
+    argv: &[Bytes],
+    out: &mut BytesMut,
+) {
+    if let Some(m) = client.multi.as_mut() {
+        // Own copies: the request bytes live in a read buffer that is reused.
+        let args = argv.iter().map(|a| Bytes::copy_from_slice(a)).collect();
+        m.queued.push((spec, args));
+        write::simple(out, b"QUEUED");
+    }
+}
+
+fn end_watch(shared: &Shared, client: &mut Client) {
+    if let Some(w) = client.watch.take() {
+        shared.watches.unwatch_all(&w.keys, &w.dirty);
+    }
+}
+
+/// ```text
+/// EXEC
+/// ```
+pub(crate) fn exec(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), CmdError> {
+    let Some(state) = ctx.client.multi.take() else {
+        return Err(CmdError::msg("ERR EXEC without MULTI"));
+    };
+    ctx.client.info.multi.store(false, Ordering::Relaxed);
+    let MultiState { queued, dirty } = *state;
+    if dirty {
+        end_watch(ctx.shared, ctx.client);
+        return Err(CmdError::msg(
+            "EXECABORT Transaction discarded because of previous errors.",
+        ));
+    }
+    let shared = ctx.shared;
+    let watch_flag = ctx.client.watch.as_ref().map(|w| w.dirty.clone());
+    let aborted =
+        |f: &Option<Arc<AtomicBool>>| f.as_ref().is_some_and(|f| f.load(Ordering::Acquire));
+    let needs_plain = queued.iter().any(|(spec, _)| spec.has(flag::NO_TX));
+    let client = &mut *ctx.client;
+    let out = &mut *ctx.out;
+    if needs_plain {
+        // INFO reads the whole store through its locks: run without the all-shards lock.
+        if aborted(&watch_flag) {
+            write::null_array(out, client.proto);
+        } else {
+            write::array_len(out, queued.len());
+            for (spec, argv) in &queued {
+                run(shared, client, spec, argv, out, None);
+            }
+        }
+    } else {
+        let db = client.db;
+        shared.dbs[db].transaction(|tx| {
+            if aborted(&watch_flag) {
+                write::null_array(out, client.proto);
+                return;
+            }
+            write::array_len(out, queued.len());
+            for (spec, argv) in &queued {
+                run(shared, client, spec, argv, out, Some(tx));
+            }
+        });
+    }
+    end_watch(shared, client);
+    Ok(())
+}
+
+/// ```text
+/// DISCARD
+/// ```
+pub(crate) fn discard(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), CmdError> {
+    if ctx.client.multi.take().is_none() {
+        return Err(CmdError::msg("ERR DISCARD without MULTI"));
+    }
+    ctx.client.info.multi.store(false, Ordering::Relaxed);
+    end_watch(ctx.shared, ctx.client);
+    ctx.ok();
+    Ok(())
+}
+
+/// ```text
+/// WATCH key [key ...]
+/// ```
+pub(crate) fn watch(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    if ctx.client.multi.is_some() {
+        return Err(CmdError::msg("ERR WATCH inside MULTI is not allowed"));
+    }
+    let db = ctx.client.db;
+    let w = ctx.client.watch.get_or_insert_with(|| {
+        Box::new(WatchState {
+            keys: Vec::new(),
+            dirty: Arc::new(AtomicBool::new(false)),
+        })
+    });
+    for key in args.rest() {
+        let entry = (db, Bytes::copy_from_slice(key));
+        if !w.keys.contains(&entry) {
+            ctx.shared.watches.watch(db, entry.1.clone(), &w.dirty);
+            w.keys.push(entry);
+        }
+    }
+    ctx.ok();
+    Ok(())
+}
+
+/// ```text
+/// UNWATCH
+/// ```
+pub(crate) fn unwatch(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), CmdError> {
+    end_watch(ctx.shared, ctx.client);
+    ctx.ok();
+    Ok(())
+}

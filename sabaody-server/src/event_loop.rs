@@ -1,0 +1,605 @@
+//! The event loop threads: one `polling::Poller` per thread, level-triggered connections,
+//! round-robin hand-off of accepted sockets, and a small mailbox for cross-thread wake-ups.
+//!
+//! A loop turn: wait for events; for each readable connection read (into the thread's scratch
+//! buffer), decode every complete request, execute them in order, then write all their replies
+//! with one `write` (more only if the socket takes less). A connection is registered for
+//! writability only while the kernel buffer is full. A cron step every `1000/hz` ms handles idle
+//! timeouts, paused listeners and the keyspace's active expiry.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use parking_lot::Mutex;
+use polling::{Event, Events, PollMode, Poller};
+use sabaody_resp::{Limits, RequestDecoder};
+
+use crate::client::{Client, ClientInfo};
+use crate::conn::{Conn, InputOutcome, Partial, process_input};
+use crate::server::Shared;
+
+/// Poller keys below this are listeners; connection slot `s` has key `CONN_BASE + s`.
+const CONN_BASE: usize = 1024;
+/// Bytes read per `read` call into the thread's scratch buffer.
+const READ_CHUNK: usize = 64 * 1024;
+/// Most bytes read from one connection per readiness event (fairness between clients).
+const READ_BUDGET: usize = 1024 * 1024;
+/// Pending replies above this stop reading from the client until it drains them
+/// (back-pressure instead of unbounded growth).
+const OUTPUT_BACKPRESSURE: usize = 8 * 1024 * 1024;
+
+/// Work handed to a loop thread by another thread.
+#[derive(Debug, Default)]
+struct Inbox {
+    conns: Vec<(TcpStream, Arc<ClientInfo>)>,
+    kills: Vec<u64>,
+    monitor: Vec<(u64, Bytes)>,
+}
+
+/// The part of a loop thread other threads may touch: its poller (to wake it) and its inbox.
+#[derive(Debug)]
+pub(crate) struct LoopHandle {
+    pub poller: Poller,
+    inbox: Mutex<Inbox>,
+}
+
+impl LoopHandle {
+    pub(crate) fn new() -> std::io::Result<Self> {
+        Ok(LoopHandle {
+            poller: Poller::new()?,
+            inbox: Mutex::new(Inbox::default()),
+        })
+    }
+
+    pub(crate) fn wake(&self) {
+        let _ = self.poller.notify();
+    }
+
+    fn post_conn(&self, stream: TcpStream, info: Arc<ClientInfo>) {
+        self.inbox.lock().conns.push((stream, info));
+        self.wake();
+    }
+
+    pub(crate) fn post_kill(&self, id: u64) {
+        self.inbox.lock().kills.push(id);
+        self.wake();
+    }
+
+    pub(crate) fn post_monitor(&self, id: u64, line: Bytes) {
+        self.inbox.lock().monitor.push((id, line));
+        self.wake();
+    }
+}
+
+/// Registers a socket with a poller, level-triggered.
+#[allow(unsafe_code)]
+fn register(
+    poller: &Poller,
+    source: &impl std::os::fd::AsRawFd,
+    ev: Event,
+    mode: PollMode,
+) -> std::io::Result<()> {
+    // SAFETY: `Poller::add` requires the source to be deleted from the poller before it is
+    // closed. Listeners are deleted in `Loop::drop_listeners` before being dropped, and every
+    // connection socket lives in a `Conn` whose `Drop` deletes it from the poller first.
+    unsafe { poller.add_with_mode(source.as_raw_fd(), ev, mode) }
+}
+
+/// Spawns the loop threads; loop 0 owns the listeners.
+pub(crate) fn spawn_all(
+    shared: Arc<Shared>,
+    listeners: Vec<TcpListener>,
+) -> std::io::Result<Vec<JoinHandle<()>>> {
+    let mut threads = Vec::new();
+    let mut listeners = Some(listeners);
+    for idx in 0..shared.loops.len() {
+        let mut lp = Loop::new(shared.clone(), idx);
+        if idx == 0 {
+            lp.listeners = listeners.take().unwrap_or_default();
+            for (i, l) in lp.listeners.iter().enumerate() {
+                register(&lp.handle.poller, l, Event::readable(i), PollMode::Oneshot)?;
+            }
+        }
+        let t = std::thread::Builder::new()
+            .name(format!("sabaody-loop-{idx}"))
+            .spawn(move || lp.run())?;
+        threads.push(t);
+    }
+    Ok(threads)
+}
+
+struct Loop {
+    idx: usize,
+    shared: Arc<Shared>,
+    handle: Arc<LoopHandle>,
+    listeners: Vec<TcpListener>,
+    listeners_paused_until: Option<Instant>,
+    conns: Vec<Option<Conn>>,
+    free: Vec<usize>,
+    by_id: hashbrown::HashMap<u64, usize>,
+    next_target: usize,
+    scratch: Box<[u8]>,
+    rbuf: BytesMut,
+    wbuf: BytesMut,
+    argv: Vec<Bytes>,
+    decoder: RequestDecoder,
+    limits: Limits,
+    last_cron: Instant,
+}
+
+impl Loop {
+    fn new(shared: Arc<Shared>, idx: usize) -> Self {
+        let handle = shared.loops[idx].clone();
+        let limits = limits_from(&shared);
+        Loop {
+            idx,
+            handle,
+            listeners: Vec::new(),
+            listeners_paused_until: None,
+            conns: Vec::new(),
+            free: Vec::new(),
+            by_id: hashbrown::HashMap::new(),
+            next_target: 0,
+            scratch: vec![0u8; READ_CHUNK].into_boxed_slice(),
+            rbuf: BytesMut::new(),
+            wbuf: BytesMut::new(),
+            argv: Vec::new(),
+            decoder: RequestDecoder::new(limits),
+            limits,
+            last_cron: Instant::now(),
+            shared,
+        }
+    }
+
+    fn run(mut self) {
+        let mut events = Events::new();
+        loop {
+            let hz = self.shared.cron_hz();
+            let period = Duration::from_millis(1000 / hz.max(1));
+            let timeout = period.saturating_sub(self.last_cron.elapsed());
+            events.clear();
+            if let Err(e) = self.handle.poller.wait(&mut events, Some(timeout))
+                && e.kind() != ErrorKind::Interrupted
+            {
+                log_warning!("poller wait failed: {e}");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if self.shared.is_stopping() {
+                break;
+            }
+            self.shared.tick();
+            for ev in events.iter() {
+                if ev.key < CONN_BASE {
+                    self.accept(ev.key);
+                } else {
+                    let slot = ev.key - CONN_BASE;
+                    if ev.writable {
+                        self.flush(slot);
+                    }
+                    if ev.readable {
+                        self.on_readable(slot);
+                    }
+                }
+            }
+            self.drain_inbox();
+            if self.last_cron.elapsed() >= period {
+                self.last_cron = Instant::now();
+                self.cron();
+            }
+        }
+        self.stop();
+    }
+
+    // ----- accepting -------------------------------------------------------------------------
+
+    fn accept(&mut self, li: usize) {
+        if li >= self.listeners.len() {
+            return;
+        }
+        let mut paused = false;
+        loop {
+            match self.listeners[li].accept() {
+                Ok((stream, addr)) => self.admit(stream, addr),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == ErrorKind::ConnectionAborted => continue,
+                Err(e) => {
+                    // EMFILE / ENFILE / ENOBUFS: keep serving the connections we have and try
+                    // again a little later instead of spinning on a readable listener.
+                    log_warning!("Error accepting a client connection: {e}");
+                    paused = true;
+                    break;
+                }
+            }
+        }
+        if paused {
+            self.listeners_paused_until = Some(Instant::now() + Duration::from_millis(100));
+        } else if let Some(l) = self.listeners.get(li) {
+            let _ = self.handle.poller.modify(l, Event::readable(li));
+        }
+    }
+
+    fn admit(&mut self, mut stream: TcpStream, addr: SocketAddr) {
+        let shared = &self.shared;
+        if shared.connected.load(Ordering::Relaxed) >= shared.maxclients.load(Ordering::Relaxed) {
+            shared
+                .stats
+                .rejected_connections
+                .fetch_add(1, Ordering::Relaxed);
+            let _ = stream.set_nonblocking(true);
+            let _ = stream.write(b"-ERR max number of clients reached\r\n");
+            return;
+        }
+        if shared.protected_mode_rejects(&addr) {
+            shared
+                .stats
+                .rejected_connections
+                .fetch_add(1, Ordering::Relaxed);
+            let _ = stream.set_nonblocking(true);
+            let _ = stream.write(PROTECTED_MODE_MSG);
+            return;
+        }
+        if stream.set_nonblocking(true).is_err() {
+            return;
+        }
+        let _ = stream.set_nodelay(true);
+        let n = shared.loops.len();
+        let target = self.next_target % n;
+        self.next_target = self.next_target.wrapping_add(1);
+        let laddr = stream.local_addr().ok();
+        let info = shared.register_client(Some(addr), laddr, target);
+        if target == self.idx {
+            self.add_conn(stream, info);
+        } else {
+            shared.loops[target].post_conn(stream, info);
+        }
+    }
+
+    fn add_conn(&mut self, stream: TcpStream, info: Arc<ClientInfo>) {
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.conns.push(None);
+                self.conns.len() - 1
+            }
+        };
+        if let Err(e) = register(
+            &self.handle.poller,
+            &stream,
+            Event::readable(CONN_BASE + slot),
+            PollMode::Level,
+        ) {
+            log_warning!("cannot register client socket: {e}");
+            self.free.push(slot);
+            let mut c = Client::new(info, false);
+            self.shared.unregister_client(&mut c);
+            return;
+        }
+        info.touch(self.shared.now_ms());
+        let authenticated = !self.shared.has_password.load(Ordering::Relaxed);
+        let client = Client::new(info, authenticated);
+        self.by_id.insert(client.id, slot);
+        self.conns[slot] = Some(Conn {
+            stream,
+            client,
+            partial: None,
+            wbuf: BytesMut::new(),
+            want_read: true,
+            want_write: false,
+            loop_handle: self.handle.clone(),
+        });
+    }
+
+    // ----- reading and executing ---------------------------------------------------------------
+
+    fn on_readable(&mut self, slot: usize) {
+        let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        if !conn.want_read {
+            return;
+        }
+        let mut total = 0usize;
+        let mut eof = false;
+        loop {
+            match conn.stream.read(&mut self.scratch) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => {
+                    let data = &self.scratch[..n];
+                    match conn.partial.as_mut() {
+                        Some(p) => p.buf.extend_from_slice(data),
+                        None => self.rbuf.extend_from_slice(data),
+                    }
+                    total += n;
+                    if n < self.scratch.len() || total >= READ_BUDGET {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    eof = true;
+                    break;
+                }
+            }
+        }
+        self.shared
+            .stats
+            .net_input_bytes
+            .fetch_add(total as u64, Ordering::Relaxed);
+        if total > 0 {
+            conn.client.info.touch(self.shared.now_ms());
+        }
+        let outcome = match conn.partial.as_mut() {
+            Some(p) => {
+                let o = process_input(
+                    &self.shared,
+                    &mut conn.client,
+                    &mut p.decoder,
+                    &mut p.buf,
+                    &mut self.argv,
+                    &mut self.wbuf,
+                );
+                if p.buf.is_empty() {
+                    conn.partial = None;
+                }
+                o
+            }
+            None => {
+                let o = process_input(
+                    &self.shared,
+                    &mut conn.client,
+                    &mut self.decoder,
+                    &mut self.rbuf,
+                    &mut self.argv,
+                    &mut self.wbuf,
+                );
+                if !self.rbuf.is_empty() {
+                    // A request is partly here: the connection takes the bytes and the decoder
+                    // state that goes with them; the thread gets a fresh decoder.
+                    let decoder =
+                        std::mem::replace(&mut self.decoder, RequestDecoder::new(self.limits));
+                    conn.partial = Some(Box::new(Partial {
+                        buf: BytesMut::from(&self.rbuf[..]),
+                        decoder,
+                    }));
+                }
+                self.rbuf.clear();
+                o
+            }
+        };
+        if outcome == InputOutcome::Close {
+            conn.client.close_after_reply = true;
+        }
+        if let Some(p) = conn.partial.as_ref() {
+            let limit = self.shared.query_buffer_limit.load(Ordering::Relaxed);
+            if p.buf.len() as u64 > limit {
+                log_warning!(
+                    "Closing client id={} that reached max query buffer length ({} bytes)",
+                    conn.client.id,
+                    p.buf.len()
+                );
+                self.close(slot);
+                return;
+            }
+        }
+        if eof {
+            // Replies to what the peer sent before closing its side are still delivered if the
+            // socket takes them; then the connection goes.
+            conn.client.close_after_reply = true;
+        }
+        self.flush(slot);
+    }
+
+    // ----- writing ---------------------------------------------------------------------------
+
+    /// Writes the thread's pending output for this connection (and anything it had queued),
+    /// updates the poller interest, closes the connection if it asked for it.
+    fn flush(&mut self, slot: usize) {
+        let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            self.wbuf.clear();
+            return;
+        };
+        let mut failed = false;
+        if conn.wbuf.is_empty() {
+            let n = write_some(&mut conn.stream, &self.wbuf, &mut failed);
+            if n < self.wbuf.len() && !failed {
+                conn.wbuf = BytesMut::from(&self.wbuf[n..]);
+            }
+            self.shared
+                .stats
+                .net_output_bytes
+                .fetch_add(n as u64, Ordering::Relaxed);
+            self.wbuf.clear();
+        } else {
+            conn.wbuf.extend_from_slice(&self.wbuf);
+            self.wbuf.clear();
+            let n = write_some(&mut conn.stream, &conn.wbuf, &mut failed);
+            let _ = conn.wbuf.split_to(n);
+            self.shared
+                .stats
+                .net_output_bytes
+                .fetch_add(n as u64, Ordering::Relaxed);
+            if conn.wbuf.is_empty() {
+                conn.wbuf = BytesMut::new();
+            }
+        }
+        if failed {
+            self.close(slot);
+            return;
+        }
+        let pending = conn.wbuf.len();
+        if pending == 0 && conn.client.close_after_reply {
+            self.close(slot);
+            return;
+        }
+        let hard = self.shared.output_hard_limit.load(Ordering::Relaxed);
+        if hard > 0 && pending as u64 > hard && !conn.client.monitor {
+            log_warning!(
+                "Client id={} closed for overcoming of output buffer limits.",
+                conn.client.id
+            );
+            self.close(slot);
+            return;
+        }
+        let want_write = pending > 0;
+        let want_read = pending < OUTPUT_BACKPRESSURE && !conn.client.close_after_reply;
+        if want_write != conn.want_write || want_read != conn.want_read {
+            conn.want_write = want_write;
+            conn.want_read = want_read;
+            let key = CONN_BASE + slot;
+            let ev = match (want_read, want_write) {
+                (true, true) => Event::all(key),
+                (true, false) => Event::readable(key),
+                (false, true) => Event::writable(key),
+                (false, false) => Event::none(key),
+            };
+            if self
+                .handle
+                .poller
+                .modify_with_mode(&conn.stream, ev, PollMode::Level)
+                .is_err()
+            {
+                self.close(slot);
+            }
+        }
+    }
+
+    fn close(&mut self, slot: usize) {
+        if let Some(mut conn) = self.conns.get_mut(slot).and_then(Option::take) {
+            self.by_id.remove(&conn.client.id);
+            self.shared.unregister_client(&mut conn.client);
+            self.free.push(slot);
+            drop(conn);
+        }
+    }
+
+    // ----- cross-thread work -----------------------------------------------------------------
+
+    fn drain_inbox(&mut self) {
+        let inbox = {
+            let mut i = self.handle.inbox.lock();
+            if i.conns.is_empty() && i.kills.is_empty() && i.monitor.is_empty() {
+                return;
+            }
+            std::mem::take(&mut *i)
+        };
+        for (stream, info) in inbox.conns {
+            self.add_conn(stream, info);
+        }
+        for id in inbox.kills {
+            if let Some(&slot) = self.by_id.get(&id)
+                && let Some(conn) = self.conns[slot].as_mut()
+            {
+                conn.client.close_after_reply = true;
+                self.flush(slot);
+            }
+        }
+        for (id, line) in inbox.monitor {
+            if let Some(&slot) = self.by_id.get(&id) {
+                self.wbuf.clear();
+                self.wbuf.extend_from_slice(&line);
+                self.flush(slot);
+            }
+        }
+    }
+
+    // ----- periodic work ---------------------------------------------------------------------
+
+    fn cron(&mut self) {
+        if let Some(t) = self.listeners_paused_until
+            && Instant::now() >= t
+        {
+            self.listeners_paused_until = None;
+            for (i, l) in self.listeners.iter().enumerate() {
+                let _ = self.handle.poller.modify(l, Event::readable(i));
+            }
+        }
+        let limits = limits_from(&self.shared);
+        if limits != self.limits {
+            self.limits = limits;
+            self.decoder = RequestDecoder::new(limits);
+        }
+        let timeout = self.shared.timeout_secs.load(Ordering::Relaxed);
+        if timeout > 0 {
+            let now = self.shared.now_ms();
+            let mut idle = Vec::new();
+            for (slot, c) in self.conns.iter().enumerate() {
+                if let Some(c) = c
+                    && !c.client.monitor
+                    && c.client.multi.is_none()
+                    && c.client.info.idle_ms(now) > timeout * 1000
+                {
+                    idle.push(slot);
+                }
+            }
+            for slot in idle {
+                log_verbose!("Closing idle client");
+                self.close(slot);
+            }
+        }
+        self.shared.cron(self.idx);
+    }
+
+    // ----- shutdown ----------------------------------------------------------------------------
+
+    fn stop(&mut self) {
+        for l in self.listeners.drain(..) {
+            let _ = self.handle.poller.delete(&l);
+        }
+        self.drain_inbox();
+        // Deliver what each client is owed: replies already produced are written with the
+        // socket switched to blocking mode and a short timeout, then every connection closes.
+        for slot in 0..self.conns.len() {
+            if let Some(conn) = self.conns[slot].as_mut()
+                && !conn.wbuf.is_empty()
+            {
+                let _ = conn.stream.set_nonblocking(false);
+                let _ = conn
+                    .stream
+                    .set_write_timeout(Some(Duration::from_millis(500)));
+                let _ = conn.stream.write_all(&conn.wbuf);
+            }
+            self.close(slot);
+        }
+    }
+}
+
+/// Writes as much of `data` as the socket takes now. Sets `failed` on a connection error.
+fn write_some(stream: &mut TcpStream, data: &[u8], failed: &mut bool) -> usize {
+    let mut n = 0;
+    while n < data.len() {
+        match stream.write(&data[n..]) {
+            Ok(0) => {
+                *failed = true;
+                break;
+            }
+            Ok(k) => n += k,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(_) => {
+                *failed = true;
+                break;
+            }
+        }
+    }
+    n
+}
+
+fn limits_from(shared: &Shared) -> Limits {
+    let max_bulk = shared.config.read().proto_max_bulk_len;
+    Limits {
+        max_bulk_len: usize::try_from(max_bulk).unwrap_or(usize::MAX),
+        ..Limits::default()
+    }
+}
+
+const PROTECTED_MODE_MSG: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";

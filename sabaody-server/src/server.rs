@@ -1,0 +1,732 @@
+//! Server start-up and the state shared by every loop thread: config, keyspace, statistics,
+//! client registry, slow log, WATCH registry, MONITOR feed, shutdown.
+//!
+//! ```text
+//!            listener(s) ── accepted by loop 0 ──┐ round-robin hand-off (once per connection)
+//!                                                 ▼
+//!   ┌ loop 0 ─────────────┐  ┌ loop 1 ─────────────┐       ┌ loop N-1 ───────────┐
+//!   │ Poller, connections │  │ Poller, connections │  ...  │ Poller, connections │
+//!   │ read→decode→execute │  │ read→decode→execute │       │ read→decode→execute │
+//!   └─────────┬───────────┘  └─────────┬───────────┘       └─────────┬───────────┘
+//!             └──────────── &Shared (Arc): sabaody_core::Cache, stats, registry ┘
+//! ```
+//! Commands run on the loop thread that owns the connection, directly against the shared core.
+//! Threads wake each other only for rare events (new connection, CLIENT KILL, MONITOR lines,
+//! shutdown) through `Poller::notify` plus a small mailbox.
+
+use std::collections::VecDeque;
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use parking_lot::{Mutex, RwLock};
+
+use sabaody_core::{Cache, Clock};
+
+use crate::client::{Client, ClientInfo};
+use crate::cmd::COMMANDS;
+use crate::config::Config;
+use crate::event_loop::{self, LoopHandle};
+
+/// Per-command counters for `INFO commandstats`.
+#[derive(Debug, Default)]
+pub(crate) struct CmdStat {
+    pub calls: AtomicU64,
+    pub usec: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+/// Server-wide counters. Hot counters are relaxed atomics.
+#[derive(Debug)]
+pub(crate) struct Stats {
+    pub commands: Box<[CmdStat]>,
+    pub total_commands: AtomicU64,
+    pub total_connections: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub error_replies: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+}
+
+impl Stats {
+    fn new() -> Self {
+        Stats {
+            commands: COMMANDS.iter().map(|_| CmdStat::default()).collect(),
+            total_commands: AtomicU64::new(0),
+            total_connections: AtomicU64::new(0),
+            rejected_connections: AtomicU64::new(0),
+            error_replies: AtomicU64::new(0),
+            net_input_bytes: AtomicU64::new(0),
+            net_output_bytes: AtomicU64::new(0),
+        }
+    }
+
+    pub fn note_error(&self) {
+        self.error_replies.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn note_command(&self, idx: usize, elapsed: Duration, ok: bool) {
+        if let Some(s) = self.commands.get(idx) {
+            s.calls.fetch_add(1, Ordering::Relaxed);
+            s.usec
+                .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+            if !ok {
+                s.failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.total_commands.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn reset(&self) {
+        for s in self.commands.iter() {
+            s.calls.store(0, Ordering::Relaxed);
+            s.usec.store(0, Ordering::Relaxed);
+            s.failed.store(0, Ordering::Relaxed);
+        }
+        for a in [
+            &self.total_commands,
+            &self.total_connections,
+            &self.rejected_connections,
+            &self.error_replies,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+        ] {
+            a.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// One slow log entry.
+#[derive(Debug, Clone)]
+pub(crate) struct SlowEntry {
+    pub id: u64,
+    pub time: u64,
+    pub micros: u64,
+    pub args: Vec<Bytes>,
+    pub addr: String,
+    pub name: String,
+}
+
+/// `SLOWLOG`: commands slower than `slowlog-log-slower-than` microseconds.
+#[derive(Debug, Default)]
+pub(crate) struct SlowLog {
+    pub entries: Mutex<VecDeque<SlowEntry>>,
+    next_id: AtomicU64,
+    /// Cached config values so the hot path reads no lock.
+    pub threshold_us: std::sync::atomic::AtomicI64,
+    pub max_len: AtomicUsize,
+}
+
+impl SlowLog {
+    pub fn maybe_record(
+        &self,
+        _shared: &Shared,
+        client: &Client,
+        argv: &[Bytes],
+        elapsed: Duration,
+    ) {
+        let threshold = self.threshold_us.load(Ordering::Relaxed);
+        if threshold < 0 {
+            return;
+        }
+        let micros = elapsed.as_micros() as u64;
+        if micros < threshold as u64 {
+            return;
+        }
+        // Redis keeps at most 32 arguments and 128 bytes of each.
+        let mut args: Vec<Bytes> = Vec::new();
+        for (i, a) in argv.iter().enumerate() {
+            if i == 31 && argv.len() > 32 {
+                args.push(Bytes::from(format!(
+                    "... ({} more arguments)",
+                    argv.len() - 31
+                )));
+                break;
+            }
+            if a.len() > 128 {
+                let mut v = a[..128].to_vec();
+                v.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
+                args.push(Bytes::from(v));
+            } else {
+                args.push(Bytes::copy_from_slice(a));
+            }
+        }
+        let entry = SlowEntry {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            time: unix_secs(),
+            micros,
+            args,
+            addr: client.info.addr.map(|a| a.to_string()).unwrap_or_default(),
+            name: client
+                .info
+                .names
+                .lock()
+                .name
+                .as_ref()
+                .map(|n| String::from_utf8_lossy(n).into_owned())
+                .unwrap_or_default(),
+        };
+        let max = self.max_len.load(Ordering::Relaxed);
+        let mut e = self.entries.lock();
+        e.push_front(entry);
+        while e.len() > max {
+            e.pop_back();
+        }
+    }
+}
+
+type WatchMap = hashbrown::HashMap<(usize, Bytes), Vec<Arc<AtomicBool>>>;
+
+/// WATCH bookkeeping: which clients watch which (db, key). Writers mark them dirty.
+#[derive(Debug, Default)]
+pub(crate) struct Watches {
+    /// Number of watched (db, key, client) entries; the write path skips the lock when 0.
+    active: AtomicUsize,
+    map: Mutex<WatchMap>,
+}
+
+impl Watches {
+    pub fn watch(&self, db: usize, key: Bytes, flag: &Arc<AtomicBool>) {
+        let mut m = self.map.lock();
+        let v = m.entry((db, key)).or_default();
+        if !v.iter().any(|f| Arc::ptr_eq(f, flag)) {
+            v.push(flag.clone());
+            self.active.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn unwatch_all(&self, keys: &[(usize, Bytes)], flag: &Arc<AtomicBool>) {
+        let mut m = self.map.lock();
+        for k in keys {
+            if let Some(v) = m.get_mut(k) {
+                let before = v.len();
+                v.retain(|f| !Arc::ptr_eq(f, flag));
+                self.active.fetch_sub(before - v.len(), Ordering::Relaxed);
+                if v.is_empty() {
+                    m.remove(k);
+                }
+            }
+        }
+    }
+
+    /// A write touched these keys of `db`.
+    pub fn touch_keys<'a>(&self, db: usize, keys: impl Iterator<Item = &'a Bytes>) {
+        if self.active.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let m = self.map.lock();
+        for k in keys {
+            // Lookup by (db, key) without cloning: the map key is (usize, Bytes).
+            if let Some(v) = m.get(&(db, k.clone())) {
+                for f in v {
+                    f.store(true, Ordering::Release);
+                }
+            }
+        }
+    }
+
+    /// FLUSHDB / FLUSHALL: every watcher of `db` (or of every db) is dirty.
+    pub fn touch_db(&self, db: Option<usize>) {
+        if self.active.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let m = self.map.lock();
+        for ((d, _), v) in m.iter() {
+            if db.is_none_or(|x| x == *d) {
+                for f in v {
+                    f.store(true, Ordering::Release);
+                }
+            }
+        }
+    }
+}
+
+/// Why the server is stopping (for the log line and SHUTDOWN SAVE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StopReason {
+    Command,
+    Signal,
+    Handle,
+}
+
+/// State shared by every loop thread.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub config: RwLock<Config>,
+    /// One keyspace handle per database, all on one store.
+    pub dbs: Vec<Cache>,
+    /// The coarse clock the keyspace reads (Unix ms), advanced by the loops every turn.
+    pub clock: CoarseClock,
+    /// Milliseconds since start, as of the last loop turn (client idle times).
+    now_ms: AtomicU64,
+    pub stats: Stats,
+    pub slowlog: SlowLog,
+    pub watches: Watches,
+    pub clients: Mutex<hashbrown::HashMap<u64, Arc<ClientInfo>>>,
+    pub connected: AtomicUsize,
+    pub next_client_id: AtomicU64,
+    pub loops: Vec<Arc<LoopHandle>>,
+    pub stopping: AtomicBool,
+    pub stop_reason: Mutex<Option<StopReason>>,
+    pub monitors: Mutex<Vec<(usize, u64)>>,
+    monitors_n: AtomicUsize,
+    pub started: Instant,
+    pub lastsave: AtomicU64,
+    pub run_id: String,
+    pub tcp_port: u16,
+    /// Cached config values read on hot paths.
+    pub maxclients: AtomicUsize,
+    pub query_buffer_limit: AtomicU64,
+    pub output_hard_limit: AtomicU64,
+    pub timeout_secs: AtomicU64,
+    pub has_password: AtomicBool,
+}
+
+pub(crate) fn unix_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+pub(crate) fn unix_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config, loops: Vec<Arc<LoopHandle>>, tcp_port: u16) -> Self {
+        let now = unix_secs();
+        let run_id = {
+            // 40 hex chars, like Redis; uniqueness is all that matters.
+            use std::hash::{BuildHasher, Hasher};
+            let mut s = String::new();
+            for i in 0..3u64 {
+                let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+                h.write_u64(unix_micros() ^ i);
+                h.write_u32(std::process::id());
+                s.push_str(&format!("{:016x}", h.finish()));
+            }
+            s.truncate(40);
+            s
+        };
+        let clock = CoarseClock::new();
+        let cache = Cache::builder()
+            .databases(config.databases)
+            .clock(clock.clone())
+            .housekeeping(false)
+            .build();
+        let dbs = (0..config.databases)
+            .map(|i| cache.db(i).unwrap_or_else(|_| cache.clone()))
+            .collect();
+        let shared = Shared {
+            dbs,
+            clock,
+            now_ms: AtomicU64::new(0),
+            stats: Stats::new(),
+            slowlog: SlowLog::default(),
+            watches: Watches::default(),
+            clients: Mutex::new(hashbrown::HashMap::new()),
+            connected: AtomicUsize::new(0),
+            next_client_id: AtomicU64::new(1),
+            loops,
+            stopping: AtomicBool::new(false),
+            stop_reason: Mutex::new(None),
+            monitors: Mutex::new(Vec::new()),
+            monitors_n: AtomicUsize::new(0),
+            started: Instant::now(),
+            lastsave: AtomicU64::new(now),
+            run_id,
+            tcp_port,
+            maxclients: AtomicUsize::new(0),
+            query_buffer_limit: AtomicU64::new(0),
+            output_hard_limit: AtomicU64::new(0),
+            timeout_secs: AtomicU64::new(0),
+            has_password: AtomicBool::new(false),
+            config: RwLock::new(config),
+        };
+        shared.refresh_cached_config();
+        shared
+    }
+
+    /// Copies the config values the hot paths read into atomics (after start and CONFIG SET).
+    pub(crate) fn refresh_cached_config(&self) {
+        let c = self.config.read();
+        self.maxclients.store(c.maxclients, Ordering::Relaxed);
+        self.query_buffer_limit
+            .store(c.client_query_buffer_limit, Ordering::Relaxed);
+        self.output_hard_limit
+            .store(c.client_output_buffer_limit.normal.hard, Ordering::Relaxed);
+        self.timeout_secs.store(c.timeout, Ordering::Relaxed);
+        self.has_password
+            .store(c.requirepass.is_some(), Ordering::Relaxed);
+        self.slowlog
+            .threshold_us
+            .store(c.slowlog_log_slower_than, Ordering::Relaxed);
+        self.slowlog
+            .max_len
+            .store(c.slowlog_max_len as usize, Ordering::Relaxed);
+        crate::log::set_level(c.loglevel);
+    }
+
+    /// Registers a new client and returns its registry entry.
+    pub(crate) fn register_client(
+        &self,
+        addr: Option<SocketAddr>,
+        laddr: Option<SocketAddr>,
+        loop_idx: usize,
+    ) -> Arc<ClientInfo> {
+        let id = self.next_client_id.fetch_add(1, Ordering::Relaxed);
+        let info = Arc::new(ClientInfo::new(id, addr, laddr, loop_idx));
+        self.clients.lock().insert(id, info.clone());
+        self.connected.fetch_add(1, Ordering::Relaxed);
+        self.stats.total_connections.fetch_add(1, Ordering::Relaxed);
+        info
+    }
+
+    /// Forgets a closed client (registry, WATCH, MONITOR).
+    pub(crate) fn unregister_client(&self, client: &mut Client) {
+        if self.clients.lock().remove(&client.id).is_some() {
+            self.connected.fetch_sub(1, Ordering::Relaxed);
+        }
+        if let Some(w) = client.watch.take() {
+            self.watches.unwatch_all(&w.keys, &w.dirty);
+        }
+        if client.monitor {
+            let mut m = self.monitors.lock();
+            m.retain(|&(_, id)| id != client.id);
+            self.monitors_n.store(m.len(), Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn monitors_active(&self) -> bool {
+        self.monitors_n.load(Ordering::Relaxed) > 0
+    }
+
+    pub(crate) fn add_monitor(&self, client: &mut Client) {
+        let mut m = self.monitors.lock();
+        if !m.iter().any(|&(_, id)| id == client.id) {
+            m.push((client.info.loop_idx, client.id));
+        }
+        self.monitors_n.store(m.len(), Ordering::Relaxed);
+        client.monitor = true;
+        client.info.monitor.store(true, Ordering::Relaxed);
+    }
+
+    /// Sends `+<time> [<db> <addr>] "arg" ...` to every MONITOR client (via their loop thread).
+    pub(crate) fn feed_monitors(&self, client: &Client, argv: &[Bytes]) {
+        let micros = unix_micros();
+        let mut line = format!(
+            "+{}.{:06} [{} {}]",
+            micros / 1_000_000,
+            micros % 1_000_000,
+            client.db,
+            client
+                .info
+                .addr
+                .map_or_else(|| "lua".to_string(), |a| a.to_string())
+        )
+        .into_bytes();
+        for a in argv {
+            line.extend_from_slice(b" \"");
+            for &b in a.iter() {
+                match b {
+                    b'\\' => line.extend_from_slice(b"\\\\"),
+                    b'"' => line.extend_from_slice(b"\\\""),
+                    b'\n' => line.extend_from_slice(b"\\n"),
+                    b'\r' => line.extend_from_slice(b"\\r"),
+                    b'\t' => line.extend_from_slice(b"\\t"),
+                    7 => line.extend_from_slice(b"\\a"),
+                    8 => line.extend_from_slice(b"\\b"),
+                    b if b.is_ascii_graphic() || b == b' ' => line.push(b),
+                    b => line.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
+                }
+            }
+            line.push(b'"');
+        }
+        line.extend_from_slice(b"\r\n");
+        let line = Bytes::from(line);
+        let targets = self.monitors.lock().clone();
+        for (loop_idx, id) in targets {
+            if id == client.id {
+                continue;
+            }
+            if let Some(l) = self.loops.get(loop_idx) {
+                l.post_monitor(id, line.clone());
+            }
+        }
+    }
+
+    /// Asks a client (on any thread) to close.
+    pub(crate) fn kill_client(&self, info: &ClientInfo) {
+        info.killed.store(true, Ordering::Release);
+        if let Some(l) = self.loops.get(info.loop_idx) {
+            l.post_kill(info.id);
+        }
+    }
+
+    /// Starts a graceful shutdown: every loop stops accepting, flushes and exits.
+    pub(crate) fn request_stop(&self, reason: StopReason) {
+        {
+            let mut r = self.stop_reason.lock();
+            if r.is_none() {
+                *r = Some(reason);
+            }
+        }
+        self.stopping.store(true, Ordering::Release);
+        for l in &self.loops {
+            l.wake();
+        }
+    }
+
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
+    /// Advances the coarse clocks; called by every loop once per turn.
+    pub(crate) fn tick(&self) {
+        self.clock.update();
+        self.now_ms
+            .store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Milliseconds since start as of the last tick.
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.now_ms.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn cron_hz(&self) -> u64 {
+        self.config.read().hz
+    }
+
+    /// Periodic work of loop `idx`: the keyspace's active expiry cycle (one caller at a time;
+    /// the others return at once), with a quarter of the cron period as budget, as Redis.
+    pub(crate) fn cron(&self, _idx: usize) {
+        let hz = self.cron_hz().max(1);
+        let budget = Duration::from_micros(250_000 / hz);
+        self.dbs[0].active_expire_cycle(budget);
+    }
+
+    /// Protected mode: without a password and bound to every interface, only loopback
+    /// clients are served.
+    pub(crate) fn protected_mode_rejects(&self, peer: &SocketAddr) -> bool {
+        let cfg = self.config.read();
+        if !cfg.protected_mode || cfg.requirepass.is_some() || peer.ip().is_loopback() {
+            return false;
+        }
+        cfg.bind
+            .iter()
+            .any(|b| matches!(b.trim_start_matches('-'), "*" | "::*" | "0.0.0.0" | "::"))
+    }
+
+    pub(crate) fn remove_monitor(&self, client: &mut Client) {
+        let mut m = self.monitors.lock();
+        m.retain(|&(_, id)| id != client.id);
+        self.monitors_n.store(m.len(), Ordering::Relaxed);
+        client.monitor = false;
+        client.info.monitor.store(false, Ordering::Relaxed);
+    }
+
+    /// Registered clients matching `pred`.
+    pub(crate) fn find_clients(&self, pred: impl Fn(&ClientInfo) -> bool) -> Vec<Arc<ClientInfo>> {
+        let mut v: Vec<Arc<ClientInfo>> = self
+            .clients
+            .lock()
+            .values()
+            .filter(|c| pred(c))
+            .cloned()
+            .collect();
+        v.sort_by_key(|c| c.id);
+        v
+    }
+
+    /// One CLIENT LIST / CLIENT INFO line.
+    pub(crate) fn client_line(&self, info: &ClientInfo) -> String {
+        let cmd = match info.last_cmd.load(Ordering::Relaxed) {
+            0 => "NULL",
+            i => COMMANDS.get(usize::from(i) - 1).map_or("NULL", |c| c.name),
+        };
+        info.list_line(self.now_ms(), cmd)
+    }
+
+    /// CLIENT LIST text, optionally only some ids.
+    pub(crate) fn client_list(&self, ids: Option<&[u64]>) -> String {
+        let mut s = String::new();
+        for c in self.find_clients(|c| ids.is_none_or(|ids| ids.contains(&c.id))) {
+            s.push_str(&self.client_line(&c));
+            s.push('\n');
+        }
+        s
+    }
+}
+
+/// A wall clock read from an atomic the event loops refresh every turn, so a TTL check costs a
+/// load instead of a clock call. Always within one loop turn of the real time while serving.
+#[derive(Debug, Clone)]
+pub(crate) struct CoarseClock {
+    ms: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl CoarseClock {
+    fn new() -> Self {
+        let c = CoarseClock {
+            ms: Arc::new(std::sync::atomic::AtomicI64::new(0)),
+        };
+        c.update();
+        c
+    }
+
+    pub(crate) fn update(&self) {
+        let now = sabaody_core::SystemClock.now_ms();
+        self.ms.fetch_max(now, Ordering::Relaxed);
+    }
+}
+
+impl Clock for CoarseClock {
+    fn now_ms(&self) -> i64 {
+        self.ms.load(Ordering::Relaxed)
+    }
+}
+
+/// The server, started with [`Server::start`].
+#[derive(Debug)]
+pub struct Server;
+
+/// A running server: its address, and how to stop it or wait for it.
+#[derive(Debug)]
+pub struct ServerHandle {
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+    addr: SocketAddr,
+}
+
+/// A cloneable trigger for a graceful shutdown (for signal handlers).
+#[derive(Debug, Clone)]
+pub struct ShutdownTrigger {
+    shared: Arc<Shared>,
+}
+
+impl ShutdownTrigger {
+    /// Starts a graceful shutdown as SIGTERM does.
+    pub fn shutdown(&self) {
+        self.shared.request_stop(StopReason::Signal);
+    }
+}
+
+fn bind_all(config: &Config) -> std::io::Result<Vec<TcpListener>> {
+    let mut listeners = Vec::new();
+    let mut port = config.port;
+    let mut last_err = None;
+    for spec in &config.bind {
+        let (optional, host) = match spec.strip_prefix('-') {
+            Some(h) => (true, h),
+            None => (false, spec.as_str()),
+        };
+        let host = match host {
+            "*" => "0.0.0.0",
+            "::*" => "::",
+            h => h,
+        };
+        let target = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        let result = target
+            .to_socket_addrs()
+            .and_then(|mut a| {
+                a.next().ok_or_else(|| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address")
+                })
+            })
+            .and_then(TcpListener::bind);
+        match result {
+            Ok(l) => {
+                // With port 0 every further address reuses the port the first one got.
+                if port == 0 {
+                    port = l.local_addr()?.port();
+                }
+                l.set_nonblocking(true)?;
+                listeners.push(l);
+            }
+            Err(e) if optional => {
+                log_warning!("Could not bind optional address {spec}: {e}");
+            }
+            Err(e) => {
+                log_warning!("Could not create server TCP listening socket {target}: {e}");
+                last_err = Some(e);
+            }
+        }
+    }
+    if let Some(e) = last_err {
+        return Err(e);
+    }
+    if listeners.is_empty() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AddrNotAvailable,
+            "no address to bind",
+        ));
+    }
+    Ok(listeners)
+}
+
+impl Server {
+    /// Binds (port 0 = an ephemeral port), spawns the event-loop threads and returns at once.
+    ///
+    /// # Errors
+    /// Binding or creating a poller failed.
+    pub fn start(config: Config) -> std::io::Result<ServerHandle> {
+        crate::log::set_level(config.loglevel);
+        let listeners = bind_all(&config)?;
+        let addr = listeners[0].local_addr()?;
+        let n = config.io_threads.max(1);
+        let mut loops = Vec::with_capacity(n);
+        for _ in 0..n {
+            loops.push(Arc::new(LoopHandle::new()?));
+        }
+        let shared = Arc::new(Shared::new(config, loops, addr.port()));
+        let threads = event_loop::spawn_all(shared.clone(), listeners)?;
+        log_notice!(
+            "Sabaody server started, {} loop thread(s), ready to accept connections tcp on {}",
+            n,
+            addr
+        );
+        Ok(ServerHandle {
+            shared,
+            threads,
+            addr,
+        })
+    }
+}
+
+impl ServerHandle {
+    /// The first bound address (with the real port when started with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A trigger that can start a graceful shutdown from another thread (e.g. a signal handler).
+    pub fn shutdown_trigger(&self) -> ShutdownTrigger {
+        ShutdownTrigger {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Graceful shutdown: stop accepting, finish in-flight commands, flush replies, join the
+    /// threads.
+    pub fn shutdown(self) {
+        self.shared.request_stop(StopReason::Handle);
+        self.wait();
+    }
+
+    /// Blocks until the server stops (SHUTDOWN command, signal, or a trigger).
+    pub fn wait(self) {
+        for t in self.threads {
+            let _ = t.join();
+        }
+        log_notice!("Sabaody server is now ready to exit, bye bye...");
+    }
+}
