@@ -27,7 +27,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use crate::error::DecodeError;
 use crate::limits::Limits;
 use crate::num::parse_i64;
-use crate::scan::find_cr;
+use crate::scan::find_cr_from;
 
 /// Arguments a pending multibulk reserves room for up front, whatever count the client claims.
 const MAX_PREALLOC_ARGS: usize = 1024;
@@ -48,6 +48,9 @@ pub struct RequestDecoder {
     spans: Vec<(usize, usize)>,
     /// Buffered bytes of the request being received, as of the last call.
     pending: usize,
+    /// The pending `*`/`$` line holds no `\r` before this offset of `buf` (0: unknown), so a
+    /// line trickling in byte by byte is not rescanned from its start on every call.
+    line_scanned: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +82,7 @@ impl RequestDecoder {
             pos: 0,
             spans: Vec::new(),
             pending: 0,
+            line_scanned: 0,
         }
     }
 
@@ -107,7 +111,7 @@ impl RequestDecoder {
         args.clear();
         let stale = match self.state {
             State::Inline { scanned } => scanned > buf.len(),
-            _ => self.pos > buf.len(),
+            _ => self.pos > buf.len() || self.line_scanned > buf.len(),
         };
         if stale {
             self.reset();
@@ -133,6 +137,7 @@ impl RequestDecoder {
         self.pos = 0;
         self.spans.clear();
         self.pending = 0;
+        self.line_scanned = 0;
     }
 
     fn step(&mut self, buf: &mut BytesMut, args: &mut Vec<Bytes>) -> Result<bool, DecodeError> {
@@ -147,8 +152,10 @@ impl RequestDecoder {
                         continue;
                     }
                     let Some((count, next)) = self.multibulk_header(buf)? else {
+                        self.line_scanned = buf.len().saturating_sub(1);
                         return Ok(false);
                     };
+                    self.line_scanned = 0;
                     if count == 0 {
                         buf.advance(next);
                         continue;
@@ -181,7 +188,7 @@ impl RequestDecoder {
     /// skipped `*0` / negative counts.
     fn multibulk_header(&self, buf: &BytesMut) -> Result<Option<(usize, usize)>, DecodeError> {
         let max = self.limits.max_inline_len;
-        let Some(cr) = find_cr(buf, 0, max) else {
+        let Some(cr) = find_cr_from(buf, 0, self.line_scanned, max) else {
             return if buf.len() > max {
                 Err(DecodeError::TooBigMultibulkCountString)
             } else {
@@ -215,12 +222,14 @@ impl RequestDecoder {
         while remaining > 0 {
             let len = match bulk {
                 Some(len) => len,
-                None => match bulk_header(src, pos, &self.limits)? {
+                None => match bulk_header(src, pos, self.line_scanned, &self.limits)? {
                     Some((len, next)) => {
+                        self.line_scanned = 0;
                         pos = next;
                         len
                     }
                     None => {
+                        self.line_scanned = src.len().saturating_sub(1);
                         self.pos = pos;
                         self.state = State::Multibulk {
                             remaining,
@@ -298,15 +307,17 @@ impl RequestDecoder {
     }
 }
 
-/// Parses `$<len>\r?` at `pos`: `Some((len, payload_start))`, or `None` if incomplete.
+/// Parses `$<len>\r?` at `pos` (no `\r` before `scanned`): `Some((len, payload_start))`, or
+/// `None` if incomplete.
 #[inline(always)]
 fn bulk_header(
     src: &[u8],
     pos: usize,
+    scanned: usize,
     limits: &Limits,
 ) -> Result<Option<(usize, usize)>, DecodeError> {
     let max = limits.max_inline_len;
-    let Some(cr) = find_cr(src, pos, max) else {
+    let Some(cr) = find_cr_from(src, pos, scanned, max) else {
         return if src.len() - pos > max {
             Err(DecodeError::TooBigBulkCountString)
         } else {

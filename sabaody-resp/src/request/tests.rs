@@ -381,3 +381,30 @@ fn discarded_buffer_resets_the_decoder() {
     assert_eq!(dec.decode(&mut buf, &mut args), Ok(true));
     assert_eq!(args, [&b"PING"[..]]);
 }
+
+#[test]
+fn trickled_header_line_is_not_rescanned() {
+    let mut dec = RequestDecoder::new(Limits::default());
+    let mut args = Vec::new();
+    let mut buf = BytesMut::from(&b"*"[..]);
+    // A 64 KiB line one byte at a time: each call only looks at the new byte.
+    for i in 0..64 * 1024 - 1 {
+        buf.extend_from_slice(b"1");
+        assert_eq!(dec.decode(&mut buf, &mut args), Ok(false), "at {i}");
+        assert_eq!(dec.line_scanned, buf.len() - 1);
+    }
+    buf.extend_from_slice(b"1");
+    assert_eq!(
+        dec.decode(&mut buf, &mut args),
+        Err(DecodeError::TooBigMultibulkCountString)
+    );
+    // Same for a '$' line, and the offsets restart with each line.
+    let mut dec = RequestDecoder::new(Limits::default());
+    let mut buf = BytesMut::new();
+    for &b in b"*2\r\n$3\r\nGET\r\n$10\r\n0123456789\r\n" {
+        buf.extend_from_slice(&[b]);
+        let done = dec.decode(&mut buf, &mut args).unwrap();
+        assert_eq!(done, buf.is_empty() && !args.is_empty());
+    }
+    assert_eq!(args, [&b"GET"[..], &b"0123456789"[..]]);
+}
