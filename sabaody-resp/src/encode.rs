@@ -111,6 +111,27 @@ fn format_double_buf(d: f64, buf: &mut [u8; 32]) -> &[u8] {
     if d == 0.0 {
         return if d.is_sign_negative() { b"-0" } else { b"0" };
     }
+    // Integral values below 1e17 print as plain integers under %.17g (the common case for
+    // scores and counters): skip the exact 17-digit conversion.
+    if d.fract() == 0.0 && d.abs() < 1e17 {
+        let n = d as i64;
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        let mut v = n.unsigned_abs();
+        while v > 0 {
+            i -= 1;
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        let mut len = 0;
+        if n < 0 {
+            buf[0] = b'-';
+            len = 1;
+        }
+        let text = &digits[i..];
+        buf[len..len + text.len()].copy_from_slice(text);
+        return &buf[..len + text.len()];
+    }
     // `{:.16e}` gives exactly 17 significant digits, correctly rounded: `d.dddddddddddddddde[-]X`.
     let mut sci = [0u8; 32];
     let sci_len = {
