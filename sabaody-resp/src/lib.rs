@@ -4,11 +4,12 @@
 //! # Layout
 //!
 //! * [`frame`](Frame): the value model, [`Frame`] and [`Protocol`].
-//! * [`decode()`]: generic streaming decoder for every frame type (replies, RESP3, AOF).
+//! * [`decode()`]: generic streaming decoder for every frame type (replies, RESP3, AOF);
+//!   [`decode_bytes`] and [`decode_all`] are conveniences over it.
 //! * [`RequestDecoder`]: the server's hot path. Commands (multibulk or inline, with Redis's
 //!   quoting rules) decoded straight into argument lists of zero-copy [`bytes::Bytes`] slices of
 //!   the read buffer, keeping its place across reads.
-//! * [`encode()`] and the [`write`] module: frames or direct reply writers, RESP3 types downgraded
+//! * [`encode()`] and the [`write`](mod@write) module: frames or direct reply writers, RESP3 types downgraded
 //!   for RESP2 clients as Redis 7 does; [`format_double`] prints doubles as Redis 7.0.
 //! * [`Limits`] and [`DecodeError`]: what a peer may claim, and the Redis error texts.
 //!

@@ -10,7 +10,8 @@ pub struct Limits {
     /// Largest element count of an array, set, push, map or attribute (pairs for the last two).
     /// 1,048,576, the limit Redis had up to 6.2 (7.0 allows up to `INT_MAX` for requests).
     pub max_multibulk_len: usize,
-    /// Deepest nesting of aggregates in the generic decoder (a flat array is depth 1).
+    /// Deepest nesting of aggregates in the generic decoder (a flat array is depth 1). The
+    /// generic decoder recurses once per level: keep this in the hundreds, not the millions.
     pub max_depth: usize,
     /// Longest line: an inline request (before its `\n`), and any `*`/`$` header or simple line
     /// (before its `\r`). Redis: `PROTO_INLINE_MAX_SIZE`, 64 KiB.
