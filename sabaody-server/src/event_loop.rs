@@ -228,7 +228,7 @@ impl Loop {
         let shared = &self.shared;
         if shared.connected.load(Ordering::Relaxed) >= shared.maxclients.load(Ordering::Relaxed) {
             shared
-                .stats
+                .stats_at(0)
                 .rejected_connections
                 .fetch_add(1, Ordering::Relaxed);
             let _ = stream.set_nonblocking(true);
@@ -237,7 +237,7 @@ impl Loop {
         }
         if shared.protected_mode_rejects(&addr) {
             shared
-                .stats
+                .stats_at(0)
                 .rejected_connections
                 .fetch_add(1, Ordering::Relaxed);
             let _ = stream.set_nonblocking(true);
@@ -332,7 +332,7 @@ impl Loop {
             }
         }
         self.shared
-            .stats
+            .stats_at(self.idx)
             .net_input_bytes
             .fetch_add(total as u64, Ordering::Relaxed);
         if total > 0 {
@@ -415,7 +415,7 @@ impl Loop {
                 conn.wbuf = BytesMut::from(&self.wbuf[n..]);
             }
             self.shared
-                .stats
+                .stats_at(self.idx)
                 .net_output_bytes
                 .fetch_add(n as u64, Ordering::Relaxed);
             self.wbuf.clear();
@@ -425,7 +425,7 @@ impl Loop {
             let n = write_some(&mut conn.stream, &conn.wbuf, &mut failed);
             let _ = conn.wbuf.split_to(n);
             self.shared
-                .stats
+                .stats_at(self.idx)
                 .net_output_bytes
                 .fetch_add(n as u64, Ordering::Relaxed);
             if conn.wbuf.is_empty() {

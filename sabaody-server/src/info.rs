@@ -106,7 +106,6 @@ pub(crate) fn render(shared: &Shared, requested: &[String]) -> String {
 fn section_text(shared: &Shared, section: &str, s: &mut String) {
     let cfg = shared.config.read().clone();
     let uptime = shared.started.elapsed().as_secs();
-    let stats = &shared.stats;
     match section {
         "server" => {
             let _ = write!(
@@ -172,20 +171,20 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
         "stats" => {
             let ks = shared.dbs[0].stats();
             let secs = shared.started.elapsed().as_secs_f64().max(1e-3);
-            let total = stats.total_commands.load(Ordering::Relaxed);
+            let total = shared.stat_sum(|s| &s.total_commands);
             let _ = write!(
                 s,
                 "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\n",
-                stats.total_connections.load(Ordering::Relaxed),
+                shared.stat_sum(|s| &s.total_connections),
                 total,
                 (total as f64 / secs) as u64,
-                stats.net_input_bytes.load(Ordering::Relaxed),
-                stats.net_output_bytes.load(Ordering::Relaxed),
-                stats.rejected_connections.load(Ordering::Relaxed),
+                shared.stat_sum(|s| &s.net_input_bytes),
+                shared.stat_sum(|s| &s.net_output_bytes),
+                shared.stat_sum(|s| &s.rejected_connections),
                 ks.expired_keys,
                 ks.keyspace_hits,
                 ks.keyspace_misses,
-                stats.error_replies.load(Ordering::Relaxed),
+                shared.stat_sum(|s| &s.error_replies),
             );
         }
         "replication" => {
@@ -210,12 +209,11 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
         "commandstats" => {
             s.push_str("# Commandstats\r\n");
             for (i, spec) in COMMANDS.iter().enumerate() {
-                let st = &stats.commands[i];
-                let calls = st.calls.load(Ordering::Relaxed);
+                let calls = shared.stat_sum(|s| &s.commands[i].calls);
                 if calls == 0 {
                     continue;
                 }
-                let usec = st.usec.load(Ordering::Relaxed);
+                let usec = shared.stat_sum(|s| &s.commands[i].usec);
                 let _ = write!(
                     s,
                     "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls=0,failed_calls={}\r\n",
@@ -223,7 +221,7 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
                     calls,
                     usec,
                     usec as f64 / calls as f64,
-                    st.failed.load(Ordering::Relaxed)
+                    shared.stat_sum(|s| &s.commands[i].failed)
                 );
             }
         }

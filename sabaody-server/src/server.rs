@@ -39,8 +39,10 @@ pub(crate) struct CmdStat {
     pub failed: AtomicU64,
 }
 
-/// Server-wide counters. Hot counters are relaxed atomics.
+/// Counters of one loop thread (INFO sums them). Aligned so two threads' counters never share
+/// a cache line.
 #[derive(Debug)]
+#[repr(align(128))]
 pub(crate) struct Stats {
     pub commands: Box<[CmdStat]>,
     pub total_commands: AtomicU64,
@@ -262,7 +264,8 @@ pub(crate) struct Shared {
     pub clock: CoarseClock,
     /// Milliseconds since start, as of the last loop turn (client idle times).
     now_ms: AtomicU64,
-    pub stats: Stats,
+    /// One set of counters per loop thread (no cache line shared between threads).
+    pub stats: Box<[Stats]>,
     pub slowlog: SlowLog,
     pub watches: Watches,
     pub clients: Mutex<hashbrown::HashMap<u64, Arc<ClientInfo>>>,
@@ -313,6 +316,7 @@ impl Shared {
             s.truncate(40);
             s
         };
+        let n_stats = loops.len().max(1);
         let clock = CoarseClock::new();
         let cache = Cache::builder()
             .databases(config.databases)
@@ -326,7 +330,7 @@ impl Shared {
             dbs,
             clock,
             now_ms: AtomicU64::new(0),
-            stats: Stats::new(),
+            stats: (0..n_stats).map(|_| Stats::new()).collect(),
             slowlog: SlowLog::default(),
             watches: Watches::default(),
             clients: Mutex::new(hashbrown::HashMap::new()),
@@ -383,7 +387,9 @@ impl Shared {
         let info = Arc::new(ClientInfo::new(id, addr, laddr, loop_idx));
         self.clients.lock().insert(id, info.clone());
         self.connected.fetch_add(1, Ordering::Relaxed);
-        self.stats.total_connections.fetch_add(1, Ordering::Relaxed);
+        self.stats_at(0)
+            .total_connections
+            .fetch_add(1, Ordering::Relaxed);
         info
     }
 
@@ -484,6 +490,18 @@ impl Shared {
 
     pub(crate) fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn stats_at(&self, idx: usize) -> &Stats {
+        &self.stats[idx % self.stats.len()]
+    }
+
+    /// A counter summed over the loop threads.
+    pub(crate) fn stat_sum(&self, f: impl Fn(&Stats) -> &AtomicU64) -> u64 {
+        self.stats
+            .iter()
+            .map(|s| f(s).load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Advances the coarse clocks; called by every loop once per turn.

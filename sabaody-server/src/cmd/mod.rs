@@ -1235,7 +1235,7 @@ pub(crate) fn execute(shared: &Shared, client: &mut Client, argv: &[Bytes], out:
             m.dirty = true;
         }
         unknown_command(out, argv);
-        shared.stats.note_error();
+        shared.stats_at(client.info.loop_idx).note_error();
         return;
     };
     let n = argv.len() as i32;
@@ -1244,7 +1244,7 @@ pub(crate) fn execute(shared: &Shared, client: &mut Client, argv: &[Bytes], out:
             m.dirty = true;
         }
         CmdError::WrongArity(spec.name).write(out);
-        shared.stats.note_error();
+        shared.stats_at(client.info.loop_idx).note_error();
         return;
     }
     if !client.authenticated && !spec.has(NO_AUTH) {
@@ -1252,7 +1252,7 @@ pub(crate) fn execute(shared: &Shared, client: &mut Client, argv: &[Bytes], out:
             m.dirty = true;
         }
         write::error(out, b"NOAUTH Authentication required.");
-        shared.stats.note_error();
+        shared.stats_at(client.info.loop_idx).note_error();
         return;
     }
     if client.multi.is_some() && spec.has(NO_MULTI) && !spec.has(NO_QUEUE) {
@@ -1260,7 +1260,7 @@ pub(crate) fn execute(shared: &Shared, client: &mut Client, argv: &[Bytes], out:
             m.dirty = true;
         }
         write::error(out, b"ERR Command not allowed inside a transaction");
-        shared.stats.note_error();
+        shared.stats_at(client.info.loop_idx).note_error();
         return;
     }
     if client.multi.is_some() && !spec.has(NO_QUEUE) {
@@ -1304,11 +1304,13 @@ pub(crate) fn run(
         Ok(()) => true,
         Err(e) => {
             e.write(out);
-            shared.stats.note_error();
+            shared.stats_at(client.info.loop_idx).note_error();
             false
         }
     };
-    shared.stats.note_command(index_of(spec), elapsed, ok);
+    shared
+        .stats_at(client.info.loop_idx)
+        .note_command(index_of(spec), elapsed, ok);
     if !spec.has(SKIP_SLOWLOG) {
         shared.slowlog.maybe_record(shared, client, argv, elapsed);
     }

@@ -226,7 +226,9 @@ pub(crate) fn config(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
         if args.remaining() != 0 {
             return Err(CmdError::WrongArity("config|resetstat"));
         }
-        ctx.shared.stats.reset();
+        for st in ctx.shared.stats.iter() {
+            st.reset();
+        }
         ctx.shared.slowlog.entries.lock().clear();
         ctx.ok();
     } else if is(sub, b"REWRITE") {

@@ -1,0 +1,610 @@
+//! The server in-process on 127.0.0.1:0, spoken to in raw RESP bytes over `std::net::TcpStream`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use sabaody_server::{Config, Server, ServerHandle};
+
+fn start_with(settings: &[(&str, &[&str])]) -> ServerHandle {
+    let mut c = Config::default();
+    c.set("port", &["0"]).unwrap();
+    c.set("loglevel", &["warning"]).unwrap();
+    for (k, v) in settings {
+        c.set(k, v).unwrap();
+    }
+    Server::start(c).unwrap()
+}
+
+fn start() -> ServerHandle {
+    start_with(&[])
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.set_nodelay(true).unwrap();
+    s
+}
+
+/// Reads until `want` bytes arrived (or EOF / timeout), returns what came.
+fn read_n(s: &mut TcpStream, want: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 65536];
+    while out.len() < want {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+/// Sends `req` and expects exactly `expected` back.
+fn roundtrip(s: &mut TcpStream, req: &[u8], expected: &[u8]) {
+    s.write_all(req).unwrap();
+    let got = read_n(s, expected.len());
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(expected),
+        "request {:?}",
+        String::from_utf8_lossy(req)
+    );
+}
+
+/// True once the peer has closed the connection (read returns 0 or an error).
+fn is_closed(s: &mut TcpStream) -> bool {
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut buf = [0u8; 1024];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) => {
+                return !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                );
+            }
+        }
+    }
+}
+
+fn cmd(args: &[&[u8]]) -> Vec<u8> {
+    let mut v = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        v.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        v.extend_from_slice(a);
+        v.extend_from_slice(b"\r\n");
+    }
+    v
+}
+
+#[test]
+fn ping_set_get_pipelined() {
+    let h = start();
+    let mut s = connect(h.local_addr());
+    let mut req = Vec::new();
+    let mut expected = Vec::new();
+    for i in 0..200 {
+        req.extend(cmd(&[
+            b"SET",
+            format!("k{i}").as_bytes(),
+            format!("v{i}").as_bytes(),
+        ]));
+        expected.extend_from_slice(b"+OK\r\n");
+    }
+    for i in 0..200 {
+        req.extend(cmd(&[b"GET", format!("k{i}").as_bytes()]));
+        let v = format!("v{i}");
+        expected.extend_from_slice(format!("${}\r\n{v}\r\n", v.len()).as_bytes());
+    }
+    req.extend(cmd(&[b"PING"]));
+    expected.extend_from_slice(b"+PONG\r\n");
+    roundtrip(&mut s, &req, &expected);
+    h.shutdown();
+}
+
+#[test]
+fn requests_split_at_every_boundary() {
+    let h = start();
+    let mut s = connect(h.local_addr());
+    let mut req = cmd(&[b"SET", b"key\r\n\0bin", b"value with\r\nCRLF"]);
+    req.extend(cmd(&[b"GET", b"key\r\n\0bin"]));
+    req.extend_from_slice(b"ECHO \"in line\"\r\n");
+    let expected: &[u8] = b"+OK\r\n$16\r\nvalue with\r\nCRLF\r\n$7\r\nin line\r\n";
+    // One byte per write, then pieces of odd sizes.
+    for &b in &req {
+        s.write_all(&[b]).unwrap();
+    }
+    assert_eq!(read_n(&mut s, expected.len()), expected);
+    for chunk in req.chunks(7) {
+        s.write_all(chunk).unwrap();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(read_n(&mut s, expected.len()), expected);
+    h.shutdown();
+}
+
+#[test]
+fn large_value_in_pieces() {
+    let h = start();
+    let mut s = connect(h.local_addr());
+    let value = vec![b'x'; 3 * 1024 * 1024 + 17];
+    let req = cmd(&[b"SET", b"big", &value]);
+    for chunk in req.chunks(100_003) {
+        s.write_all(chunk).unwrap();
+    }
+    assert_eq!(read_n(&mut s, 5), b"+OK\r\n");
+    s.write_all(&cmd(&[b"STRLEN", b"big"])).unwrap();
+    assert_eq!(read_n(&mut s, 10), b":3145745\r\n");
+    s.write_all(&cmd(&[b"GET", b"big"])).unwrap();
+    let header = b"$3145745\r\n";
+    let got = read_n(&mut s, header.len() + value.len() + 2);
+    assert_eq!(&got[..header.len()], header);
+    assert_eq!(got.len(), header.len() + value.len() + 2);
+    h.shutdown();
+}
+
+#[test]
+fn inline_commands() {
+    let h = start();
+    let mut s = connect(h.local_addr());
+    roundtrip(&mut s, b"PING\r\n", b"+PONG\r\n");
+    roundtrip(&mut s, b"set 'a b' \"c\\x41\"\n", b"+OK\r\n");
+    roundtrip(&mut s, b"\r\n\r\nGET \"a b\"\r\n", b"$2\r\ncA\r\n");
+    roundtrip(&mut s, b"  exists   'a b'  nope \r\n", b":1\r\n");
+    h.shutdown();
+}
+
+#[test]
+fn errors_as_redis() {
+    let h = start();
+    let mut s = connect(h.local_addr());
+    roundtrip(
+        &mut s,
+        &cmd(&[b"FOO", b"a", b"b"]),
+        b"-ERR unknown command 'FOO', with args beginning with: 'a' 'b' \r\n",
+    );
+    roundtrip(
+        &mut s,
+        &cmd(&[b"GET"]),
+        b"-ERR wrong number of arguments for 'get' command\r\n",
+    );
+    roundtrip(&mut s, &cmd(&[b"SET", b"s", b"abc"]), b"+OK\r\n");
+    roundtrip(
+        &mut s,
+        &cmd(&[b"INCR", b"s"]),
+        b"-ERR value is not an integer or out of range\r\n",
+    );
+    roundtrip(
+        &mut s,
+        &cmd(&[b"SET", b"k", b"v", b"EX", b"0"]),
+        b"-ERR invalid expire time in 'set' command\r\n",
+    );
+    roundtrip(
+        &mut s,
+        &cmd(&[b"SET", b"k", b"v", b"NX", b"XX"]),
+        b"-ERR syntax error\r\n",
+    );
+    roundtrip(
+        &mut s,
+        &cmd(&[b"RENAME", b"nope", b"x"]),
+        b"-ERR no such key\r\n",
+    );
+    roundtrip(
+        &mut s,
+        &cmd(&[b"SELECT", b"16"]),
+        b"-ERR DB index is out of range\r\n",
+    );
+    roundtrip(
+        &mut s,
+        &cmd(&[b"CLIENT", b"FOO"]),
+        b"-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n",
+    );
+    // The connection is still fine after all of that.
+    roundtrip(&mut s, &cmd(&[b"PING"]), b"+PONG\r\n");
+    h.shutdown();
+}
+
+#[test]
+fn malformed_input_closes_only_that_client() {
+    let h = start();
+    let addr = h.local_addr();
+    let mut good = connect(addr);
+    roundtrip(&mut good, &cmd(&[b"SET", b"g", b"1"]), b"+OK\r\n");
+    let cases: &[(&[u8], &[u8])] = &[
+        (
+            b"*abc\r\n",
+            b"-ERR Protocol error: invalid multibulk length\r\n",
+        ),
+        (
+            b"*1\r\n$abc\r\n",
+            b"-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*1\r\n$-5\r\n",
+            b"-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*1\r\n$600000000\r\n",
+            b"-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*99999999\r\n",
+            b"-ERR Protocol error: invalid multibulk length\r\n",
+        ),
+        (
+            b"*1\r\nx\r\n",
+            b"-ERR Protocol error: expected '$', got 'x'\r\n",
+        ),
+        (
+            b"SET \"a b\r\n",
+            b"-ERR Protocol error: unbalanced quotes in request\r\n",
+        ),
+        (
+            b"SET \"a\"b c\r\n",
+            b"-ERR Protocol error: unbalanced quotes in request\r\n",
+        ),
+    ];
+    for (input, expected) in cases {
+        let mut bad = connect(addr);
+        bad.write_all(input).unwrap();
+        let got = read_n(&mut bad, expected.len());
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(expected),
+            "input {:?}",
+            String::from_utf8_lossy(input)
+        );
+        assert!(is_closed(&mut bad), "not closed after {input:?}");
+        roundtrip(&mut good, &cmd(&[b"PING"]), b"+PONG\r\n");
+    }
+    // A too long inline request (no newline within 64 KiB).
+    let mut bad = connect(addr);
+    bad.write_all(&vec![b'a'; 70 * 1024]).unwrap();
+    let expected = b"-ERR Protocol error: too big inline request\r\n";
+    assert_eq!(read_n(&mut bad, expected.len()), expected);
+    assert!(is_closed(&mut bad));
+    // Replies produced before the bad bytes are delivered first.
+    let mut bad = connect(addr);
+    bad.write_all(b"PING\r\n*1\r\n$x\r\n").unwrap();
+    let expected = b"+PONG\r\n-ERR Protocol error: invalid bulk length\r\n";
+    assert_eq!(read_n(&mut bad, expected.len()), expected);
+    assert!(is_closed(&mut bad));
+    roundtrip(&mut good, &cmd(&[b"GET", b"g"]), b"$1\r\n1\r\n");
+    h.shutdown();
+}
+
+#[test]
+fn client_disconnecting_mid_request_and_mid_reply_is_cleaned_up() {
+    let h = start();
+    let addr = h.local_addr();
+    let mut admin = connect(addr);
+    roundtrip(
+        &mut admin,
+        &cmd(&[b"SET", b"big", &vec![b'z'; 4 << 20]]),
+        b"+OK\r\n",
+    );
+    for _ in 0..20 {
+        let mut s = connect(addr);
+        s.write_all(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\nabc")
+            .unwrap();
+        drop(s);
+        let mut s = connect(addr);
+        // Ask for 4 MiB several times and leave without reading it.
+        for _ in 0..4 {
+            s.write_all(&cmd(&[b"GET", b"big"])).unwrap();
+        }
+        drop(s);
+    }
+    // Every client but `admin` goes away.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        admin.write_all(&cmd(&[b"INFO", b"clients"])).unwrap();
+        let got = read_n(&mut admin, 40);
+        let mut rest = Vec::new();
+        admin
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = admin.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            rest.extend_from_slice(&buf[..n]);
+        }
+        admin
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let text = String::from_utf8_lossy(&[got, rest].concat()).into_owned();
+        if text.contains("connected_clients:1\r\n") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "clients not cleaned up: {text}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    h.shutdown();
+}
+
+#[test]
+fn hello3_and_resp3_replies() {
+    let h = start();
+    let mut s = connect(h.local_addr());
+    s.write_all(&cmd(&[b"HELLO", b"3"])).unwrap();
+    let got = read_n(&mut s, 20);
+    assert!(
+        got.starts_with(b"%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n"),
+        "{got:?}"
+    );
+    // Drain the rest of the HELLO map, then check RESP3 nulls.
+    std::thread::sleep(Duration::from_millis(50));
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let _ = read_n(&mut s, 1 << 20);
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    roundtrip(&mut s, &cmd(&[b"GET", b"missing"]), b"_\r\n");
+    roundtrip(
+        &mut s,
+        &cmd(&[b"HELLO", b"4"]),
+        b"-NOPROTO unsupported protocol version\r\n",
+    );
+    s.write_all(&cmd(&[b"HELLO", b"2"])).unwrap();
+    assert!(read_n(&mut s, 5).starts_with(b"*14\r\n"));
+    h.shutdown();
+}
+
+#[test]
+fn auth_and_requirepass() {
+    let h = start_with(&[("requirepass", &["s3cret"])]);
+    let mut s = connect(h.local_addr());
+    roundtrip(
+        &mut s,
+        &cmd(&[b"GET", b"a"]),
+        b"-NOAUTH Authentication required.\r\n",
+    );
+    roundtrip(
+        &mut s,
+        &cmd(&[b"AUTH", b"wrong"]),
+        b"-WRONGPASS invalid username-password pair or user is disabled.\r\n",
+    );
+    roundtrip(&mut s, &cmd(&[b"AUTH", b"s3cret"]), b"+OK\r\n");
+    roundtrip(&mut s, &cmd(&[b"GET", b"a"]), b"$-1\r\n");
+    let mut t = connect(h.local_addr());
+    t.write_all(&cmd(&[
+        b"HELLO", b"3", b"AUTH", b"default", b"s3cret", b"SETNAME", b"me",
+    ]))
+    .unwrap();
+    assert!(read_n(&mut t, 4).starts_with(b"%7"));
+    h.shutdown();
+}
+
+#[test]
+fn multi_exec_watch() {
+    let h = start();
+    let addr = h.local_addr();
+    let mut s = connect(addr);
+    roundtrip(&mut s, &cmd(&[b"MULTI"]), b"+OK\r\n");
+    roundtrip(&mut s, &cmd(&[b"SET", b"a", b"1"]), b"+QUEUED\r\n");
+    roundtrip(&mut s, &cmd(&[b"INCR", b"a"]), b"+QUEUED\r\n");
+    roundtrip(&mut s, &cmd(&[b"GET", b"a"]), b"+QUEUED\r\n");
+    roundtrip(&mut s, &cmd(&[b"EXEC"]), b"*3\r\n+OK\r\n:2\r\n$1\r\n2\r\n");
+    // A queuing error aborts the transaction.
+    roundtrip(&mut s, &cmd(&[b"MULTI"]), b"+OK\r\n");
+    roundtrip(
+        &mut s,
+        &cmd(&[b"GET"]),
+        b"-ERR wrong number of arguments for 'get' command\r\n",
+    );
+    roundtrip(&mut s, &cmd(&[b"SET", b"a", b"9"]), b"+QUEUED\r\n");
+    roundtrip(
+        &mut s,
+        &cmd(&[b"EXEC"]),
+        b"-EXECABORT Transaction discarded because of previous errors.\r\n",
+    );
+    roundtrip(&mut s, &cmd(&[b"GET", b"a"]), b"$1\r\n2\r\n");
+    roundtrip(&mut s, &cmd(&[b"EXEC"]), b"-ERR EXEC without MULTI\r\n");
+    // WATCH: another client's write aborts EXEC.
+    let mut other = connect(addr);
+    roundtrip(&mut s, &cmd(&[b"WATCH", b"a"]), b"+OK\r\n");
+    roundtrip(&mut other, &cmd(&[b"SET", b"a", b"x"]), b"+OK\r\n");
+    roundtrip(&mut s, &cmd(&[b"MULTI"]), b"+OK\r\n");
+    roundtrip(&mut s, &cmd(&[b"SET", b"a", b"mine"]), b"+QUEUED\r\n");
+    roundtrip(&mut s, &cmd(&[b"EXEC"]), b"*-1\r\n");
+    roundtrip(&mut s, &cmd(&[b"GET", b"a"]), b"$1\r\nx\r\n");
+    // Without a conflicting write, the same sequence commits.
+    roundtrip(&mut s, &cmd(&[b"WATCH", b"a"]), b"+OK\r\n");
+    roundtrip(&mut s, &cmd(&[b"MULTI"]), b"+OK\r\n");
+    roundtrip(&mut s, &cmd(&[b"SET", b"a", b"mine"]), b"+QUEUED\r\n");
+    roundtrip(&mut s, &cmd(&[b"EXEC"]), b"*1\r\n+OK\r\n");
+    roundtrip(
+        &mut s,
+        &cmd(&[b"DISCARD"]),
+        b"-ERR DISCARD without MULTI\r\n",
+    );
+    h.shutdown();
+}
+
+#[test]
+fn maxclients_rejects_extra_connections() {
+    let h = start_with(&[("maxclients", &["2"])]);
+    let addr = h.local_addr();
+    let mut a = connect(addr);
+    let mut b = connect(addr);
+    roundtrip(&mut a, &cmd(&[b"PING"]), b"+PONG\r\n");
+    roundtrip(&mut b, &cmd(&[b"PING"]), b"+PONG\r\n");
+    let mut c = connect(addr);
+    let expected = b"-ERR max number of clients reached\r\n";
+    assert_eq!(read_n(&mut c, expected.len()), expected);
+    assert!(is_closed(&mut c));
+    roundtrip(&mut a, &cmd(&[b"PING"]), b"+PONG\r\n");
+    h.shutdown();
+}
+
+#[test]
+fn query_buffer_limit_closes_the_client() {
+    let h = start_with(&[("client-query-buffer-limit", &["1mb"])]);
+    let addr = h.local_addr();
+    let mut s = connect(addr);
+    // A 4 MB bulk argument that never completes passes the 1 MB query buffer limit.
+    let mut req = b"*2\r\n$4\r\nECHO\r\n$4000000\r\n".to_vec();
+    req.extend(vec![b'a'; 2_000_000]);
+    let _ = s.write_all(&req);
+    assert!(is_closed(&mut s));
+    let mut t = connect(addr);
+    roundtrip(&mut t, &cmd(&[b"PING"]), b"+PONG\r\n");
+    h.shutdown();
+}
+
+#[test]
+fn idle_timeout() {
+    let h = start_with(&[("timeout", &["1"])]);
+    let mut s = connect(h.local_addr());
+    roundtrip(&mut s, &cmd(&[b"PING"]), b"+PONG\r\n");
+    let t0 = Instant::now();
+    assert!(is_closed(&mut s));
+    assert!(t0.elapsed() >= Duration::from_millis(800));
+    h.shutdown();
+}
+
+#[test]
+fn client_kill_and_list() {
+    let h = start();
+    let addr = h.local_addr();
+    let mut a = connect(addr);
+    let mut b = connect(addr);
+    roundtrip(
+        &mut b,
+        &cmd(&[b"CLIENT", b"SETNAME", b"victim"]),
+        b"+OK\r\n",
+    );
+    b.write_all(&cmd(&[b"CLIENT", b"ID"])).unwrap();
+    let id_reply = String::from_utf8(read_n(&mut b, 3)).unwrap();
+    let id = id_reply.trim().trim_start_matches(':').to_string();
+    a.write_all(&cmd(&[b"CLIENT", b"LIST"])).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    a.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let list = String::from_utf8_lossy(&read_n(&mut a, 1 << 20)).into_owned();
+    assert!(list.contains("name=victim"), "{list}");
+    a.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    roundtrip(
+        &mut a,
+        &cmd(&[b"CLIENT", b"KILL", b"ID", id.as_bytes()]),
+        b":1\r\n",
+    );
+    assert!(is_closed(&mut b));
+    roundtrip(
+        &mut a,
+        &cmd(&[b"CLIENT", b"KILL", b"ID", b"999999"]),
+        b":0\r\n",
+    );
+    h.shutdown();
+}
+
+#[test]
+fn monitor_sees_other_clients() {
+    let h = start();
+    let addr = h.local_addr();
+    let mut m = connect(addr);
+    roundtrip(&mut m, &cmd(&[b"MONITOR"]), b"+OK\r\n");
+    let mut s = connect(addr);
+    roundtrip(&mut s, &cmd(&[b"SET", b"mk", b"a\"b"]), b"+OK\r\n");
+    let line = String::from_utf8_lossy(&read_n(&mut m, 20)).into_owned();
+    std::thread::sleep(Duration::from_millis(50));
+    m.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let rest = String::from_utf8_lossy(&read_n(&mut m, 1000)).into_owned();
+    let line = line + &rest;
+    assert!(line.starts_with('+'), "{line}");
+    assert!(line.contains("\"SET\" \"mk\" \"a\\\"b\""), "{line}");
+    h.shutdown();
+}
+
+#[test]
+fn shutdown_command_stops_the_server_after_flushing() {
+    let h = start();
+    let addr = h.local_addr();
+    let mut s = connect(addr);
+    let mut other = connect(addr);
+    let mut req = cmd(&[b"SET", b"a", b"1"]);
+    req.extend(cmd(&[b"GET", b"a"]));
+    roundtrip(&mut other, &req, b"+OK\r\n$1\r\n1\r\n");
+    s.write_all(&cmd(&[b"SHUTDOWN", b"NOSAVE"])).unwrap();
+    let t0 = Instant::now();
+    h.wait();
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert!(is_closed(&mut s));
+    assert!(TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err());
+}
+
+#[test]
+fn config_get_set_and_info() {
+    let h = start();
+    let mut s = connect(h.local_addr());
+    roundtrip(
+        &mut s,
+        &cmd(&[b"CONFIG", b"GET", b"maxmemory"]),
+        b"*2\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n",
+    );
+    roundtrip(
+        &mut s,
+        &cmd(&[b"CONFIG", b"SET", b"maxmemory", b"100mb"]),
+        b"+OK\r\n",
+    );
+    roundtrip(
+        &mut s,
+        &cmd(&[b"CONFIG", b"GET", b"maxmemory"]),
+        b"*2\r\n$9\r\nmaxmemory\r\n$9\r\n104857600\r\n",
+    );
+    roundtrip(
+        &mut s,
+        &cmd(&[b"CONFIG", b"SET", b"nosuch", b"1"]),
+        b"-ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'\r\n",
+    );
+    s.write_all(&cmd(&[b"INFO"])).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    s.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let info = String::from_utf8_lossy(&read_n(&mut s, 1 << 20)).into_owned();
+    for field in [
+        "# Server\r\n",
+        "redis_version:",
+        "# Clients\r\nconnected_clients:1\r\n",
+        "# Memory\r\nused_memory:",
+        "# Persistence\r\n",
+        "# Stats\r\n",
+        "# Replication\r\nrole:master\r\n",
+        "# CPU\r\n",
+        "# Keyspace\r\n",
+    ] {
+        assert!(info.contains(field), "missing {field:?} in {info}");
+    }
+    h.shutdown();
+}
+
+#[test]
+fn ttl_commands() {
+    let h = start();
+    let mut s = connect(h.local_addr());
+    roundtrip(
+        &mut s,
+        &cmd(&[b"SET", b"t", b"v", b"EX", b"100"]),
+        b"+OK\r\n",
+    );
+    roundtrip(&mut s, &cmd(&[b"TTL", b"t"]), b":100\r\n");
+    roundtrip(&mut s, &cmd(&[b"PERSIST", b"t"]), b":1\r\n");
+    roundtrip(&mut s, &cmd(&[b"TTL", b"t"]), b":-1\r\n");
+    roundtrip(&mut s, &cmd(&[b"TTL", b"nope"]), b":-2\r\n");
+    roundtrip(&mut s, &cmd(&[b"PEXPIRE", b"t", b"1"]), b":1\r\n");
+    std::thread::sleep(Duration::from_millis(150));
+    roundtrip(&mut s, &cmd(&[b"GET", b"t"]), b"$-1\r\n");
+    roundtrip(
+        &mut s,
+        &cmd(&[b"EXPIRE", b"t", b"10", b"NX", b"XX"]),
+        b"-ERR NX and XX, GT or LT options at the same time are not compatible\r\n",
+    );
+    h.shutdown();
+}
