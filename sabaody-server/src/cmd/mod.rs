@@ -1205,12 +1205,14 @@ fn unknown_command(out: &mut BytesMut, argv: &[Bytes]) {
             break;
         }
         let room = 128 - args.len();
+        // Redis prints the argument with `%.*s`, which stops at a NUL byte.
+        let a = a.split(|&b| b == 0).next().unwrap_or(&[]);
         args.push(b'\'');
         args.extend_from_slice(&a[..a.len().min(room)]);
         args.extend_from_slice(b"' ");
     }
     let mut msg = b"ERR unknown command '".to_vec();
-    let name = &argv[0];
+    let name = argv[0].split(|&b| b == 0).next().unwrap_or(&[]);
     msg.extend_from_slice(&name[..name.len().min(128)]);
     msg.extend_from_slice(b"', with args beginning with: ");
     msg.extend_from_slice(&args);
@@ -1240,6 +1242,17 @@ pub(crate) fn execute(shared: &Shared, client: &mut Client, argv: &[Bytes], out:
     };
     let n = argv.len() as i32;
     if (spec.arity > 0 && n != spec.arity) || n < -spec.arity {
+        if spec.name == "exec" {
+            // Redis aborts the transaction outright when EXEC itself is malformed.
+            transaction::abort(shared, client);
+            let msg = format!(
+                "EXECABORT Transaction discarded because of: wrong number of arguments for '{}' command",
+                spec.name
+            );
+            write::error(out, msg.as_bytes());
+            shared.stats_at(client.info.loop_idx).note_error();
+            return;
+        }
         if let Some(m) = client.multi.as_mut() {
             m.dirty = true;
         }

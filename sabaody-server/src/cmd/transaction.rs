@@ -44,6 +44,13 @@ pub(crate) fn queue(
     }
 }
 
+/// Discards a transaction and its watches (a malformed EXEC).
+pub(crate) fn abort(shared: &Shared, client: &mut Client) {
+    client.multi = None;
+    client.info.multi.store(false, Ordering::Relaxed);
+    end_watch(shared, client);
+}
+
 fn end_watch(shared: &Shared, client: &mut Client) {
     if let Some(w) = client.watch.take() {
         shared.watches.unwatch_all(&w.keys, &w.dirty);
