@@ -253,9 +253,11 @@ impl Cache {
     #[must_use]
     pub fn stats(&self) -> Stats {
         let mut st = Stats::default();
+        for stripe in &self.store.stripes {
+            st.keyspace_hits += stripe.hits.load(Ordering::Relaxed);
+            st.keyspace_misses += stripe.misses.load(Ordering::Relaxed);
+        }
         for slot in &self.store.slots {
-            st.keyspace_hits += slot.hits.load(Ordering::Relaxed);
-            st.keyspace_misses += slot.misses.load(Ordering::Relaxed);
             st.expired_keys += slot.shard.read().expired;
         }
         st

@@ -140,7 +140,12 @@ fn put_varint(buf: &mut [u8], mut v: usize) -> usize {
     i + 1
 }
 
+#[inline]
 fn get_varint(buf: &[u8], mut p: usize) -> (usize, usize) {
+    let first = buf[p];
+    if first < 0x80 {
+        return (usize::from(first), p + 1);
+    }
     let mut v = 0usize;
     let mut shift = 0;
     loop {
@@ -188,6 +193,7 @@ fn write_rec(buf: &mut [u8], key: &[u8], enc: Enc<'_>, ttl: Option<i64>, lru: u8
     }
 }
 
+#[inline]
 fn parse(a: &[u8], off: usize) -> Rec {
     let flags = a[off];
     let kind = flags & KIND_MASK;
@@ -216,6 +222,25 @@ fn parse(a: &[u8], off: usize) -> Rec {
         val_start: p + key_len,
         val_len,
     }
+}
+
+/// Whether the record at `off` has key `key`; the lookup hot path, so it reads only the
+/// header bytes it needs.
+#[inline]
+fn key_is(a: &[u8], off: u32, key: &[u8]) -> bool {
+    let off = off as usize;
+    let flags = a[off];
+    let (klen, mut p) = get_varint(a, off + 2);
+    if klen != key.len() {
+        return false;
+    }
+    if flags & KIND_MASK == K_STR {
+        p = get_varint(a, p).1;
+    }
+    if flags & F_TTL != 0 {
+        p += 8;
+    }
+    a.get(p..p + klen) == Some(key)
 }
 
 fn key_of(a: &[u8], off: u32) -> &[u8] {
@@ -288,7 +313,7 @@ impl Shard {
     pub(crate) fn find(&self, h: u64, key: &[u8]) -> Option<Rec> {
         let a = &self.arena;
         self.table
-            .find(h, |&off| key_of(a, off) == key)
+            .find(h, |&off| key_is(a, off, key))
             .map(|&off| parse(a, off as usize))
     }
 
@@ -432,6 +457,13 @@ impl Shard {
                 self.dead -= new_len;
                 write_rec(&mut self.arena[r.off..r.off + new_len], key, enc, ttl, lru);
             }
+            Some(r) if r.end() == self.arena.len() => {
+                // The last record (typically just written): resize it where it is.
+                self.dead -= r.len();
+                self.arena.truncate(r.off);
+                let off = self.append_space(new_len)?;
+                write_rec(&mut self.arena[off..], key, enc, ttl, lru);
+            }
             Some(r) => {
                 let off = self.append_space(new_len)?;
                 write_rec(&mut self.arena[off..], key, enc, ttl, lru);
@@ -500,12 +532,19 @@ impl Shard {
                 let Some(r) = self.find(h, &key) else {
                     return Ok(());
                 };
-                let off = self.append_space(new_len)?;
-                write_rec(&mut self.arena[off..], &key, enc, ttl, lru);
-                if let Some(slot) = self.table.find_mut(h, |&o| o as usize == r.off) {
-                    *slot = off as u32;
+                if r.end() == self.arena.len() {
+                    // The last record (SET then EXPIRE): resize it where it is.
+                    self.arena.truncate(r.off);
+                    let off = self.append_space(new_len)?;
+                    write_rec(&mut self.arena[off..], &key, enc, ttl, lru);
+                } else {
+                    let off = self.append_space(new_len)?;
+                    write_rec(&mut self.arena[off..], &key, enc, ttl, lru);
+                    if let Some(slot) = self.table.find_mut(h, |&o| o as usize == r.off) {
+                        *slot = off as u32;
+                    }
+                    self.dead += r.len();
                 }
-                self.dead += r.len();
                 self.mem = self.mem + new_len - r.len();
                 if ttl.is_some() {
                     self.volatile += 1;
@@ -521,10 +560,7 @@ impl Shard {
     /// Removes `key`; returns its value if `want` and the key existed.
     pub(crate) fn remove(&mut self, h: u64, key: &[u8], want: bool) -> Option<Option<Owned>> {
         let a = &self.arena;
-        let entry = self
-            .table
-            .find_entry(h, |&off| key_of(a, off) == key)
-            .ok()?;
+        let entry = self.table.find_entry(h, |&off| key_is(a, off, key)).ok()?;
         let (off, _) = entry.remove();
         Some(self.after_unlink(off, want))
     }

@@ -63,19 +63,19 @@ pub(crate) fn read_key<A: Access + ?Sized, T>(
         Some(r) if r.has_ttl && s.is_expired(&r, store.now()) => Look::Expired,
         Some(r) => Look::Found(f(s, &r)),
     });
-    let slot = &store.slots[gid];
+    let stripe = &store.stripes[crate::store::my_stripe()];
     match look {
         Look::Found(t) => {
-            slot.hits.fetch_add(1, Ordering::Relaxed);
+            stripe.hits.fetch_add(1, Ordering::Relaxed);
             Some(t)
         }
         Look::Missing => {
-            slot.misses.fetch_add(1, Ordering::Relaxed);
+            stripe.misses.fetch_add(1, Ordering::Relaxed);
             None
         }
         Look::Expired => {
             a.write(gid, |s| live(s, store, h, key));
-            slot.misses.fetch_add(1, Ordering::Relaxed);
+            stripe.misses.fetch_add(1, Ordering::Relaxed);
             None
         }
     }
