@@ -1,0 +1,1097 @@
+//! Differential tests: the same command scripts are sent to a real `redis-server` (7.0, the
+//! reference) and to Sabaody, and the replies are compared byte for byte, in RESP2 and in RESP3.
+//!
+//! ```text
+//! SABAODY_DIFF=1 cargo test -p sabaody-server --test differential
+//! ```
+//!
+//! Without `SABAODY_DIFF=1` every family test prints a skip line and passes, so the plain
+//! `cargo test --workspace` works on a machine without `redis-server`. With it, a missing
+//! `redis-server` is a failure. Other switches:
+//!
+//! - `SABAODY_REDIS_SERVER=/path/to/redis-server`: the reference binary (default: from `PATH`).
+//! - `SABAODY_DIFF_ADDR=127.0.0.1:6380`: compare against an already running server (e.g. the
+//!   release binary) instead of one started in-process; the families then run one at a time,
+//!   because every script starts with `FLUSHALL`.
+//! - `SABAODY_DIFF_SELF=1`: compare redis-server against a second redis-server. This checks the
+//!   harness and the scripts themselves (nothing time- or randomness-dependent slipped in).
+//! - `SABAODY_DIFF_SHOW=1`: print every command with the reference reply.
+//!
+//! # Scripts
+//!
+//! One file per command family under `tests/diff/`, one command per line, `#` starts a comment
+//! line. Arguments are separated by spaces; `"..."` takes the escapes `\\ \" \n \r \t \0 \xHH`,
+//! `'...'` is taken literally. Generated arguments: `@bytes(N)` is N bytes cycling through all
+//! 256 byte values (so it contains `\0`, `\r` and `\n`), `@repeat(N,text)` is `text` N times,
+//! `@pairs(prefix,N)` expands to the 2N arguments `prefix0 v0 prefix1 v1 ...`.
+//!
+//! A line may start with flags in brackets, e.g. `[unordered] KEYS *`:
+//!
+//! - `unordered`: the reply is a set; every aggregate is compared as a multiset.
+//! - `scanall`: the line is a `SCAN 0 ...`; the harness follows the cursor until it returns to 0
+//!   on each server and compares the set of keys seen (cursors themselves legitimately differ).
+//! - `approx=N`: integer replies may differ by up to N (e.g. `PTTL` right after `PEXPIRE`).
+//! - `shape`: only the reply's structure is compared (types, lengths, map keys), not the values
+//!   (e.g. `TIME`, `HELLO`, `CLIENT ID`).
+//! - `requires`: if Sabaody answers this line with "unknown command", the rest of the script is
+//!   skipped (printed, not failed): used for other data types that later issues add.
+//!
+//! Every script must start with `FLUSHALL`. Each script runs twice on fresh connections: once in
+//! RESP2 and once after `HELLO 3`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------------------------------------
+// The families. One test per command family so a failure names what broke.
+
+#[test]
+fn diff_strings() {
+    run_family("strings", include_str!("diff/strings.redis"));
+}
+
+#[test]
+fn diff_numeric() {
+    run_family("numeric", include_str!("diff/numeric.redis"));
+}
+
+#[test]
+fn diff_float_precision() {
+    run_family(
+        "float_precision",
+        include_str!("diff/float_precision.redis"),
+    );
+}
+
+#[test]
+fn diff_keys() {
+    run_family("keys", include_str!("diff/keys.redis"));
+}
+
+#[test]
+fn diff_glob_and_scan() {
+    run_family("glob_and_scan", include_str!("diff/glob_and_scan.redis"));
+}
+
+#[test]
+fn diff_expire() {
+    run_family("expire", include_str!("diff/expire.redis"));
+}
+
+#[test]
+fn diff_rename_copy() {
+    run_family("rename_copy", include_str!("diff/rename_copy.redis"));
+}
+
+#[test]
+fn diff_select() {
+    run_family("select", include_str!("diff/select.redis"));
+}
+
+#[test]
+fn diff_multi() {
+    run_family("multi", include_str!("diff/multi.redis"));
+}
+
+#[test]
+fn diff_errors() {
+    run_family("errors", include_str!("diff/errors.redis"));
+}
+
+#[test]
+fn diff_connection() {
+    run_family("connection", include_str!("diff/connection.redis"));
+}
+
+#[test]
+fn diff_binary() {
+    run_family("binary", include_str!("diff/binary.redis"));
+}
+
+#[test]
+fn diff_wrongtype() {
+    run_family("wrongtype", include_str!("diff/wrongtype.redis"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Driver
+
+/// Families share one external server when `SABAODY_DIFF_ADDR` is set: run them one at a time.
+static EXTERNAL_LOCK: Mutex<()> = Mutex::new(());
+
+fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+fn run_family(family: &str, script: &str) {
+    if !env_flag("SABAODY_DIFF") {
+        println!("skipping differential family '{family}': set SABAODY_DIFF=1 to run it");
+        return;
+    }
+    let lines = parse_script(script).unwrap_or_else(|e| panic!("script '{family}': {e}"));
+    assert!(
+        lines.first().is_some_and(|l| l
+            .args
+            .first()
+            .is_some_and(|a| a.eq_ignore_ascii_case(b"FLUSHALL"))),
+        "script '{family}' must start with FLUSHALL"
+    );
+
+    let external = std::env::var("SABAODY_DIFF_ADDR").ok();
+    let _serial = external
+        .as_ref()
+        .map(|_| EXTERNAL_LOCK.lock().unwrap_or_else(|e| e.into_inner()));
+    let reference = RedisProcess::start();
+    let subject = Subject::start(external.as_deref());
+
+    let show = env_flag("SABAODY_DIFF_SHOW");
+    let mut mismatches = Vec::new();
+    let mut compared = 0usize;
+    for proto in [2u8, 3] {
+        let mut a = Conn::connect(reference.addr);
+        let mut b = Conn::connect(subject.addr());
+        if proto == 3 {
+            let hello = Line {
+                lineno: 0,
+                flags: Flags {
+                    shape: true,
+                    ..Flags::default()
+                },
+                args: vec![b"HELLO".to_vec(), b"3".to_vec()],
+            };
+            let (ra, rb) = (a.run(&hello.args), b.run(&hello.args));
+            compared += 1;
+            if let Some(m) = compare(&hello, &ra, &rb, proto) {
+                mismatches.push(m);
+            }
+        }
+        for line in &lines {
+            if show {
+                println!("[{family} RESP{proto}] {}", escape_args(&line.args));
+            }
+            if line.flags.scanall {
+                let (ra, rb) = (a.scan_all(&line.args), b.scan_all(&line.args));
+                if show {
+                    println!("    -> {}", escape(&ra));
+                }
+                compared += 1;
+                if ra != rb {
+                    mismatches.push(format_mismatch(line, proto, &ra, &rb));
+                }
+                continue;
+            }
+            let ra = a.run(&line.args);
+            if show {
+                println!(
+                    "    -> {}",
+                    ra.as_ref().map_or_else(|e| e.clone(), |r| escape(&r.raw))
+                );
+            }
+            let rb = b.run(&line.args);
+            if line.flags.requires
+                && rb
+                    .as_ref()
+                    .is_ok_and(|r| r.raw.starts_with(b"-ERR unknown command"))
+            {
+                println!(
+                    "family '{family}' RESP{proto}: Sabaody lacks `{}`; rest of script skipped",
+                    escape_args(&line.args)
+                );
+                break;
+            }
+            compared += 1;
+            if let Some(m) = compare(line, &ra, &rb, proto) {
+                mismatches.push(m);
+            }
+            // A missing reply desynchronises the connection: nothing after it means anything.
+            if ra.is_err() || rb.is_err() {
+                mismatches.push(format!(
+                    "family '{family}' RESP{proto}: connection lost, rest of script skipped"
+                ));
+                break;
+            }
+        }
+    }
+    if !mismatches.is_empty() {
+        panic!(
+            "differential family '{family}': {} mismatch(es) in {compared} compared replies (left = redis-server, right = {}):\n\n{}",
+            mismatches.len(),
+            subject.name(),
+            mismatches.join("\n")
+        );
+    }
+    println!(
+        "differential family '{family}': {compared} replies identical ({} vs redis-server)",
+        subject.name()
+    );
+}
+
+fn compare(
+    line: &Line,
+    ra: &Result<Reply, String>,
+    rb: &Result<Reply, String>,
+    proto: u8,
+) -> Option<String> {
+    let (a, b) = match (ra, rb) {
+        (Ok(a), Ok(b)) => (a, b),
+        _ => {
+            let show = |r: &Result<Reply, String>| {
+                r.as_ref()
+                    .map_or_else(|e| format!("<{e}>"), |r| escape(&r.raw))
+            };
+            return Some(format_mismatch_text(line, proto, &show(ra), &show(rb)));
+        }
+    };
+    let same = if line.flags.shape {
+        shape(a) == shape(b)
+    } else if line.flags.unordered {
+        normalize_unordered(a) == normalize_unordered(b)
+    } else if let (Some(tol), b':', b':') = (line.flags.approx, a.kind, b.kind) {
+        match (parse_i64(&a.data), parse_i64(&b.data)) {
+            (Some(x), Some(y)) => x.abs_diff(y) <= tol,
+            _ => a.raw == b.raw,
+        }
+    } else {
+        a.raw == b.raw
+    };
+    if same {
+        return None;
+    }
+    if line.flags.shape {
+        return Some(format_mismatch_text(line, proto, &shape(a), &shape(b)));
+    }
+    Some(format_mismatch(line, proto, &a.raw, &b.raw))
+}
+
+fn format_mismatch(line: &Line, proto: u8, a: &[u8], b: &[u8]) -> String {
+    format_mismatch_text(line, proto, &escape(a), &escape(b))
+}
+
+fn format_mismatch_text(line: &Line, proto: u8, a: &str, b: &str) -> String {
+    let flags = line.flags.describe();
+    format!(
+        "  line {} RESP{proto}: {flags}{}\n    redis:   {a}\n    sabaody: {b}\n",
+        line.lineno,
+        escape_args(&line.args)
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers
+
+/// A `redis-server` child on a free loopback port, killed (and its temp dir removed) on drop.
+struct RedisProcess {
+    child: Child,
+    addr: SocketAddr,
+    dir: PathBuf,
+}
+
+impl RedisProcess {
+    fn start() -> RedisProcess {
+        let bin =
+            std::env::var("SABAODY_REDIS_SERVER").unwrap_or_else(|_| "redis-server".to_string());
+        let mut last_error = String::new();
+        for attempt in 0..5 {
+            let port = free_port();
+            let dir = std::env::temp_dir().join(format!(
+                "sabaody-diff-{}-{port}-{attempt}",
+                std::process::id()
+            ));
+            std::fs::create_dir_all(&dir).expect("create temp dir for redis-server");
+            let spawned = Command::new(&bin)
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .arg("--dir")
+                .arg(&dir)
+                // DEBUG SLEEP 0 is in the scripts; redis 7.0 refuses DEBUG unless enabled.
+                .args([
+                    "--daemonize",
+                    "no",
+                    "--loglevel",
+                    "warning",
+                    "--enable-debug-command",
+                    "yes",
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn();
+            let child = match spawned {
+                Ok(c) => c,
+                Err(e) => panic!(
+                    "SABAODY_DIFF=1 but `{bin}` could not be started ({e}). Install it \
+                     (apt-get install -y redis-server) or set SABAODY_REDIS_SERVER"
+                ),
+            };
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let mut process = RedisProcess { child, addr, dir };
+            match process.wait_ready() {
+                Ok(()) => return process,
+                Err(e) => last_error = e, // port taken in between: try another
+            }
+        }
+        panic!("redis-server did not start after 5 attempts: {last_error}");
+    }
+
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = self.child.stderr.take() {
+                    let _ = e.read_to_string(&mut err);
+                }
+                return Err(format!("redis-server exited with {status}: {err}"));
+            }
+            if let Ok(mut s) = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)) {
+                // Loading is instant with no dump, but make sure it answers before the test starts.
+                if s.write_all(b"*1\r\n$4\r\nPING\r\n").is_ok() {
+                    let mut buf = [0u8; 7];
+                    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                    if s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n" {
+                        return Ok(());
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Err("redis-server did not answer PING within 10 s".to_string())
+    }
+}
+
+impl Drop for RedisProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
+    l.local_addr().expect("local_addr").port()
+}
+
+/// The server under test.
+enum Subject {
+    InProcess {
+        handle: Option<sabaody_server::ServerHandle>,
+        addr: SocketAddr,
+    },
+    Redis(RedisProcess),
+    External(SocketAddr),
+}
+
+impl Subject {
+    fn start(external: Option<&str>) -> Subject {
+        if let Some(addr) = external {
+            let addr = addr
+                .parse()
+                .unwrap_or_else(|e| panic!("SABAODY_DIFF_ADDR={addr}: {e}"));
+            return Subject::External(addr);
+        }
+        if env_flag("SABAODY_DIFF_SELF") {
+            return Subject::Redis(RedisProcess::start());
+        }
+        let mut config = sabaody_server::Config::default();
+        assert!(
+            config.set("port", &["0"]).is_ok(),
+            "Config::set(\"port\", [\"0\"]) failed"
+        );
+        let handle = sabaody_server::Server::start(config).expect("start Sabaody in-process");
+        let addr = handle.local_addr();
+        Subject::InProcess {
+            handle: Some(handle),
+            addr,
+        }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        match self {
+            Subject::InProcess { addr, .. } | Subject::External(addr) => *addr,
+            Subject::Redis(p) => p.addr,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Subject::InProcess { .. } => "Sabaody (in-process)",
+            Subject::Redis(_) => "a second redis-server (SABAODY_DIFF_SELF)",
+            Subject::External(_) => "the server at SABAODY_DIFF_ADDR",
+        }
+    }
+}
+
+impl Drop for Subject {
+    fn drop(&mut self) {
+        if let Subject::InProcess { handle, .. } = self
+            && let Some(h) = handle.take()
+        {
+            h.shutdown();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client connection: raw RESP out, exactly one reply frame in per command.
+
+struct Conn {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Conn {
+    fn connect(addr: SocketAddr) -> Conn {
+        let s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("set_read_timeout");
+        s.set_nodelay(true).expect("set_nodelay");
+        let writer = s.try_clone().expect("clone stream");
+        Conn {
+            reader: BufReader::with_capacity(64 * 1024, s),
+            writer,
+        }
+    }
+
+    /// Sends one command, reads one reply. Err = no reply (timeout, EOF, malformed).
+    fn run(&mut self, args: &[Vec<u8>]) -> Result<Reply, String> {
+        self.writer
+            .write_all(&encode_command(args))
+            .map_err(|e| format!("write failed: {e}"))?;
+        read_reply(&mut self.reader).map_err(|e| format!("no reply: {e}"))
+    }
+
+    /// Runs `SCAN <cursor> rest...` from cursor 0 until the cursor comes back to 0. Returns a
+    /// canonical text of the keys seen (sorted, deduplicated), or the error reply.
+    fn scan_all(&mut self, template: &[Vec<u8>]) -> Vec<u8> {
+        let mut args = template.to_vec();
+        let mut seen = BTreeSet::new();
+        for _ in 0..100_000 {
+            let reply = match self.run(&args) {
+                Ok(r) => r,
+                Err(e) => return format!("<{e}>").into_bytes(),
+            };
+            if reply.kind != b'*' || reply.children.len() != 2 || reply.children[1].kind != b'*' {
+                return reply.raw; // an error reply (or a malformed one): compared verbatim
+            }
+            for key in &reply.children[1].children {
+                seen.insert(key.raw.clone());
+            }
+            let cursor = reply.children[0].data.clone();
+            if cursor == b"0" {
+                let mut out = format!("scan complete, {} distinct keys: ", seen.len()).into_bytes();
+                for k in seen {
+                    out.extend_from_slice(&k);
+                }
+                return out;
+            }
+            args[1] = cursor;
+        }
+        b"<scan did not finish within 100000 calls>".to_vec()
+    }
+}
+
+fn encode_command(args: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// A small RESP2/RESP3 reply reader, independent of sabaody-resp on purpose.
+
+/// One reply frame: its exact bytes, its type byte, the payload of scalars and the children of
+/// aggregates (a map's children alternate key, value).
+#[derive(Debug)]
+struct Reply {
+    raw: Vec<u8>,
+    kind: u8,
+    data: Vec<u8>,
+    children: Vec<Reply>,
+}
+
+fn read_line(r: &mut impl BufRead, raw: &mut Vec<u8>) -> io::Result<Vec<u8>> {
+    let mut line = Vec::new();
+    r.read_until(b'\n', &mut line)?;
+    if line.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "connection closed",
+        ));
+    }
+    raw.extend_from_slice(&line);
+    if !line.ends_with(b"\r\n") {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("line not ended by CRLF: {}", escape(&line)),
+        ));
+    }
+    line.truncate(line.len() - 2);
+    Ok(line)
+}
+
+fn parse_i64(s: &[u8]) -> Option<i64> {
+    std::str::from_utf8(s).ok()?.parse().ok()
+}
+
+fn bad(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg)
+}
+
+fn read_reply(r: &mut impl BufRead) -> io::Result<Reply> {
+    read_reply_depth(r, 0)
+}
+
+fn read_reply_depth(r: &mut impl BufRead, depth: usize) -> io::Result<Reply> {
+    if depth > 64 {
+        return Err(bad("reply nested deeper than 64".into()));
+    }
+    let mut raw = Vec::new();
+    let line = read_line(r, &mut raw)?;
+    let (&kind, rest) = line
+        .split_first()
+        .ok_or_else(|| bad("empty reply line".into()))?;
+    let mut reply = Reply {
+        raw,
+        kind,
+        data: Vec::new(),
+        children: Vec::new(),
+    };
+    match kind {
+        b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => reply.data = rest.to_vec(),
+        b'$' | b'=' | b'!' => {
+            let n = parse_i64(rest).ok_or_else(|| bad(format!("bad length {}", escape(&line))))?;
+            if n >= 0 {
+                let n = usize::try_from(n).map_err(|e| bad(e.to_string()))?;
+                let mut payload = vec![0u8; n + 2];
+                r.read_exact(&mut payload)?;
+                reply.raw.extend_from_slice(&payload);
+                if !payload.ends_with(b"\r\n") {
+                    return Err(bad("bulk payload not followed by CRLF".into()));
+                }
+                payload.truncate(n);
+                reply.data = payload;
+            } else if n != -1 || kind != b'$' {
+                return Err(bad(format!("bad length {}", escape(&line))));
+            }
+        }
+        b'*' | b'~' | b'>' | b'%' | b'|' => {
+            let n = parse_i64(rest).ok_or_else(|| bad(format!("bad length {}", escape(&line))))?;
+            if n < 0 {
+                if n != -1 || kind != b'*' {
+                    return Err(bad(format!("bad length {}", escape(&line))));
+                }
+                return Ok(reply);
+            }
+            let per = if kind == b'%' || kind == b'|' { 2 } else { 1 };
+            let count = usize::try_from(n).map_err(|e| bad(e.to_string()))? * per;
+            for _ in 0..count {
+                let child = read_reply_depth(r, depth + 1)?;
+                reply.raw.extend_from_slice(&child.raw);
+                reply.children.push(child);
+            }
+            if kind == b'|' {
+                // An attribute precedes the reply it annotates: they travel as one unit.
+                let data = read_reply_depth(r, depth + 1)?;
+                reply.raw.extend_from_slice(&data.raw);
+                reply.children.push(data);
+            }
+        }
+        _ => return Err(bad(format!("unknown reply type in {}", escape(&line)))),
+    }
+    Ok(reply)
+}
+
+fn header(r: &Reply) -> &[u8] {
+    let end = r
+        .raw
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map_or(r.raw.len(), |p| p + 2);
+    &r.raw[..end]
+}
+
+fn is_aggregate(kind: u8) -> bool {
+    matches!(kind, b'*' | b'~' | b'>' | b'%' | b'|')
+}
+
+/// Canonical bytes of a reply with every aggregate's elements sorted (map entries as pairs).
+fn normalize_unordered(r: &Reply) -> Vec<u8> {
+    if !is_aggregate(r.kind) || r.children.is_empty() {
+        return r.raw.clone();
+    }
+    let mut items: Vec<Vec<u8>> = if r.kind == b'%' {
+        r.children
+            .chunks(2)
+            .map(|kv| kv.iter().flat_map(normalize_unordered).collect())
+            .collect()
+    } else {
+        r.children.iter().map(normalize_unordered).collect()
+    };
+    items.sort();
+    let mut out = header(r).to_vec();
+    for i in items {
+        out.extend_from_slice(&i);
+    }
+    out
+}
+
+/// The structure of a reply: types and lengths, map keys verbatim, no scalar values.
+fn shape(r: &Reply) -> String {
+    let mut out = String::new();
+    shape_into(r, &mut out);
+    out
+}
+
+fn shape_into(r: &Reply, out: &mut String) {
+    out.push(char::from(r.kind));
+    if !is_aggregate(r.kind) {
+        if r.raw.starts_with(b"*-1") || r.raw.starts_with(b"$-1") {
+            out.push_str("-1");
+        }
+        return;
+    }
+    let parts: Vec<String> = if r.kind == b'%' {
+        // A map's entries may come in any order.
+        let mut entries: Vec<String> = r
+            .children
+            .chunks(2)
+            .map(|kv| {
+                let mut e = escape(&kv[0].data);
+                e.push(':');
+                if let Some(v) = kv.get(1) {
+                    shape_into(v, &mut e);
+                }
+                e
+            })
+            .collect();
+        entries.sort();
+        entries
+    } else {
+        r.children
+            .iter()
+            .map(|c| {
+                let mut e = String::new();
+                shape_into(c, &mut e);
+                e
+            })
+            .collect()
+    };
+    let _ = write!(out, "{}[{}]", parts.len(), parts.join(" "));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scripts
+
+#[derive(Default, Debug, Clone, PartialEq)]
+struct Flags {
+    unordered: bool,
+    scanall: bool,
+    shape: bool,
+    requires: bool,
+    approx: Option<u64>,
+}
+
+impl Flags {
+    fn describe(&self) -> String {
+        let mut f = Vec::new();
+        if self.unordered {
+            f.push("unordered".to_string());
+        }
+        if self.scanall {
+            f.push("scanall".to_string());
+        }
+        if self.shape {
+            f.push("shape".to_string());
+        }
+        if self.requires {
+            f.push("requires".to_string());
+        }
+        if let Some(n) = self.approx {
+            f.push(format!("approx={n}"));
+        }
+        if f.is_empty() {
+            String::new()
+        } else {
+            format!("[{}] ", f.join(","))
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Line {
+    lineno: usize,
+    flags: Flags,
+    args: Vec<Vec<u8>>,
+}
+
+fn parse_script(text: &str) -> Result<Vec<Line>, String> {
+    let mut lines = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let lineno = i + 1;
+        let mut rest = raw.trim();
+        if rest.is_empty() || rest.starts_with('#') {
+            continue;
+        }
+        let mut flags = Flags::default();
+        if let Some(after) = rest.strip_prefix('[') {
+            let end = after
+                .find(']')
+                .ok_or_else(|| format!("line {lineno}: unclosed flag bracket"))?;
+            for f in after[..end].split(',').map(str::trim) {
+                match f {
+                    "unordered" => flags.unordered = true,
+                    "scanall" => flags.scanall = true,
+                    "shape" => flags.shape = true,
+                    "requires" => flags.requires = true,
+                    _ => match f.strip_prefix("approx=").map(str::parse) {
+                        Some(Ok(n)) => flags.approx = Some(n),
+                        _ => return Err(format!("line {lineno}: unknown flag '{f}'")),
+                    },
+                }
+            }
+            rest = after[end + 1..].trim_start();
+        }
+        let args = tokenize(rest).map_err(|e| format!("line {lineno}: {e}"))?;
+        if args.is_empty() {
+            return Err(format!("line {lineno}: flags without a command"));
+        }
+        if flags.scanall
+            && !(args.len() >= 2 && args[0].eq_ignore_ascii_case(b"SCAN") && args[1] == b"0")
+        {
+            return Err(format!("line {lineno}: [scanall] needs `SCAN 0 ...`"));
+        }
+        lines.push(Line {
+            lineno,
+            flags,
+            args,
+        });
+    }
+    Ok(lines)
+}
+
+fn tokenize(s: &str) -> Result<Vec<Vec<u8>>, String> {
+    let mut args = Vec::new();
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' | b'\t' => i += 1,
+            b'"' => {
+                let mut arg = Vec::new();
+                i += 1;
+                loop {
+                    let c = *bytes.get(i).ok_or("unterminated \"")?;
+                    i += 1;
+                    match c {
+                        b'"' => break,
+                        b'\\' => {
+                            let e = *bytes.get(i).ok_or("dangling backslash")?;
+                            i += 1;
+                            match e {
+                                b'n' => arg.push(b'\n'),
+                                b'r' => arg.push(b'\r'),
+                                b't' => arg.push(b'\t'),
+                                b'0' => arg.push(0),
+                                b'\\' | b'"' => arg.push(e),
+                                b'x' => {
+                                    let hex = s.get(i..i + 2).ok_or("short \\x escape")?;
+                                    arg.push(
+                                        u8::from_str_radix(hex, 16)
+                                            .map_err(|e| format!("bad \\x{hex}: {e}"))?,
+                                    );
+                                    i += 2;
+                                }
+                                _ => return Err(format!("unknown escape \\{}", char::from(e))),
+                            }
+                        }
+                        _ => arg.push(c),
+                    }
+                }
+                args.push(arg);
+            }
+            b'\'' => {
+                let end = s[i + 1..].find('\'').ok_or("unterminated '")?;
+                args.push(bytes[i + 1..i + 1 + end].to_vec());
+                i += end + 2;
+            }
+            _ => {
+                let end = s[i..].find([' ', '\t']).map_or(s.len(), |p| i + p);
+                let word = &s[i..end];
+                if word.starts_with('@') {
+                    args.extend(generate(word)?);
+                } else {
+                    args.push(word.as_bytes().to_vec());
+                }
+                i = end;
+            }
+        }
+    }
+    Ok(args)
+}
+
+fn generate(word: &str) -> Result<Vec<Vec<u8>>, String> {
+    let bad =
+        || format!("bad generator {word} (want @bytes(N), @repeat(N,text) or @pairs(prefix,N))");
+    let (name, params) = word
+        .strip_suffix(')')
+        .and_then(|w| w.split_once('('))
+        .ok_or_else(bad)?;
+    let params: Vec<&str> = params.splitn(2, ',').collect();
+    match (name, params.as_slice()) {
+        ("@bytes", [n]) => {
+            let n: usize = n.parse().map_err(|_| bad())?;
+            // Truncation is the point: the bytes cycle through 0..=255.
+            #[allow(clippy::cast_possible_truncation)]
+            Ok(vec![(0..n).map(|i| (i % 256) as u8).collect()])
+        }
+        ("@repeat", [n, text]) => Ok(vec![
+            text.repeat(n.parse().map_err(|_| bad())?).into_bytes(),
+        ]),
+        ("@pairs", [prefix, n]) => {
+            let n: usize = n.parse().map_err(|_| bad())?;
+            Ok((0..n)
+                .flat_map(|i| {
+                    [
+                        format!("{prefix}{i}").into_bytes(),
+                        format!("v{i}").into_bytes(),
+                    ]
+                })
+                .collect())
+        }
+        _ => Err(bad()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Display
+
+/// Printable ASCII as is, everything else escaped; long values are cut in the middle.
+fn escape(b: &[u8]) -> String {
+    const MAX: usize = 240;
+    let mut out = String::new();
+    let cut = b.len() > MAX;
+    let parts: [&[u8]; 2] = if cut {
+        [&b[..MAX - 40], &b[b.len() - 40..]]
+    } else {
+        [b, &[]]
+    };
+    for (i, part) in parts.iter().enumerate() {
+        if i == 1 && cut {
+            let _ = write!(out, "...<{} bytes omitted>...", b.len() - MAX);
+        }
+        for &c in *part {
+            match c {
+                b'\r' => out.push_str("\\r"),
+                b'\n' => out.push_str("\\n"),
+                b'\t' => out.push_str("\\t"),
+                b'\\' => out.push_str("\\\\"),
+                b'"' => out.push_str("\\\""),
+                0x20..=0x7e => out.push(char::from(c)),
+                _ => {
+                    let _ = write!(out, "\\x{c:02x}");
+                }
+            }
+        }
+    }
+    format!("\"{out}\"")
+}
+
+fn escape_args(args: &[Vec<u8>]) -> String {
+    args.iter()
+        .map(|a| {
+            let e = escape(a);
+            let inner = &e[1..e.len() - 1];
+            if !a.is_empty()
+                && a.iter()
+                    .all(|c| c.is_ascii_graphic() && *c != b'"' && *c != b'\\')
+            {
+                inner.to_string()
+            } else {
+                e
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests of the harness itself (they run without SABAODY_DIFF).
+
+#[test]
+fn harness_reads_every_reply_type() {
+    let input: &[u8] = b"+OK\r\n-ERR x\r\n:-5\r\n$3\r\na\r\n\r\n$-1\r\n*-1\r\n*2\r\n$1\r\nk\r\n*0\r\n_\r\n,1.5\r\n#t\r\n(123\r\n=7\r\ntxt:abc\r\n!3\r\nERR\r\n%1\r\n+a\r\n:1\r\n~2\r\n:1\r\n:2\r\n>1\r\n+p\r\n|1\r\n+k\r\n+v\r\n:9\r\n";
+    let mut r = BufReader::new(input);
+    let kinds: Vec<u8> = std::iter::from_fn(|| read_reply(&mut r).ok())
+        .map(|rep| rep.kind)
+        .collect();
+    assert_eq!(kinds, b"+-:$$**_,#(=!%~>|");
+    let mut r = BufReader::new(&b"$3\r\na\r\n\r\n*2\r\n$1\r\nk\r\n*0\r\n"[..]);
+    let bulk = read_reply(&mut r).unwrap();
+    assert_eq!(bulk.data, b"a\r\n");
+    assert_eq!(bulk.raw, b"$3\r\na\r\n\r\n");
+    let arr = read_reply(&mut r).unwrap();
+    assert_eq!(arr.raw, b"*2\r\n$1\r\nk\r\n*0\r\n");
+    assert_eq!(arr.children[0].data, b"k");
+}
+
+#[test]
+fn harness_rejects_malformed_and_truncated_replies() {
+    for bad in [
+        &b"+OK\n"[..],
+        b"$5\r\nab\r\n",
+        b"?x\r\n",
+        b"*2\r\n:1\r\n",
+        b"",
+        b"$-2\r\n",
+        b"%-1\r\n",
+    ] {
+        assert!(
+            read_reply(&mut BufReader::new(bad)).is_err(),
+            "accepted {}",
+            escape(bad)
+        );
+    }
+}
+
+#[test]
+fn harness_unordered_and_shape_comparisons() {
+    let read = |b: &[u8]| read_reply(&mut BufReader::new(b)).unwrap();
+    let a = read(b"*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nb\r\n");
+    let b = read(b"*3\r\n$1\r\nb\r\n$1\r\na\r\n$1\r\nb\r\n");
+    let c = read(b"*3\r\n$1\r\nb\r\n$1\r\na\r\n$1\r\na\r\n");
+    assert_ne!(a.raw, b.raw);
+    assert_eq!(normalize_unordered(&a), normalize_unordered(&b));
+    assert_ne!(
+        normalize_unordered(&a),
+        normalize_unordered(&c),
+        "multisets, not sets"
+    );
+    let m1 = read(b"%2\r\n+server\r\n$5\r\nredis\r\n+proto\r\n:3\r\n");
+    let m2 = read(b"%2\r\n+server\r\n$7\r\nsabaody\r\n+proto\r\n:2\r\n");
+    let m3 = read(b"%2\r\n+server\r\n$7\r\nsabaody\r\n+proto\r\n$1\r\n3\r\n");
+    assert_eq!(shape(&m1), shape(&m2));
+    assert_ne!(shape(&m1), shape(&m3));
+    assert_eq!(shape(&m1), "%2[\"proto\":: \"server\":$]");
+    let m4 = read(b"%2\r\n+proto\r\n:3\r\n+server\r\n$5\r\nredis\r\n");
+    assert_eq!(shape(&m1), shape(&m4), "map order is free");
+}
+
+#[test]
+fn harness_compare_flags() {
+    let read =
+        |b: &[u8]| -> Result<Reply, String> { Ok(read_reply(&mut BufReader::new(b)).unwrap()) };
+    let line = |flags: Flags| Line {
+        lineno: 1,
+        flags,
+        args: vec![b"PTTL".to_vec(), b"k".to_vec()],
+    };
+    let exact = line(Flags::default());
+    assert!(compare(&exact, &read(b":99990\r\n"), &read(b":99990\r\n"), 2).is_none());
+    let m = compare(&exact, &read(b":99990\r\n"), &read(b":99000\r\n"), 2).unwrap();
+    assert!(
+        m.contains("\":99990\\r\\n\"") && m.contains("\":99000\\r\\n\"") && m.contains("PTTL k"),
+        "{m}"
+    );
+    let approx = line(Flags {
+        approx: Some(1000),
+        ..Flags::default()
+    });
+    assert!(compare(&approx, &read(b":99990\r\n"), &read(b":99000\r\n"), 2).is_none());
+    assert!(compare(&approx, &read(b":99990\r\n"), &read(b":98000\r\n"), 2).is_some());
+    assert!(compare(&approx, &read(b":1\r\n"), &read(b"$1\r\n1\r\n"), 2).is_some());
+    assert!(compare(&exact, &read(b"+OK\r\n"), &Err("no reply".into()), 3).is_some());
+}
+
+#[test]
+fn harness_parses_scripts() {
+    let s = "# comment\n\nFLUSHALL\n[unordered] KEYS *\n[approx=5, shape] SET \"a\\x00\\r\\n\" 'lit\\n' @repeat(3,ab)\nMSET @pairs(k,2)\nSET b @bytes(300)\n";
+    let lines = parse_script(s).unwrap();
+    assert_eq!(lines.len(), 5);
+    assert_eq!(lines[0].lineno, 3);
+    assert!(lines[1].flags.unordered);
+    assert_eq!(
+        lines[2].flags,
+        Flags {
+            approx: Some(5),
+            shape: true,
+            ..Flags::default()
+        }
+    );
+    assert_eq!(
+        lines[2].args,
+        vec![
+            b"SET".to_vec(),
+            b"a\0\r\n".to_vec(),
+            b"lit\\n".to_vec(),
+            b"ababab".to_vec()
+        ]
+    );
+    assert_eq!(lines[3].args.len(), 5);
+    assert_eq!(lines[3].args[3], b"k1");
+    assert_eq!(lines[4].args[2].len(), 300);
+    assert_eq!(lines[4].args[2][13], b'\r');
+    for bad in [
+        "SET \"a",
+        "[nope] GET a",
+        "[unordered]",
+        "GET @bytes(x)",
+        "[scanall] KEYS *",
+        "SET \"\\q\"",
+    ] {
+        assert!(parse_script(bad).is_err(), "accepted {bad:?}");
+    }
+    assert_eq!(
+        encode_command(&[b"GET".to_vec(), b"".to_vec()]),
+        b"*2\r\n$3\r\nGET\r\n$0\r\n\r\n"
+    );
+}
+
+#[test]
+fn every_family_script_parses() {
+    for (name, text) in [
+        ("strings", include_str!("diff/strings.redis")),
+        ("numeric", include_str!("diff/numeric.redis")),
+        (
+            "float_precision",
+            include_str!("diff/float_precision.redis"),
+        ),
+        ("keys", include_str!("diff/keys.redis")),
+        ("glob_and_scan", include_str!("diff/glob_and_scan.redis")),
+        ("expire", include_str!("diff/expire.redis")),
+        ("rename_copy", include_str!("diff/rename_copy.redis")),
+        ("select", include_str!("diff/select.redis")),
+        ("multi", include_str!("diff/multi.redis")),
+        ("errors", include_str!("diff/errors.redis")),
+        ("connection", include_str!("diff/connection.redis")),
+        ("binary", include_str!("diff/binary.redis")),
+        ("wrongtype", include_str!("diff/wrongtype.redis")),
+    ] {
+        let lines = parse_script(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(lines.len() > 5, "{name} is nearly empty");
+        assert!(
+            lines[0].args[0].eq_ignore_ascii_case(b"FLUSHALL"),
+            "{name} must start with FLUSHALL"
+        );
+    }
+}
