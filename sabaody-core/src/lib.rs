@@ -70,7 +70,7 @@
 //!
 //! # Memory
 //!
-//! A key with a 16-byte name and a 16-byte value costs a 36-byte record (+8 with a TTL) plus
+//! A key with a 16-byte name and a 16-byte value costs a 36-byte record (+6 with a TTL) plus
 //! a 4-byte table slot and its control byte. [`Cache::used_memory`] reports the charged
 //! bytes of the whole store (all databases). The record header keeps one byte (`lru`)
 //! reserved for the eviction clock/LFU counter and four free flag bits.

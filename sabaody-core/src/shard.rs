@@ -4,7 +4,7 @@
 //!
 //! * `arena: Vec<u8>` holds one *record* per key, back to back:
 //!   `[flags u8][lru u8][key len varint][value len varint, inline strings only]`
-//!   `[expire-at i64 LE, only with a TTL][key bytes][value bytes]`.
+//!   `[expire-at, only with a TTL: 6 bytes LE, or 8 past 2^48 ms][key bytes][value bytes]`.
 //!   The value bytes are the string itself (inline strings, up to [`INLINE_MAX`] bytes), an `i64`
 //!   (integer-encoded strings) or a `u32` index into `slab` (big strings and every other type).
 //! * `table: HashTable<u32>` maps a key's hash to its record's offset (4 bytes a slot).
@@ -30,6 +30,18 @@ const K_INT: u8 = 2;
 const K_SLAB: u8 = 3;
 const KIND_MASK: u8 = 0x0F;
 const F_TTL: u8 = 0x10;
+/// With `F_TTL`: the expire time takes 8 bytes instead of 6 (times past 2^48 ms, year 10889).
+const F_TTL_WIDE: u8 = 0x20;
+const TTL_NARROW_MAX: i64 = (1 << 48) - 1;
+
+/// Bytes an expire time takes in a record: 6 for every realistic time, 8 otherwise.
+fn ttl_width(ttl: Option<i64>) -> usize {
+    match ttl {
+        None => 0,
+        Some(t) if (0..=TTL_NARROW_MAX).contains(&t) => 6,
+        Some(_) => 8,
+    }
+}
 
 /// A parsed record header.
 #[derive(Debug, Clone, Copy)]
@@ -37,6 +49,7 @@ pub(crate) struct Rec {
     pub(crate) off: usize,
     kind: u8,
     pub(crate) has_ttl: bool,
+    ttl_len: usize,
     ttl_pos: usize,
     key_start: usize,
     key_len: usize,
@@ -159,13 +172,13 @@ fn get_varint(buf: &[u8], mut p: usize) -> (usize, usize) {
     }
 }
 
-fn rec_len(key_len: usize, enc: Enc<'_>, ttl: bool) -> usize {
+fn rec_len(key_len: usize, enc: Enc<'_>, ttl: Option<i64>) -> usize {
     let val = match enc {
         Enc::Inline(s) => varint_len(s.len()) + s.len(),
         Enc::Int(_) => 8,
         Enc::Slab(_) => 4,
     };
-    2 + varint_len(key_len) + val + if ttl { 8 } else { 0 } + key_len
+    2 + varint_len(key_len) + val + ttl_width(ttl) + key_len
 }
 
 fn write_rec(buf: &mut [u8], key: &[u8], enc: Enc<'_>, ttl: Option<i64>, lru: u8) {
@@ -174,15 +187,21 @@ fn write_rec(buf: &mut [u8], key: &[u8], enc: Enc<'_>, ttl: Option<i64>, lru: u8
         Enc::Int(_) => K_INT,
         Enc::Slab(_) => K_SLAB,
     };
-    buf[0] = kind | if ttl.is_some() { F_TTL } else { 0 };
+    buf[0] = kind
+        | match ttl_width(ttl) {
+            0 => 0,
+            6 => F_TTL,
+            _ => F_TTL | F_TTL_WIDE,
+        };
     buf[1] = lru;
     let mut p = 2 + put_varint(&mut buf[2..], key.len());
     if let Enc::Inline(s) = enc {
         p += put_varint(&mut buf[p..], s.len());
     }
     if let Some(t) = ttl {
-        buf[p..p + 8].copy_from_slice(&t.to_le_bytes());
-        p += 8;
+        let w = ttl_width(ttl);
+        buf[p..p + w].copy_from_slice(&t.to_le_bytes()[..w]);
+        p += w;
     }
     buf[p..p + key.len()].copy_from_slice(key);
     p += key.len();
@@ -198,6 +217,11 @@ fn parse(a: &[u8], off: usize) -> Rec {
     let flags = a[off];
     let kind = flags & KIND_MASK;
     let has_ttl = flags & F_TTL != 0;
+    let ttl_len = match flags & (F_TTL | F_TTL_WIDE) {
+        0 => 0,
+        F_TTL => 6,
+        _ => 8,
+    };
     let (key_len, mut p) = get_varint(a, off + 2);
     let val_len = match kind {
         K_STR => {
@@ -209,13 +233,12 @@ fn parse(a: &[u8], off: usize) -> Rec {
         _ => 4,
     };
     let ttl_pos = p;
-    if has_ttl {
-        p += 8;
-    }
+    p += ttl_len;
     Rec {
         off,
         kind,
         has_ttl,
+        ttl_len,
         ttl_pos,
         key_start: p,
         key_len,
@@ -238,7 +261,7 @@ fn key_is(a: &[u8], off: u32, key: &[u8]) -> bool {
         p = get_varint(a, p).1;
     }
     if flags & F_TTL != 0 {
-        p += 8;
+        p += if flags & F_TTL_WIDE != 0 { 8 } else { 6 };
     }
     a.get(p..p + klen) == Some(key)
 }
@@ -322,12 +345,22 @@ impl Shard {
     }
 
     pub(crate) fn expire_at(&self, r: &Rec) -> Option<i64> {
-        r.has_ttl.then(|| read_i64(&self.arena, r.ttl_pos))
+        r.has_ttl.then(|| self.read_ttl(r))
     }
 
     /// Redis: a key is expired once the clock is strictly past its expire time.
     pub(crate) fn is_expired(&self, r: &Rec, now: i64) -> bool {
-        r.has_ttl && now > read_i64(&self.arena, r.ttl_pos)
+        r.has_ttl && now > self.read_ttl(r)
+    }
+
+    fn read_ttl(&self, r: &Rec) -> i64 {
+        if r.ttl_len == 8 {
+            read_i64(&self.arena, r.ttl_pos)
+        } else {
+            let mut b = [0u8; 8];
+            b[..6].copy_from_slice(&self.arena[r.ttl_pos..r.ttl_pos + 6]);
+            i64::from_le_bytes(b)
+        }
     }
 
     pub(crate) fn view(&self, r: &Rec) -> View<'_> {
@@ -439,7 +472,7 @@ impl Shard {
             Data::Int(i) => Enc::Int(*i),
             Data::Value(_) => Enc::Slab(0),
         };
-        let new_len = rec_len(key.len(), probe, ttl.is_some());
+        let new_len = rec_len(key.len(), probe, ttl);
         self.ensure_room(new_len)?;
         let old = self.find(h, key);
         let mut lru = 0;
@@ -505,8 +538,9 @@ impl Shard {
     pub(crate) fn set_ttl(&mut self, h: u64, r: &Rec, ttl: Option<i64>) -> Result<(), Error> {
         self.version += 1;
         match (r.has_ttl, ttl) {
-            (true, Some(t)) => {
-                self.arena[r.ttl_pos..r.ttl_pos + 8].copy_from_slice(&t.to_le_bytes());
+            (true, Some(t)) if r.ttl_len == ttl_width(ttl) => {
+                self.arena[r.ttl_pos..r.ttl_pos + r.ttl_len]
+                    .copy_from_slice(&t.to_le_bytes()[..r.ttl_len]);
                 Ok(())
             }
             (false, None) => Ok(()),
@@ -526,7 +560,7 @@ impl Shard {
                         Enc::Slab(u32::from_le_bytes(b))
                     }
                 };
-                let new_len = rec_len(key.len(), enc, ttl.is_some());
+                let new_len = rec_len(key.len(), enc, ttl);
                 self.ensure_room(new_len)?;
                 // The record may have moved if ensure_room compacted: look it up again.
                 let Some(r) = self.find(h, &key) else {
@@ -546,10 +580,10 @@ impl Shard {
                     self.dead += r.len();
                 }
                 self.mem = self.mem + new_len - r.len();
-                if ttl.is_some() {
-                    self.volatile += 1;
-                } else {
-                    self.volatile -= 1;
+                match (r.has_ttl, ttl.is_some()) {
+                    (false, true) => self.volatile += 1,
+                    (true, false) => self.volatile -= 1,
+                    _ => {}
                 }
                 self.maybe_compact();
                 Ok(())

@@ -825,7 +825,19 @@ fn memory_accounting_tracks_changes() {
     assert_eq!(one, 44);
     c.expire("0123456789abcdef", 100, ExpireCondition::Always)
         .unwrap();
+    assert_eq!(c.used_memory(), one + 6, "a 48-bit expire time");
+    // times past 2^48 ms take 8 bytes and still round-trip exactly
+    c.pexpire_at("0123456789abcdef", 1 << 50, ExpireCondition::Always)
+        .unwrap();
     assert_eq!(c.used_memory(), one + 8);
+    assert_eq!(c.pexpire_time("0123456789abcdef"), 1 << 50);
+    assert!(
+        c.pexpire_at("0123456789abcdef", T0 + 10, ExpireCondition::Lt)
+            .unwrap()
+    );
+    assert_eq!(c.used_memory(), one + 6);
+    assert_eq!(c.keyspace_info()[0].expires, 1);
+    assert_eq!(c.pexpire_time("0123456789abcdef"), T0 + 10);
     c.persist("0123456789abcdef");
     assert_eq!(c.used_memory(), one);
     c.set("0123456789abcdef", "x".repeat(1000)).unwrap();
