@@ -35,6 +35,10 @@
 //!   (e.g. `TIME`, `HELLO`, `CLIENT ID`).
 //! - `requires`: if Sabaody answers this line with "unknown command", the rest of the script is
 //!   skipped (printed, not failed): used for other data types that later issues add.
+//! - `raw`: the line's single argument is sent verbatim (inline commands, malformed input); it
+//!   must draw exactly one reply.
+//! - `closes`: after the reply, both servers must have closed the connection (protocol errors);
+//!   the script then goes on over fresh connections.
 //!
 //! Every script must start with `FLUSHALL`. Each script runs twice on fresh connections: once in
 //! RESP2 and once after `HELLO 3`.
@@ -111,6 +115,11 @@ fn diff_connection() {
 }
 
 #[test]
+fn diff_protocol() {
+    run_family("protocol", include_str!("diff/protocol.redis"));
+}
+
+#[test]
 fn diff_binary() {
     run_family("binary", include_str!("diff/binary.redis"));
 }
@@ -157,15 +166,15 @@ fn run_family(family: &str, script: &str) {
     for proto in [2u8, 3] {
         let mut a = Conn::connect(reference.addr);
         let mut b = Conn::connect(subject.addr());
+        let hello = Line {
+            lineno: 0,
+            flags: Flags {
+                shape: true,
+                ..Flags::default()
+            },
+            args: vec![b"HELLO".to_vec(), b"3".to_vec()],
+        };
         if proto == 3 {
-            let hello = Line {
-                lineno: 0,
-                flags: Flags {
-                    shape: true,
-                    ..Flags::default()
-                },
-                args: vec![b"HELLO".to_vec(), b"3".to_vec()],
-            };
             let (ra, rb) = (a.run(&hello.args), b.run(&hello.args));
             compared += 1;
             if let Some(m) = compare(&hello, &ra, &rb, proto) {
@@ -187,14 +196,14 @@ fn run_family(family: &str, script: &str) {
                 }
                 continue;
             }
-            let ra = a.run(&line.args);
+            let ra = a.send_line(line);
             if show {
                 println!(
                     "    -> {}",
                     ra.as_ref().map_or_else(|e| e.clone(), |r| escape(&r.raw))
                 );
             }
-            let rb = b.run(&line.args);
+            let rb = b.send_line(line);
             if line.flags.requires
                 && rb
                     .as_ref()
@@ -209,6 +218,32 @@ fn run_family(family: &str, script: &str) {
             compared += 1;
             if let Some(m) = compare(line, &ra, &rb, proto) {
                 mismatches.push(m);
+            }
+            if line.flags.closes {
+                let (ca, cb) = (a.is_closed(), b.is_closed());
+                compared += 1;
+                if ca != cb {
+                    let state = |c: bool| {
+                        if c {
+                            "closed the connection"
+                        } else {
+                            "kept the connection open"
+                        }
+                    };
+                    mismatches.push(format_mismatch_text(line, proto, state(ca), state(cb)));
+                }
+                a = Conn::connect(reference.addr);
+                b = Conn::connect(subject.addr());
+                if proto == 3 {
+                    let (ra, rb) = (a.run(&hello.args), b.run(&hello.args));
+                    if ra.is_err() || rb.is_err() {
+                        mismatches.push(format!(
+                            "family '{family}' RESP{proto}: HELLO 3 on a fresh connection failed"
+                        ));
+                        break;
+                    }
+                }
+                continue;
             }
             // A missing reply desynchronises the connection: nothing after it means anything.
             if ra.is_err() || rb.is_err() {
@@ -471,10 +506,45 @@ impl Conn {
 
     /// Sends one command, reads one reply. Err = no reply (timeout, EOF, malformed).
     fn run(&mut self, args: &[Vec<u8>]) -> Result<Reply, String> {
+        self.run_raw(&encode_command(args))
+    }
+
+    /// Sends bytes as they are, reads one reply.
+    fn run_raw(&mut self, bytes: &[u8]) -> Result<Reply, String> {
         self.writer
-            .write_all(&encode_command(args))
+            .write_all(bytes)
             .map_err(|e| format!("write failed: {e}"))?;
         read_reply(&mut self.reader).map_err(|e| format!("no reply: {e}"))
+    }
+
+    fn send_line(&mut self, line: &Line) -> Result<Reply, String> {
+        if line.flags.raw {
+            self.run_raw(&line.args[0])
+        } else {
+            self.run(&line.args)
+        }
+    }
+
+    /// True if the peer closed the connection (EOF or reset within 3 s, nothing else to read).
+    fn is_closed(&mut self) -> bool {
+        if !self.reader.buffer().is_empty() {
+            return false;
+        }
+        let stream = self.reader.get_mut();
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(3)));
+        let mut byte = [0u8; 1];
+        let closed = match stream.read(&mut byte) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::BrokenPipe
+            ),
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+        closed
     }
 
     /// Runs `SCAN <cursor> rest...` from cursor 0 until the cursor comes back to 0. Returns a
@@ -709,6 +779,8 @@ struct Flags {
     scanall: bool,
     shape: bool,
     requires: bool,
+    raw: bool,
+    closes: bool,
     approx: Option<u64>,
 }
 
@@ -726,6 +798,12 @@ impl Flags {
         }
         if self.requires {
             f.push("requires".to_string());
+        }
+        if self.raw {
+            f.push("raw".to_string());
+        }
+        if self.closes {
+            f.push("closes".to_string());
         }
         if let Some(n) = self.approx {
             f.push(format!("approx={n}"));
@@ -764,6 +842,8 @@ fn parse_script(text: &str) -> Result<Vec<Line>, String> {
                     "scanall" => flags.scanall = true,
                     "shape" => flags.shape = true,
                     "requires" => flags.requires = true,
+                    "raw" => flags.raw = true,
+                    "closes" => flags.closes = true,
                     _ => match f.strip_prefix("approx=").map(str::parse) {
                         Some(Ok(n)) => flags.approx = Some(n),
                         _ => return Err(format!("line {lineno}: unknown flag '{f}'")),
@@ -775,6 +855,11 @@ fn parse_script(text: &str) -> Result<Vec<Line>, String> {
         let args = tokenize(rest).map_err(|e| format!("line {lineno}: {e}"))?;
         if args.is_empty() {
             return Err(format!("line {lineno}: flags without a command"));
+        }
+        if flags.raw && args.len() != 1 {
+            return Err(format!(
+                "line {lineno}: [raw] takes exactly one (quoted) argument"
+            ));
         }
         if flags.scanall
             && !(args.len() >= 2 && args[0].eq_ignore_ascii_case(b"SCAN") && args[1] == b"0")
@@ -1084,6 +1169,7 @@ fn every_family_script_parses() {
         ("multi", include_str!("diff/multi.redis")),
         ("errors", include_str!("diff/errors.redis")),
         ("connection", include_str!("diff/connection.redis")),
+        ("protocol", include_str!("diff/protocol.redis")),
         ("binary", include_str!("diff/binary.redis")),
         ("wrongtype", include_str!("diff/wrongtype.redis")),
     ] {
