@@ -408,6 +408,24 @@ pub trait Keyspace: Access {
         keys::random_key(self)
     }
 
+    /// `MOVE key db`: moves the key (with its TTL) to database `db`; false if it does not
+    /// exist here or already exists there.
+    ///
+    /// # Errors
+    /// [`Error::DbIndexOutOfRange`]; [`Error::SameObject`] when `db` is this database.
+    fn move_key(&self, key: impl AsRef<[u8]>, db: usize) -> Result<bool, Error> {
+        keys::move_key(self, key.as_ref(), db)
+    }
+
+    /// `SWAPDB a b`: atomically exchanges the contents of two databases (handles keep
+    /// pointing at their index, so they see the other contents afterwards).
+    ///
+    /// # Errors
+    /// [`Error::DbIndexOutOfRange`].
+    fn swap_db(&self, a: usize, b: usize) -> Result<(), Error> {
+        keys::swap_db(self, a, b)
+    }
+
     // ----- TTL -----
 
     /// `EXPIRE key seconds [NX|XX|GT|LT]`: true if the TTL was set (a time in the past

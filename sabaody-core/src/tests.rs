@@ -889,3 +889,30 @@ fn error_on_wrongtype_never_panics() {
     assert_eq!(c.del(&["l", "l2"]), 2);
     c.validate().unwrap();
 }
+
+#[test]
+fn move_and_swapdb() {
+    let (c, _) = cache();
+    let d1 = c.db(1).unwrap();
+    c.setex("k", 100, "v").unwrap();
+    assert_eq!(c.move_key("k", 0), Err(Error::SameObject));
+    assert_eq!(c.move_key("k", 16), Err(Error::DbIndexOutOfRange));
+    assert!(!c.move_key("nope", 1).unwrap());
+    d1.set("taken", "x").unwrap();
+    c.set("taken", "y").unwrap();
+    assert!(!c.move_key("taken", 1).unwrap());
+    assert!(c.move_key("k", 1).unwrap());
+    assert_eq!(c.get("k").unwrap(), None);
+    assert_eq!(d1.get("k").unwrap(), b("v"));
+    assert_eq!(d1.ttl("k"), 100);
+    let v = c.key_version("taken");
+    c.swap_db(0, 1).unwrap();
+    assert_ne!(c.key_version("taken"), v);
+    assert_eq!(c.get("k").unwrap(), b("v"));
+    assert_eq!(c.get("taken").unwrap(), b("x"));
+    assert_eq!(d1.get("taken").unwrap(), b("y"));
+    assert_eq!(d1.dbsize(), 1);
+    assert_eq!(c.swap_db(0, 16), Err(Error::DbIndexOutOfRange));
+    c.swap_db(3, 3).unwrap();
+    c.validate().unwrap();
+}

@@ -254,3 +254,64 @@ pub(crate) fn key_version<A: Access + ?Sized>(a: &A, key: &[u8]) -> u64 {
     let (_, gid) = locate(a, key);
     a.read(gid, |s| s.version)
 }
+
+/// MOVE key db.
+pub(crate) fn move_key<A: Access + ?Sized>(
+    a: &A,
+    key: &[u8],
+    target: usize,
+) -> Result<bool, Error> {
+    let store = a.store();
+    let db = a.db_index_raw();
+    if target >= store.databases {
+        return Err(Error::DbIndexOutOfRange);
+    }
+    if target == db {
+        return Err(Error::SameObject);
+    }
+    let h = store.hash(key);
+    let (gs, gd) = (store.gid(db, h), store.gid(target, h));
+    let mut gids = vec![gs, gd];
+    gids.sort_unstable();
+    a.write_many(&gids, |shards| {
+        let s = &mut *shards[pos(&gids, gs)];
+        let Some(r) = live(s, store, h, key) else {
+            return Ok(false);
+        };
+        let ttl = s.expire_at(&r);
+        if live(shards[pos(&gids, gd)], store, h, key).is_some() {
+            return Ok(false);
+        }
+        let s = &mut *shards[pos(&gids, gs)];
+        let Some(Some(owned)) = s.remove(h, key, true) else {
+            return Ok(false);
+        };
+        let mut buf = Vec::new();
+        shards[pos(&gids, gd)].put(h, key, owned.into_data(&mut buf), ttl)?;
+        Ok(true)
+    })
+}
+
+/// SWAPDB a b: swaps the shards of two databases under all their locks.
+pub(crate) fn swap_db<A: Access + ?Sized>(a: &A, x: usize, y: usize) -> Result<(), Error> {
+    let store = a.store();
+    if x >= store.databases || y >= store.databases {
+        return Err(Error::DbIndexOutOfRange);
+    }
+    if x == y {
+        return Ok(());
+    }
+    let (lo, hi) = (x.min(y), x.max(y));
+    let gids: Vec<usize> = store.db_range(lo).chain(store.db_range(hi)).collect();
+    a.write_many(&gids, |shards| {
+        let (first, second) = shards.split_at_mut(store.shards_per_db);
+        for (p, q) in first.iter_mut().zip(second.iter_mut()) {
+            std::mem::swap(&mut **p, &mut **q);
+            // WATCH: every key of both databases counts as touched.
+            let v = p.version.max(q.version) + 1;
+            p.version = v;
+            q.version = v;
+        }
+    });
+    Ok(())
+}
