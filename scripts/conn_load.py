@@ -21,6 +21,7 @@ import argparse
 import errno
 import ipaddress
 import json
+import math
 import os
 import resource
 import selectors
@@ -295,7 +296,8 @@ class Load:
 def percentile(sorted_vals, p):
     if not sorted_vals:
         return None
-    i = min(len(sorted_vals) - 1, max(0, int(round(p / 100.0 * len(sorted_vals) + 0.5)) - 1))
+    # Nearest rank: the smallest value with at least p% of the samples at or below it.
+    i = min(len(sorted_vals) - 1, max(0, math.ceil(p / 100.0 * len(sorted_vals)) - 1))
     return sorted_vals[i]
 
 
