@@ -2,103 +2,84 @@
 //! `[a-z]` (reversed ranges allowed), `\x` escapes; binary-safe.
 
 /// Whether `s` matches the Redis glob `pattern`.
+///
+/// Greedy matching that backtracks only to the last `*` seen: O(len(pattern) * len(s)) in
+/// the worst case, so a hostile pattern like `*a*a*a*a*b` cannot make it exponential.
 #[must_use]
 pub fn glob_match(pattern: &[u8], s: &[u8]) -> bool {
-    matches(pattern, s, 0)
+    let (mut p, mut i) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while i < s.len() {
+        if pattern.get(p) == Some(&b'*') {
+            while pattern.get(p) == Some(&b'*') {
+                p += 1;
+            }
+            if p == pattern.len() {
+                return true;
+            }
+            star = Some((p, i));
+            continue;
+        }
+        if let Some(next) = match_one(pattern, p, s[i]) {
+            p = next;
+            i += 1;
+            continue;
+        }
+        match star {
+            Some((sp, si)) => {
+                p = sp;
+                i = si + 1;
+                star = Some((sp, si + 1));
+            }
+            None => return false,
+        }
+    }
+    while pattern.get(p) == Some(&b'*') {
+        p += 1;
+    }
+    p == pattern.len()
 }
 
-fn matches(mut p: &[u8], mut s: &[u8], depth: usize) -> bool {
-    // Redis caps recursion too; beyond it the pattern simply does not match.
-    if depth > 1000 {
-        return false;
-    }
-    while let Some(&c) = p.first() {
-        match c {
-            b'*' => {
-                while p.len() > 1 && p[1] == b'*' {
-                    p = &p[1..];
-                }
-                if p.len() == 1 {
-                    return true;
-                }
-                for i in 0..=s.len() {
-                    if matches(&p[1..], &s[i..], depth + 1) {
-                        return true;
+/// Matches one pattern token at `p` (not `*`) against `ch`; returns the next pattern index.
+fn match_one(pattern: &[u8], p: usize, ch: u8) -> Option<usize> {
+    let c = *pattern.get(p)?;
+    match c {
+        b'?' => Some(p + 1),
+        b'[' => {
+            let mut q = p + 1;
+            let not = pattern.get(q) == Some(&b'^');
+            if not {
+                q += 1;
+            }
+            let mut hit = false;
+            loop {
+                match &pattern[q.min(pattern.len())..] {
+                    [b'\\', x, ..] => {
+                        hit |= *x == ch;
+                        q += 2;
+                    }
+                    [b']', ..] => {
+                        q += 1;
+                        break;
+                    }
+                    // Unterminated class: Redis treats the end of the pattern as its end.
+                    [] => break,
+                    [a, b'-', b, ..] => {
+                        let (lo, hi) = if a <= b { (*a, *b) } else { (*b, *a) };
+                        hit |= (lo..=hi).contains(&ch);
+                        q += 3;
+                    }
+                    [x, ..] => {
+                        hit |= *x == ch;
+                        q += 1;
                     }
                 }
-                return false;
             }
-            b'?' => {
-                if s.is_empty() {
-                    return false;
-                }
-                s = &s[1..];
-            }
-            b'[' => {
-                let Some(&ch) = s.first() else { return false };
-                p = &p[1..];
-                let not = p.first() == Some(&b'^');
-                if not {
-                    p = &p[1..];
-                }
-                let mut hit = false;
-                loop {
-                    match p {
-                        [b'\\', x, ..] => {
-                            if *x == ch {
-                                hit = true;
-                            }
-                            p = &p[2..];
-                        }
-                        [b']', ..] => break,
-                        [] => {
-                            // Unterminated class: Redis treats the end of pattern as its end.
-                            break;
-                        }
-                        [a, b'-', b, ..] => {
-                            let (lo, hi) = if a <= b { (*a, *b) } else { (*b, *a) };
-                            if (lo..=hi).contains(&ch) {
-                                hit = true;
-                            }
-                            p = &p[3..];
-                        }
-                        [x, ..] => {
-                            if *x == ch {
-                                hit = true;
-                            }
-                            p = &p[1..];
-                        }
-                    }
-                }
-                if not {
-                    hit = !hit;
-                }
-                if !hit {
-                    return false;
-                }
-                s = &s[1..];
-                if p.is_empty() {
-                    // Unterminated class consumed the rest of the pattern.
-                    return s.is_empty();
-                }
-            }
-            b'\\' if p.len() >= 2 => {
-                if s.first() != Some(&p[1]) {
-                    return false;
-                }
-                p = &p[1..];
-                s = &s[1..];
-            }
-            _ => {
-                if s.first() != Some(&c) {
-                    return false;
-                }
-                s = &s[1..];
-            }
+            (hit != not).then_some(q)
         }
-        p = &p[1..];
+        b'\\' if p + 1 < pattern.len() => (pattern[p + 1] == ch).then_some(p + 2),
+        _ => (c == ch).then_some(p + 1),
     }
-    s.is_empty()
 }
 
 #[cfg(test)]
@@ -127,5 +108,23 @@ mod tests {
         assert!(m(b"k\x00*", b"k\x00\r\n"));
         assert!(!m(b"abc", b"abcd"));
         assert!(m(b"user:*:name", b"user:42:name"));
+        assert!(m(b"*", b"*"));
+        assert!(!m(b"a?", b"a"));
+        assert!(m(b"[abc", b"b"));
+        assert!(!m(b"[abc", b"bc"));
+        assert!(m(b"\\", b"\\"));
+        assert!(m(b"*x", b"xxx"));
+        assert!(m(b"a*", b"a"));
+        assert!(!m(b"", b"a"));
+        assert!(m(b"", b""));
+        assert!(m(b"**", b""));
+    }
+
+    #[test]
+    fn hostile_pattern_is_fast() {
+        let s = vec![b'a'; 5000];
+        let start = std::time::Instant::now();
+        assert!(!m(b"*a*a*a*a*a*a*a*a*a*a*a*b", &s));
+        assert!(start.elapsed() < std::time::Duration::from_secs(1));
     }
 }
