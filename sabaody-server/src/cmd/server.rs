@@ -402,6 +402,12 @@ pub(crate) fn debug(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
             .and_then(|s| s.parse::<f64>().ok())
             .filter(|s| s.is_finite() && *s >= 0.0)
             .ok_or(CmdError::NotFloat)?;
+        if secs > 0.0 && ctx.shared.config.read().enable_debug_command == "no" {
+            // As Redis 7 with `enable-debug-command no`; `DEBUG SLEEP 0` stays a no-op.
+            return Err(CmdError::msg(
+                "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+            ));
+        }
         if secs > 0.0 {
             // As in Redis, DEBUG SLEEP blocks the (loop) thread that runs it.
             std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));

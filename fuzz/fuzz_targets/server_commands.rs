@@ -1,0 +1,33 @@
+//! Connection layer + command table: arbitrary bytes, fed in arbitrary chunks, through the
+//! server's request decoder, dispatch and keyspace (an in-process `Session`, no network).
+//! Never panics; the bytes held back for an incomplete request never exceed what was fed; the
+//! keyspace's invariants hold afterwards.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use sabaody_server::{Config, Session};
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&pattern, input)) = data.split_first() else {
+        return;
+    };
+    let mut session = Session::new(Config::default());
+    let mut fed = 0usize;
+    let mut rest = input;
+    let mut i = 0usize;
+    while !rest.is_empty() {
+        // Chunk sizes from the first byte: 1..=16, varying per step.
+        let n = (((pattern as usize).wrapping_mul(i + 7) % 16) + 1).min(rest.len());
+        let _ = session.feed(&rest[..n]);
+        fed += n;
+        rest = &rest[n..];
+        i += 1;
+        assert!(session.pending_input() <= fed);
+        if session.is_closed() {
+            break;
+        }
+    }
+    if let Err(e) = session.validate() {
+        panic!("keyspace invariant broken: {e}");
+    }
+});
