@@ -245,7 +245,12 @@ pub mod write {
     fn line(out: &mut BytesMut, prefix: u8, s: &[u8]) {
         out.reserve(s.len() + 3);
         out.extend_from_slice(&[prefix]);
-        if memchr::memchr2(b'\r', b'\n', s).is_none() {
+        let clean = if s.len() <= 32 {
+            !s.iter().any(|&c| c == b'\r' || c == b'\n')
+        } else {
+            memchr::memchr2(b'\r', b'\n', s).is_none()
+        };
+        if clean {
             out.extend_from_slice(s);
         } else {
             for &c in s {

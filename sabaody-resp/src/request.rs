@@ -263,6 +263,10 @@ impl RequestDecoder {
             consumed = b;
         }
         buf.advance(pos - consumed);
+        if self.spans.capacity() > 4 * MAX_PREALLOC_ARGS {
+            // Do not keep a huge request's bookkeeping for the life of the connection.
+            self.spans = Vec::new();
+        }
         self.state = State::Idle;
         self.pos = 0;
         Ok(true)

@@ -408,3 +408,17 @@ fn trickled_header_line_is_not_rescanned() {
     }
     assert_eq!(args, [&b"GET"[..], &b"0123456789"[..]]);
 }
+
+#[test]
+fn huge_request_bookkeeping_is_released() {
+    let mut wire = b"*5000\r\n".to_vec();
+    for _ in 0..5000 {
+        wire.extend_from_slice(b"$1\r\nx\r\n");
+    }
+    let mut dec = RequestDecoder::new(Limits::default());
+    let mut buf = BytesMut::from(&wire[..]);
+    let mut args = Vec::new();
+    assert_eq!(dec.decode(&mut buf, &mut args), Ok(true));
+    assert_eq!(args.len(), 5000);
+    assert!(dec.spans.capacity() <= 4 * super::MAX_PREALLOC_ARGS);
+}
