@@ -82,6 +82,7 @@ mod error;
 mod expire;
 mod glob;
 mod keyspace;
+mod ld;
 pub mod num;
 mod ops;
 mod shard;

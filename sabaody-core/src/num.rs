@@ -106,119 +106,6 @@ fn parse_hex_float(t: &str) -> Option<f64> {
     Some(if neg { -v } else { v })
 }
 
-/// An exact decimal `m * 10^e`.
-#[derive(Debug, Clone, Copy)]
-struct Dec {
-    m: i128,
-    e: i32,
-}
-
-fn parse_dec(s: &str) -> Option<Dec> {
-    let b = s.as_bytes();
-    let mut i = 0;
-    let neg = match b.first() {
-        Some(b'-') => {
-            i = 1;
-            true
-        }
-        Some(b'+') => {
-            i = 1;
-            false
-        }
-        _ => false,
-    };
-    let mut m: i128 = 0;
-    let mut e: i32 = 0;
-    let mut digits = 0;
-    let mut seen_dot = false;
-    while i < b.len() {
-        match b[i] {
-            c @ b'0'..=b'9' => {
-                m = m.checked_mul(10)?.checked_add(i128::from(c - b'0'))?;
-                digits += 1;
-                if seen_dot {
-                    e -= 1;
-                }
-            }
-            b'.' if !seen_dot => seen_dot = true,
-            b'e' | b'E' => {
-                let x: i32 = s.get(i + 1..)?.parse().ok()?;
-                e = e.checked_add(x)?;
-                i = b.len();
-                continue;
-            }
-            _ => return None,
-        }
-        i += 1;
-    }
-    if digits == 0 {
-        return None;
-    }
-    Some(Dec {
-        m: if neg { -m } else { m },
-        e,
-    })
-}
-
-fn pow10(n: u32) -> Option<i128> {
-    10i128.checked_pow(n)
-}
-
-fn add_dec(a: Dec, b: Dec) -> Option<Dec> {
-    let e = a.e.min(b.e);
-    let am = a.m.checked_mul(pow10(u32::try_from(a.e - e).ok()?)?)?;
-    let bm = b.m.checked_mul(pow10(u32::try_from(b.e - e).ok()?)?)?;
-    Some(Dec {
-        m: am.checked_add(bm)?,
-        e,
-    })
-}
-
-/// `%.17Lf` then trailing zeros (and a bare `.`) removed, `-0` printed `0`: Redis's
-/// human-friendly long double format (`LD_STR_HUMAN`).
-fn format_dec(d: Dec) -> Option<String> {
-    let neg = d.m < 0;
-    let mut m = d.m.unsigned_abs();
-    let mut e = d.e;
-    if e < -17 {
-        let div = 10u128.checked_pow(u32::try_from(-17 - e).ok()?)?;
-        let q = m / div;
-        let r = m % div;
-        m = if r * 2 >= div { q + 1 } else { q };
-        e = -17;
-    }
-    let mut out = String::new();
-    if e >= 0 {
-        out.push_str(&m.to_string());
-        if m != 0 {
-            for _ in 0..e {
-                out.push('0');
-            }
-        }
-    } else {
-        let frac_digits = usize::try_from(-e).ok()?;
-        let s = m.to_string();
-        let (int, frac) = if s.len() > frac_digits {
-            (
-                s[..s.len() - frac_digits].to_string(),
-                s[s.len() - frac_digits..].to_string(),
-            )
-        } else {
-            ("0".to_string(), format!("{s:0>frac_digits$}"))
-        };
-        let frac = frac.trim_end_matches('0');
-        out.push_str(&int);
-        if !frac.is_empty() {
-            out.push('.');
-            out.push_str(frac);
-        }
-    }
-    if neg && out != "0" {
-        out.insert(0, '-');
-    }
-    Some(out)
-}
-
 fn format_f64_human(v: f64) -> String {
     let s = format!("{v:.17}");
     let s = if s.contains('.') {
@@ -231,22 +118,38 @@ fn format_f64_human(v: f64) -> String {
 
 /// `INCRBYFLOAT`: `current + incr`, formatted as Redis stores and replies it.
 ///
-/// Redis computes in `long double` and prints with `%.17Lf`; decimal inputs are summed exactly
-/// here (which agrees with Redis whenever `long double` rounding is below the 17th decimal,
-/// i.e. for ordinary magnitudes), anything else falls back to `f64`.
+/// Redis computes in x87 `long double` and prints with `%.17Lf`; [`crate::ld`] emulates
+/// exactly that for decimal operands (so `1000 + 0.1` gives Redis's
+/// `1000.09999999999999998`). The increment arrives as an `f64`; its shortest decimal form
+/// (what the client typed, for up to 17 significant digits) is what gets parsed.
+/// Hex-float operands fall back to `f64` arithmetic.
 pub(crate) fn incr_float(current: &[u8], incr: f64) -> Result<String, crate::Error> {
+    use crate::ld::F80;
+    // Decimal text (a subset of what strtold takes) goes through long double emulation,
+    // which also covers values past the f64 range as Redis does.
+    let a = (current.len() < 5 * 1024)
+        .then(|| {
+            std::str::from_utf8(current)
+                .ok()
+                .and_then(F80::parse_decimal)
+        })
+        .flatten();
+    if let Some(a) = a {
+        if incr.is_nan() || incr.is_infinite() {
+            return Err(crate::Error::NanOrInfinity);
+        }
+        let b = F80::parse_decimal(&format!("{incr}")).ok_or(crate::Error::NotFloat)?;
+        return a
+            .add(b)
+            .map(F80::format_human)
+            .ok_or(crate::Error::NanOrInfinity);
+    }
     let cur = parse_f64(current).ok_or(crate::Error::NotFloat)?;
     let sum = cur + incr;
-    if sum.is_nan() || sum.is_infinite() || incr.is_nan() || incr.is_infinite() {
+    if sum.is_nan() || sum.is_infinite() {
         return Err(crate::Error::NanOrInfinity);
     }
-    let exact = std::str::from_utf8(current)
-        .ok()
-        .and_then(parse_dec)
-        .zip(parse_dec(&format!("{incr}")))
-        .and_then(|(a, b)| add_dec(a, b))
-        .and_then(format_dec);
-    Ok(exact.unwrap_or_else(|| format_f64_human(sum)))
+    Ok(format_f64_human(sum))
 }
 
 #[cfg(test)]
@@ -310,5 +213,7 @@ mod tests {
             Err(crate::Error::NanOrInfinity)
         );
         assert_eq!(incr_float(b"inf", 1.0), Err(crate::Error::NanOrInfinity));
+        assert_eq!(incr_float(b"1000", 0.1).unwrap(), "1000.09999999999999998");
+        assert_eq!(incr_float(b"0x10", 0.5).unwrap(), "16.5");
     }
 }

@@ -359,11 +359,27 @@ fn floats() {
         c.incr_by_float("i", f64::INFINITY),
         Err(Error::NanOrInfinity)
     );
+    // long double range, as Redis: f64::MAX * 2 is finite there
     c.set("m", "1.7976931348623157e308").unwrap();
-    assert_eq!(
-        c.incr_by_float("m", 1.7976931348623157e308),
-        Err(Error::NanOrInfinity)
+    let twice = c.incr_by_float("m", 1.7976931348623157e308).unwrap();
+    assert!(twice.starts_with(b"35953862697246313999184209354820886809677289388865835697"));
+    assert_eq!(twice.len(), 309);
+    c.set("m", "1e4900").unwrap();
+    assert!(
+        c.incr_by_float("m", 1.0)
+            .unwrap()
+            .starts_with(b"1000000000000000000")
     );
+    c.set("m", "1.2e4932").unwrap();
+    assert_eq!(
+        c.incr_by_float("m", 0.0),
+        Err(Error::NotFloat),
+        "beyond long double"
+    );
+    c.set("m", "1.1e4932").unwrap();
+    assert!(c.incr_by_float("m", 0.0).is_ok());
+    c.set("m", "1000").unwrap();
+    assert_eq!(c.incr_by_float("m", 0.1).unwrap(), "1000.09999999999999998");
     assert_eq!(c.get("i").unwrap(), b("4.5"));
     c.validate().unwrap();
 }
