@@ -20,6 +20,7 @@
 #   CONFIGS      which configurations to run, any of "p1 p16 c1000" (default: all three)
 #   EXTRA_ARGS   extra redis-benchmark arguments for every run (e.g. "-r 100000 -d 16")
 #   SABAODY_BIN  sabaody-server binary (default: <target dir>/release/sabaody-server, built here)
+#   SABAODY_ARGS extra sabaody-server arguments (e.g. "--io-threads 1")
 #   SKIP_BUILD=1 do not run cargo build
 #   SELF_TEST=1  the second side is another redis-server: checks this script, not Sabaody
 #   RUN_TIMEOUT  seconds before one redis-benchmark run is killed (default 300)
@@ -42,6 +43,7 @@ RUN_TIMEOUT="${RUN_TIMEOUT:-300}"
 SELF_TEST="${SELF_TEST:-0}"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 SABAODY_BIN="${SABAODY_BIN:-$TARGET_DIR/release/sabaody-server}"
+SABAODY_ARGS="${SABAODY_ARGS:-}"
 
 die() { echo "bench-vs-redis: $*" >&2; exit 1; }
 for tool in redis-server redis-benchmark redis-cli awk timeout; do
@@ -99,7 +101,9 @@ start_server() {
       redis-server --port "$port" "${COMMON[@]}" --dir "$WORK/$name" --daemonize no \
         --logfile "$WORK/$name.log" &
     else
-      (cd "$WORK/$name" && exec "$SABAODY_BIN" --port "$port" "${COMMON[@]}") >"$WORK/$name.log" 2>&1 &
+      # shellcheck disable=SC2086 # SABAODY_ARGS is a word list on purpose
+      (cd "$WORK/$name" && exec "$SABAODY_BIN" --port "$port" "${COMMON[@]}" $SABAODY_ARGS) \
+        >"$WORK/$name.log" 2>&1 &
     fi
     pid=$!
     PIDS+=("$pid")
@@ -190,6 +194,10 @@ config_args() { # name -> "n|args"
 }
 
 echo "redis-server $(redis-server --version | awk '{print $3}') on port $REDIS_PORT (pid $REDIS_PID); $SAB_NAME on port $SAB_PORT (pid $SAB_PID)" >&2
+read -r LOAD1 _ </proc/loadavg
+if awk -v l="$LOAD1" 'BEGIN { exit !(l > 1.0) }'; then
+  echo "warning: load average $LOAD1 before the run: other work shares the CPUs, figures will be noisy" >&2
+fi
 echo "rounds=$ROUNDS tests=$TESTS configs='$CONFIGS' extra='$EXTRA_ARGS' cores=$(nproc)" >&2
 IFS=',' read -r -a TEST_LIST <<<"$TESTS"
 for round in $(seq "$ROUNDS"); do

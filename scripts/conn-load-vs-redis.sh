@@ -13,6 +13,7 @@
 #   N            connections (default 10000)      DURATION  seconds of load (default 20)
 #   COMMAND      ping | set | get (default ping)  SETTLE    idle seconds before RSS readings (3)
 #   SABAODY_BIN  sabaody-server binary (default: <target dir>/release/sabaody-server, built here)
+#   SABAODY_ARGS extra sabaody-server arguments (e.g. "--io-threads 1")
 #   SKIP_BUILD=1 do not run cargo build
 #   SELF_TEST=1  the second side is another redis-server: checks this script, not Sabaody
 #
@@ -29,6 +30,7 @@ SETTLE="${SETTLE:-3}"
 SELF_TEST="${SELF_TEST:-0}"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 SABAODY_BIN="${SABAODY_BIN:-$TARGET_DIR/release/sabaody-server}"
+SABAODY_ARGS="${SABAODY_ARGS:-}"
 MAXCLIENTS=$((N + 100))
 
 die() { echo "conn-load-vs-redis: $*" >&2; exit 1; }
@@ -85,7 +87,9 @@ start_server() {
       redis-server --port "$port" "${COMMON[@]}" --dir "$WORK/$name" --daemonize no \
         --logfile "$WORK/$name.log" &
     else
-      (cd "$WORK/$name" && exec "$SABAODY_BIN" --port "$port" "${COMMON[@]}") >"$WORK/$name.log" 2>&1 &
+      # shellcheck disable=SC2086 # SABAODY_ARGS is a word list on purpose
+      (cd "$WORK/$name" && exec "$SABAODY_BIN" --port "$port" "${COMMON[@]}" $SABAODY_ARGS) \
+        >"$WORK/$name.log" 2>&1 &
     fi
     pid=$!
     PIDS+=("$pid")
@@ -117,6 +121,10 @@ else
 fi
 SAB_PORT=$STARTED_PORT SAB_PID=$STARTED_PID
 
+read -r LOAD1 _ </proc/loadavg
+if awk -v l="$LOAD1" 'BEGIN { exit !(l > 1.0) }'; then
+  echo "warning: load average $LOAD1 before the run: other work shares the CPUs, figures will be noisy" >&2
+fi
 # Give both a moment to settle after the readiness probe before the RSS baseline is read.
 sleep 1
 status=0
