@@ -117,3 +117,83 @@ fn threads_mixed_ops_keep_invariants() {
     assert_eq!(cache.used_memory(), 0);
     cache.validate().unwrap();
 }
+
+/// Transactions and multi-key operations are atomic: threads move amounts between
+/// accounts inside `transaction` (and with MSET), while observers read all accounts with
+/// one MGET; the total never changes.
+#[test]
+fn transactions_are_atomic_under_concurrency() {
+    let cache = Cache::builder().shards(16).housekeeping(false).build();
+    let accounts: Vec<String> = (0..10).map(|i| format!("acct:{i}")).collect();
+    for a in &accounts {
+        cache.set(a, "100").unwrap();
+    }
+    let iters = if cfg!(debug_assertions) {
+        2_000
+    } else {
+        20_000
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let observers: Vec<_> = (0..2)
+        .map(|_| {
+            let (c, stop, accounts) = (cache.clone(), Arc::clone(&stop), accounts.clone());
+            std::thread::spawn(move || {
+                let mut checks = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let total: i64 = c
+                        .mget(&accounts)
+                        .iter()
+                        .map(|v| {
+                            std::str::from_utf8(v.as_ref().unwrap())
+                                .unwrap()
+                                .parse::<i64>()
+                                .unwrap()
+                        })
+                        .sum();
+                    assert_eq!(total, 1000);
+                    checks += 1;
+                }
+                checks
+            })
+        })
+        .collect();
+    let movers: Vec<_> = (0..3u64)
+        .map(|t| {
+            let (c, accounts) = (cache.clone(), accounts.clone());
+            std::thread::spawn(move || {
+                let mut x = 0x2545_F491_4F6C_DD1D ^ t;
+                for _ in 0..iters {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let from = &accounts[(x % 10) as usize];
+                    let to = &accounts[((x >> 8) % 10) as usize];
+                    let amount = (x >> 16) as i64 % 7;
+                    c.transaction(|tx| {
+                        tx.decr_by(from, amount).unwrap();
+                        tx.incr_by(to, amount).unwrap();
+                    });
+                }
+            })
+        })
+        .collect();
+    for m in movers {
+        m.join().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for o in observers {
+        assert!(o.join().unwrap() > 0);
+    }
+    let total: i64 = cache
+        .mget(&accounts)
+        .iter()
+        .map(|v| {
+            std::str::from_utf8(v.as_ref().unwrap())
+                .unwrap()
+                .parse::<i64>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(total, 1000);
+    cache.validate().unwrap();
+}
