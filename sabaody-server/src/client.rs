@@ -177,6 +177,8 @@ pub(crate) struct Client {
     pub monitor: bool,
     pub no_evict: bool,
     pub no_touch: bool,
+    /// When the command now running started (command timing for stats and the slow log).
+    pub clock: Instant,
 }
 
 impl Client {
@@ -193,6 +195,7 @@ impl Client {
             monitor: false,
             no_evict: false,
             no_touch: false,
+            clock: Instant::now(),
         }
     }
 }

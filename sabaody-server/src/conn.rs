@@ -65,6 +65,7 @@ pub(crate) fn process_input(
     argv: &mut Vec<Bytes>,
     out: &mut BytesMut,
 ) -> InputOutcome {
+    client.clock = std::time::Instant::now();
     loop {
         if client.close_after_reply {
             return InputOutcome::Close;

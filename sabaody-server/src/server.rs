@@ -286,6 +286,7 @@ pub(crate) struct Shared {
     pub output_hard_limit: AtomicU64,
     pub timeout_secs: AtomicU64,
     pub has_password: AtomicBool,
+    pub hz: AtomicU64,
 }
 
 pub(crate) fn unix_secs() -> u64 {
@@ -350,6 +351,7 @@ impl Shared {
             output_hard_limit: AtomicU64::new(0),
             timeout_secs: AtomicU64::new(0),
             has_password: AtomicBool::new(false),
+            hz: AtomicU64::new(10),
             config: RwLock::new(config),
         };
         shared.refresh_cached_config();
@@ -365,6 +367,7 @@ impl Shared {
         self.output_hard_limit
             .store(c.client_output_buffer_limit.normal.hard, Ordering::Relaxed);
         self.timeout_secs.store(c.timeout, Ordering::Relaxed);
+        self.hz.store(c.hz.max(1), Ordering::Relaxed);
         self.has_password
             .store(c.requirepass.is_some(), Ordering::Relaxed);
         self.slowlog
@@ -507,8 +510,12 @@ impl Shared {
     /// Advances the coarse clocks; called by every loop once per turn.
     pub(crate) fn tick(&self) {
         self.clock.update();
-        self.now_ms
-            .store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        // Store only on change: both loops tick, and an unconditional store would bounce the
+        // cache line between them every turn.
+        let ms = self.started.elapsed().as_millis() as u64;
+        if self.now_ms.load(Ordering::Relaxed) < ms {
+            self.now_ms.store(ms, Ordering::Relaxed);
+        }
     }
 
     /// Milliseconds since start as of the last tick.
@@ -517,7 +524,7 @@ impl Shared {
     }
 
     pub(crate) fn cron_hz(&self) -> u64 {
-        self.config.read().hz
+        self.hz.load(Ordering::Relaxed)
     }
 
     /// Periodic work of loop `idx`: the keyspace's active expiry cycle (one caller at a time;
@@ -599,7 +606,9 @@ impl CoarseClock {
 
     pub(crate) fn update(&self) {
         let now = sabaody_core::SystemClock.now_ms();
-        self.ms.fetch_max(now, Ordering::Relaxed);
+        if self.ms.load(Ordering::Relaxed) < now {
+            self.ms.fetch_max(now, Ordering::Relaxed);
+        }
     }
 }
 

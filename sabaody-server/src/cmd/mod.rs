@@ -941,6 +941,9 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
+const GET_INDEX: usize = 25;
+const SET_INDEX: usize = 26;
+
 /// Index of a command in [`COMMANDS`] (for per-command statistics).
 pub(crate) fn index_of(spec: &CommandSpec) -> usize {
     // Specs are only ever handed out as references into COMMANDS.
@@ -956,6 +959,15 @@ fn table() -> &'static hashbrown::HashMap<&'static [u8], &'static CommandSpec> {
 
 /// Case-insensitive lookup without allocating: the name is lower-cased into a stack buffer.
 pub(crate) fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    // GET and SET are most of the traffic: skip the hash for them.
+    if name.len() == 3 && name[1].eq_ignore_ascii_case(&b'e') && name[2].eq_ignore_ascii_case(&b't')
+    {
+        match name[0] | 0x20 {
+            b'g' => return Some(&COMMANDS[GET_INDEX]),
+            b's' => return Some(&COMMANDS[SET_INDEX]),
+            _ => {}
+        }
+    }
     let mut buf = [0u8; 32];
     let lower = buf.get_mut(..name.len())?;
     for (d, s) in lower.iter_mut().zip(name) {
@@ -1301,7 +1313,9 @@ pub(crate) fn run(
         shared.watches.touch_keys(client.db, spec.keys(argv));
     }
     client.info.note_command(index_of(spec));
-    let start = Instant::now();
+    // One clock read per command: the end of one command is the start of the next
+    // (`process_input` starts the chain once per batch).
+    let start = client.clock;
     let mut args = Args::new(argv);
     let result = {
         let mut ctx = Ctx {
@@ -1312,7 +1326,9 @@ pub(crate) fn run(
         };
         (spec.handler)(&mut ctx, &mut args)
     };
-    let elapsed = start.elapsed();
+    let now = Instant::now();
+    let elapsed = now.saturating_duration_since(start);
+    client.clock = now;
     let ok = match &result {
         Ok(()) => true,
         Err(e) => {
@@ -1332,6 +1348,14 @@ pub(crate) fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_path_indices() {
+        assert_eq!(COMMANDS[GET_INDEX].name, "get");
+        assert_eq!(COMMANDS[SET_INDEX].name, "set");
+        assert!(lookup(b"\x07et").is_none());
+        assert_eq!(lookup(b"SeT").map(|c| c.name), Some("set"));
+    }
 
     #[test]
     fn lookup_is_case_insensitive() {
