@@ -132,38 +132,21 @@ fn format_double_buf(d: f64, buf: &mut [u8; 32]) -> &[u8] {
         buf[len..len + text.len()].copy_from_slice(text);
         return &buf[..len + text.len()];
     }
-    // `{:.16e}` gives exactly 17 significant digits, correctly rounded: `d.dddddddddddddddde[-]X`.
-    let mut sci = [0u8; 32];
-    let sci_len = {
-        let mut w = SliceWriter {
-            buf: &mut sci,
-            len: 0,
-        };
-        // Cannot fail: the longest text, "-1.2345678901234567e-308", is 24 bytes.
-        let _ = std::fmt::Write::write_fmt(&mut w, format_args!("{:.16e}", d));
-        w.len
-    };
-    let sci = &sci[..sci_len];
-    let (neg, sci) = match sci.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, sci),
-    };
-    let e_pos = sci.iter().position(|&c| c == b'e').unwrap_or(sci.len());
-    let mut digits = [0u8; 17];
-    let mut nd = 0;
-    for &c in &sci[..e_pos] {
-        if c.is_ascii_digit() && nd < digits.len() {
-            digits[nd] = c;
-            nd += 1;
+    let neg = d.is_sign_negative();
+    let mut digits = [b'0'; 17];
+    let (nd, exp) = match digits17_exact(d.abs()) {
+        Some((q, exp)) => {
+            let mut q = q;
+            for slot in digits.iter_mut().rev() {
+                *slot = b'0' + (q % 10) as u8;
+                q /= 10;
+            }
+            (17, exp)
         }
-    }
-    let exp_text = sci.get(e_pos + 1..).unwrap_or(&[]);
-    let exp: i32 = std::str::from_utf8(exp_text)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+        None => digits17_fmt(d.abs(), &mut digits),
+    };
     // %g drops trailing zeros of the fraction.
-    let mut last = nd;
+    let mut last = nd.max(1);
     while last > 1 && digits[last - 1] == b'0' {
         last -= 1;
     }
@@ -217,6 +200,86 @@ fn format_double_buf(d: f64, buf: &mut [u8; 32]) -> &[u8] {
         }
     }
     &buf[..len]
+}
+
+/// The 17 significant digits of `a` (> 0, finite) as an integer in [1e16, 1e17), correctly
+/// rounded half to even, and the decimal exponent of the first digit; exact integer arithmetic
+/// for the common range 1e-5 <= a < 2^52 (non-integral values there need at most 22 powers of
+/// ten and 70 bits of shift, which fit in a u128). `None` outside that range.
+fn digits17_exact(a: f64) -> Option<(u64, i32)> {
+    const POW10: [u128; 24] = {
+        let mut t = [1u128; 24];
+        let mut i = 1;
+        while i < 24 {
+            t[i] = t[i - 1] * 10;
+            i += 1;
+        }
+        t
+    };
+    if !(1e-5..4.503_599_627_370_496e15).contains(&a) {
+        return None;
+    }
+    let bits = a.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let m = u128::from((bits & ((1u64 << 52) - 1)) | (1u64 << 52));
+    // a = m * 2^-shift, shift in 1..=70 for this range.
+    let shift = 1075 - biased;
+    if !(1..=80).contains(&shift) {
+        return None;
+    }
+    // floor(log2(a) * log10(2)): the decimal exponent or one less; the loop corrects it.
+    let mut exp = ((biased - 1023) * 78_913) >> 18;
+    for _ in 0..3 {
+        let k = 16 - exp;
+        if !(0..=23).contains(&k) {
+            return None;
+        }
+        let n = m * POW10[k as usize];
+        let mut q = n >> shift;
+        let r = n & ((1u128 << shift) - 1);
+        let half = 1u128 << (shift - 1);
+        if r > half || (r == half && q & 1 == 1) {
+            q += 1;
+        }
+        if q >= 100_000_000_000_000_000 {
+            exp += 1;
+        } else if q < 10_000_000_000_000_000 {
+            exp -= 1;
+        } else {
+            return Some((q as u64, exp));
+        }
+    }
+    None
+}
+
+/// The 17 significant digits of `a` (> 0, finite) through `{:.16e}` (exact, half to even):
+/// the number of digits written and the decimal exponent.
+fn digits17_fmt(a: f64, digits: &mut [u8; 17]) -> (usize, i32) {
+    let mut sci = [0u8; 32];
+    let sci_len = {
+        let mut w = SliceWriter {
+            buf: &mut sci,
+            len: 0,
+        };
+        // Cannot fail: the longest text, "1.2345678901234567e-308", is 23 bytes.
+        let _ = std::fmt::Write::write_fmt(&mut w, format_args!("{:.16e}", a));
+        w.len
+    };
+    let sci = &sci[..sci_len];
+    let e_pos = sci.iter().position(|&c| c == b'e').unwrap_or(sci.len());
+    let mut nd = 0;
+    for &c in &sci[..e_pos] {
+        if c.is_ascii_digit() && nd < digits.len() {
+            digits[nd] = c;
+            nd += 1;
+        }
+    }
+    let exp_text = sci.get(e_pos + 1..).unwrap_or(&[]);
+    let exp = std::str::from_utf8(exp_text)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (nd, exp)
 }
 
 struct SliceWriter<'a> {

@@ -228,3 +228,43 @@ fn doubles_round_trip_through_their_text() {
         assert_eq!(s.parse::<f64>().map(f64::to_bits), Ok(d.to_bits()), "{s}");
     }
 }
+
+#[test]
+fn exact_digit_path_agrees_with_core_fmt() {
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut checked = 0;
+    let mut values = vec![
+        1.0 + 2f64.powi(-17),
+        1.1,
+        0.1,
+        1e-5,
+        9.999_999_999_999_999e-5,
+        4.5e15 - 0.5,
+    ];
+    for _ in 0..50_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        // Log-uniform over the exact path's range, plus raw bit patterns.
+        let t = (x >> 11) as f64 / (1u64 << 53) as f64;
+        values.push(10f64.powf(-5.5 + 21.0 * t));
+        values.push(f64::from_bits(x).abs());
+    }
+    for a in values {
+        if !a.is_finite() || a == 0.0 {
+            continue;
+        }
+        if let Some((q, exp)) = super::digits17_exact(a) {
+            let mut want = [0u8; 17];
+            let (n, want_exp) = super::digits17_fmt(a, &mut want);
+            assert_eq!(n, 17);
+            assert_eq!(
+                (q.to_string().as_bytes(), exp),
+                (&want[..], want_exp),
+                "{a:e}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 40_000, "{checked}");
+}
