@@ -33,6 +33,8 @@ pub(crate) struct Conn {
     pub partial: Option<Box<Partial>>,
     /// Replies the socket has not taken yet.
     pub wbuf: BytesMut,
+    /// Execution stopped on a full output buffer with requests left in `partial`.
+    pub paused: bool,
     /// Current poller interest.
     pub want_read: bool,
     pub want_write: bool,
@@ -50,6 +52,9 @@ impl Drop for Conn {
 pub(crate) enum InputOutcome {
     /// Everything complete was executed; any rest is an incomplete request.
     Consumed,
+    /// Execution stopped because `out` reached the given limit; complete requests may remain
+    /// in the buffer and must be resumed once the replies drain.
+    Paused,
     /// The connection must be closed once the replies are flushed (QUIT, protocol error,
     /// SHUTDOWN, CLIENT KILL of itself).
     Close,
@@ -64,11 +69,15 @@ pub(crate) fn process_input(
     buf: &mut BytesMut,
     argv: &mut Vec<Bytes>,
     out: &mut BytesMut,
+    out_limit: usize,
 ) -> InputOutcome {
     client.clock = std::time::Instant::now();
     loop {
         if client.close_after_reply {
             return InputOutcome::Close;
+        }
+        if out.len() >= out_limit {
+            return InputOutcome::Paused;
         }
         match decoder.decode(buf, argv) {
             Ok(true) => {

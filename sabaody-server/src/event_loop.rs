@@ -29,9 +29,11 @@ const CONN_BASE: usize = 1024;
 const READ_CHUNK: usize = 64 * 1024;
 /// Most bytes read from one connection per readiness event (fairness between clients).
 const READ_BUDGET: usize = 1024 * 1024;
-/// Pending replies above this stop reading from the client until it drains them
-/// (back-pressure instead of unbounded growth).
+/// Pending replies above this stop reading from the client, and stop executing the requests it
+/// already sent, until it drains them (back-pressure instead of unbounded growth).
 const OUTPUT_BACKPRESSURE: usize = 8 * 1024 * 1024;
+/// The thread buffers are given back to the allocator when a burst left them larger than this.
+const SCRATCH_KEEP: usize = 1024 * 1024;
 
 /// Work handed to a loop thread by another thread.
 #[derive(Debug, Default)]
@@ -130,6 +132,8 @@ struct Loop {
     decoder: RequestDecoder,
     limits: Limits,
     last_cron: Instant,
+    /// Connections whose paused requests can run again (their replies drained).
+    resume: Vec<usize>,
 }
 
 impl Loop {
@@ -152,6 +156,7 @@ impl Loop {
             decoder: RequestDecoder::new(limits),
             limits,
             last_cron: Instant::now(),
+            resume: Vec::new(),
             shared,
         }
     }
@@ -161,7 +166,11 @@ impl Loop {
         loop {
             let hz = self.shared.cron_hz();
             let period = Duration::from_millis(1000 / hz.max(1));
-            let timeout = period.saturating_sub(self.last_cron.elapsed());
+            let timeout = if self.resume.is_empty() {
+                period.saturating_sub(self.last_cron.elapsed())
+            } else {
+                Duration::ZERO
+            };
             events.clear();
             if let Err(e) = self.handle.poller.wait(&mut events, Some(timeout))
                 && e.kind() != ErrorKind::Interrupted
@@ -186,7 +195,18 @@ impl Loop {
                     }
                 }
             }
+            // Each paused connection gets one more slice of work per turn, so one client with
+            // a huge pipeline cannot starve the others.
+            for slot in std::mem::take(&mut self.resume) {
+                self.process(slot);
+            }
             self.drain_inbox();
+            if self.wbuf.capacity() > SCRATCH_KEEP {
+                self.wbuf = BytesMut::new();
+            }
+            if self.rbuf.capacity() > SCRATCH_KEEP {
+                self.rbuf = BytesMut::new();
+            }
             if self.last_cron.elapsed() >= period {
                 self.last_cron = Instant::now();
                 self.cron();
@@ -288,6 +308,7 @@ impl Loop {
             stream,
             client,
             partial: None,
+            paused: false,
             wbuf: BytesMut::new(),
             want_read: true,
             want_write: false,
@@ -301,7 +322,7 @@ impl Loop {
         let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
-        if !conn.want_read {
+        if !conn.want_read || conn.paused {
             return;
         }
         let mut total = 0usize;
@@ -338,6 +359,22 @@ impl Loop {
         if total > 0 {
             conn.client.info.touch(self.shared.now_ms());
         }
+        if eof {
+            // Replies to what the peer sent before closing its side are still delivered if the
+            // socket takes them; then the connection goes.
+            conn.client.close_after_reply = true;
+        }
+        self.process(slot);
+    }
+
+    /// Executes the complete requests buffered for a connection, then flushes.
+    fn process(&mut self, slot: usize) {
+        let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        conn.paused = false;
+        let out_limit = OUTPUT_BACKPRESSURE.saturating_sub(conn.wbuf.len());
+        let eof = conn.client.close_after_reply;
         let outcome = match conn.partial.as_mut() {
             Some(p) => {
                 let o = process_input(
@@ -347,6 +384,7 @@ impl Loop {
                     &mut p.buf,
                     &mut self.argv,
                     &mut self.wbuf,
+                    out_limit,
                 );
                 if p.buf.is_empty() {
                     conn.partial = None;
@@ -361,6 +399,7 @@ impl Loop {
                     &mut self.rbuf,
                     &mut self.argv,
                     &mut self.wbuf,
+                    out_limit,
                 );
                 if !self.rbuf.is_empty() {
                     // A request is partly here: the connection takes the bytes and the decoder
@@ -376,8 +415,10 @@ impl Loop {
                 o
             }
         };
-        if outcome == InputOutcome::Close {
-            conn.client.close_after_reply = true;
+        match outcome {
+            InputOutcome::Close => conn.client.close_after_reply = true,
+            InputOutcome::Paused => conn.paused = !eof,
+            InputOutcome::Consumed => {}
         }
         if let Some(p) = conn.partial.as_ref() {
             let limit = self.shared.query_buffer_limit.load(Ordering::Relaxed);
@@ -390,11 +431,6 @@ impl Loop {
                 self.close(slot);
                 return;
             }
-        }
-        if eof {
-            // Replies to what the peer sent before closing its side are still delivered if the
-            // socket takes them; then the connection goes.
-            conn.client.close_after_reply = true;
         }
         self.flush(slot);
     }
@@ -451,7 +487,11 @@ impl Loop {
             return;
         }
         let want_write = pending > 0;
-        let want_read = pending < OUTPUT_BACKPRESSURE && !conn.client.close_after_reply;
+        if conn.paused && pending < OUTPUT_BACKPRESSURE / 2 {
+            self.resume.push(slot);
+        }
+        let want_read =
+            pending < OUTPUT_BACKPRESSURE && !conn.paused && !conn.client.close_after_reply;
         if want_write != conn.want_write || want_read != conn.want_read {
             conn.want_write = want_write;
             conn.want_read = want_read;

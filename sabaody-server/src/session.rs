@@ -66,6 +66,7 @@ impl Session {
             &mut self.buf,
             &mut self.argv,
             &mut out,
+            usize::MAX,
         );
         if outcome == InputOutcome::Close {
             self.closed = true;

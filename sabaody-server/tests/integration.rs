@@ -608,3 +608,28 @@ fn ttl_commands() {
     );
     h.shutdown();
 }
+
+#[test]
+fn huge_pipeline_of_big_replies_is_paced_not_buffered() {
+    let h = start();
+    let addr = h.local_addr();
+    let mut s = connect(addr);
+    let value = vec![b'v'; 1 << 20];
+    roundtrip(&mut s, &cmd(&[b"SET", b"big", &value]), b"+OK\r\n");
+    // 200 GETs of 1 MiB in one write: 200 MiB of replies. The server must pace them (stop
+    // executing while the client does not read) and still deliver every reply in order.
+    let mut req = Vec::new();
+    for _ in 0..200 {
+        req.extend(cmd(&[b"GET", b"big"]));
+    }
+    req.extend(cmd(&[b"PING"]));
+    s.write_all(&req).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut other = connect(addr);
+    roundtrip(&mut other, &cmd(&[b"PING"]), b"+PONG\r\n");
+    let one = (1 << 20) + b"$1048576\r\n\r\n".len();
+    let got = read_n(&mut s, 200 * one + 7);
+    assert_eq!(got.len(), 200 * one + 7);
+    assert!(got.ends_with(b"+PONG\r\n"));
+    h.shutdown();
+}
