@@ -35,6 +35,8 @@ pub(crate) struct Conn {
     pub wbuf: BytesMut,
     /// Execution stopped on a full output buffer with requests left in `partial`.
     pub paused: bool,
+    /// Since when the pending output has been above the soft output-buffer limit.
+    pub soft_since: Option<std::time::Instant>,
     /// Current poller interest.
     pub want_read: bool,
     pub want_write: bool,

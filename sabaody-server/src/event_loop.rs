@@ -309,6 +309,7 @@ impl Loop {
             client,
             partial: None,
             paused: false,
+            soft_since: None,
             wbuf: BytesMut::new(),
             want_read: true,
             want_write: false,
@@ -477,8 +478,29 @@ impl Loop {
             self.close(slot);
             return;
         }
-        let hard = self.shared.output_hard_limit.load(Ordering::Relaxed);
-        if hard > 0 && pending as u64 > hard && !conn.client.monitor {
+        let over = pending > 0 && {
+            // MONITOR clients are in Redis's pubsub class, everyone else in normal.
+            let limits = self.shared.output_limits.read();
+            let l = if conn.client.monitor {
+                limits.pubsub
+            } else {
+                limits.normal
+            };
+            drop(limits);
+            let p = pending as u64;
+            if l.soft > 0 && p > l.soft {
+                let since = *conn.soft_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= Duration::from_secs(l.soft_seconds) {
+                    true
+                } else {
+                    l.hard > 0 && p > l.hard
+                }
+            } else {
+                conn.soft_since = None;
+                l.hard > 0 && p > l.hard
+            }
+        };
+        if over {
             log_warning!(
                 "Client id={} closed for overcoming of output buffer limits.",
                 conn.client.id

@@ -283,7 +283,8 @@ pub(crate) struct Shared {
     /// Cached config values read on hot paths.
     pub maxclients: AtomicUsize,
     pub query_buffer_limit: AtomicU64,
-    pub output_hard_limit: AtomicU64,
+    /// `client-output-buffer-limit` (read only when a client has replies pending).
+    pub output_limits: RwLock<crate::config::OutputLimits>,
     pub timeout_secs: AtomicU64,
     pub has_password: AtomicBool,
     pub hz: AtomicU64,
@@ -348,7 +349,7 @@ impl Shared {
             tcp_port,
             maxclients: AtomicUsize::new(0),
             query_buffer_limit: AtomicU64::new(0),
-            output_hard_limit: AtomicU64::new(0),
+            output_limits: RwLock::new(config.client_output_buffer_limit),
             timeout_secs: AtomicU64::new(0),
             has_password: AtomicBool::new(false),
             hz: AtomicU64::new(10),
@@ -364,8 +365,7 @@ impl Shared {
         self.maxclients.store(c.maxclients, Ordering::Relaxed);
         self.query_buffer_limit
             .store(c.client_query_buffer_limit, Ordering::Relaxed);
-        self.output_hard_limit
-            .store(c.client_output_buffer_limit.normal.hard, Ordering::Relaxed);
+        *self.output_limits.write() = c.client_output_buffer_limit;
         self.timeout_secs.store(c.timeout, Ordering::Relaxed);
         self.hz.store(c.hz.max(1), Ordering::Relaxed);
         self.has_password

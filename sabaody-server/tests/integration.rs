@@ -633,3 +633,35 @@ fn huge_pipeline_of_big_replies_is_paced_not_buffered() {
     assert!(got.ends_with(b"+PONG\r\n"));
     h.shutdown();
 }
+
+#[test]
+fn output_buffer_hard_limit_closes_a_client_that_does_not_read() {
+    let h = start_with(&[("client-output-buffer-limit", &["normal 1mb 0 0"])]);
+    let addr = h.local_addr();
+    let mut s = connect(addr);
+    let value = vec![b'v'; 512 * 1024];
+    roundtrip(&mut s, &cmd(&[b"SET", b"big", &value]), b"+OK\r\n");
+    let mut req = Vec::new();
+    for _ in 0..64 {
+        req.extend(cmd(&[b"GET", b"big"]));
+    }
+    s.write_all(&req).unwrap();
+    // Do not read; the server drops us once more than 1 MB is pending.
+    std::thread::sleep(Duration::from_millis(500));
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut total = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => total += n,
+        }
+    }
+    assert!(
+        total < 64 * value.len(),
+        "got all {total} bytes: not closed"
+    );
+    let mut other = connect(addr);
+    roundtrip(&mut other, &cmd(&[b"PING"]), b"+PONG\r\n");
+    h.shutdown();
+}
