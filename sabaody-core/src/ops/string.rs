@@ -3,7 +3,7 @@
 use super::{MAX_STRING, fmt_i64, live, live_ro, locate, plan, pos, read_key};
 use crate::access::Access;
 use crate::keyspace::{GetExExpiry, SetCondition, SetExpiry, SetOptions, SetOutcome};
-use crate::shard::{Data, Rec, Shard, View};
+use crate::shard::{Data, INLINE_MAX, Rec, Shard, View};
 use crate::value::Value;
 use crate::{Error, num};
 use bytes::Bytes;
@@ -29,8 +29,33 @@ fn bytes_of(s: &Shard, r: &Rec) -> Result<Bytes, Error> {
     }
 }
 
+/// A string value copied out under the lock; the `Bytes` is built after the lock is released
+/// so the allocation does not lengthen the critical section of a hot shard.
+enum Out {
+    Small([u8; INLINE_MAX], usize),
+    Int(i64),
+    Shared(Bytes),
+}
+
 pub(crate) fn get<A: Access + ?Sized>(a: &A, key: &[u8]) -> Result<Option<Bytes>, Error> {
-    read_key(a, key, bytes_of).transpose()
+    let out = read_key(a, key, |s, r| match s.view(r) {
+        View::Inline(b) if b.len() <= INLINE_MAX => {
+            let mut buf = [0u8; INLINE_MAX];
+            buf[..b.len()].copy_from_slice(b);
+            Ok(Out::Small(buf, b.len()))
+        }
+        View::Inline(b) => Ok(Out::Shared(Bytes::copy_from_slice(b))),
+        View::Int(i) => Ok(Out::Int(i)),
+        View::Value(Value::Str(b)) => Ok(Out::Shared(b.clone())),
+        #[allow(unreachable_patterns)]
+        View::Value(_) => Err(Error::WrongType),
+    });
+    Ok(match out.transpose()? {
+        None => None,
+        Some(Out::Small(buf, n)) => Some(Bytes::copy_from_slice(&buf[..n])),
+        Some(Out::Int(i)) => Some(Bytes::copy_from_slice(fmt_i64(i, &mut [0; 20]))),
+        Some(Out::Shared(b)) => Some(b),
+    })
 }
 
 pub(crate) fn get_with<A: Access + ?Sized, R>(
