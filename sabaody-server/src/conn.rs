@@ -91,7 +91,7 @@ pub(crate) fn process_input(
                 let mut msg = b"ERR ".to_vec();
                 msg.extend_from_slice(&e.message());
                 write::error(out, &msg);
-                shared.stats_at(client.info.loop_idx).note_error();
+                shared.stats_at(client.info.loop_idx).note_error("ERR");
                 crate::log_verbose!("Protocol error from client id={}: {}", client.id, e);
                 client.close_after_reply = true;
                 buf.clear();

@@ -203,7 +203,20 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
         }
         "modules" => s.push_str("# Modules\r\n"),
         "errorstats" => {
-            let _ = write!(s, "# Errorstats\r\n");
+            s.push_str("# Errorstats\r\n");
+            let mut totals: Vec<(String, u64)> = Vec::new();
+            for st in shared.stats.iter() {
+                for (code, n) in st.errors.lock().iter() {
+                    match totals.iter_mut().find(|(c, _)| c == code) {
+                        Some((_, t)) => *t += n,
+                        None => totals.push((code.clone(), *n)),
+                    }
+                }
+            }
+            totals.sort();
+            for (code, n) in totals {
+                let _ = write!(s, "errorstat_{code}:count={n}\r\n");
+            }
         }
         "cluster" => s.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
         "commandstats" => {

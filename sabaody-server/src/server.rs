@@ -51,6 +51,8 @@ pub(crate) struct Stats {
     pub error_replies: AtomicU64,
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
+    /// Error replies by code (`ERR`, `WRONGTYPE`, ...), for `INFO errorstats`.
+    pub errors: Mutex<Vec<(String, u64)>>,
 }
 
 impl Stats {
@@ -63,11 +65,19 @@ impl Stats {
             error_replies: AtomicU64::new(0),
             net_input_bytes: AtomicU64::new(0),
             net_output_bytes: AtomicU64::new(0),
+            errors: Mutex::new(Vec::new()),
         }
     }
 
-    pub fn note_error(&self) {
+    pub fn note_error(&self, code: &str) {
         self.error_replies.fetch_add(1, Ordering::Relaxed);
+        let mut errors = self.errors.lock();
+        if let Some((_, n)) = errors.iter_mut().find(|(c, _)| c == code) {
+            *n += 1;
+        } else if errors.len() < 128 {
+            // Redis caps the distinct error codes it tracks at 128.
+            errors.push((code.to_owned(), 1));
+        }
     }
 
     pub fn note_command(&self, idx: usize, elapsed: Duration, ok: bool) {
@@ -98,6 +108,7 @@ impl Stats {
         ] {
             a.store(0, Ordering::Relaxed);
         }
+        self.errors.lock().clear();
     }
 }
 

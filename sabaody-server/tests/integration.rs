@@ -579,6 +579,7 @@ fn config_get_set_and_info() {
         "# Replication\r\nrole:master\r\n",
         "# CPU\r\n",
         "# Keyspace\r\n",
+        "# Errorstats\r\nerrorstat_ERR:count=1\r\n",
     ] {
         assert!(info.contains(field), "missing {field:?} in {info}");
     }

@@ -1033,6 +1033,18 @@ impl CmdError {
     }
 }
 
+impl CmdError {
+    /// The error code (first word of the reply), for `INFO errorstats`.
+    pub fn code(&self) -> &str {
+        match self {
+            CmdError::WrongType => "WRONGTYPE",
+            CmdError::Msg(m) => m.split(' ').next().unwrap_or("ERR"),
+            CmdError::Core(e) => e.code(),
+            _ => "ERR",
+        }
+    }
+}
+
 /// Writes an error reply, replacing CR/LF (which would break the framing) with spaces, as Redis
 /// does for messages that echo client input.
 pub(crate) fn write_error_sanitized(out: &mut BytesMut, msg: &[u8]) {
@@ -1249,7 +1261,7 @@ pub(crate) fn execute(shared: &Shared, client: &mut Client, argv: &[Bytes], out:
             m.dirty = true;
         }
         unknown_command(out, argv);
-        shared.stats_at(client.info.loop_idx).note_error();
+        shared.stats_at(client.info.loop_idx).note_error("ERR");
         return;
     };
     let n = argv.len() as i32;
@@ -1262,14 +1274,16 @@ pub(crate) fn execute(shared: &Shared, client: &mut Client, argv: &[Bytes], out:
                 spec.name
             );
             write::error(out, msg.as_bytes());
-            shared.stats_at(client.info.loop_idx).note_error();
+            shared
+                .stats_at(client.info.loop_idx)
+                .note_error("EXECABORT");
             return;
         }
         if let Some(m) = client.multi.as_mut() {
             m.dirty = true;
         }
         CmdError::WrongArity(spec.name).write(out);
-        shared.stats_at(client.info.loop_idx).note_error();
+        shared.stats_at(client.info.loop_idx).note_error("ERR");
         return;
     }
     if !client.authenticated && !spec.has(NO_AUTH) {
@@ -1277,7 +1291,7 @@ pub(crate) fn execute(shared: &Shared, client: &mut Client, argv: &[Bytes], out:
             m.dirty = true;
         }
         write::error(out, b"NOAUTH Authentication required.");
-        shared.stats_at(client.info.loop_idx).note_error();
+        shared.stats_at(client.info.loop_idx).note_error("NOAUTH");
         return;
     }
     if client.multi.is_some() && spec.has(NO_MULTI) && !spec.has(NO_QUEUE) {
@@ -1285,7 +1299,7 @@ pub(crate) fn execute(shared: &Shared, client: &mut Client, argv: &[Bytes], out:
             m.dirty = true;
         }
         write::error(out, b"ERR Command not allowed inside a transaction");
-        shared.stats_at(client.info.loop_idx).note_error();
+        shared.stats_at(client.info.loop_idx).note_error("ERR");
         return;
     }
     if client.multi.is_some() && !spec.has(NO_QUEUE) {
@@ -1333,7 +1347,7 @@ pub(crate) fn run(
         Ok(()) => true,
         Err(e) => {
             e.write(out);
-            shared.stats_at(client.info.loop_idx).note_error();
+            shared.stats_at(client.info.loop_idx).note_error(e.code());
             false
         }
     };
