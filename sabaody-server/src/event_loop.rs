@@ -268,6 +268,11 @@ impl Loop {
             return;
         }
         let _ = stream.set_nodelay(true);
+        let keepalive = shared.tcp_keepalive.load(Ordering::Relaxed);
+        if keepalive > 0 {
+            let ka = socket2::TcpKeepalive::new().with_time(Duration::from_secs(keepalive));
+            let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&ka);
+        }
         let n = shared.loops.len();
         let target = self.next_target % n;
         self.next_target = self.next_target.wrapping_add(1);

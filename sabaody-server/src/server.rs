@@ -299,6 +299,7 @@ pub(crate) struct Shared {
     pub timeout_secs: AtomicU64,
     pub has_password: AtomicBool,
     pub hz: AtomicU64,
+    pub tcp_keepalive: AtomicU64,
 }
 
 pub(crate) fn unix_secs() -> u64 {
@@ -364,6 +365,7 @@ impl Shared {
             timeout_secs: AtomicU64::new(0),
             has_password: AtomicBool::new(false),
             hz: AtomicU64::new(10),
+            tcp_keepalive: AtomicU64::new(0),
             config: RwLock::new(config),
         };
         shared.refresh_cached_config();
@@ -379,6 +381,7 @@ impl Shared {
         *self.output_limits.write() = c.client_output_buffer_limit;
         self.timeout_secs.store(c.timeout, Ordering::Relaxed);
         self.hz.store(c.hz.max(1), Ordering::Relaxed);
+        self.tcp_keepalive.store(c.tcp_keepalive, Ordering::Relaxed);
         self.has_password
             .store(c.requirepass.is_some(), Ordering::Relaxed);
         self.slowlog
@@ -654,6 +657,21 @@ impl ShutdownTrigger {
     }
 }
 
+/// A listening socket with Redis's options: SO_REUSEADDR, IPv6-only for IPv6 addresses, and
+/// the configured backlog (`tcp-backlog`, 511 by default; std's `TcpListener::bind` uses 128,
+/// too few for thousands of clients connecting at once).
+fn listen(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    sock.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        sock.set_only_v6(true)?;
+    }
+    sock.bind(&addr.into())?;
+    sock.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
+    Ok(sock.into())
+}
+
 fn bind_all(config: &Config) -> std::io::Result<Vec<TcpListener>> {
     let mut listeners = Vec::new();
     let mut port = config.port;
@@ -680,7 +698,7 @@ fn bind_all(config: &Config) -> std::io::Result<Vec<TcpListener>> {
                     std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address")
                 })
             })
-            .and_then(TcpListener::bind);
+            .and_then(|a| listen(a, config.tcp_backlog));
         match result {
             Ok(l) => {
                 // With port 0 every further address reuses the port the first one got.
