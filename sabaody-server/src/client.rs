@@ -19,6 +19,8 @@ pub(crate) struct ClientInfo {
     pub id: u64,
     pub addr: Option<SocketAddr>,
     pub laddr: Option<SocketAddr>,
+    /// The socket's file descriptor (-1 without a socket), for CLIENT LIST.
+    pub fd: i32,
     /// Index of the loop thread that owns the connection.
     pub loop_idx: usize,
     pub created: Instant,
@@ -50,11 +52,13 @@ impl ClientInfo {
         addr: Option<SocketAddr>,
         laddr: Option<SocketAddr>,
         loop_idx: usize,
+        fd: i32,
     ) -> Self {
         ClientInfo {
             id,
             addr,
             laddr,
+            fd,
             loop_idx,
             created: Instant::now(),
             last_interaction_ms: AtomicU64::new(0),
@@ -117,7 +121,7 @@ impl ClientInfo {
             self.id,
             addr,
             laddr,
-            -1,
+            self.fd,
             name,
             self.created.elapsed().as_secs(),
             self.idle_ms(now_ms) / 1000,

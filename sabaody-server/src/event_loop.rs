@@ -277,7 +277,8 @@ impl Loop {
         let target = self.next_target % n;
         self.next_target = self.next_target.wrapping_add(1);
         let laddr = stream.local_addr().ok();
-        let info = shared.register_client(Some(addr), laddr, target);
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
+        let info = shared.register_client(Some(addr), laddr, target, fd);
         if target == self.idx {
             self.add_conn(stream, info);
         } else {

@@ -226,14 +226,14 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
                 if calls == 0 {
                     continue;
                 }
-                let usec = shared.stat_sum(|s| &s.commands[i].usec);
+                let nanos = shared.stat_sum(|s| &s.commands[i].nanos);
                 let _ = write!(
                     s,
                     "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls=0,failed_calls={}\r\n",
                     spec.name,
                     calls,
-                    usec,
-                    usec as f64 / calls as f64,
+                    nanos / 1000,
+                    nanos as f64 / 1000.0 / calls as f64,
                     shared.stat_sum(|s| &s.commands[i].failed)
                 );
             }

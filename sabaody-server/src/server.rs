@@ -35,7 +35,8 @@ use crate::event_loop::{self, LoopHandle};
 #[derive(Debug, Default)]
 pub(crate) struct CmdStat {
     pub calls: AtomicU64,
-    pub usec: AtomicU64,
+    /// Nanoseconds (most commands take well under a microsecond).
+    pub nanos: AtomicU64,
     pub failed: AtomicU64,
 }
 
@@ -83,8 +84,8 @@ impl Stats {
     pub fn note_command(&self, idx: usize, elapsed: Duration, ok: bool) {
         if let Some(s) = self.commands.get(idx) {
             s.calls.fetch_add(1, Ordering::Relaxed);
-            s.usec
-                .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+            s.nanos
+                .fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
             if !ok {
                 s.failed.fetch_add(1, Ordering::Relaxed);
             }
@@ -95,7 +96,7 @@ impl Stats {
     pub fn reset(&self) {
         for s in self.commands.iter() {
             s.calls.store(0, Ordering::Relaxed);
-            s.usec.store(0, Ordering::Relaxed);
+            s.nanos.store(0, Ordering::Relaxed);
             s.failed.store(0, Ordering::Relaxed);
         }
         for a in [
@@ -399,9 +400,10 @@ impl Shared {
         addr: Option<SocketAddr>,
         laddr: Option<SocketAddr>,
         loop_idx: usize,
+        fd: i32,
     ) -> Arc<ClientInfo> {
         let id = self.next_client_id.fetch_add(1, Ordering::Relaxed);
-        let info = Arc::new(ClientInfo::new(id, addr, laddr, loop_idx));
+        let info = Arc::new(ClientInfo::new(id, addr, laddr, loop_idx, fd));
         self.clients.lock().insert(id, info.clone());
         self.connected.fetch_add(1, Ordering::Relaxed);
         self.stats_at(0)
