@@ -81,16 +81,24 @@ impl Stats {
         }
     }
 
+    /// Only the owning loop thread writes these counters, so a plain load + store is enough
+    /// (no locked read-modify-write on the per-command path); readers may see a value one
+    /// update old.
     pub fn note_command(&self, idx: usize, elapsed: Duration, ok: bool) {
+        fn bump(a: &AtomicU64, by: u64) {
+            a.store(
+                a.load(Ordering::Relaxed).wrapping_add(by),
+                Ordering::Relaxed,
+            );
+        }
         if let Some(s) = self.commands.get(idx) {
-            s.calls.fetch_add(1, Ordering::Relaxed);
-            s.nanos
-                .fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
+            bump(&s.calls, 1);
+            bump(&s.nanos, elapsed.as_nanos() as u64);
             if !ok {
-                s.failed.fetch_add(1, Ordering::Relaxed);
+                bump(&s.failed, 1);
             }
         }
-        self.total_commands.fetch_add(1, Ordering::Relaxed);
+        bump(&self.total_commands, 1);
     }
 
     pub fn reset(&self) {
