@@ -129,8 +129,18 @@ fn fill<P: Peer>(p: &P) {
     }
 }
 
-/// Runs `iters` operations on each of `threads` threads; returns the wall time.
-fn run<P: Peer>(p: &P, streams: &[Arc<Vec<u32>>], iters: u64) -> Duration {
+/// CPU time this thread has run, in ns (Linux `schedstat`); 0 where unavailable.
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// Runs `iters` operations on each of `threads` threads; returns the wall time and the CPU
+/// time the worker threads used (on a busy machine the second shows the cost per operation
+/// when the threads did not get a core each).
+fn run<P: Peer>(p: &P, streams: &[Arc<Vec<u32>>], iters: u64) -> (Duration, Duration) {
     let barrier = Arc::new(std::sync::Barrier::new(streams.len() + 1));
     let handles: Vec<_> = streams
         .iter()
@@ -140,6 +150,7 @@ fn run<P: Peer>(p: &P, streams: &[Arc<Vec<u32>>], iters: u64) -> Duration {
             std::thread::spawn(move || {
                 let start = (t * 7919) % SEQ;
                 barrier.wait();
+                let cpu0 = thread_cpu_ns();
                 let mut hits = 0u64;
                 for i in 0..iters as usize {
                     let idx = s[(start + i) % SEQ] as usize;
@@ -151,18 +162,18 @@ fn run<P: Peer>(p: &P, streams: &[Arc<Vec<u32>>], iters: u64) -> Duration {
                     }
                 }
                 black_box(hits);
+                thread_cpu_ns() - cpu0
             })
         })
         .collect();
     barrier.wait();
     let t0 = Instant::now();
-    for h in handles {
-        h.join().unwrap();
-    }
-    t0.elapsed()
+    let cpu: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    (t0.elapsed(), Duration::from_nanos(cpu))
 }
 
-type Results = Arc<Mutex<BTreeMap<(usize, &'static str), f64>>>;
+/// (threads, peer) -> (ops/s of wall time, ops per CPU-second).
+type Results = Arc<Mutex<BTreeMap<(usize, &'static str), (f64, f64)>>>;
 
 fn bench_one<P: Peer>(
     c: &mut Criterion,
@@ -178,18 +189,22 @@ fn bench_one<P: Peer>(
         g.sample_size(10);
         let mut total_ops = 0u64;
         let mut total_time = Duration::ZERO;
+        let mut total_cpu = Duration::ZERO;
         g.bench_function(name, |b| {
             b.iter_custom(|iters| {
-                let d = run(p, streams, iters);
+                let (d, cpu) = run(p, streams, iters);
                 total_ops += iters * threads as u64;
                 total_time += d;
+                total_cpu += cpu;
                 d
             });
         });
         g.finish();
-        res.lock()
-            .unwrap()
-            .insert((threads, name), total_ops as f64 / total_time.as_secs_f64());
+        let per_cpu = total_ops as f64 / total_cpu.as_secs_f64().max(1e-9);
+        res.lock().unwrap().insert(
+            (threads, name),
+            (total_ops as f64 / total_time.as_secs_f64(), per_cpu),
+        );
     }
 }
 
@@ -214,27 +229,37 @@ fn cache_bench(c: &mut Criterion) {
     drop(moka);
 
     let r = res.lock().unwrap();
-    println!("\n== ops/s (all criterion iterations, wall time) ==");
-    for threads in [1usize, 2] {
-        let s = r.get(&(threads, "sabaody")).copied().unwrap_or(f64::NAN);
-        let q = r
-            .get(&(threads, "quick_cache"))
-            .copied()
-            .unwrap_or(f64::NAN);
-        let m = r.get(&(threads, "moka")).copied().unwrap_or(f64::NAN);
-        println!(
-            "{threads} thread(s): sabaody {:.2} M/s  quick_cache {:.2} M/s  moka {:.2} M/s  | sabaody/quick_cache {:.2}x  sabaody/moka {:.2}x",
-            s / 1e6,
-            q / 1e6,
-            m / 1e6,
-            s / q,
-            s / m
-        );
+    let get = |t: usize, n: &str| r.get(&(t, n)).copied().unwrap_or((f64::NAN, f64::NAN));
+    for (label, pick) in [("wall-clock ops/s", 0usize), ("ops per CPU-second", 1)] {
+        println!("\n== {label} ==");
+        for threads in [1usize, 2] {
+            let v = |n: &str| {
+                if pick == 0 {
+                    get(threads, n).0
+                } else {
+                    get(threads, n).1
+                }
+            };
+            let (s, q, m) = (v("sabaody"), v("quick_cache"), v("moka"));
+            println!(
+                "{threads} thread(s): sabaody {:.2} M  quick_cache {:.2} M  moka {:.2} M  | sabaody/quick_cache {:.2}x  sabaody/moka {:.2}x",
+                s / 1e6,
+                q / 1e6,
+                m / 1e6,
+                s / q,
+                s / m
+            );
+        }
     }
+    println!();
     for name in ["sabaody", "quick_cache", "moka"] {
-        let one = r.get(&(1, name)).copied().unwrap_or(f64::NAN);
-        let two = r.get(&(2, name)).copied().unwrap_or(f64::NAN);
-        println!("{name}: 2 threads / 1 thread = {:.2}x", two / one);
+        let (one, two) = (get(1, name), get(2, name));
+        println!(
+            "{name}: 2 threads / 1 thread: wall {:.2}x; CPU efficiency kept at 2 threads {:.0}% \
+             (2 x this = scaling with two free cores)",
+            two.0 / one.0,
+            100.0 * two.1 / one.1
+        );
     }
 }
 
