@@ -516,6 +516,18 @@ pub trait Keyspace: Access {
 
     // ----- misc -----
 
+    /// `OBJECT ENCODING key`: `int` (integer-encoded string), `embstr` (short string stored
+    /// inline), `raw`; `None` if the key does not exist.
+    fn object_encoding(&self, key: impl AsRef<[u8]>) -> Option<&'static str> {
+        keys::object_encoding(self, key.as_ref())
+    }
+
+    /// `MEMORY USAGE key`: bytes charged to [`crate::Cache::used_memory`] for this key
+    /// (record, table share, out-of-line value); `None` if the key does not exist.
+    fn memory_usage(&self, key: impl AsRef<[u8]>) -> Option<usize> {
+        keys::memory_usage(self, key.as_ref())
+    }
+
     /// A counter that changes whenever `key` may have changed (WATCH). It is per shard, so a
     /// change to another key of the same shard also changes it: a WATCH may abort without
     /// need (never the reverse).

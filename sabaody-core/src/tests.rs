@@ -932,3 +932,23 @@ fn move_and_swapdb() {
     c.swap_db(3, 3).unwrap();
     c.validate().unwrap();
 }
+
+#[test]
+fn encodings_memory_usage_and_handle_traits() {
+    fn traits<T: Clone + Send + Sync + 'static>() {}
+    traits::<Cache>();
+    let (c, _) = cache();
+    c.set("i", "12345").unwrap();
+    c.set("s", "hello").unwrap();
+    c.set("r", "x".repeat(100)).unwrap();
+    assert_eq!(c.object_encoding("i"), Some("int"));
+    assert_eq!(c.object_encoding("s"), Some("embstr"));
+    assert_eq!(c.object_encoding("r"), Some("raw"));
+    assert_eq!(c.object_encoding("none"), None);
+    let total: usize = ["i", "s", "r"]
+        .iter()
+        .map(|k| c.memory_usage(k).unwrap())
+        .sum();
+    assert_eq!(total, c.used_memory());
+    assert_eq!(c.memory_usage("none"), None);
+}

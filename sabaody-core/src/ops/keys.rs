@@ -315,3 +315,18 @@ pub(crate) fn swap_db<A: Access + ?Sized>(a: &A, x: usize, y: usize) -> Result<(
     });
     Ok(())
 }
+
+/// OBJECT ENCODING: Redis's name for how the value is stored.
+pub(crate) fn object_encoding<A: Access + ?Sized>(a: &A, key: &[u8]) -> Option<&'static str> {
+    read_key(a, key, |s, r| match s.view(r) {
+        crate::shard::View::Int(_) => "int",
+        // Redis keeps short strings in one allocation with the object ("embstr").
+        crate::shard::View::Inline(b) if b.len() <= 44 => "embstr",
+        _ => "raw",
+    })
+}
+
+/// MEMORY USAGE: the bytes charged for the key.
+pub(crate) fn memory_usage<A: Access + ?Sized>(a: &A, key: &[u8]) -> Option<usize> {
+    read_key(a, key, |s, r| s.rec_charge(r))
+}
