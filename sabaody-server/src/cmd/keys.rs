@@ -218,7 +218,10 @@ pub(crate) fn flushall(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(),
     Ok(())
 }
 
-fn expire_condition(args: &mut Args<'_>) -> Result<ExpireCondition, CmdError> {
+/// The EXPIRE flags. `XX LT` needs both checks (a TTL must exist, and the new one must be
+/// lower), which one `ExpireCondition` cannot say: the second field asks the caller to check
+/// for an existing TTL first. (`XX GT` is `GT`: a key without TTL counts as infinite.)
+fn expire_condition(args: &mut Args<'_>) -> Result<(ExpireCondition, bool), CmdError> {
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     while let Some(opt) = args.peek() {
         args.next_bytes()?;
@@ -248,21 +251,15 @@ fn expire_condition(args: &mut Args<'_>) -> Result<ExpireCondition, CmdError> {
         ));
     }
     Ok(if nx {
-        ExpireCondition::Nx
+        (ExpireCondition::Nx, false)
     } else if gt {
-        // XX together with GT/LT: GT/LT already imply an existing TTL comparison; Redis
-        // applies both, and GT/LT on a key without TTL fail like XX would for GT.
-        ExpireCondition::Gt
+        (ExpireCondition::Gt, false)
     } else if lt {
-        if xx {
-            ExpireCondition::Xx
-        } else {
-            ExpireCondition::Lt
-        }
+        (ExpireCondition::Lt, xx)
     } else if xx {
-        ExpireCondition::Xx
+        (ExpireCondition::Xx, false)
     } else {
-        ExpireCondition::Always
+        (ExpireCondition::Always, false)
     })
 }
 
@@ -272,8 +269,14 @@ macro_rules! expire_cmd {
         pub(crate) fn $name(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
             let key = args.next_bytes()?;
             let when = args.next_int()?;
-            let cond = expire_condition(args)?;
-            let done = ks!(ctx, k => k.$method(key, when, cond))?;
+            let (cond, needs_ttl) = expire_condition(args)?;
+            let done = ks!(ctx, k => {
+                if needs_ttl && k.pttl(key) < 0 {
+                    false
+                } else {
+                    k.$method(key, when, cond)?
+                }
+            });
             write::integer(ctx.out, i64::from(done));
             Ok(())
         }
