@@ -74,8 +74,19 @@ fn bytes(v: Option<Vec<u8>>) -> Option<Bytes> {
 
 #[test]
 fn random_ops_match_reference_model() {
-    for seed in 1..=8u64 {
-        run(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15), 4000);
+    // SABAODY_MODEL_SEEDS / SABAODY_MODEL_STEPS make longer runs (fuzz-style) possible.
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let (seeds, steps) = (
+        env("SABAODY_MODEL_SEEDS", 8),
+        env("SABAODY_MODEL_STEPS", 4000),
+    );
+    for seed in 1..=seeds {
+        run(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15), steps as usize);
     }
 }
 
