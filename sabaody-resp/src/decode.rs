@@ -121,6 +121,18 @@ impl<const BUILD: bool> Parser<'_, BUILD> {
         }
     }
 
+    /// Room to reserve for `n` claimed elements of at least `min_size` bytes each starting at
+    /// `pos`: never more than the bytes present can hold, so a claimed count alone reserves
+    /// nothing (`decode_bytes` has no validating pass before building).
+    #[inline]
+    fn capacity_for(&self, n: usize, pos: usize, min_size: usize) -> usize {
+        if BUILD {
+            n.min(self.src.len().saturating_sub(pos) / min_size)
+        } else {
+            0
+        }
+    }
+
     /// A length line after `*`, `%`, `~`, `>` or `|`: `Ok(Some((None, next)))` for `-1`.
     #[inline]
     fn count(&self, start: usize, allow_null: bool) -> Parsed<Option<usize>> {
@@ -158,7 +170,7 @@ impl<const BUILD: bool> Parser<'_, BUILD> {
     }
 
     fn seq(&self, n: usize, mut pos: usize, depth: usize) -> Parsed<Vec<Frame>> {
-        let mut items = Vec::with_capacity(if BUILD { n } else { 0 });
+        let mut items = Vec::with_capacity(self.capacity_for(n, pos, 3));
         for _ in 0..n {
             // Arrays of bulk strings (commands, most replies) skip the general dispatch.
             if self.src.get(pos) == Some(&b'$') {
@@ -186,7 +198,7 @@ impl<const BUILD: bool> Parser<'_, BUILD> {
     }
 
     fn pairs(&self, n: usize, mut pos: usize, depth: usize) -> Parsed<Vec<(Frame, Frame)>> {
-        let mut items = Vec::with_capacity(if BUILD { n } else { 0 });
+        let mut items = Vec::with_capacity(self.capacity_for(n, pos, 6));
         for _ in 0..n {
             let Some((k, next)) = self.frame(pos, depth)? else {
                 return Ok(None);

@@ -437,3 +437,31 @@ fn decode_bytes_and_decode_all() {
     assert_eq!(out, vec![Frame::simple("a"), Frame::Integer(1)]);
     assert_eq!(&buf[..], b"$2\r\nx");
 }
+
+#[test]
+fn decode_bytes_does_not_trust_claimed_counts() {
+    // No validating pass runs before building here: the capacity must follow the bytes present.
+    let src = b("*1048576\r\n:1\r\n");
+    assert_eq!(super::decode_bytes(&src, &Limits::default()), Ok(None));
+    let limits = Limits::default();
+    let p = super::Parser::<true> {
+        src: &src[..],
+        owner: Some(&src),
+        limits: &limits,
+    };
+    assert_eq!(
+        p.capacity_for(1_048_576, 10, 3),
+        1,
+        "room for the 4 bytes present only"
+    );
+    assert_eq!(p.capacity_for(1_048_576, 10, 6), 0);
+    assert_eq!(p.capacity_for(1, 10, 3), 1);
+    let src = b("*2\r\n_\r\n_\r\n");
+    assert_eq!(
+        super::decode_bytes(&src, &Limits::default()),
+        Ok(Some((
+            Frame::Array(vec![Frame::Null, Frame::Null]),
+            src.len()
+        )))
+    );
+}
