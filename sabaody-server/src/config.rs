@@ -362,7 +362,10 @@ fn parse_enum(args: &[&str], allowed: &[&str]) -> Result<String, String> {
     if allowed.contains(&v.as_str()) {
         Ok(v)
     } else {
-        Err(format!("argument must be one of: {}", allowed.join(", ")))
+        Err(format!(
+            "argument(s) must be one of the following: {}",
+            allowed.join(", ")
+        ))
     }
 }
 

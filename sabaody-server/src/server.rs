@@ -250,14 +250,15 @@ impl Watches {
         }
     }
 
-    /// FLUSHDB / FLUSHALL: every watcher of `db` (or of every db) is dirty.
-    pub fn touch_db(&self, db: Option<usize>) {
+    /// FLUSHDB / FLUSHALL: watchers of keys of `db` (or of every db) that exist are dirty
+    /// (a watched key that did not exist is not touched by a flush, as in Redis).
+    pub fn touch_db(&self, db: Option<usize>, exists: impl Fn(usize, &[u8]) -> bool) {
         if self.active.load(Ordering::Relaxed) == 0 {
             return;
         }
         let m = self.map.lock();
-        for ((d, _), v) in m.iter() {
-            if db.is_none_or(|x| x == *d) {
+        for ((d, key), v) in m.iter() {
+            if db.is_none_or(|x| x == *d) && exists(*d, key) {
                 for f in v {
                     f.store(true, Ordering::Release);
                 }

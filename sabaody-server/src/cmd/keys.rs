@@ -196,12 +196,28 @@ fn flush_mode(args: &mut Args<'_>) -> Result<(), CmdError> {
     Ok(())
 }
 
+/// Marks the WATCHers of keys about to be flushed.
+fn touch_watched(ctx: &Ctx<'_, '_>, db: Option<usize>) {
+    let shared = ctx.shared;
+    match ctx.tx {
+        Some(tx) => {
+            shared
+                .watches
+                .touch_db(db, |d, key| tx.select(d).is_ok() && tx.exists(&[key]) > 0);
+            let _ = tx.select(ctx.client.db);
+        }
+        None => shared.watches.touch_db(db, |d, key| {
+            shared.dbs.get(d).is_some_and(|c| c.exists(&[key]) > 0)
+        }),
+    }
+}
+
 /// ```text
 /// FLUSHDB [ASYNC | SYNC]
 /// ```
 pub(crate) fn flushdb(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     flush_mode(args)?;
-    ctx.shared.watches.touch_db(Some(ctx.client.db));
+    touch_watched(ctx, Some(ctx.client.db));
     ks!(ctx, k => k.flush());
     ctx.ok();
     Ok(())
@@ -212,7 +228,7 @@ pub(crate) fn flushdb(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), 
 /// ```
 pub(crate) fn flushall(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     flush_mode(args)?;
-    ctx.shared.watches.touch_db(None);
+    touch_watched(ctx, None);
     ks!(ctx, k => k.flush_all());
     ctx.ok();
     Ok(())

@@ -64,9 +64,63 @@ fn write_command_info(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec) {
     for c in cats {
         write::simple(out, c.as_bytes());
     }
-    write::array_len(out, 0); // tips
-    write::array_len(out, 0); // key specs
-    write::array_len(out, 0); // subcommands
+    write::set_len(out, proto, 0); // tips
+    write_key_specs(out, proto, spec);
+    write::set_len(out, proto, 0); // subcommands
+}
+
+/// Key specs derived from first/last/step: one `index` + `range` spec (Redis 7 form).
+fn write_key_specs(out: &mut bytes::BytesMut, proto: sabaody_resp::Protocol, spec: &CommandSpec) {
+    if spec.first_key <= 0 {
+        write::set_len(out, proto, 0);
+        return;
+    }
+    write::set_len(out, proto, 1);
+    let flags: &[&str] = match spec.name {
+        "set" => &["RW", "access", "update", "variable_flags"],
+        "del" | "unlink" | "getdel" => &["RM", "delete"],
+        _ if spec.has(flag::WRITE) => &["RW", "update"],
+        _ => &["RO", "access"],
+    };
+    let notes = match spec.name {
+        "set" => Some("RW and ACCESS due to the optional `GET` argument"),
+        _ => None,
+    };
+    write::map_len(out, proto, if notes.is_some() { 4 } else { 3 });
+    if let Some(n) = notes {
+        write::bulk(out, b"notes");
+        write::bulk(out, n.as_bytes());
+    }
+    write::bulk(out, b"flags");
+    write::set_len(out, proto, flags.len());
+    for f in flags {
+        write::simple(out, f.as_bytes());
+    }
+    write::bulk(out, b"begin_search");
+    write::map_len(out, proto, 2);
+    write::bulk(out, b"type");
+    write::bulk(out, b"index");
+    write::bulk(out, b"spec");
+    write::map_len(out, proto, 1);
+    write::bulk(out, b"index");
+    write::integer(out, i64::from(spec.first_key));
+    write::bulk(out, b"find_keys");
+    write::map_len(out, proto, 2);
+    write::bulk(out, b"type");
+    write::bulk(out, b"range");
+    write::bulk(out, b"spec");
+    write::map_len(out, proto, 3);
+    write::bulk(out, b"lastkey");
+    let lastkey = if spec.last_key < 0 {
+        spec.last_key
+    } else {
+        spec.last_key - spec.first_key
+    };
+    write::integer(out, i64::from(lastkey));
+    write::bulk(out, b"keystep");
+    write::integer(out, i64::from(spec.step));
+    write::bulk(out, b"limit");
+    write::integer(out, 0);
 }
 
 fn write_command_docs(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec) {
@@ -111,7 +165,7 @@ pub(crate) fn command(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), 
             for n in names {
                 match lookup(n) {
                     Some(spec) => write_command_info(ctx, spec),
-                    None => write::null_array(ctx.out, ctx.client.proto),
+                    None => write::null_bulk(ctx.out, ctx.client.proto),
                 }
             }
         }

@@ -146,7 +146,13 @@ pub(crate) fn getex(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
         }
         expiry = Some(kind(args.next_int()?));
     }
-    let v = ks!(ctx, k => k.getex(key, expiry))?;
+    let v = match ks!(ctx, k => k.getex(key, expiry)) {
+        // Redis looks the key up before checking the time: a missing key answers nil.
+        Err(sabaody_core::Error::InvalidExpireTime(_)) if ks!(ctx, k => k.exists(&[key])) == 0 => {
+            None
+        }
+        other => other?,
+    };
     bulk_or_null(ctx, v);
     Ok(())
 }
