@@ -109,6 +109,7 @@ class Load:
             "skipped_sends_reply_pending": 0,
         }
         self.latencies = []
+        self.samples = []  # (send time, latency), for --samples
 
     # -- helpers ----------------------------------------------------------------------------
     def fail(self, c, reason, counter):
@@ -207,6 +208,8 @@ class Load:
             return
         reply, c.buf = c.buf[: max(n, 0)], c.buf[max(n, 0):]
         self.latencies.append(now - c.sent_at)
+        if self.a.samples:
+            self.samples.append((c.sent_at, now - c.sent_at))
         c.sent_at = None
         if n > 0 and reply.startswith(c.expect_prefix):
             self.stats["replies_ok"] += 1
@@ -316,6 +319,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=5.0, help="seconds before a request counts as failed")
     ap.add_argument("--label", default="server")
     ap.add_argument("--json", help="also write the results to this file as JSON")
+    ap.add_argument("--samples", help="write every request's send time (s, from the first) and latency (ms) to this file")
     a = ap.parse_args()
 
     if not ipaddress.ip_address(socket.gethostbyname(a.host)).is_loopback:
@@ -380,6 +384,11 @@ def main():
             f"{r['per_conn_idle_after_load_bytes']} B (idle again after the load)"
         )
     print(f"  failures total: {r['failures']}; connections still open at the end: {open_at_end}")
+    if a.samples and L.samples:
+        t0 = min(t for t, _ in L.samples)
+        with open(a.samples, "w") as f:
+            for t, lat_s in sorted(L.samples):
+                f.write(f"{t - t0:.6f} {lat_s * 1000:.3f}\n")
     if a.json:
         with open(a.json, "w") as f:
             json.dump(r, f, indent=1)
