@@ -211,6 +211,10 @@ pub trait Keyspace: Access {
 
     /// `GETEX key [EX|PX|EXAT|PXAT|PERSIST]`: the value, changing its TTL.
     ///
+    /// As in Redis, a missing key answers `None` (and a non-string `WrongType`) before the
+    /// time is validated, so the server should parse the time argument leniently too:
+    /// `GETEX missing EX abc` is `nil` in Redis 7.0.
+    ///
     /// # Errors
     /// [`Error::WrongType`]; [`Error::InvalidExpireTime`] (`'getex'`).
     fn getex(

@@ -278,6 +278,30 @@ impl F80 {
         }
     }
 
+    /// The exact value of a finite `f64` (`None` for NaN and infinities).
+    pub(crate) fn from_f64(v: f64) -> Option<F80> {
+        if !v.is_finite() {
+            return None;
+        }
+        let bits = v.to_bits();
+        let neg = bits >> 63 == 1;
+        let biased = ((bits >> 52) & 0x7FF) as i64;
+        let frac = bits & ((1 << 52) - 1);
+        let (m, e) = if biased == 0 {
+            (frac, -1074)
+        } else {
+            (frac | 1 << 52, biased - 1075)
+        };
+        if m == 0 {
+            return Some(F80 {
+                neg,
+                mant: 0,
+                exp: 0,
+            });
+        }
+        round(neg, &Big::from_u64(m), e, false)
+    }
+
     /// `self + o`, correctly rounded to nearest-even; `None` on overflow (infinity).
     pub(crate) fn add(self, o: F80) -> Option<F80> {
         if self.mant == 0 {

@@ -106,16 +106,6 @@ fn parse_hex_float(t: &str) -> Option<f64> {
     Some(if neg { -v } else { v })
 }
 
-fn format_f64_human(v: f64) -> String {
-    let s = format!("{v:.17}");
-    let s = if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    };
-    if s == "-0" { "0".to_string() } else { s }
-}
-
 /// `INCRBYFLOAT`: `current + incr`, formatted as Redis stores and replies it.
 ///
 /// Redis computes in x87 `long double` and prints with `%.17Lf`; [`crate::ld`] emulates
@@ -125,31 +115,30 @@ fn format_f64_human(v: f64) -> String {
 /// Hex-float operands fall back to `f64` arithmetic.
 pub(crate) fn incr_float(current: &[u8], incr: f64) -> Result<String, crate::Error> {
     use crate::ld::F80;
-    // Decimal text (a subset of what strtold takes) goes through long double emulation,
-    // which also covers values past the f64 range as Redis does.
-    let a = (current.len() < 5 * 1024)
+    if incr.is_nan() || incr.is_infinite() {
+        return Err(crate::Error::NanOrInfinity);
+    }
+    // Decimal text goes through the exact long double conversion (also covering values past
+    // the f64 range, as strtold does); other forms strtold takes (hex floats, inf) are exact
+    // in f64 already.
+    let decimal = (current.len() < 5 * 1024)
         .then(|| {
             std::str::from_utf8(current)
                 .ok()
                 .and_then(F80::parse_decimal)
         })
         .flatten();
-    if let Some(a) = a {
-        if incr.is_nan() || incr.is_infinite() {
-            return Err(crate::Error::NanOrInfinity);
+    let a = match decimal {
+        Some(a) => a,
+        None => {
+            let cur = parse_f64(current).ok_or(crate::Error::NotFloat)?;
+            F80::from_f64(cur).ok_or(crate::Error::NanOrInfinity)?
         }
-        let b = F80::parse_decimal(&format!("{incr}")).ok_or(crate::Error::NotFloat)?;
-        return a
-            .add(b)
-            .map(F80::format_human)
-            .ok_or(crate::Error::NanOrInfinity);
-    }
-    let cur = parse_f64(current).ok_or(crate::Error::NotFloat)?;
-    let sum = cur + incr;
-    if sum.is_nan() || sum.is_infinite() {
-        return Err(crate::Error::NanOrInfinity);
-    }
-    Ok(format_f64_human(sum))
+    };
+    let b = F80::parse_decimal(&format!("{incr}")).ok_or(crate::Error::NotFloat)?;
+    a.add(b)
+        .map(F80::format_human)
+        .ok_or(crate::Error::NanOrInfinity)
 }
 
 #[cfg(test)]

@@ -199,6 +199,15 @@ fn getdel_getex() {
         Err(Error::WrongType)
     );
     assert_eq!(c.getex("missing", Some(GetExExpiry::Ex(5))).unwrap(), None);
+    assert_eq!(
+        c.getex("missing", Some(GetExExpiry::Ex(0))).unwrap(),
+        None,
+        "lookup first"
+    );
+    assert_eq!(
+        c.getex("l", Some(GetExExpiry::Ex(-1))),
+        Err(Error::WrongType)
+    );
     c.set("k", "v").unwrap();
     assert_eq!(c.getex("k", Some(GetExExpiry::Ex(5))).unwrap(), b("v"));
     assert_eq!(c.ttl("k"), 5);

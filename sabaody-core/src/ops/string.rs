@@ -178,23 +178,24 @@ pub(crate) fn getex<A: Access + ?Sized>(
     expiry: Option<GetExExpiry>,
 ) -> Result<Option<Bytes>, Error> {
     let store = a.store();
-    let now = || store.now();
-    let at = match expiry {
-        None | Some(GetExExpiry::Persist) => None,
-        Some(GetExExpiry::Ex(n)) => Some(abs_expire(now, n, true, true, "getex")?),
-        Some(GetExExpiry::Px(n)) => Some(abs_expire(now, n, false, true, "getex")?),
-        Some(GetExExpiry::ExAt(n)) => Some(abs_expire(now, n, true, false, "getex")?),
-        Some(GetExExpiry::PxAt(n)) => Some(abs_expire(now, n, false, false, "getex")?),
-    };
     if expiry.is_none() {
         return get(a, key);
     }
     let (h, gid) = locate(a, key);
     a.write(gid, |s| {
+        // Redis looks the key up and checks its type before it validates the time.
         let Some(r) = live(s, store, h, key) else {
             return Ok(None);
         };
         let v = bytes_of(s, &r)?;
+        let now = || store.now();
+        let at = match expiry {
+            None | Some(GetExExpiry::Persist) => None,
+            Some(GetExExpiry::Ex(n)) => Some(abs_expire(now, n, true, true, "getex")?),
+            Some(GetExExpiry::Px(n)) => Some(abs_expire(now, n, false, true, "getex")?),
+            Some(GetExExpiry::ExAt(n)) => Some(abs_expire(now, n, true, false, "getex")?),
+            Some(GetExExpiry::PxAt(n)) => Some(abs_expire(now, n, false, false, "getex")?),
+        };
         match at {
             Some(t) if t <= store.now() => {
                 s.remove(h, key, false);

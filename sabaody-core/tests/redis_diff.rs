@@ -1,0 +1,417 @@
+//! Differential test: the same random string/key/TTL commands go to a real `redis-server`
+//! (started here on a free loopback port) and to `sabaody-core`; every reply must agree.
+//! Needs `redis-server` on PATH, so it is ignored by default:
+//!
+//! ```sh
+//! cargo test --release -p sabaody-core --test redis_diff -- --ignored
+//! ```
+//! Times are chosen so nothing expires during the run (TTLs of 50+ s, or already past).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use sabaody_core::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+
+#[derive(Debug, Clone, PartialEq)]
+enum R {
+    Nil,
+    Int(i64),
+    Bulk(Vec<u8>),
+    St(String),
+    Err(String),
+    Arr(Vec<R>),
+}
+
+struct Redis {
+    w: TcpStream,
+    r: BufReader<TcpStream>,
+}
+impl Redis {
+    fn cmd(&mut self, args: &[Vec<u8>]) -> R {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+        }
+        self.w.write_all(&out).unwrap();
+        self.read()
+    }
+    fn read(&mut self) -> R {
+        let mut line = Vec::new();
+        self.r.read_until(b'\n', &mut line).unwrap();
+        let body = String::from_utf8_lossy(&line[1..line.len() - 2]).to_string();
+        match line[0] {
+            b'+' => R::St(body),
+            b'-' => R::Err(body),
+            b':' => R::Int(body.parse().unwrap()),
+            b'$' => {
+                let n: i64 = body.parse().unwrap();
+                if n < 0 {
+                    return R::Nil;
+                }
+                let mut b = vec![0; n as usize + 2];
+                self.r.read_exact(&mut b).unwrap();
+                b.truncate(n as usize);
+                R::Bulk(b)
+            }
+            b'*' => {
+                let n: i64 = body.parse().unwrap();
+                if n < 0 {
+                    return R::Nil;
+                }
+                R::Arr((0..n).map(|_| self.read()).collect())
+            }
+            _ => panic!("bad reply"),
+        }
+    }
+}
+
+struct Rng(u64);
+impl Rng {
+    fn n(&mut self, m: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % m
+    }
+}
+
+fn e(err: Error) -> R {
+    R::Err(err.redis_text())
+}
+fn bulk(b: Option<bytes::Bytes>) -> R {
+    b.map_or(R::Nil, |b| R::Bulk(b.to_vec()))
+}
+fn res<T>(r: Result<T, Error>, f: impl FnOnce(T) -> R) -> R {
+    match r {
+        Ok(v) => f(v),
+        Err(x) => e(x),
+    }
+}
+
+struct Server(std::process::Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_redis() -> (Server, TcpStream) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server on PATH");
+    let server = Server(child);
+    for _ in 0..200 {
+        if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
+            return (server, s);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    panic!("redis-server did not start");
+}
+
+#[test]
+#[ignore = "needs redis-server on PATH"]
+fn random_commands_match_redis_server() {
+    let (_server, s) = start_redis();
+    let mut redis = Redis {
+        w: s.try_clone().unwrap(),
+        r: BufReader::new(s),
+    };
+    let a = |x: &str| x.as_bytes().to_vec();
+    redis.cmd(&[a("SELECT"), a("9")]);
+    redis.cmd(&[a("FLUSHALL")]);
+    let c = Cache::builder().build();
+    let mut rng = Rng(0xDEADBEEF12345);
+    let vals = [
+        "0",
+        "1",
+        "-5",
+        "10.5",
+        "abc",
+        "01",
+        " 1",
+        "+1",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "1e3",
+        "0x10",
+        "",
+        "inf",
+        "3.0",
+        "hello world",
+        "123456789012345678901234567890",
+    ];
+    let mut mismatches = 0;
+    let steps: usize = std::env::var("SABAODY_DIFF_STEPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30_000);
+    for step in 0..steps {
+        let k = format!("k{}", rng.n(6));
+        let k2 = format!("k{}", rng.n(6));
+        let v = vals[rng.n(vals.len() as u64) as usize].to_string();
+        let num = [-3i64, -1, 0, 1, 2, 7, 100, 1000, i64::MAX, i64::MIN][rng.n(10) as usize];
+        let op = rng.n(26);
+        let (args, ours): (Vec<String>, R) = match op {
+            0 => (
+                vec!["SET".into(), k.clone(), v.clone()],
+                res(c.set(&k, &v), |_| R::St("OK".into())),
+            ),
+            1 => (vec!["GET".into(), k.clone()], res(c.get(&k), bulk)),
+            2 => {
+                let cond = rng.n(3);
+                let get = rng.n(2) == 0;
+                let ex = rng.n(6);
+                let mut args = vec!["SET".into(), k.clone(), v.clone()];
+                let condition = match cond {
+                    0 => SetCondition::Always,
+                    1 => {
+                        args.push("NX".into());
+                        SetCondition::IfAbsent
+                    }
+                    _ => {
+                        args.push("XX".into());
+                        SetCondition::IfExists
+                    }
+                };
+                if get {
+                    args.push("GET".into());
+                }
+                let t = [100i64, 0, -1, 5000, i64::MAX][rng.n(5) as usize];
+                let expiry = match ex {
+                    0 => {
+                        args.extend(["EX".into(), t.to_string()]);
+                        Some(SetExpiry::Ex(t))
+                    }
+                    1 => {
+                        args.extend(["PX".into(), (t * 1000).to_string()]);
+                        Some(SetExpiry::Px(t.saturating_mul(1000)))
+                    }
+                    2 => {
+                        args.push("KEEPTTL".into());
+                        Some(SetExpiry::KeepTtl)
+                    }
+                    3 => {
+                        args.extend(["EXAT".into(), "1".into()]);
+                        Some(SetExpiry::ExAt(1))
+                    }
+                    _ => None,
+                };
+                if let Some(SetExpiry::Px(p)) = expiry {
+                    let n = args.len();
+                    args[n - 1] = p.to_string();
+                }
+                let r = c.set_with(
+                    &k,
+                    &v,
+                    &SetOptions {
+                        condition,
+                        get,
+                        expiry,
+                    },
+                );
+                (
+                    args,
+                    res(r, |o| {
+                        if get {
+                            bulk(o.previous)
+                        } else if o.written {
+                            R::St("OK".into())
+                        } else {
+                            R::Nil
+                        }
+                    }),
+                )
+            }
+            3 => (vec!["GETDEL".into(), k.clone()], res(c.getdel(&k), bulk)),
+            4 => (
+                vec!["APPEND".into(), k.clone(), v.clone()],
+                res(c.append(&k, &v), |n| R::Int(n as i64)),
+            ),
+            5 => (
+                vec!["INCRBY".into(), k.clone(), num.to_string()],
+                res(c.incr_by(&k, num), R::Int),
+            ),
+            6 => (
+                vec!["DECRBY".into(), k.clone(), num.to_string()],
+                res(c.decr_by(&k, num), R::Int),
+            ),
+            7 => {
+                let f = [0.1f64, -5.0, 2.5e2, 1e-3, 1000.0, -0.1][rng.n(6) as usize];
+                (
+                    vec!["INCRBYFLOAT".into(), k.clone(), format!("{f}")],
+                    res(c.incr_by_float(&k, f), |b| R::Bulk(b.to_vec())),
+                )
+            }
+            8 => (
+                vec![
+                    "SETRANGE".into(),
+                    k.clone(),
+                    (num.rem_euclid(20) - 1).to_string(),
+                    v.clone(),
+                ],
+                res(c.setrange(&k, num.rem_euclid(20) - 1, &v), |n| {
+                    R::Int(n as i64)
+                }),
+            ),
+            9 => {
+                let (s, en) = (rng.n(10) as i64 - 5, rng.n(10) as i64 - 5);
+                (
+                    vec!["GETRANGE".into(), k.clone(), s.to_string(), en.to_string()],
+                    res(c.getrange(&k, s, en), |b| R::Bulk(b.to_vec())),
+                )
+            }
+            10 => (
+                vec!["STRLEN".into(), k.clone()],
+                res(c.strlen(&k), |n| R::Int(n as i64)),
+            ),
+            11 => (
+                vec!["MSET".into(), k.clone(), v.clone(), k2.clone(), "x".into()],
+                res(c.mset(&[(&k, v.as_str()), (&k2, "x")]), |_| {
+                    R::St("OK".into())
+                }),
+            ),
+            12 => (
+                vec![
+                    "MSETNX".into(),
+                    k.clone(),
+                    v.clone(),
+                    k2.clone(),
+                    "y".into(),
+                ],
+                res(c.msetnx(&[(&k, v.as_str()), (&k2, "y")]), |b| {
+                    R::Int(b as i64)
+                }),
+            ),
+            13 => (
+                vec!["MGET".into(), k.clone(), k2.clone()],
+                R::Arr(c.mget(&[&k, &k2]).into_iter().map(bulk).collect()),
+            ),
+            14 => (
+                vec!["DEL".into(), k.clone(), k2.clone()],
+                R::Int(c.del(&[&k, &k2]) as i64),
+            ),
+            15 => (
+                vec!["EXISTS".into(), k.clone(), k2.clone(), k.clone()],
+                R::Int(c.exists(&[&k, &k2, &k]) as i64),
+            ),
+            16 => (
+                vec!["RENAME".into(), k.clone(), k2.clone()],
+                res(c.rename(&k, &k2), |_| R::St("OK".into())),
+            ),
+            17 => (
+                vec!["RENAMENX".into(), k.clone(), k2.clone()],
+                res(c.renamenx(&k, &k2), |b| R::Int(b as i64)),
+            ),
+            18 => {
+                let rep = rng.n(2) == 0;
+                let mut args = vec!["COPY".into(), k.clone(), k2.clone()];
+                if rep {
+                    args.push("REPLACE".into());
+                }
+                (
+                    args,
+                    res(
+                        c.copy(
+                            &k,
+                            &k2,
+                            &CopyOptions {
+                                db: None,
+                                replace: rep,
+                            },
+                        ),
+                        |b| R::Int(b as i64),
+                    ),
+                )
+            }
+            19 => {
+                let cond = rng.n(5);
+                let t = [100i64, -1, 0, 200, 50][rng.n(5) as usize];
+                let (flag, ec) = [
+                    ("", ExpireCondition::Always),
+                    ("NX", ExpireCondition::Nx),
+                    ("XX", ExpireCondition::Xx),
+                    ("GT", ExpireCondition::Gt),
+                    ("LT", ExpireCondition::Lt),
+                ][cond as usize];
+                let mut args = vec!["EXPIRE".into(), k.clone(), t.to_string()];
+                if !flag.is_empty() {
+                    args.push(flag.into());
+                }
+                (args, res(c.expire(&k, t, ec), |b| R::Int(b as i64)))
+            }
+            20 => (vec!["TTL".into(), k.clone()], R::Int(c.ttl(&k))),
+            21 => (
+                vec!["PERSIST".into(), k.clone()],
+                R::Int(c.persist(&k) as i64),
+            ),
+            22 => (
+                vec!["TYPE".into(), k.clone()],
+                R::St(c.key_type(&k).map_or("none", KeyType::as_str).into()),
+            ),
+            23 => (
+                vec!["SETNX".into(), k.clone(), v.clone()],
+                res(c.setnx(&k, &v), |b| R::Int(b as i64)),
+            ),
+            24 => {
+                let mut ks: Vec<Vec<u8>> = c.keys("*").into_iter().map(|b| b.to_vec()).collect();
+                ks.sort();
+                (
+                    vec!["KEYS".into(), "*".into()],
+                    R::Arr(ks.into_iter().map(R::Bulk).collect()),
+                )
+            }
+            _ => {
+                let t = [100i64, 0, -1][rng.n(3) as usize];
+                (
+                    vec!["GETEX".into(), k.clone(), "EX".into(), t.to_string()],
+                    res(c.getex(&k, Some(GetExExpiry::Ex(t))), bulk),
+                )
+            }
+        };
+        let mut theirs = redis.cmd(
+            &args
+                .iter()
+                .map(|x| x.as_bytes().to_vec())
+                .collect::<Vec<_>>(),
+        );
+        if op == 24
+            && let R::Arr(v) = &mut theirs
+        {
+            v.sort_by(|a, b| match (a, b) {
+                (R::Bulk(x), R::Bulk(y)) => x.cmp(y),
+                _ => std::cmp::Ordering::Equal,
+            });
+        }
+        if ours != theirs {
+            mismatches += 1;
+            if mismatches < 20 {
+                println!(
+                    "step {step}: {:?}\n   redis: {:?}\n   ours:  {:?}",
+                    args, theirs, ours
+                );
+            }
+        }
+    }
+    println!("{steps} steps, {mismatches} mismatches");
+    assert_eq!(mismatches, 0);
+}
