@@ -1,6 +1,9 @@
 //! The Sabaody keyspace: a typed, sharded, thread-safe Redis-like cache. No I/O, no RESP.
 //!
-//! API changes: (none yet — signatures are stable; any change will be listed here.)
+//! API changes: none to existing signatures. Added since the first commit:
+//! `Keyspace::{move_key, swap_db, object_encoding, memory_usage}`, `Error::DecrementOverflow`
+//! (`ERR decrement would overflow`, DECRBY with i64::MIN). Behaviour: `getex` now looks the
+//! key up (nil / WRONGTYPE) before validating the time, as Redis 7.0 does.
 //!
 //! # Use
 //!
