@@ -16,6 +16,32 @@
 //! * `info`: the INFO sections. `log`: the stdout logger.
 //! * [`Session`]: the connection and command path without a socket (fuzzing, tests).
 //!
+//! # Running
+//!
+//! ```text
+//! cargo run --release -p sabaody-server -- [redis.conf] [--directive value ...]
+//! cargo run --release -p sabaody-server -- --port 6380 --save "" --appendonly no
+//! redis-cli -p 6380 ping
+//! ```
+//! Unknown directives and bad values stop start-up with a message naming the directive
+//! (exit code 1). SIGTERM / SIGINT / `SHUTDOWN` stop accepting, flush replies and exit 0.
+//!
+//! # Directives
+//!
+//! `port` `bind` `protected-mode` `databases` `maxclients` `timeout` `tcp-keepalive`
+//! `tcp-backlog` `requirepass` `loglevel` `logfile` `daemonize` (no only) `pidfile`
+//! `io-threads` (default: number of cores) `io-threads-do-reads` `client-query-buffer-limit`
+//! `client-output-buffer-limit` `proto-max-bulk-len` `hz` `slowlog-log-slower-than`
+//! `slowlog-max-len` `enable-debug-command`, and, accepted with Redis's defaults for the
+//! issues that implement them: `save` (default `""`) `appendonly` `appendfsync`
+//! `appendfilename` `appenddirname` `dir` `dbfilename` `rdbcompression` `rdbchecksum`
+//! `stop-writes-on-bgsave-error` `maxmemory` `maxmemory-policy` `maxmemory-samples`
+//! `lfu-log-factor` `lfu-decay-time` `latency-monitor-threshold` `notify-keyspace-events`
+//! `aof-use-rdb-preamble` `auto-aof-rewrite-*` `no-appendfsync-on-rewrite` `lazyfree-lazy-*`
+//! `active-expire-effort` `supervised` `always-show-logo` `set-proc-title`. Memory sizes take
+//! Redis's units (`100mb`, `1gb`, `512k`). `CONFIG GET` (globs), `CONFIG SET` (run-time
+//! directives) and `CONFIG REWRITE` use the same table.
+//!
 //! ```no_run
 //! use sabaody_server::{Config, Server};
 //! let mut config = Config::default();
