@@ -666,3 +666,39 @@ fn output_buffer_hard_limit_closes_a_client_that_does_not_read() {
     roundtrip(&mut other, &cmd(&[b"PING"]), b"+PONG\r\n");
     h.shutdown();
 }
+
+#[test]
+fn event_loops_drive_active_expiry() {
+    // Keys nobody reads again are reclaimed by the loops' cron (real time: this checks the
+    // wiring, the core's own tests cover the cycle on a manual clock).
+    let h = start();
+    let mut s = connect(h.local_addr());
+    let mut req = Vec::new();
+    let mut expected = Vec::new();
+    for i in 0..500 {
+        req.extend(cmd(&[
+            b"SET",
+            format!("e{i}").as_bytes(),
+            b"v",
+            b"PX",
+            b"50",
+        ]));
+        expected.extend_from_slice(b"+OK\r\n");
+    }
+    roundtrip(&mut s, &req, &expected);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        s.write_all(&cmd(&[b"DBSIZE"])).unwrap();
+        let reply = read_n(&mut s, 3);
+        let mut rest = reply.clone();
+        while !rest.ends_with(b"\r\n") {
+            rest.extend(read_n(&mut s, 1));
+        }
+        if rest == b":0\r\n" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "keys not reclaimed: {rest:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    h.shutdown();
+}
