@@ -43,7 +43,10 @@ impl Access for crate::Cache {
     #[inline]
     fn write<R>(&self, gid: usize, f: impl FnOnce(&mut Shard) -> R) -> R {
         let mut g = self.store.slots[gid].shard.write();
-        f(&mut g)
+        let before = g.mem;
+        let r = f(&mut g);
+        self.store.account(before, g.mem);
+        r
     }
     fn read_many<R>(&self, gids: &[usize], f: impl FnOnce(&[&Shard]) -> R) -> R {
         let guards: Vec<_> = gids
@@ -58,8 +61,12 @@ impl Access for crate::Cache {
             .iter()
             .map(|&g| self.store.slots[g].shard.write())
             .collect();
+        let before: usize = guards.iter().map(|g| g.mem).sum();
         let mut refs: Vec<&mut Shard> = guards.iter_mut().map(|g| &mut **g).collect();
-        f(&mut refs)
+        let r = f(&mut refs);
+        self.store
+            .account(before, guards.iter().map(|g| g.mem).sum());
+        r
     }
 }
 
@@ -109,7 +116,10 @@ impl Access for Transaction<'_> {
     }
     fn write<R>(&self, gid: usize, f: impl FnOnce(&mut Shard) -> R) -> R {
         let mut g = self.guards.borrow_mut();
-        f(&mut g[gid])
+        let before = g[gid].mem;
+        let r = f(&mut g[gid]);
+        self.store.account(before, g[gid].mem);
+        r
     }
     fn read_many<R>(&self, gids: &[usize], f: impl FnOnce(&[&Shard]) -> R) -> R {
         let g = self.guards.borrow();
@@ -118,6 +128,7 @@ impl Access for Transaction<'_> {
     }
     fn write_many<R>(&self, gids: &[usize], f: impl FnOnce(&mut [&mut Shard]) -> R) -> R {
         let mut g = self.guards.borrow_mut();
+        let before: usize = gids.iter().map(|&i| g[i].mem).sum();
         let mut refs: Vec<&mut Shard> = Vec::with_capacity(gids.len());
         let mut want = gids.iter().peekable();
         for (i, guard) in g.iter_mut().enumerate() {
@@ -126,6 +137,9 @@ impl Access for Transaction<'_> {
                 want.next();
             }
         }
-        f(&mut refs)
+        let r = f(&mut refs);
+        self.store
+            .account(before, gids.iter().map(|&i| g[i].mem).sum());
+        r
     }
 }

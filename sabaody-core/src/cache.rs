@@ -216,10 +216,10 @@ impl Cache {
     }
 
     /// Bytes charged to the whole store (all databases): each key's record (key, value,
-    /// header) plus a per-key table share plus out-of-line values.
+    /// header) plus a per-key table share plus out-of-line values. O(1): one atomic load.
     #[must_use]
     pub fn used_memory(&self) -> usize {
-        self.store.slots.iter().map(|s| s.shard.read().mem).sum()
+        usize::try_from(self.store.used.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(0)
     }
 
     /// Heap bytes the shards really hold (tables, arenas with their dead space and spare
@@ -297,11 +297,17 @@ impl Cache {
     /// # Errors
     /// A description of the first broken invariant.
     pub fn validate(&self) -> Result<(), String> {
-        for (i, slot) in self.store.slots.iter().enumerate() {
-            slot.shard
-                .read()
-                .validate()
-                .map_err(|e| format!("shard {i}: {e}"))?;
+        // All shards read-locked (ascending) at once: writers update the global total while
+        // they still hold their shard, so it is exact here even with writers around.
+        let guards: Vec<_> = self.store.slots.iter().map(|s| s.shard.read()).collect();
+        let mut total = 0;
+        for (i, shard) in guards.iter().enumerate() {
+            shard.validate().map_err(|e| format!("shard {i}: {e}"))?;
+            total += shard.mem;
+        }
+        let used = self.used_memory();
+        if used != total {
+            return Err(format!("used_memory {used} != sum of shards {total}"));
         }
         Ok(())
     }

@@ -43,7 +43,9 @@ pub(crate) fn cycle(store: &Store, budget: Duration) -> ExpireCycleStats {
         loop {
             let (sampled, expired, walked, buckets) = {
                 let mut shard = slot.shard.write();
+                let before = shard.mem;
                 let (s, e, w) = shard.expire_step(now, SAMPLE, MAX_BUCKETS);
+                store.account(before, shard.mem);
                 (s, e, w, shard.num_buckets())
             };
             walked_total += walked;

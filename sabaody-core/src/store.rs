@@ -7,7 +7,7 @@ use hashbrown::DefaultHashBuilder;
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::hash::BuildHasher;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::thread::{JoinHandle, ThreadId};
 
 /// A shard behind its lock, padded to its own cache lines.
@@ -61,6 +61,9 @@ pub struct Store {
     pub(crate) shards_per_db: usize,
     pub(crate) slots: Box<[Slot]>,
     pub(crate) stripes: Box<[Stripe]>,
+    /// Sum of every shard's `mem`, kept by the writers (O(1) `used_memory` for a memory
+    /// bound). Each write adds its shard's change after running.
+    pub(crate) used: AtomicI64,
     pub(crate) hasher: DefaultHashBuilder,
     pub(crate) clock: Arc<dyn Clock>,
     /// Next global shard the active expiry cycle visits; also serialises cycles.
@@ -81,6 +84,7 @@ impl Store {
             shards_per_db,
             slots,
             stripes: (0..STRIPES).map(|_| Stripe::default()).collect(),
+            used: AtomicI64::new(0),
             hasher,
             clock,
             expire_cursor: Mutex::new(0),
@@ -98,6 +102,15 @@ impl Store {
     #[inline]
     pub(crate) fn gid(&self, db: usize, h: u64) -> usize {
         db * self.shards_per_db + ((h >> 32) as usize & (self.shards_per_db - 1))
+    }
+
+    /// Records a change of a shard's charged bytes in the global total.
+    #[inline]
+    pub(crate) fn account(&self, before: usize, after: usize) {
+        if before != after {
+            self.used
+                .fetch_add(after as i64 - before as i64, Ordering::Relaxed);
+        }
     }
 
     #[inline]

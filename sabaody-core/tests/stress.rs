@@ -39,6 +39,8 @@ fn threads_mixed_ops_keep_invariants() {
                     cur = n;
                 }
                 c.active_expire_cycle(Duration::from_millis(1));
+                // Invariants (including the global used_memory total) hold mid-flight too.
+                c.validate().unwrap();
                 scans += 1;
             }
             scans
