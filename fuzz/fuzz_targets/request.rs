@@ -7,7 +7,12 @@ use bytes::{Bytes, BytesMut};
 use libfuzzer_sys::fuzz_target;
 use sabaody_resp::{DecodeError, Limits, RequestDecoder};
 
-const LIMITS: Limits = Limits { max_bulk_len: 64, max_multibulk_len: 8, max_depth: 8, max_inline_len: 64 };
+const LIMITS: Limits = Limits {
+    max_bulk_len: 64,
+    max_multibulk_len: 8,
+    max_depth: 8,
+    max_inline_len: 64,
+};
 
 /// The largest a single request can be under LIMITS (header line, then every argument's header
 /// line, payload and trailing two bytes).
@@ -24,7 +29,11 @@ fn run(input: &[u8], chunk_sizes: &[u8]) -> Outcome {
     let mut rest = input;
     let mut sizes = chunk_sizes.iter().cycle();
     while !rest.is_empty() {
-        let n = if chunk_sizes.is_empty() { rest.len() } else { (*sizes.next().unwrap_or(&0) as usize % 17) + 1 };
+        let n = if chunk_sizes.is_empty() {
+            rest.len()
+        } else {
+            (*sizes.next().unwrap_or(&0) as usize % 17) + 1
+        };
         let n = n.min(rest.len());
         buf.extend_from_slice(&rest[..n]);
         rest = &rest[n..];
@@ -41,7 +50,11 @@ fn run(input: &[u8], chunk_sizes: &[u8]) -> Outcome {
                         if first == b'*' {
                             assert!(buf.len() < MAX_REQUEST, "pending {} bytes", buf.len());
                         } else {
-                            assert!(buf.len() <= LIMITS.max_inline_len, "pending inline {} bytes", buf.len());
+                            assert!(
+                                buf.len() <= LIMITS.max_inline_len,
+                                "pending inline {} bytes",
+                                buf.len()
+                            );
                         }
                     }
                     break;
@@ -55,7 +68,9 @@ fn run(input: &[u8], chunk_sizes: &[u8]) -> Outcome {
 
 fuzz_target!(|data: &[u8]| {
     // First byte: how many of the following bytes give chunk sizes.
-    let Some((&k, rest)) = data.split_first() else { return };
+    let Some((&k, rest)) = data.split_first() else {
+        return;
+    };
     let k = (k as usize % 8).min(rest.len());
     let (sizes, input) = rest.split_at(k);
     let whole = run(input, &[]);
