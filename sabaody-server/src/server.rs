@@ -250,20 +250,26 @@ impl Watches {
         }
     }
 
-    /// FLUSHDB / FLUSHALL: watchers of keys of `db` (or of every db) that exist are dirty
-    /// (a watched key that did not exist is not touched by a flush, as in Redis).
-    pub fn touch_db(&self, db: Option<usize>, exists: impl Fn(usize, &[u8]) -> bool) {
+    /// The watched keys of the databases `pick` accepts (a snapshot: the registry lock is
+    /// not held afterwards, so the caller may take shard locks to check them).
+    ///
+    /// Lock order: shard locks may be held while taking the registry lock (EXEC), never the
+    /// other way round.
+    pub fn watched_in(&self, pick: impl Fn(usize) -> bool) -> Vec<(usize, Bytes)> {
         if self.active.load(Ordering::Relaxed) == 0 {
-            return;
+            return Vec::new();
         }
-        let m = self.map.lock();
-        for ((d, key), v) in m.iter() {
-            if db.is_none_or(|x| x == *d) && exists(*d, key) {
-                for f in v {
-                    f.store(true, Ordering::Release);
-                }
-            }
-        }
+        self.map
+            .lock()
+            .keys()
+            .filter(|(d, _)| pick(*d))
+            .cloned()
+            .collect()
+    }
+
+    /// Marks the watchers of one key dirty.
+    pub fn touch_key(&self, db: usize, key: &Bytes) {
+        self.touch_keys(db, std::iter::once(key));
     }
 }
 

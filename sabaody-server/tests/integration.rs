@@ -424,6 +424,21 @@ fn multi_exec_watch() {
         &cmd(&[b"DISCARD"]),
         b"-ERR DISCARD without MULTI\r\n",
     );
+    // FLUSHALL from another client touches a watched key that exists.
+    roundtrip(&mut s, &cmd(&[b"WATCH", b"a"]), b"+OK\r\n");
+    roundtrip(&mut other, &cmd(&[b"FLUSHALL"]), b"+OK\r\n");
+    roundtrip(&mut s, &cmd(&[b"MULTI"]), b"+OK\r\n");
+    roundtrip(&mut s, &cmd(&[b"PING"]), b"+QUEUED\r\n");
+    roundtrip(&mut s, &cmd(&[b"EXEC"]), b"*-1\r\n");
+    // SWAPDB brings a key into the watched database: aborts too.
+    roundtrip(&mut other, &cmd(&[b"SELECT", b"3"]), b"+OK\r\n");
+    roundtrip(&mut other, &cmd(&[b"SET", b"a", b"db3"]), b"+OK\r\n");
+    roundtrip(&mut s, &cmd(&[b"WATCH", b"a"]), b"+OK\r\n");
+    roundtrip(&mut other, &cmd(&[b"SWAPDB", b"0", b"3"]), b"+OK\r\n");
+    roundtrip(&mut s, &cmd(&[b"MULTI"]), b"+OK\r\n");
+    roundtrip(&mut s, &cmd(&[b"GET", b"a"]), b"+QUEUED\r\n");
+    roundtrip(&mut s, &cmd(&[b"EXEC"]), b"*-1\r\n");
+    roundtrip(&mut s, &cmd(&[b"GET", b"a"]), b"$3\r\ndb3\r\n");
     h.shutdown();
 }
 

@@ -338,3 +338,48 @@ fn requirepass_via_config() {
         ],
     );
 }
+
+#[test]
+fn move_swapdb_object_memory() {
+    let mut s = session();
+    check(
+        &mut s,
+        &[
+            ("SET a 1", "+OK\r\n"),
+            (
+                "MOVE a x",
+                "-ERR value is not an integer or out of range\r\n",
+            ),
+            ("MOVE a 99", "-ERR DB index is out of range\r\n"),
+            (
+                "MOVE a 0",
+                "-ERR source and destination objects are the same\r\n",
+            ),
+            ("MOVE a -1", "-ERR DB index is out of range\r\n"),
+            ("MOVE a 1", ":1\r\n"),
+            ("MOVE a 1", ":0\r\n"),
+            ("SWAPDB x 1", "-ERR invalid first DB index\r\n"),
+            ("SWAPDB 0 x", "-ERR invalid second DB index\r\n"),
+            ("SWAPDB 0 99", "-ERR DB index is out of range\r\n"),
+            ("SWAPDB 0 1", "+OK\r\n"),
+            ("OBJECT ENCODING a", "$3\r\nint\r\n"),
+            ("OBJECT ENCODING nokey", "$-1\r\n"),
+            (
+                "OBJECT FOO",
+                "-ERR unknown subcommand 'FOO'. Try OBJECT HELP.\r\n",
+            ),
+            ("OBJECT REFCOUNT nokey", "$-1\r\n"),
+            ("MEMORY USAGE nokey", "$-1\r\n"),
+            (
+                "MEMORY USAGE a SAMPLES x",
+                "-ERR value is not an integer or out of range\r\n",
+            ),
+            (
+                "MEMORY FOO",
+                "-ERR unknown subcommand 'FOO'. Try MEMORY HELP.\r\n",
+            ),
+        ],
+    );
+    let usage = run(&mut s, "MEMORY USAGE a");
+    assert!(usage.starts_with(':'), "{usage}");
+}

@@ -5,7 +5,7 @@
 use sabaody_core::{CopyOptions, ExpireCondition, KeyType, Keyspace, ScanOptions};
 use sabaody_resp::write;
 
-use super::{Args, CmdError, Ctx, ks};
+use super::{Args, CmdError, Ctx, ks, parse_i64, unknown_subcommand};
 
 fn is(arg: &[u8], word: &[u8]) -> bool {
     arg.eq_ignore_ascii_case(word)
@@ -196,19 +196,25 @@ fn flush_mode(args: &mut Args<'_>) -> Result<(), CmdError> {
     Ok(())
 }
 
-/// Marks the WATCHers of keys about to be flushed.
-fn touch_watched(ctx: &Ctx<'_, '_>, db: Option<usize>) {
-    let shared = ctx.shared;
+/// Whether `key` exists in database `db`, through the transaction when inside EXEC.
+fn exists_in(ctx: &Ctx<'_, '_>, db: usize, key: &[u8]) -> bool {
     match ctx.tx {
         Some(tx) => {
-            shared
-                .watches
-                .touch_db(db, |d, key| tx.select(d).is_ok() && tx.exists(&[key]) > 0);
+            let found = tx.select(db).is_ok() && tx.exists(&[key]) > 0;
             let _ = tx.select(ctx.client.db);
+            found
         }
-        None => shared.watches.touch_db(db, |d, key| {
-            shared.dbs.get(d).is_some_and(|c| c.exists(&[key]) > 0)
-        }),
+        None => ctx.shared.dbs.get(db).is_some_and(|c| c.exists(&[key]) > 0),
+    }
+}
+
+/// Marks the WATCHers of keys about to be flushed (only keys that exist, as Redis).
+fn touch_watched(ctx: &Ctx<'_, '_>, db: Option<usize>) {
+    let watched = ctx.shared.watches.watched_in(|d| db.is_none_or(|x| x == d));
+    for (d, key) in watched {
+        if exists_in(ctx, d, &key) {
+            ctx.shared.watches.touch_key(d, &key);
+        }
     }
 }
 
@@ -340,5 +346,164 @@ pub(crate) fn persist(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), 
     let key = args.next_bytes()?;
     let done = ks!(ctx, k => k.persist(key));
     write::integer(ctx.out, i64::from(done));
+    Ok(())
+}
+
+/// ```text
+/// MOVE key db
+/// ```
+pub(crate) fn move_(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let key = args.next_bytes()?;
+    let db = args.next_int()?;
+    let db = usize::try_from(db).map_err(|_| CmdError::msg("ERR DB index is out of range"))?;
+    let moved = ks!(ctx, k => k.move_key(key, db))?;
+    write::integer(ctx.out, i64::from(moved));
+    Ok(())
+}
+
+/// ```text
+/// SWAPDB index1 index2
+/// ```
+pub(crate) fn swapdb(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let a =
+        parse_i64(args.next_bytes()?).ok_or_else(|| CmdError::msg("ERR invalid first DB index"))?;
+    let b = parse_i64(args.next_bytes()?)
+        .ok_or_else(|| CmdError::msg("ERR invalid second DB index"))?;
+    let n = ctx.shared.dbs.len();
+    let idx = |v: i64| {
+        usize::try_from(v)
+            .ok()
+            .filter(|&i| i < n)
+            .ok_or_else(|| CmdError::msg("ERR DB index is out of range"))
+    };
+    let (a, b) = (idx(a)?, idx(b)?);
+    // Watched keys of either database that exist in either change meaning.
+    touch_watched_in(ctx, &[a, b]);
+    ks!(ctx, k => k.swap_db(a, b))?;
+    ctx.ok();
+    Ok(())
+}
+
+/// Marks the watchers of keys of the databases `dbs` when the key exists in any of them.
+fn touch_watched_in(ctx: &Ctx<'_, '_>, dbs: &[usize]) {
+    let watched = ctx.shared.watches.watched_in(|d| dbs.contains(&d));
+    for (d, key) in watched {
+        if dbs.iter().any(|&x| exists_in(ctx, x, &key)) {
+            ctx.shared.watches.touch_key(d, &key);
+        }
+    }
+}
+
+fn help(ctx: &mut Ctx<'_, '_>, lines: &[&str]) {
+    write::array_len(ctx.out, lines.len());
+    for l in lines {
+        write::simple(ctx.out, l.as_bytes());
+    }
+}
+
+/// ```text
+/// OBJECT ENCODING key | OBJECT REFCOUNT key | OBJECT IDLETIME key | OBJECT FREQ key |
+/// OBJECT HELP
+/// ```
+pub(crate) fn object(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let sub = args.next_bytes()?;
+    if is(sub, b"HELP") {
+        help(
+            ctx,
+            &[
+                "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "ENCODING <key>",
+                "    Return the kind of internal representation used in order to store the value",
+                "    associated with a <key>.",
+                "FREQ <key>",
+                "    Return the access logarithmic access frequency counter of a <key>.",
+                "IDLETIME <key>",
+                "    Return the idle time of a <key>, that is the approximated number of",
+                "    seconds elapsed since the last access to the key.",
+                "REFCOUNT <key>",
+                "    Return the number of references of the value associated with the specified",
+                "    <key>.",
+                "HELP",
+                "    Print this help.",
+            ],
+        );
+        return Ok(());
+    }
+    let name = if is(sub, b"ENCODING") {
+        "object|encoding"
+    } else if is(sub, b"REFCOUNT") {
+        "object|refcount"
+    } else if is(sub, b"IDLETIME") {
+        "object|idletime"
+    } else if is(sub, b"FREQ") {
+        "object|freq"
+    } else {
+        return Err(unknown_subcommand("object", sub));
+    };
+    if args.remaining() != 1 {
+        return Err(CmdError::WrongArity(name));
+    }
+    let key = args.next_bytes()?;
+    let Some(encoding) = ks!(ctx, k => k.object_encoding(key)) else {
+        ctx.null();
+        return Ok(());
+    };
+    match name {
+        "object|encoding" => write::bulk(ctx.out, encoding.as_bytes()),
+        "object|refcount" => write::integer(ctx.out, 1),
+        "object|idletime" => {
+            if ctx.shared.config.read().maxmemory_policy.contains("lfu") {
+                return Err(CmdError::msg(
+                    "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+                ));
+            }
+            // The keyspace does not track access times yet (that comes with LRU eviction).
+            write::integer(ctx.out, 0);
+        }
+        _ => {
+            return Err(CmdError::msg(
+                "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// ```text
+/// MEMORY USAGE key [SAMPLES count] | MEMORY HELP
+/// ```
+pub(crate) fn memory(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let sub = args.next_bytes()?;
+    if is(sub, b"USAGE") {
+        if args.remaining() == 0 {
+            return Err(CmdError::WrongArity("memory|usage"));
+        }
+        let key = args.next_bytes()?;
+        while let Some(opt) = args.peek() {
+            args.next_bytes()?;
+            if is(opt, b"SAMPLES") && args.remaining() > 0 {
+                args.next_int()?;
+            } else {
+                return Err(CmdError::Syntax);
+            }
+        }
+        match ks!(ctx, k => k.memory_usage(key)) {
+            Some(n) => write::integer(ctx.out, n as i64),
+            None => ctx.null(),
+        }
+    } else if is(sub, b"HELP") {
+        help(
+            ctx,
+            &[
+                "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "USAGE <key> [SAMPLES <count>]",
+                "    Return memory in bytes used by <key> and its value.",
+                "HELP",
+                "    Print this help.",
+            ],
+        );
+    } else {
+        return Err(unknown_subcommand("memory", sub));
+    }
     Ok(())
 }

@@ -939,6 +939,54 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         "2.2.0",
         "Removes the expiration time of a key."
     ),
+    cmd!(
+        "move",
+        3,
+        W | FAST,
+        1,
+        1,
+        1,
+        keys::move_,
+        "generic",
+        "1.0.0",
+        "Moves a key to another database."
+    ),
+    cmd!(
+        "swapdb",
+        3,
+        W | FAST,
+        0,
+        0,
+        0,
+        keys::swapdb,
+        "server",
+        "4.0.0",
+        "Swaps two Redis databases."
+    ),
+    cmd!(
+        "object",
+        -2,
+        R,
+        2,
+        2,
+        1,
+        keys::object,
+        "generic",
+        "2.2.3",
+        "A container for object introspection commands."
+    ),
+    cmd!(
+        "memory",
+        -2,
+        R,
+        0,
+        0,
+        0,
+        keys::memory,
+        "server",
+        "4.0.0",
+        "A container for memory diagnostics commands."
+    ),
 ];
 
 const GET_INDEX: usize = 25;
