@@ -278,6 +278,44 @@ impl F80 {
         }
     }
 
+    /// Parses a hex float `[+-]0x<hex>[.<hex>][p[+-]<dec>]` as strtold does (exactly,
+    /// rounded once to 64 bits). `None` for anything else.
+    pub(crate) fn parse_hex(s: &str) -> Option<F80> {
+        let (neg, rest) = match s.as_bytes().first() {
+            Some(b'-') => (true, &s[1..]),
+            Some(b'+') => (false, &s[1..]),
+            _ => (false, s),
+        };
+        let rest = rest
+            .strip_prefix("0x")
+            .or_else(|| rest.strip_prefix("0X"))?;
+        let (mant, exp) = match rest.find(['p', 'P']) {
+            Some(i) => (&rest[..i], rest[i + 1..].parse::<i64>().ok()?),
+            None => (rest, 0),
+        };
+        let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+        if int.is_empty() && frac.is_empty() {
+            return None;
+        }
+        let mut n = Big(Vec::new());
+        for c in int.chars().chain(frac.chars()) {
+            n.mul_add_small(16, c.to_digit(16)?);
+            n.trim();
+        }
+        if n.is_zero() {
+            return Some(F80 {
+                neg,
+                mant: 0,
+                exp: 0,
+            });
+        }
+        let scale = exp.checked_sub(4 * i64::try_from(frac.len()).ok()?)?;
+        if !(-40_000..=40_000).contains(&scale) {
+            return None;
+        }
+        round(neg, &n, scale, false)
+    }
+
     /// The exact value of a finite `f64` (`None` for NaN and infinities).
     pub(crate) fn from_f64(v: f64) -> Option<F80> {
         if !v.is_finite() {
@@ -404,6 +442,21 @@ mod tests {
             .add(F80::parse_decimal(b).unwrap())
             .unwrap()
             .format_human()
+    }
+
+    #[test]
+    fn hex_floats_are_exact() {
+        let v = F80::parse_hex("0x103372036854775808").unwrap();
+        assert_eq!(
+            v.add(F80::parse_decimal("0.1").unwrap())
+                .unwrap()
+                .format_human(),
+            "298854934369260754944" // redis-server 7.0: INCRBYFLOAT of this value by 0.1
+        );
+        assert_eq!(F80::parse_hex("0x10").unwrap().format_human(), "16");
+        assert_eq!(F80::parse_hex("-0x1.8p1").unwrap().format_human(), "-3");
+        assert_eq!(F80::parse_hex("0x"), None);
+        assert_eq!(F80::parse_hex("10"), None);
     }
 
     #[test]

@@ -118,9 +118,8 @@ pub(crate) fn incr_float(current: &[u8], incr: f64) -> Result<String, crate::Err
     if incr.is_nan() || incr.is_infinite() {
         return Err(crate::Error::NanOrInfinity);
     }
-    // Decimal text goes through the exact long double conversion (also covering values past
-    // the f64 range, as strtold does); other forms strtold takes (hex floats, inf) are exact
-    // in f64 already.
+    // Decimal and hex text go through exact long double conversions (also covering values
+    // past the f64 range, as strtold does); what is left (inf) is refused below.
     let decimal = (current.len() < 5 * 1024)
         .then(|| {
             std::str::from_utf8(current)
@@ -128,7 +127,8 @@ pub(crate) fn incr_float(current: &[u8], incr: f64) -> Result<String, crate::Err
                 .and_then(F80::parse_decimal)
         })
         .flatten();
-    let a = match decimal {
+    let hex = || std::str::from_utf8(current).ok().and_then(F80::parse_hex);
+    let a = match decimal.or_else(hex) {
         Some(a) => a,
         None => {
             let cur = parse_f64(current).ok_or(crate::Error::NotFloat)?;

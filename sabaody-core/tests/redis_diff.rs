@@ -161,6 +161,8 @@ fn random_commands_match_redis_server() {
         "123456789012345678901234567890",
     ];
     let mut mismatches = 0;
+    // SABAODY_DIFF_TRACE=k2 prints every command naming that key.
+    let trace = std::env::var("SABAODY_DIFF_TRACE").ok();
     let steps: usize = std::env::var("SABAODY_DIFF_STEPS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -170,7 +172,7 @@ fn random_commands_match_redis_server() {
         let k2 = format!("k{}", rng.n(6));
         let v = vals[rng.n(vals.len() as u64) as usize].to_string();
         let num = [-3i64, -1, 0, 1, 2, 7, 100, 1000, i64::MAX, i64::MIN][rng.n(10) as usize];
-        let op = rng.n(26);
+        let op = rng.n(29);
         let (args, ours): (Vec<String>, R) = match op {
             0 => (
                 vec!["SET".into(), k.clone(), v.clone()],
@@ -380,6 +382,35 @@ fn random_commands_match_redis_server() {
                     R::Arr(ks.into_iter().map(R::Bulk).collect()),
                 )
             }
+            // Our database 1 is Redis's database 10 (the run uses 9 as our 0).
+            26 => (
+                vec!["MOVE".into(), k.clone(), "10".into()],
+                res(c.move_key(&k, 1), |b| R::Int(b as i64)),
+            ),
+            27 => (
+                vec!["SWAPDB".into(), "9".into(), "10".into()],
+                res(c.swap_db(0, 1), |_| R::St("OK".into())),
+            ),
+            28 => (
+                vec![
+                    "COPY".into(),
+                    k.clone(),
+                    k2.clone(),
+                    "DB".into(),
+                    "10".into(),
+                ],
+                res(
+                    c.copy(
+                        &k,
+                        &k2,
+                        &CopyOptions {
+                            db: Some(1),
+                            replace: false,
+                        },
+                    ),
+                    |b| R::Int(b as i64),
+                ),
+            ),
             _ => {
                 let t = [100i64, 0, -1][rng.n(3) as usize];
                 (
@@ -401,6 +432,18 @@ fn random_commands_match_redis_server() {
                 (R::Bulk(x), R::Bulk(y)) => x.cmp(y),
                 _ => std::cmp::Ordering::Equal,
             });
+        }
+        if trace
+            .as_deref()
+            .is_some_and(|t| args.iter().any(|x| x == t || x == "SWAPDB"))
+        {
+            let t = trace.clone().unwrap_or_default();
+            let after_redis = redis.cmd(&[b"GET".to_vec(), t.as_bytes().to_vec()]);
+            let after_ours = res(c.get(&t), bulk);
+            println!(
+                "trace {step}: {args:?} -> redis {theirs:?} ours {ours:?}; then GET: \
+                 redis {after_redis:?} ours {after_ours:?}"
+            );
         }
         if ours != theirs {
             mismatches += 1;
