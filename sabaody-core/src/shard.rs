@@ -386,6 +386,23 @@ impl Shard {
         }
     }
 
+    /// Changes an out-of-line value in place (APPEND to a long string), keeping the charge
+    /// right. False if the record has no slab value.
+    pub(crate) fn update_slab(&mut self, r: &Rec, f: impl FnOnce(&mut Value)) -> bool {
+        let Some(i) = self.slab_index(r) else {
+            return false;
+        };
+        let Some(Some(v)) = self.slab.get_mut(i as usize) else {
+            return false;
+        };
+        let before = v.charge();
+        f(v);
+        let after = v.charge();
+        self.mem = self.mem + after - before;
+        self.version += 1;
+        true
+    }
+
     fn slab_index(&self, r: &Rec) -> Option<u32> {
         (r.kind == K_SLAB).then(|| {
             let mut b = [0u8; 4];

@@ -961,3 +961,26 @@ fn encodings_memory_usage_and_handle_traits() {
     assert_eq!(total, c.used_memory());
     assert_eq!(c.memory_usage("none"), None);
 }
+
+#[test]
+fn append_to_long_strings_is_amortized() {
+    let (c, _) = cache();
+    let chunk = vec![b'x'; 1000];
+    let start = std::time::Instant::now();
+    for i in 0..20_000 {
+        assert_eq!(c.append("big", &chunk).unwrap(), (i + 1) * 1000);
+    }
+    // 20 MB built from 1 KB appends: quadratic copying would move ~200 GB.
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(c.strlen("big").unwrap(), 20_000_000);
+    let held = c.get("big").unwrap().unwrap();
+    c.append("big", "tail").unwrap();
+    assert_eq!(held.len(), 20_000_000, "a value handed out never changes");
+    assert_eq!(c.strlen("big").unwrap(), 20_000_004);
+    assert_eq!(&c.getrange("big", -4, -1).unwrap()[..], b"tail");
+    c.validate().unwrap();
+}

@@ -68,6 +68,20 @@ impl Value {
         }
     }
 
+    /// Appends to a string value where it lies (amortized growth; copies only if a reader
+    /// still holds a clone). False, and no change, for other types.
+    pub(crate) fn append_str(&mut self, data: &[u8]) -> bool {
+        #[allow(irrefutable_let_patterns)]
+        let Value::Str(b) = self else { return false };
+        let old = std::mem::take(b);
+        let mut m = old
+            .try_into_mut()
+            .unwrap_or_else(|b| bytes::BytesMut::from(&b[..]));
+        m.extend_from_slice(data);
+        *b = m.freeze();
+        true
+    }
+
     /// Bytes charged to `used_memory` for this value (slab slot + heap).
     pub(crate) fn charge(&self) -> usize {
         match self {

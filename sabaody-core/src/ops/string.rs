@@ -253,12 +253,21 @@ pub(crate) fn append<A: Access + ?Sized>(a: &A, key: &[u8], value: &[u8]) -> Res
             return Ok(value.len());
         };
         let mut buf = [0u8; 20];
-        let cur = str_of(s, &r, &mut buf)?;
-        if cur.len() + value.len() > MAX_STRING {
+        let new_len = str_of(s, &r, &mut buf)?.len() + value.len();
+        if new_len > MAX_STRING {
             return Err(Error::StringTooLong);
         }
-        let mut new = Vec::with_capacity(cur.len() + value.len());
-        new.extend_from_slice(cur);
+        // A long string grows in place: amortized O(1) per APPEND as in Redis (no copy of
+        // the whole string unless a reader still holds a clone of it).
+        if matches!(s.view(&r), View::Value(Value::Str(_)))
+            && s.update_slab(&r, |v| {
+                v.append_str(value);
+            })
+        {
+            return Ok(new_len);
+        }
+        let mut new = Vec::with_capacity(new_len);
+        new.extend_from_slice(str_of(s, &r, &mut buf)?);
         new.extend_from_slice(value);
         let ttl = s.expire_at(&r);
         s.put(h, key, Data::string(&new), ttl)?;
