@@ -982,5 +982,20 @@ fn append_to_long_strings_is_amortized() {
     assert_eq!(held.len(), 20_000_000, "a value handed out never changes");
     assert_eq!(c.strlen("big").unwrap(), 20_000_004);
     assert_eq!(&c.getrange("big", -4, -1).unwrap()[..], b"tail");
+    let start = std::time::Instant::now();
+    for i in 0..20_000 {
+        c.setrange("big", i * 997, "patch").unwrap();
+    }
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(&c.getrange("big", 997, 1001).unwrap()[..], b"patch");
+    assert_eq!(c.setrange("big", 20_000_010, "end").unwrap(), 20_000_013);
+    assert_eq!(
+        &c.getrange("big", 20_000_004, -1).unwrap()[..],
+        b"\0\0\0\0\0\0end"
+    );
     c.validate().unwrap();
 }

@@ -82,6 +82,23 @@ impl Value {
         true
     }
 
+    /// Overwrites `data` at `offset` of a string value where it lies, zero-padding a gap.
+    /// False, and no change, for other types.
+    pub(crate) fn setrange_str(&mut self, offset: usize, data: &[u8]) -> bool {
+        #[allow(irrefutable_let_patterns)]
+        let Value::Str(b) = self else { return false };
+        let old = std::mem::take(b);
+        let mut m = old
+            .try_into_mut()
+            .unwrap_or_else(|b| bytes::BytesMut::from(&b[..]));
+        if m.len() < offset + data.len() {
+            m.resize(offset + data.len(), 0);
+        }
+        m[offset..offset + data.len()].copy_from_slice(data);
+        *b = m.freeze();
+        true
+    }
+
     /// Bytes charged to `used_memory` for this value (slab slot + heap).
     pub(crate) fn charge(&self) -> usize {
         match self {

@@ -327,17 +327,30 @@ pub(crate) fn setrange<A: Access + ?Sized>(
     a.write(gid, |s| {
         let old = live(s, store, h, key);
         let mut buf = [0u8; 20];
-        let cur: Vec<u8> = match &old {
-            Some(r) => str_of(s, r, &mut buf)?.to_vec(),
-            None => Vec::new(),
+        let cur_len = match &old {
+            Some(r) => str_of(s, r, &mut buf)?.len(),
+            None => 0,
         };
         if value.is_empty() {
-            return Ok(cur.len());
+            return Ok(cur_len);
         }
         if offset.saturating_add(value.len()) > MAX_STRING {
             return Err(Error::StringTooLong);
         }
-        let mut new = cur;
+        let new_len = cur_len.max(offset + value.len());
+        // A long string is patched where it lies (no copy of the whole value per call).
+        if let Some(r) = &old
+            && matches!(s.view(r), View::Value(Value::Str(_)))
+            && s.update_slab(r, |v| {
+                v.setrange_str(offset, value);
+            })
+        {
+            return Ok(new_len);
+        }
+        let mut new: Vec<u8> = match &old {
+            Some(r) => str_of(s, r, &mut buf)?.to_vec(),
+            None => Vec::new(),
+        };
         if new.len() < offset + value.len() {
             new.resize(offset + value.len(), 0);
         }
