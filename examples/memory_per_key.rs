@@ -41,7 +41,7 @@ fn measure(ttl: bool) {
     let after = rss_bytes();
     assert_eq!(cache.dbsize(), N);
     println!(
-        "{:<8} keys={N} rss_growth={:.1} MiB  rss/key={:.1} B  used_memory/key={:.1} B  heap/key={:.1} B",
+        "{:<8} keys={N} rss_growth={:.1} MiB  rss/key={:.1} B  used_memory/key={:.1} B  allocated capacity/key={:.1} B (spare capacity is not resident)",
         if ttl { "ttl" } else { "no-ttl" },
         (after - before) as f64 / (1024.0 * 1024.0),
         (after - before) as f64 / N as f64,
