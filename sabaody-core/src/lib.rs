@@ -76,8 +76,8 @@
 //! # Memory
 //!
 //! A key with a 16-byte name and a 16-byte value costs a 36-byte record (+6 with a TTL) plus
-//! a 4-byte table slot and its control byte: about 50 bytes of RSS per key at 1M keys
-//! (`cargo run --release --example memory_per_key`), +7 with a TTL. [`Cache::used_memory`]
+//! a 4-byte table slot and its control byte: about 48.5 bytes of RSS per key at 1M keys
+//! (`cargo run --release --example memory_per_key`), +6 with a TTL. [`Cache::used_memory`]
 //! reports the charged bytes of the whole store (all databases) in O(1).
 //!
 //! Room left for eviction: the record header's second byte (`lru`) is reserved for an LRU
