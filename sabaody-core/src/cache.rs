@@ -276,6 +276,24 @@ impl Cache {
     /// starts on this handle's database; [`Transaction::select`] switches.
     ///
     /// Calling a method of a `Cache` of the same store inside `f` deadlocks: use `tx`.
+    ///
+    /// ```
+    /// use sabaody_core::{Cache, Keyspace};
+    /// let cache = Cache::builder().build();
+    /// cache.set("a", "10").unwrap();
+    /// let watched = cache.key_version("a");
+    /// let done = cache.transaction(|tx| {
+    ///     // WATCH: abort if "a" (or a key of its shard) changed since it was watched.
+    ///     if tx.key_version("a") != watched {
+    ///         return false;
+    ///     }
+    ///     tx.decr_by("a", 3).unwrap();
+    ///     tx.incr_by("b", 3).unwrap();
+    ///     true
+    /// });
+    /// assert!(done);
+    /// assert_eq!(cache.mget(&["a", "b"]), vec![Some("7".into()), Some("3".into())]);
+    /// ```
     pub fn transaction<R>(&self, f: impl FnOnce(&Transaction<'_>) -> R) -> R {
         let guards = self.store.slots.iter().map(|s| s.shard.write()).collect();
         let tx = Transaction {

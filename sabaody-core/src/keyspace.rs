@@ -388,6 +388,27 @@ pub trait Keyspace: Access {
     /// Guarantee (as Redis): a key present from the start to the end of a full scan is
     /// returned at least once, even while keys are added and removed; it may be returned
     /// more than once. Any cursor value is accepted; a made-up one just resumes somewhere.
+    ///
+    /// ```
+    /// use sabaody_core::{Cache, Keyspace, ScanOptions};
+    /// let cache = Cache::builder().build();
+    /// for i in 0..100 {
+    ///     cache.set(format!("user:{i}"), "x").unwrap();
+    /// }
+    /// let opts = ScanOptions { pattern: Some(b"user:1*".to_vec()), ..ScanOptions::default() };
+    /// let (mut cursor, mut found) = (0, Vec::new());
+    /// loop {
+    ///     let (next, page) = cache.scan(cursor, &opts);
+    ///     found.extend(page);
+    ///     if next == 0 {
+    ///         break;
+    ///     }
+    ///     cursor = next;
+    /// }
+    /// found.sort();
+    /// found.dedup();
+    /// assert_eq!(found.len(), 11); // user:1, user:10 ..= user:19
+    /// ```
     fn scan(&self, cursor: u64, opts: &ScanOptions) -> (u64, Vec<Bytes>) {
         keys::scan(self, cursor, opts)
     }
@@ -434,6 +455,16 @@ pub trait Keyspace: Access {
 
     /// `EXPIRE key seconds [NX|XX|GT|LT]`: true if the TTL was set (a time in the past
     /// deletes the key and also returns true).
+    ///
+    /// ```
+    /// use sabaody_core::{Cache, ExpireCondition, Keyspace};
+    /// let cache = Cache::builder().build();
+    /// cache.set("k", "v").unwrap();
+    /// assert!(cache.expire("k", 100, ExpireCondition::Nx).unwrap());
+    /// assert!(!cache.expire("k", 50, ExpireCondition::Gt).unwrap()); // 50 s is not later
+    /// assert!(cache.expire("k", 50, ExpireCondition::Lt).unwrap());
+    /// assert_eq!(cache.ttl("k"), 50);
+    /// ```
     ///
     /// # Errors
     /// [`Error::InvalidExpireTime`] (`'expire'`) when the time overflows.
