@@ -329,13 +329,14 @@ pub trait Keyspace: Access {
 
     /// `DEL key...`: how many existed. Atomic over all keys.
     fn del<K: AsRef<[u8]>>(&self, keys: &[K]) -> usize {
-        keys::del(self, keys)
+        keys::del(self, keys, false)
     }
 
-    /// `UNLINK key...`: as [`Keyspace::del`] (values are freed at once; the arena makes
-    /// freeing cheap).
+    /// `UNLINK key...`: as [`Keyspace::del`], but large values are freed after the shard
+    /// locks are released (on the calling thread), so freeing them does not stall other
+    /// users of the shard.
     fn unlink<K: AsRef<[u8]>>(&self, keys: &[K]) -> usize {
-        keys::del(self, keys)
+        keys::del(self, keys, true)
     }
 
     /// `EXISTS key...`: how many of the keys exist, counting repeats.

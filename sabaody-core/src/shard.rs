@@ -618,6 +618,19 @@ impl Shard {
         Some(self.after_unlink(off, want))
     }
 
+    /// Removes `key` but hands back its out-of-line value (if any) instead of freeing it, so
+    /// the caller can drop it after releasing the lock (UNLINK). `None` if absent.
+    pub(crate) fn remove_lazy(&mut self, h: u64, key: &[u8]) -> Option<Option<Value>> {
+        let a = &self.arena;
+        let entry = self.table.find_entry(h, |&off| key_is(a, off, key)).ok()?;
+        let (off, _) = entry.remove();
+        let r = parse(&self.arena, off as usize);
+        let slab = self.drop_rec(&r);
+        self.version += 1;
+        self.after_remove();
+        Some(slab)
+    }
+
     fn after_unlink(&mut self, off: u32, want: bool) -> Option<Owned> {
         let r = parse(&self.arena, off as usize);
         let out = if want {

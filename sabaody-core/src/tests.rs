@@ -403,6 +403,12 @@ fn del_exists_type() {
     assert_eq!(c.del(&["b"]), 1);
     assert_eq!(c.del(&["b"]), 0);
     assert_eq!(c.unlink(&["c", "x"]), 1);
+    c.set("big", "z".repeat(5000)).unwrap();
+    c.set("small", "z").unwrap();
+    assert_eq!(c.unlink(&["big"]), 1);
+    assert_eq!(c.unlink(&["big", "small", "small"]), 1);
+    assert_eq!(c.used_memory(), 0);
+    c.validate().unwrap();
     assert_eq!(c.dbsize(), 0);
     assert_eq!(c.key_type("a"), None);
     c.set("s", "v").unwrap();

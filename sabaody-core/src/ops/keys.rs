@@ -8,26 +8,53 @@ use crate::keyspace::{CopyOptions, ScanOptions};
 use crate::value::KeyType;
 use bytes::Bytes;
 
-pub(crate) fn del<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K]) -> usize {
+/// DEL (`lazy == false`) and UNLINK (`lazy == true`: out-of-line values are dropped after
+/// the shard locks are released, so freeing a huge value does not stall the shard).
+pub(crate) fn del<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K], lazy: bool) -> usize {
     let store = a.store();
-    if let [k] = keys {
+    let mut freed: Vec<crate::value::Value> = Vec::new();
+    let n = if let [k] = keys {
         let key = k.as_ref();
         let (h, gid) = locate(a, key);
-        return a.write(gid, |s| {
-            usize::from(live(s, store, h, key).is_some() && s.remove(h, key, false).is_some())
-        });
-    }
-    let (gids, located) = plan(a, keys);
-    a.write_many(&gids, |shards| {
-        let mut n = 0;
-        for (k, &(h, gid)) in keys.iter().zip(&located) {
-            let s = &mut *shards[pos(&gids, gid)];
-            if live(s, store, h, k.as_ref()).is_some() && s.remove(h, k.as_ref(), false).is_some() {
-                n += 1;
+        a.write(gid, |s| {
+            if live(s, store, h, key).is_none() {
+                return 0;
             }
-        }
-        n
-    })
+            if lazy {
+                match s.remove_lazy(h, key) {
+                    Some(v) => {
+                        freed.extend(v);
+                        1
+                    }
+                    None => 0,
+                }
+            } else {
+                usize::from(s.remove(h, key, false).is_some())
+            }
+        })
+    } else {
+        let (gids, located) = plan(a, keys);
+        a.write_many(&gids, |shards| {
+            let mut n = 0;
+            for (k, &(h, gid)) in keys.iter().zip(&located) {
+                let s = &mut *shards[pos(&gids, gid)];
+                if live(s, store, h, k.as_ref()).is_none() {
+                    continue;
+                }
+                if lazy {
+                    if let Some(v) = s.remove_lazy(h, k.as_ref()) {
+                        freed.extend(v);
+                        n += 1;
+                    }
+                } else if s.remove(h, k.as_ref(), false).is_some() {
+                    n += 1;
+                }
+            }
+            n
+        })
+    };
+    drop(freed);
+    n
 }
 
 pub(crate) fn exists<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K]) -> usize {
