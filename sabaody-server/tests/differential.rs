@@ -41,6 +41,9 @@
 //!   must draw exactly one reply.
 //! - `closes`: after the reply, both servers must have closed the connection (protocol errors);
 //!   the script then goes on over fresh connections.
+//! - `replies=N` (with `raw`): the bytes are a pipeline drawing N replies, compared together.
+//! - `sleep=MS`: wait MS milliseconds before sending the line (lazy expiry of short TTLs; give
+//!   generous margins, a loaded machine stretches time).
 //!
 //! Every script must start with `FLUSHALL`. Each script runs twice on fresh connections: once in
 //! RESP2 and once after `HELLO 3`.
@@ -89,6 +92,11 @@ fn diff_glob_and_scan() {
 #[test]
 fn diff_expire() {
     run_family("expire", include_str!("diff/expire.redis"));
+}
+
+#[test]
+fn diff_expiry_lazy() {
+    run_family("expiry_lazy", include_str!("diff/expiry_lazy.redis"));
 }
 
 #[test]
@@ -201,6 +209,9 @@ fn run_family(family: &str, script: &str) {
                     mismatches.push(format_mismatch(line, proto, &ra, &rb));
                 }
                 continue;
+            }
+            if let Some(ms) = line.flags.sleep_ms {
+                std::thread::sleep(Duration::from_millis(ms));
             }
             let ra = a.send_line(line);
             if show {
@@ -524,11 +535,28 @@ impl Conn {
     }
 
     fn send_line(&mut self, line: &Line) -> Result<Reply, String> {
-        if line.flags.raw {
-            self.run_raw(&line.args[0])
-        } else {
-            self.run(&line.args)
+        if !line.flags.raw {
+            return self.run(&line.args);
         }
+        let first = self.run_raw(&line.args[0])?;
+        let n = line.flags.replies.unwrap_or(1);
+        if n == 1 {
+            return Ok(first);
+        }
+        // A pipeline: the N replies travel (and are compared) as one unit.
+        let mut all = Reply {
+            raw: first.raw.clone(),
+            kind: b'*',
+            data: Vec::new(),
+            children: vec![first],
+        };
+        for i in 1..n {
+            let r = read_reply(&mut self.reader)
+                .map_err(|e| format!("no reply {} of {n}: {e}", i + 1))?;
+            all.raw.extend_from_slice(&r.raw);
+            all.children.push(r);
+        }
+        Ok(all)
     }
 
     /// True if the peer closed the connection (EOF or reset within 3 s, nothing else to read).
@@ -788,6 +816,8 @@ struct Flags {
     raw: bool,
     closes: bool,
     approx: Option<u64>,
+    replies: Option<usize>,
+    sleep_ms: Option<u64>,
 }
 
 impl Flags {
@@ -813,6 +843,12 @@ impl Flags {
         }
         if let Some(n) = self.approx {
             f.push(format!("approx={n}"));
+        }
+        if let Some(n) = self.replies {
+            f.push(format!("replies={n}"));
+        }
+        if let Some(n) = self.sleep_ms {
+            f.push(format!("sleep={n}"));
         }
         if f.is_empty() {
             String::new()
@@ -850,10 +886,21 @@ fn parse_script(text: &str) -> Result<Vec<Line>, String> {
                     "requires" => flags.requires = true,
                     "raw" => flags.raw = true,
                     "closes" => flags.closes = true,
-                    _ => match f.strip_prefix("approx=").map(str::parse) {
-                        Some(Ok(n)) => flags.approx = Some(n),
-                        _ => return Err(format!("line {lineno}: unknown flag '{f}'")),
-                    },
+                    _ => {
+                        let (name, value) = f.split_once('=').unwrap_or((f, ""));
+                        let n: u64 = value
+                            .parse()
+                            .map_err(|_| format!("line {lineno}: unknown flag '{f}'"))?;
+                        match name {
+                            "approx" => flags.approx = Some(n),
+                            "sleep" => flags.sleep_ms = Some(n),
+                            "replies" if n >= 1 => {
+                                flags.replies =
+                                    Some(usize::try_from(n).map_err(|e| e.to_string())?);
+                            }
+                            _ => return Err(format!("line {lineno}: unknown flag '{f}'")),
+                        }
+                    }
                 }
             }
             rest = after[end + 1..].trim_start();
@@ -861,6 +908,9 @@ fn parse_script(text: &str) -> Result<Vec<Line>, String> {
         let args = tokenize(rest).map_err(|e| format!("line {lineno}: {e}"))?;
         if args.is_empty() {
             return Err(format!("line {lineno}: flags without a command"));
+        }
+        if flags.replies.is_some() && !flags.raw {
+            return Err(format!("line {lineno}: replies=N needs [raw]"));
         }
         if flags.raw && args.len() != 1 {
             return Err(format!(
@@ -1142,7 +1192,15 @@ fn harness_parses_scripts() {
     assert_eq!(lines[3].args[3], b"k1");
     assert_eq!(lines[4].args[2].len(), 300);
     assert_eq!(lines[4].args[2][13], b'\r');
+    let l = parse_script("[raw,replies=3,sleep=20] \"PING\\r\\nPING\\r\\nPING\\r\\n\"").unwrap();
+    assert_eq!(
+        (l[0].flags.replies, l[0].flags.sleep_ms),
+        (Some(3), Some(20))
+    );
     for bad in [
+        "[replies=2] PING",
+        "[raw,replies=0] \"PING\\r\\n\"",
+        "[sleep=x] PING",
         "SET \"a",
         "[nope] GET a",
         "[unordered]",
@@ -1170,6 +1228,7 @@ fn every_family_script_parses() {
         ("keys", include_str!("diff/keys.redis")),
         ("glob_and_scan", include_str!("diff/glob_and_scan.redis")),
         ("expire", include_str!("diff/expire.redis")),
+        ("expiry_lazy", include_str!("diff/expiry_lazy.redis")),
         ("rename_copy", include_str!("diff/rename_copy.redis")),
         ("select", include_str!("diff/select.redis")),
         ("multi", include_str!("diff/multi.redis")),
