@@ -130,6 +130,11 @@ fn diff_protocol() {
 }
 
 #[test]
+fn diff_auth() {
+    run_family("auth", include_str!("diff/auth.redis"));
+}
+
+#[test]
 fn diff_binary() {
     run_family("binary", include_str!("diff/binary.redis"));
 }
@@ -1235,6 +1240,7 @@ fn every_family_script_parses() {
         ("errors", include_str!("diff/errors.redis")),
         ("connection", include_str!("diff/connection.redis")),
         ("protocol", include_str!("diff/protocol.redis")),
+        ("auth", include_str!("diff/auth.redis")),
         ("binary", include_str!("diff/binary.redis")),
         ("wrongtype", include_str!("diff/wrongtype.redis")),
     ] {
