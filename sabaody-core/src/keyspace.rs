@@ -322,7 +322,22 @@ pub trait Keyspace: Access {
     /// # Errors
     /// [`Error::NotFloat`]; [`Error::NanOrInfinity`]; [`Error::WrongType`].
     fn incr_by_float(&self, key: impl AsRef<[u8]>, by: f64) -> Result<Bytes, Error> {
-        string::incr_by_float(self, key.as_ref(), by)
+        string::incr_by_float(self, key.as_ref(), string::FloatArg::Float(by))
+    }
+
+    /// `INCRBYFLOAT key by` with the increment as the client's text, parsed like Redis's
+    /// `strtold` (so increments with more than 17 significant digits, or beyond the `f64`
+    /// range, give exactly Redis's answer).
+    ///
+    /// # Errors
+    /// [`Error::NotFloat`] (stored value or increment); [`Error::NanOrInfinity`];
+    /// [`Error::WrongType`].
+    fn incr_by_float_text(
+        &self,
+        key: impl AsRef<[u8]>,
+        by: impl AsRef<[u8]>,
+    ) -> Result<Bytes, Error> {
+        string::incr_by_float(self, key.as_ref(), string::FloatArg::Text(by.as_ref()))
     }
 
     // ----- keys -----

@@ -1,7 +1,7 @@
 //! The Sabaody keyspace: a typed, sharded, thread-safe Redis-like cache. No I/O, no RESP.
 //!
 //! API changes: none to existing signatures. Added since the first commit:
-//! `Keyspace::{move_key, swap_db, object_encoding, memory_usage}`, `CoarseClock`, `Error::DecrementOverflow`
+//! `Keyspace::{move_key, swap_db, object_encoding, memory_usage, incr_by_float_text}`, `CoarseClock`, `Error::DecrementOverflow`
 //! (`ERR decrement would overflow`, DECRBY with i64::MIN). Behaviour: `getex` now looks the
 //! key up (nil / WRONGTYPE) before validating the time, as Redis 7.0 does.
 //!

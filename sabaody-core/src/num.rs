@@ -106,39 +106,50 @@ fn parse_hex_float(t: &str) -> Option<f64> {
     Some(if neg { -v } else { v })
 }
 
+/// Parses text as Redis's `string2ld` (strtold over the whole string) does, into a long
+/// double: `Ok(None)` for an infinity, `Err(NotFloat)` for anything strtold refuses.
+fn ld_from_text(t: &[u8]) -> Result<Option<crate::ld::F80>, crate::Error> {
+    use crate::ld::F80;
+    if t.len() < 5 * 1024
+        && let Ok(s) = std::str::from_utf8(t)
+        && let Some(v) = F80::parse_decimal(s).or_else(|| F80::parse_hex(s))
+    {
+        return Ok(Some(v));
+    }
+    let v = parse_f64(t).ok_or(crate::Error::NotFloat)?;
+    Ok(crate::ld::F80::from_f64(v))
+}
+
+fn ld_sum(a: Option<crate::ld::F80>, b: Option<crate::ld::F80>) -> Result<String, crate::Error> {
+    match (a, b) {
+        (Some(a), Some(b)) => a
+            .add(b)
+            .map(crate::ld::F80::format_human)
+            .ok_or(crate::Error::NanOrInfinity),
+        _ => Err(crate::Error::NanOrInfinity),
+    }
+}
+
 /// `INCRBYFLOAT`: `current + incr`, formatted as Redis stores and replies it.
 ///
 /// Redis computes in x87 `long double` and prints with `%.17Lf`; [`crate::ld`] emulates
-/// exactly that for decimal operands (so `1000 + 0.1` gives Redis's
-/// `1000.09999999999999998`). The increment arrives as an `f64`; its shortest decimal form
-/// (what the client typed, for up to 17 significant digits) is what gets parsed.
-/// Hex-float operands fall back to `f64` arithmetic.
+/// exactly that (so `1000 + 0.1` gives Redis's `1000.09999999999999998`). The increment
+/// arrives as an `f64`; its shortest decimal form (what the client typed, for up to 17
+/// significant digits) is what gets parsed. [`incr_float_text`] takes the client's text.
 pub(crate) fn incr_float(current: &[u8], incr: f64) -> Result<String, crate::Error> {
-    use crate::ld::F80;
-    if incr.is_nan() || incr.is_infinite() {
+    let a = ld_from_text(current)?;
+    if !incr.is_finite() {
         return Err(crate::Error::NanOrInfinity);
     }
-    // Decimal and hex text go through exact long double conversions (also covering values
-    // past the f64 range, as strtold does); what is left (inf) is refused below.
-    let decimal = (current.len() < 5 * 1024)
-        .then(|| {
-            std::str::from_utf8(current)
-                .ok()
-                .and_then(F80::parse_decimal)
-        })
-        .flatten();
-    let hex = || std::str::from_utf8(current).ok().and_then(F80::parse_hex);
-    let a = match decimal.or_else(hex) {
-        Some(a) => a,
-        None => {
-            let cur = parse_f64(current).ok_or(crate::Error::NotFloat)?;
-            F80::from_f64(cur).ok_or(crate::Error::NanOrInfinity)?
-        }
-    };
-    let b = F80::parse_decimal(&format!("{incr}")).ok_or(crate::Error::NotFloat)?;
-    a.add(b)
-        .map(F80::format_human)
-        .ok_or(crate::Error::NanOrInfinity)
+    let b = crate::ld::F80::parse_decimal(&format!("{incr}")).ok_or(crate::Error::NotFloat)?;
+    ld_sum(a, Some(b))
+}
+
+/// `INCRBYFLOAT` with the increment as the client sent it: byte-identical to Redis.
+pub(crate) fn incr_float_text(current: &[u8], incr: &[u8]) -> Result<String, crate::Error> {
+    let a = ld_from_text(current)?;
+    let b = ld_from_text(incr)?;
+    ld_sum(a, b)
 }
 
 #[cfg(test)]
@@ -204,5 +215,21 @@ mod tests {
         assert_eq!(incr_float(b"inf", 1.0), Err(crate::Error::NanOrInfinity));
         assert_eq!(incr_float(b"1000", 0.1).unwrap(), "1000.09999999999999998");
         assert_eq!(incr_float(b"0x10", 0.5).unwrap(), "16.5");
+        assert_eq!(
+            incr_float_text(b"1000", b"0.1").unwrap(),
+            "1000.09999999999999998"
+        );
+        assert_eq!(
+            incr_float_text(b"1", b"0.1000000000000000055511151231257827").unwrap(),
+            "1.10000000000000001" // redis-server 7.0's reply
+        );
+        assert_eq!(incr_float_text(b"1", b"1e4900").unwrap().len(), 4901);
+        assert_eq!(incr_float_text(b"inf", b"abc"), Err(crate::Error::NotFloat));
+        assert_eq!(
+            incr_float_text(b"1", b"inf"),
+            Err(crate::Error::NanOrInfinity)
+        );
+        assert_eq!(incr_float_text(b"1", b"nan"), Err(crate::Error::NotFloat));
+        assert_eq!(incr_float_text(b"1", b" 1"), Err(crate::Error::NotFloat));
     }
 }

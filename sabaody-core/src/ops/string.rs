@@ -398,10 +398,16 @@ pub(crate) fn decr_by<A: Access + ?Sized>(a: &A, key: &[u8], by: i64) -> Result<
     incr_by(a, key, -by)
 }
 
+/// The increment of INCRBYFLOAT: a float, or the client's text.
+pub(crate) enum FloatArg<'a> {
+    Float(f64),
+    Text(&'a [u8]),
+}
+
 pub(crate) fn incr_by_float<A: Access + ?Sized>(
     a: &A,
     key: &[u8],
-    by: f64,
+    by: FloatArg<'_>,
 ) -> Result<Bytes, Error> {
     let store = a.store();
     let (h, gid) = locate(a, key);
@@ -412,7 +418,10 @@ pub(crate) fn incr_by_float<A: Access + ?Sized>(
             None => b"0",
             Some(r) => str_of(s, r, &mut buf)?,
         };
-        let text = num::incr_float(cur, by)?;
+        let text = match by {
+            FloatArg::Float(f) => num::incr_float(cur, f)?,
+            FloatArg::Text(t) => num::incr_float_text(cur, t)?,
+        };
         let ttl = old.and_then(|r| s.expire_at(&r));
         s.put(h, key, Data::string(text.as_bytes()), ttl)?;
         Ok(Bytes::from(text))
