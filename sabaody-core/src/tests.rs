@@ -189,6 +189,12 @@ fn getdel_getex() {
     assert_eq!(c.getdel("k").unwrap(), None);
     c.set("k", "v").unwrap();
     assert_eq!(c.getdel("k").unwrap(), b("v"));
+    let st = c.stats();
+    assert_eq!(
+        (st.keyspace_hits, st.keyspace_misses),
+        (1, 1),
+        "GETDEL counts like GET"
+    );
     assert_eq!(c.exists(&["k"]), 0);
     put_list(&c, "l");
     assert_eq!(c.getdel("l"), Err(Error::WrongType));

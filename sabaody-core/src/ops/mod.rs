@@ -42,6 +42,17 @@ pub(crate) fn live_ro(s: &Shard, store: &Store, h: u64, key: &[u8]) -> Option<Re
     }
 }
 
+/// Counts a keyspace hit or miss for a read-style lookup done on the write path
+/// (GETDEL, GETEX), as Redis does for them.
+pub(crate) fn count_lookup(store: &Store, hit: bool) {
+    let stripe = &store.stripes[crate::store::my_stripe()];
+    if hit {
+        stripe.hits.fetch_add(1, Ordering::Relaxed);
+    } else {
+        stripe.misses.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 enum Look<T> {
     Found(T),
     Missing,

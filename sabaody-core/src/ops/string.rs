@@ -1,6 +1,6 @@
 //! Strings, integers and floats.
 
-use super::{MAX_STRING, fmt_i64, live, live_ro, locate, plan, pos, read_key};
+use super::{MAX_STRING, count_lookup, fmt_i64, live, live_ro, locate, plan, pos, read_key};
 use crate::access::Access;
 use crate::keyspace::{GetExExpiry, SetCondition, SetExpiry, SetOptions, SetOutcome};
 use crate::shard::{Data, INLINE_MAX, Rec, Shard, View};
@@ -163,9 +163,9 @@ pub(crate) fn getdel<A: Access + ?Sized>(a: &A, key: &[u8]) -> Result<Option<Byt
     let store = a.store();
     let (h, gid) = locate(a, key);
     a.write(gid, |s| {
-        let Some(r) = live(s, store, h, key) else {
-            return Ok(None);
-        };
+        let found = live(s, store, h, key);
+        count_lookup(store, found.is_some());
+        let Some(r) = found else { return Ok(None) };
         let v = bytes_of(s, &r)?;
         s.remove(h, key, false);
         Ok(Some(v))
@@ -184,9 +184,9 @@ pub(crate) fn getex<A: Access + ?Sized>(
     let (h, gid) = locate(a, key);
     a.write(gid, |s| {
         // Redis looks the key up and checks its type before it validates the time.
-        let Some(r) = live(s, store, h, key) else {
-            return Ok(None);
-        };
+        let found = live(s, store, h, key);
+        count_lookup(store, found.is_some());
+        let Some(r) = found else { return Ok(None) };
         let v = bytes_of(s, &r)?;
         let now = || store.now();
         let at = match expiry {
