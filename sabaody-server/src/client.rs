@@ -161,6 +161,10 @@ pub(crate) struct MultiState {
 #[derive(Debug)]
 pub(crate) struct WatchState {
     pub keys: Vec<(usize, Bytes)>,
+    /// The watched keys that existed (and had not expired) when they were watched: if one of
+    /// them is gone at EXEC it expired or was evicted, which aborts the transaction as in
+    /// Redis 7.0 (every other way of removing a key marks `dirty` itself).
+    pub alive: Vec<(usize, Bytes)>,
     pub dirty: Arc<AtomicBool>,
 }
 

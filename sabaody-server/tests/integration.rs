@@ -443,6 +443,60 @@ fn multi_exec_watch() {
 }
 
 #[test]
+fn watched_key_expiring_before_exec_aborts_it() {
+    let h = start();
+    let mut s = connect(h.local_addr());
+    // Redis 7.0: a watched key that expires between WATCH and EXEC counts as modified.
+    roundtrip(
+        &mut s,
+        &cmd(&[b"SET", b"w", b"v", b"PX", b"30"]),
+        b"+OK\r\n",
+    );
+    roundtrip(&mut s, &cmd(&[b"WATCH", b"w"]), b"+OK\r\n");
+    std::thread::sleep(Duration::from_millis(100));
+    roundtrip(&mut s, &cmd(&[b"MULTI"]), b"+OK\r\n");
+    roundtrip(&mut s, &cmd(&[b"GET", b"w"]), b"+QUEUED\r\n");
+    roundtrip(&mut s, &cmd(&[b"EXEC"]), b"*-1\r\n");
+    // The same with a non-transactional command queued (INFO runs outside the shard locks).
+    roundtrip(
+        &mut s,
+        &cmd(&[b"SET", b"w", b"v", b"PX", b"30"]),
+        b"+OK\r\n",
+    );
+    roundtrip(&mut s, &cmd(&[b"WATCH", b"w"]), b"+OK\r\n");
+    std::thread::sleep(Duration::from_millis(100));
+    roundtrip(&mut s, &cmd(&[b"MULTI"]), b"+OK\r\n");
+    roundtrip(&mut s, &cmd(&[b"INFO", b"keyspace"]), b"+QUEUED\r\n");
+    roundtrip(&mut s, &cmd(&[b"EXEC"]), b"*-1\r\n");
+    // A key missing at WATCH time (never set, or already expired) does not abort by staying
+    // missing; a key with a TTL that has not expired yet does not abort either.
+    roundtrip(&mut s, &cmd(&[b"WATCH", b"ghost"]), b"+OK\r\n");
+    roundtrip(
+        &mut s,
+        &cmd(&[b"SET", b"later", b"v", b"EX", b"100"]),
+        b"+OK\r\n",
+    );
+    roundtrip(&mut s, &cmd(&[b"WATCH", b"w", b"later"]), b"+OK\r\n");
+    roundtrip(&mut s, &cmd(&[b"MULTI"]), b"+OK\r\n");
+    roundtrip(&mut s, &cmd(&[b"PING"]), b"+QUEUED\r\n");
+    roundtrip(&mut s, &cmd(&[b"EXEC"]), b"*1\r\n+PONG\r\n");
+    // A watched key in another database than the one EXEC runs in.
+    roundtrip(&mut s, &cmd(&[b"SELECT", b"2"]), b"+OK\r\n");
+    roundtrip(
+        &mut s,
+        &cmd(&[b"SET", b"d2", b"v", b"PX", b"30"]),
+        b"+OK\r\n",
+    );
+    roundtrip(&mut s, &cmd(&[b"WATCH", b"d2"]), b"+OK\r\n");
+    roundtrip(&mut s, &cmd(&[b"SELECT", b"0"]), b"+OK\r\n");
+    std::thread::sleep(Duration::from_millis(100));
+    roundtrip(&mut s, &cmd(&[b"MULTI"]), b"+OK\r\n");
+    roundtrip(&mut s, &cmd(&[b"PING"]), b"+QUEUED\r\n");
+    roundtrip(&mut s, &cmd(&[b"EXEC"]), b"*-1\r\n");
+    h.shutdown();
+}
+
+#[test]
 fn maxclients_rejects_extra_connections() {
     let h = start_with(&[("maxclients", &["2"])]);
     let addr = h.local_addr();

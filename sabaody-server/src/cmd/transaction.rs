@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::{Bytes, BytesMut};
+use sabaody_core::Keyspace;
 use sabaody_resp::write;
 
 use super::{Args, CmdError, CommandSpec, Ctx, flag, run};
@@ -74,14 +75,24 @@ pub(crate) fn exec(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), Cm
     }
     let shared = ctx.shared;
     let watch_flag = ctx.client.watch.as_ref().map(|w| w.dirty.clone());
-    let aborted =
+    let alive = ctx
+        .client
+        .watch
+        .as_mut()
+        .map(|w| std::mem::take(&mut w.alive))
+        .unwrap_or_default();
+    // A watched key that existed at WATCH time and is gone now has expired (or was evicted)
+    // in between: Redis 7.0 counts that as a modification.
+    let expired =
+        |exists: &dyn Fn(usize, &Bytes) -> bool| alive.iter().any(|(db, key)| !exists(*db, key));
+    let flagged =
         |f: &Option<Arc<AtomicBool>>| f.as_ref().is_some_and(|f| f.load(Ordering::Acquire));
     let needs_plain = queued.iter().any(|(spec, _)| spec.has(flag::NO_TX));
     let client = &mut *ctx.client;
     let out = &mut *ctx.out;
     if needs_plain {
         // INFO reads the whole store through its locks: run without the all-shards lock.
-        if aborted(&watch_flag) {
+        if flagged(&watch_flag) || expired(&|db, k| shared.dbs[db].exists(&[k]) > 0) {
             write::null_array(out, client.proto);
         } else {
             write::array_len(out, queued.len());
@@ -92,7 +103,10 @@ pub(crate) fn exec(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), Cm
     } else {
         let db = client.db;
         shared.dbs[db].transaction(|tx| {
-            if aborted(&watch_flag) {
+            let present = |db: usize, k: &Bytes| tx.select(db).is_ok() && tx.exists(&[k]) > 0;
+            let abort = flagged(&watch_flag) || expired(&present);
+            let _ = tx.select(db);
+            if abort {
                 write::null_array(out, client.proto);
                 return;
             }
@@ -130,6 +144,7 @@ pub(crate) fn watch(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
     let w = ctx.client.watch.get_or_insert_with(|| {
         Box::new(WatchState {
             keys: Vec::new(),
+            alive: Vec::new(),
             dirty: Arc::new(AtomicBool::new(false)),
         })
     });
@@ -137,6 +152,9 @@ pub(crate) fn watch(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
         let entry = (db, Bytes::copy_from_slice(key));
         if !w.keys.contains(&entry) {
             ctx.shared.watches.watch(db, entry.1.clone(), &w.dirty);
+            if ctx.shared.dbs[db].exists(&[&entry.1]) > 0 {
+                w.alive.push(entry.clone());
+            }
             w.keys.push(entry);
         }
     }
