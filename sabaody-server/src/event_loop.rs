@@ -115,6 +115,114 @@ pub(crate) fn spawn_all(
     Ok(threads)
 }
 
+/// One readiness event, as the loop consumes it.
+#[derive(Debug, Clone, Copy)]
+struct Ready {
+    key: usize,
+    readable: bool,
+    writable: bool,
+}
+
+/// Waits for readiness events on a loop's poller.
+///
+/// On Linux the common case is one `epoll_wait` on the poller's own epoll descriptor
+/// (`Poller` is `AsFd`): `Poller::wait` also arms a timerfd for the timeout and re-arms its
+/// wake-up eventfd on every call, five syscalls per loop turn where one does. Measured with
+/// `perf stat -e 'syscalls:sys_enter_*'` under `redis-benchmark -t get -c 50 -P 1`: 3.52
+/// syscalls per request through `Poller::wait` (1 recvfrom, 1 sendto, 0.3 turns x 5), 2.26
+/// for redis-server. Registration, modes and wake-ups still go through `polling`: sockets are
+/// registered level-triggered with their key as the epoll data, as `polling` does. When the
+/// poller's internal wake-up descriptor fires (a `notify()` from another thread; `polling`
+/// registers it with the key `usize::MAX`), `Poller::wait` is called once with a zero timeout
+/// so that `polling` clears it, re-arms it and resets its notified flag; any socket events that
+/// call returns are handled too. Other platforms use `Poller::wait` only.
+struct Waiter {
+    events: Events,
+    #[cfg(target_os = "linux")]
+    raw: Vec<rustix::event::epoll::Event>,
+}
+
+/// `polling`'s key for its own wake-up and timer descriptors.
+#[cfg(target_os = "linux")]
+const POLLING_INTERNAL_KEY: u64 = u64::MAX;
+
+impl Waiter {
+    fn new() -> Self {
+        Waiter {
+            events: Events::new(),
+            #[cfg(target_os = "linux")]
+            raw: vec![
+                rustix::event::epoll::Event {
+                    flags: rustix::event::epoll::EventFlags::empty(),
+                    data: rustix::event::epoll::EventData::new_u64(0),
+                };
+                1024
+            ],
+        }
+    }
+
+    /// Appends the ready sources to `ready` (a key may appear twice after a wake-up; handling
+    /// an event twice only costs a read that finds nothing).
+    fn wait(
+        &mut self,
+        poller: &Poller,
+        timeout: Duration,
+        ready: &mut Vec<Ready>,
+    ) -> std::io::Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::event::epoll::{self, EventFlags as F};
+            let ts = rustix::time::Timespec {
+                tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
+                tv_nsec: i64::from(timeout.subsec_nanos()),
+            };
+            let n = match epoll::wait(poller, &mut self.raw[..], Some(&ts)) {
+                Ok(n) => n,
+                Err(rustix::io::Errno::INTR) => 0,
+                Err(e) => return Err(e.into()),
+            };
+            let mut woken = false;
+            for e in &self.raw[..n] {
+                // `Event` is packed on x86-64: copy the fields out.
+                let (flags, data) = (e.flags, e.data);
+                let key = data.u64();
+                if key == POLLING_INTERNAL_KEY {
+                    woken = true;
+                    continue;
+                }
+                ready.push(Ready {
+                    key: usize::try_from(key).unwrap_or(usize::MAX),
+                    readable: flags.intersects(F::IN | F::HUP | F::ERR | F::PRI),
+                    writable: flags.intersects(F::OUT | F::HUP | F::ERR),
+                });
+            }
+            if !woken {
+                return Ok(());
+            }
+            self.poll(poller, Duration::ZERO, ready)
+        }
+        #[cfg(not(target_os = "linux"))]
+        self.poll(poller, timeout, ready)
+    }
+
+    /// Through `Poller::wait`.
+    fn poll(
+        &mut self,
+        poller: &Poller,
+        timeout: Duration,
+        ready: &mut Vec<Ready>,
+    ) -> std::io::Result<()> {
+        self.events.clear();
+        poller.wait(&mut self.events, Some(timeout))?;
+        ready.extend(self.events.iter().map(|ev| Ready {
+            key: ev.key,
+            readable: ev.readable,
+            writable: ev.writable,
+        }));
+        Ok(())
+    }
+}
+
 struct Loop {
     idx: usize,
     shared: Arc<Shared>,
@@ -162,7 +270,8 @@ impl Loop {
     }
 
     fn run(mut self) {
-        let mut events = Events::new();
+        let mut waiter = Waiter::new();
+        let mut ready = Vec::new();
         loop {
             let hz = self.shared.cron_hz();
             let period = Duration::from_millis(1000 / hz.max(1));
@@ -171,8 +280,8 @@ impl Loop {
             } else {
                 Duration::ZERO
             };
-            events.clear();
-            if let Err(e) = self.handle.poller.wait(&mut events, Some(timeout))
+            ready.clear();
+            if let Err(e) = waiter.wait(&self.handle.poller, timeout, &mut ready)
                 && e.kind() != ErrorKind::Interrupted
             {
                 log_warning!("poller wait failed: {e}");
@@ -182,7 +291,7 @@ impl Loop {
                 break;
             }
             self.shared.tick();
-            for ev in events.iter() {
+            for &ev in &ready {
                 if ev.key < CONN_BASE {
                     self.accept(ev.key);
                 } else {
