@@ -11,6 +11,9 @@ fn start_with(settings: &[(&str, &[&str])]) -> ServerHandle {
     let mut c = Config::default();
     c.set("port", &["0"]).unwrap();
     c.set("loglevel", &["warning"]).unwrap();
+    // Several loop threads whatever the machine's default, so the cross-thread paths (hand-off
+    // of accepted sockets, CLIENT KILL and MONITOR across loops) are exercised.
+    c.set("io-threads", &["3"]).unwrap();
     for (k, v) in settings {
         c.set(k, v).unwrap();
     }
