@@ -1,6 +1,5 @@
-//! Sabaody: an in-memory data cache.
-//!
-//! This crate is what applications add. It re-exports [`sabaody_core`], the typed, thread-safe,
-//! Redis-like keyspace; the Redis-compatible server lives in the `sabaody-server` crate.
+// The README is the crate's front page, and its example is compiled and run as a doctest so
+// it cannot rot.
+#![doc = include_str!("../README.md")]
 
 pub use sabaody_core::*;

@@ -139,16 +139,19 @@ pub(crate) fn hello(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
             _ => return Err(CmdError::msg("NOPROTO unsupported protocol version")),
         });
     }
-    let mut auth: Option<(&Bytes, &Bytes)> = None;
-    let mut name: Option<&Bytes> = None;
+    // Redis 7.0 acts on each option as it parses it: an AUTH or SETNAME before a syntax error
+    // has already taken effect when the error is replied.
     while let Some(opt) = args.peek() {
         args.next_bytes()?;
         if is(opt, b"AUTH") && args.remaining() >= 2 {
             let u = args.next_bytes()?;
             let p = args.next_bytes()?;
-            auth = Some((u, p));
+            if !check_password(ctx, u, p) {
+                return Err(CmdError::msg(WRONGPASS));
+            }
+            ctx.client.authenticated = true;
         } else if is(opt, b"SETNAME") && args.remaining() >= 1 {
-            name = Some(args.next_bytes()?);
+            set_name(ctx, args.next_bytes()?)?;
         } else {
             return Err(CmdError::msg(format!(
                 "ERR Syntax error in HELLO option '{}'",
@@ -156,19 +159,10 @@ pub(crate) fn hello(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
             )));
         }
     }
-    if let Some((u, p)) = auth {
-        if !check_password(ctx, u, p) {
-            return Err(CmdError::msg(WRONGPASS));
-        }
-        ctx.client.authenticated = true;
-    }
     if !ctx.client.authenticated {
         return Err(CmdError::msg(
             "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
         ));
-    }
-    if let Some(n) = name {
-        set_name(ctx, n)?;
     }
     if let Some(p) = proto {
         ctx.client.proto = p;

@@ -1142,63 +1142,6 @@ pub(crate) fn parse_i64(s: &[u8]) -> Option<i64> {
     }
 }
 
-/// Parses a float as Redis's `getLongDoubleFromObject`/`strtold` accepts it for commands:
-/// no surrounding spaces, not NaN. `inf`/`-inf` are accepted (callers reject them where Redis
-/// does).
-pub(crate) fn parse_f64(s: &[u8]) -> Option<f64> {
-    let t = std::str::from_utf8(s).ok()?;
-    if t.is_empty() || t.starts_with(|c: char| c.is_ascii_whitespace()) {
-        return None;
-    }
-    if t.ends_with(|c: char| c.is_ascii_whitespace()) {
-        return None;
-    }
-    let lower = t.to_ascii_lowercase();
-    if let Some(v) = parse_hex_float(&lower) {
-        return Some(v);
-    }
-    let v = match lower.as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
-        "-inf" | "-infinity" => f64::NEG_INFINITY,
-        _ => {
-            if lower.contains("inf") || lower.contains("nan") {
-                return None;
-            }
-            t.parse::<f64>().ok()?
-        }
-    };
-    if v.is_nan() { None } else { Some(v) }
-}
-
-/// C99 hexadecimal floats as `strtold` reads them: `[+-]0x<hex>[.<hex>][p[+-]<dec>]`.
-fn parse_hex_float(s: &str) -> Option<f64> {
-    let (neg, rest) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let rest = rest.strip_prefix("0x")?;
-    let (mantissa, exp) = match rest.split_once('p') {
-        Some((m, e)) => (m, e.parse::<i32>().ok()?),
-        None => (rest, 0),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    if int.is_empty() && frac.is_empty() {
-        return None;
-    }
-    let mut v = 0f64;
-    for c in int.chars() {
-        v = v * 16.0 + f64::from(c.to_digit(16)?);
-    }
-    let mut scale = 1.0 / 16.0;
-    for c in frac.chars() {
-        v += f64::from(c.to_digit(16)?) * scale;
-        scale /= 16.0;
-    }
-    let v = v * 2f64.powi(exp);
-    Some(if neg { -v } else { v })
-}
-
 /// The argument cursor handed to handlers (the command name is already consumed).
 #[derive(Debug)]
 pub(crate) struct Args<'a> {
@@ -1485,18 +1428,6 @@ mod tests {
         assert_eq!(parse_i64(b"1a"), None);
         assert_eq!(parse_i64(b""), None);
         assert_eq!(parse_i64(b"-"), None);
-    }
-
-    #[test]
-    fn floats_like_strtold() {
-        assert_eq!(parse_f64(b"1.5"), Some(1.5));
-        assert_eq!(parse_f64(b"0x10"), Some(16.0));
-        assert_eq!(parse_f64(b"0x1p3"), Some(8.0));
-        assert_eq!(parse_f64(b"-0x1.8p1"), Some(-3.0));
-        assert_eq!(parse_f64(b"0x"), None);
-        assert_eq!(parse_f64(b" 1"), None);
-        assert_eq!(parse_f64(b"nan"), None);
-        assert_eq!(parse_f64(b"abc"), None);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use sabaody_core::{GetExExpiry, Keyspace, SetCondition, SetExpiry, SetOptions};
 use sabaody_resp::write;
 
-use super::{Args, CmdError, Ctx, ks, parse_f64};
+use super::{Args, CmdError, Ctx, ks};
 
 /// ```text
 /// GET key
@@ -347,8 +347,10 @@ pub(crate) fn decrby(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
 /// ```
 pub(crate) fn incrbyfloat(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let key = args.next_bytes()?;
-    let by = parse_f64(args.next_bytes()?).ok_or(CmdError::NotFloat)?;
-    let v = ks!(ctx, k => k.incr_by_float(key, by))?;
+    // The increment goes to the core as text: it is parsed there with `strtold`'s rules, after
+    // the type check, so the result and the error precedence are Redis's.
+    let by = args.next_bytes()?;
+    let v = ks!(ctx, k => k.incr_by_float_text(key, by))?;
     write::bulk(ctx.out, &v);
     Ok(())
 }
