@@ -2,8 +2,8 @@
 //! round-robin hand-off of accepted sockets, and a small mailbox for cross-thread wake-ups.
 //!
 //! A loop turn: wait for events; for each readable connection read (into the thread's scratch
-//! buffer), decode every complete request, execute them in order, then write all their replies
-//! with one `write` (more only if the socket takes less). A connection is registered for
+//! buffer), decode every complete request and execute them in order; at the end of the turn
+//! write each connection's replies with one `write` (more only if the socket takes less). A connection is registered for
 //! writability only while the kernel buffer is full. A cron step every `1000/hz` ms handles idle
 //! timeouts, paused listeners and the keyspace's active expiry.
 
@@ -32,6 +32,8 @@ const READ_BUDGET: usize = 1024 * 1024;
 /// Pending replies above this stop reading from the client, and stop executing the requests it
 /// already sent, until it drains them (back-pressure instead of unbounded growth).
 const OUTPUT_BACKPRESSURE: usize = 8 * 1024 * 1024;
+/// Replies held for the end of a loop turn: past this many bytes they are written at once.
+const DEFERRED_MAX: usize = 256 * 1024;
 /// The thread buffers are given back to the allocator when a burst left them larger than this.
 const SCRATCH_KEEP: usize = 1024 * 1024;
 
@@ -242,6 +244,8 @@ struct Loop {
     last_cron: Instant,
     /// Connections whose paused requests can run again (their replies drained).
     resume: Vec<usize>,
+    /// Replies produced this turn and not written yet: (slot, client id, range of `wbuf`).
+    deferred: Vec<(usize, u64, std::ops::Range<usize>)>,
 }
 
 impl Loop {
@@ -265,6 +269,7 @@ impl Loop {
             limits,
             last_cron: Instant::now(),
             resume: Vec::new(),
+            deferred: Vec::new(),
             shared,
         }
     }
@@ -297,7 +302,7 @@ impl Loop {
                 } else {
                     let slot = ev.key - CONN_BASE;
                     if ev.writable {
-                        self.flush(slot);
+                        self.flush(slot, 0..0);
                     }
                     if ev.readable {
                         self.on_readable(slot);
@@ -309,6 +314,7 @@ impl Loop {
             for slot in std::mem::take(&mut self.resume) {
                 self.process(slot);
             }
+            self.flush_deferred();
             self.drain_inbox();
             if self.wbuf.capacity() > SCRATCH_KEEP {
                 self.wbuf = BytesMut::new();
@@ -489,7 +495,8 @@ impl Loop {
             return;
         };
         conn.paused = false;
-        let out_limit = OUTPUT_BACKPRESSURE.saturating_sub(conn.wbuf.len());
+        let start = self.wbuf.len();
+        let out_limit = start + OUTPUT_BACKPRESSURE.saturating_sub(conn.wbuf.len());
         let eof = conn.client.close_after_reply;
         let outcome = match conn.partial.as_mut() {
             Some(p) => {
@@ -548,32 +555,56 @@ impl Loop {
                 return;
             }
         }
-        self.flush(slot);
+        // Written at the end of the turn, after every ready connection was read: the client
+        // then finds all its replies at once instead of being woken per connection, as with
+        // Redis's write-before-sleep. A turn that produced a lot writes early.
+        let id = conn.client.id;
+        let end = self.wbuf.len();
+        self.deferred.push((slot, id, start..end));
+        if end >= DEFERRED_MAX {
+            self.flush_deferred();
+        }
+    }
+
+    /// Writes the replies of this turn, connection by connection, in the order produced.
+    fn flush_deferred(&mut self) {
+        let mut deferred = std::mem::take(&mut self.deferred);
+        for (slot, id, range) in deferred.drain(..) {
+            // The slot may have been closed (and even reused) since.
+            if self
+                .conns
+                .get(slot)
+                .and_then(Option::as_ref)
+                .is_some_and(|c| c.client.id == id)
+            {
+                self.flush(slot, range);
+            }
+        }
+        self.deferred = deferred;
+        self.wbuf.clear();
     }
 
     // ----- writing ---------------------------------------------------------------------------
 
-    /// Writes the thread's pending output for this connection (and anything it had queued),
-    /// updates the poller interest, closes the connection if it asked for it.
-    fn flush(&mut self, slot: usize) {
+    /// Writes what the connection had queued, then `range` of the thread's output buffer (its
+    /// new replies), updates the poller interest, closes the connection if it asked for it.
+    fn flush(&mut self, slot: usize, range: std::ops::Range<usize>) {
         let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
-            self.wbuf.clear();
             return;
         };
+        let data = &self.wbuf[range];
         let mut failed = false;
         if conn.wbuf.is_empty() {
-            let n = write_some(&mut conn.stream, &self.wbuf, &mut failed);
-            if n < self.wbuf.len() && !failed {
-                conn.wbuf = BytesMut::from(&self.wbuf[n..]);
+            let n = write_some(&mut conn.stream, data, &mut failed);
+            if n < data.len() && !failed {
+                conn.wbuf = BytesMut::from(&data[n..]);
             }
             self.shared
                 .stats_at(self.idx)
                 .net_output_bytes
                 .fetch_add(n as u64, Ordering::Relaxed);
-            self.wbuf.clear();
         } else {
-            conn.wbuf.extend_from_slice(&self.wbuf);
-            self.wbuf.clear();
+            conn.wbuf.extend_from_slice(data);
             let n = write_some(&mut conn.stream, &conn.wbuf, &mut failed);
             let _ = conn.wbuf.split_to(n);
             self.shared
@@ -677,14 +708,15 @@ impl Loop {
                 && let Some(conn) = self.conns[slot].as_mut()
             {
                 conn.client.close_after_reply = true;
-                self.flush(slot);
+                self.flush(slot, 0..0);
             }
         }
         for (id, line) in inbox.monitor {
             if let Some(&slot) = self.by_id.get(&id) {
                 self.wbuf.clear();
                 self.wbuf.extend_from_slice(&line);
-                self.flush(slot);
+                self.flush(slot, 0..line.len());
+                self.wbuf.clear();
             }
         }
     }
