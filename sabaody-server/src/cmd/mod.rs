@@ -1107,40 +1107,9 @@ pub(crate) fn write_error_sanitized(out: &mut BytesMut, msg: &[u8]) {
     }
 }
 
-/// Parses an integer exactly as Redis's `string2ll`: optional `-`, no `+`, no spaces, no leading
-/// zeros, within `i64`.
-pub(crate) fn parse_i64(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() > 20 {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (neg, digits) = match s[0] {
-        b'-' => (true, &s[1..]),
-        _ => (false, s),
-    };
-    match digits.first() {
-        Some(b'1'..=b'9') => {}
-        _ => return None,
-    }
-    let mut v: u64 = 0;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-    }
-    if neg {
-        if v > (i64::MAX as u64) + 1 {
-            None
-        } else {
-            Some((v as i64).wrapping_neg())
-        }
-    } else {
-        i64::try_from(v).ok()
-    }
-}
+/// Parses an integer exactly as Redis's `string2ll`: the keyspace's own parser, so arguments
+/// and stored values follow one rule.
+pub(crate) use sabaody_core::num::parse_i64_strict as parse_i64;
 
 /// The argument cursor handed to handlers (the command name is already consumed).
 #[derive(Debug)]
