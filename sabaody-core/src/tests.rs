@@ -846,6 +846,12 @@ fn housekeeping_thread_expires_and_stops() {
     assert_eq!(c.dbsize(), 0);
     let weak = std::sync::Arc::downgrade(&c.store);
     drop(c);
+    // The housekeeping thread holds a strong reference only while a cycle runs; once that
+    // cycle ends the store (and the thread) must be gone.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while weak.strong_count() > 0 && std::time::Instant::now() < deadline {
+        std::thread::yield_now();
+    }
     assert!(
         weak.upgrade().is_none(),
         "the store is freed once the last handle is gone"
