@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 use sabaody_resp::{Protocol, write};
 
-use super::{Args, CmdError, Ctx, parse_i64, unknown_subcommand};
+use super::{Args, CmdError, Ctx, help, parse_i64, unknown_subcommand};
 
 /// The version we report to clients (the Redis version whose behaviour we follow).
 pub(crate) const REDIS_VERSION: &str = "7.0.15";
@@ -364,10 +364,7 @@ pub(crate) fn client(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
             "HELP",
             "    Print this help.",
         ];
-        write::array_len(ctx.out, lines.len());
-        for l in lines {
-            write::simple(ctx.out, l.as_bytes());
-        }
+        help(ctx, lines);
     } else {
         return Err(unknown_subcommand("client", sub));
     }

@@ -5,7 +5,7 @@
 use sabaody_core::{CopyOptions, ExpireCondition, KeyType, Keyspace, ScanOptions};
 use sabaody_resp::write;
 
-use super::{Args, CmdError, Ctx, ks, parse_i64, unknown_subcommand};
+use super::{Args, CmdError, Ctx, help, ks, parse_i64, unknown_subcommand};
 
 fn is(arg: &[u8], word: &[u8]) -> bool {
     arg.eq_ignore_ascii_case(word)
@@ -391,13 +391,6 @@ fn touch_watched_in(ctx: &Ctx<'_, '_>, dbs: &[usize]) {
         if dbs.iter().any(|&x| exists_in(ctx, x, &key)) {
             ctx.shared.watches.touch_key(d, &key);
         }
-    }
-}
-
-fn help(ctx: &mut Ctx<'_, '_>, lines: &[&str]) {
-    write::array_len(ctx.out, lines.len());
-    for l in lines {
-        write::simple(ctx.out, l.as_bytes());
     }
 }
 

@@ -1107,6 +1107,14 @@ pub(crate) fn write_error_sanitized(out: &mut BytesMut, msg: &[u8]) {
     }
 }
 
+/// Replies a `HELP` subcommand's lines as an array of simple strings, as Redis does.
+pub(crate) fn help(ctx: &mut Ctx<'_, '_>, lines: &[&str]) {
+    write::array_len(ctx.out, lines.len());
+    for l in lines {
+        write::simple(ctx.out, l.as_bytes());
+    }
+}
+
 /// Parses an integer exactly as Redis's `string2ll`: the keyspace's own parser, so arguments
 /// and stored values follow one rule.
 pub(crate) use sabaody_core::num::parse_i64_strict as parse_i64;

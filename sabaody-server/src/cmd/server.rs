@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use sabaody_resp::write;
 
 use super::{
-    Args, COMMANDS, CmdError, CommandSpec, Ctx, flag, lookup, parse_i64, unknown_subcommand,
+    Args, COMMANDS, CmdError, CommandSpec, Ctx, flag, help, lookup, parse_i64, unknown_subcommand,
 };
 use crate::config::{DIRECTIVES, glob_match};
 use crate::server::{StopReason, unix_micros};
@@ -312,10 +312,7 @@ pub(crate) fn config(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
             "REWRITE",
             "HELP",
         ];
-        write::array_len(ctx.out, lines.len());
-        for l in lines {
-            write::simple(ctx.out, l.as_bytes());
-        }
+        help(ctx, &lines);
     } else {
         return Err(unknown_subcommand("config", sub));
     }
@@ -413,10 +410,7 @@ pub(crate) fn slowlog(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), 
             "HELP",
             "    Print this help.",
         ];
-        write::array_len(ctx.out, lines.len());
-        for l in lines {
-            write::simple(ctx.out, l.as_bytes());
-        }
+        help(ctx, &lines);
     } else {
         return Err(unknown_subcommand("slowlog", sub));
     }
