@@ -86,35 +86,48 @@
 //! expiry cycle and RANDOMKEY do).
 
 mod access;
+mod bloom;
 mod cache;
 mod clock;
+mod cms;
 mod error;
 mod expire;
 mod glob;
+mod hash;
 mod keyspace;
 mod ld;
+mod list;
 pub mod num;
 mod ops;
+mod set;
 mod shard;
 mod store;
 mod value;
+mod zset;
 
 #[cfg(test)]
 mod tests;
 
 pub use access::Transaction;
+pub use bloom::BloomOps;
 pub use cache::{Cache, CacheBuilder, DbInfo, Stats};
 pub use clock::{Clock, CoarseClock, ManualClock, SystemClock};
+pub use cms::CmsOps;
 pub use error::Error;
 pub use expire::ExpireCycleStats;
 pub use glob::glob_match;
+pub use hash::HashOps;
 pub use keyspace::{
     CopyOptions, ExpireCondition, GetExExpiry, Keyspace, ScanOptions, SetCondition, SetExpiry,
     SetOptions, SetOutcome,
 };
+pub use list::ListOps;
+pub use set::SetOps;
 pub use value::KeyType;
+pub use zset::ZSetOps;
 
-/// `use sabaody_core::prelude::*;` brings the handle and the [`Keyspace`] trait into scope.
+/// `use sabaody_core::prelude::*;` brings the handle, the [`Keyspace`] trait and the data-type
+/// traits into scope.
 pub mod prelude {
-    pub use crate::{Cache, Keyspace};
+    pub use crate::{BloomOps, Cache, CmsOps, HashOps, Keyspace, ListOps, SetOps, ZSetOps};
 }

@@ -16,6 +16,10 @@ pub enum KeyType {
     ZSet,
     /// A hash.
     Hash,
+    /// A scalable Bloom filter (RedisBloom's `MBbloom--`).
+    Bloom,
+    /// A Count-Min sketch (RedisBloom's `CMSk-TYPE`).
+    Cms,
 }
 
 impl KeyType {
@@ -28,6 +32,8 @@ impl KeyType {
             KeyType::Set => "set",
             KeyType::ZSet => "zset",
             KeyType::Hash => "hash",
+            KeyType::Bloom => "MBbloom--",
+            KeyType::Cms => "CMSk-TYPE",
         }
     }
 
@@ -40,6 +46,8 @@ impl KeyType {
             KeyType::Set,
             KeyType::ZSet,
             KeyType::Hash,
+            KeyType::Bloom,
+            KeyType::Cms,
         ];
         all.into_iter()
             .find(|t| t.as_str().as_bytes().eq_ignore_ascii_case(name))
@@ -48,11 +56,25 @@ impl KeyType {
 
 /// A value too large or too structured to sit inline in a shard's arena.
 ///
-/// Later data types (set, zset, hash, list, sketches) become variants here.
+/// Collections are boxed so a slab slot stays small. Each collection type keeps its own
+/// byte count up to date on every change, so [`Value::charge`] is O(1) (it is called before and
+/// after every in-place update).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Value {
     /// A string longer than the inline limit: `GET` hands out a cheap clone.
     Str(Bytes),
+    /// A set (`sets/`).
+    Set(Box<crate::set::Set>),
+    /// A sorted set (`zset/`).
+    ZSet(Box<crate::zset::ZSet>),
+    /// A hash (`hash/`).
+    Hash(Box<crate::hash::Hash>),
+    /// A list (`list/`).
+    List(Box<crate::list::List>),
+    /// A scalable Bloom filter (`bloom/`).
+    Bloom(Box<crate::bloom::Bloom>),
+    /// A Count-Min sketch (`cms/`).
+    Cms(Box<crate::cms::Cms>),
     /// A stand-in non-string value so unit tests can exercise WRONGTYPE before the other
     /// data types exist.
     #[cfg(test)]
@@ -63,15 +85,48 @@ impl Value {
     pub(crate) fn key_type(&self) -> KeyType {
         match self {
             Value::Str(_) => KeyType::String,
+            Value::Set(_) => KeyType::Set,
+            Value::ZSet(_) => KeyType::ZSet,
+            Value::Hash(_) => KeyType::Hash,
+            Value::List(_) => KeyType::List,
+            Value::Bloom(_) => KeyType::Bloom,
+            Value::Cms(_) => KeyType::Cms,
             #[cfg(test)]
             Value::TestList(_) => KeyType::List,
+        }
+    }
+
+    /// True for a collection with no elements left: the key holding it is deleted.
+    pub(crate) fn is_empty_collection(&self) -> bool {
+        match self {
+            Value::Set(v) => v.is_empty(),
+            Value::ZSet(v) => v.is_empty(),
+            Value::Hash(v) => v.is_empty(),
+            Value::List(v) => v.is_empty(),
+            Value::Str(_) | Value::Bloom(_) | Value::Cms(_) => false,
+            #[cfg(test)]
+            Value::TestList(v) => v.is_empty(),
+        }
+    }
+
+    /// `OBJECT ENCODING` of an out-of-line value, with Redis's names.
+    pub(crate) fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "raw",
+            Value::Set(v) => v.encoding(),
+            Value::ZSet(v) => v.encoding(),
+            Value::Hash(v) => v.encoding(),
+            Value::List(v) => v.encoding(),
+            // RedisBloom's module types have no encoding of their own: Redis says "raw".
+            Value::Bloom(_) | Value::Cms(_) => "raw",
+            #[cfg(test)]
+            Value::TestList(_) => "quicklist",
         }
     }
 
     /// Appends to a string value where it lies (amortized growth; copies only if a reader
     /// still holds a clone). False, and no change, for other types.
     pub(crate) fn append_str(&mut self, data: &[u8]) -> bool {
-        #[allow(irrefutable_let_patterns)]
         let Value::Str(b) = self else { return false };
         let old = std::mem::take(b);
         let mut m = old
@@ -85,7 +140,6 @@ impl Value {
     /// Overwrites `data` at `offset` of a string value where it lies, zero-padding a gap.
     /// False, and no change, for other types.
     pub(crate) fn setrange_str(&mut self, offset: usize, data: &[u8]) -> bool {
-        #[allow(irrefutable_let_patterns)]
         let Value::Str(b) = self else { return false };
         let old = std::mem::take(b);
         let mut m = old
@@ -103,6 +157,12 @@ impl Value {
     pub(crate) fn charge(&self) -> usize {
         match self {
             Value::Str(b) => std::mem::size_of::<Option<Value>>() + heap_size(b.len()),
+            Value::Set(v) => std::mem::size_of::<Option<Value>>() + v.charge(),
+            Value::ZSet(v) => std::mem::size_of::<Option<Value>>() + v.charge(),
+            Value::Hash(v) => std::mem::size_of::<Option<Value>>() + v.charge(),
+            Value::List(v) => std::mem::size_of::<Option<Value>>() + v.charge(),
+            Value::Bloom(v) => std::mem::size_of::<Option<Value>>() + v.charge(),
+            Value::Cms(v) => std::mem::size_of::<Option<Value>>() + v.charge(),
             #[cfg(test)]
             Value::TestList(v) => std::mem::size_of::<Option<Value>>() + heap_size(v.len()),
         }

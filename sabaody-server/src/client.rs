@@ -27,7 +27,7 @@ pub(crate) struct ClientInfo {
     /// Milliseconds since server start of the last activity.
     pub last_interaction_ms: AtomicU64,
     pub db: AtomicUsize,
-    /// `COMMANDS` index + 1 of the last command (0 = none yet).
+    /// `cmd::index_of` + 1 of the last command (0 = none yet).
     pub last_cmd: AtomicU16,
     pub resp3: AtomicBool,
     pub multi: AtomicBool,

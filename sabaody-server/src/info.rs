@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
-use crate::cmd::COMMANDS;
+use crate::cmd::commands;
 use crate::cmd::connection::REDIS_VERSION;
 use crate::server::{Shared, unix_micros};
 
@@ -221,7 +221,7 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
         "cluster" => s.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
         "commandstats" => {
             s.push_str("# Commandstats\r\n");
-            for (i, spec) in COMMANDS.iter().enumerate() {
+            for (i, spec) in commands().enumerate() {
                 let calls = shared.stat_sum(|s| &s.commands[i].calls);
                 if calls == 0 {
                     continue;

@@ -27,7 +27,7 @@ use parking_lot::{Mutex, RwLock};
 use sabaody_core::{Cache, Clock};
 
 use crate::client::{Client, ClientInfo};
-use crate::cmd::COMMANDS;
+use crate::cmd::{command_at, commands};
 use crate::config::Config;
 use crate::event_loop::{self, LoopHandle};
 
@@ -59,7 +59,7 @@ pub(crate) struct Stats {
 impl Stats {
     fn new() -> Self {
         Stats {
-            commands: COMMANDS.iter().map(|_| CmdStat::default()).collect(),
+            commands: commands().map(|_| CmdStat::default()).collect(),
             total_commands: AtomicU64::new(0),
             total_connections: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
@@ -603,7 +603,7 @@ impl Shared {
     pub(crate) fn client_line(&self, info: &ClientInfo) -> String {
         let cmd = match info.last_cmd.load(Ordering::Relaxed) {
             0 => "NULL",
-            i => COMMANDS.get(usize::from(i) - 1).map_or("NULL", |c| c.name),
+            i => command_at(usize::from(i) - 1).map_or("NULL", |c| c.name),
         };
         info.list_line(self.now_ms(), cmd)
     }

@@ -349,7 +349,8 @@ pub(crate) fn object_encoding<A: Access + ?Sized>(a: &A, key: &[u8]) -> Option<&
         crate::shard::View::Int(_) => "int",
         // Redis keeps short strings in one allocation with the object ("embstr").
         crate::shard::View::Inline(b) if b.len() <= 44 => "embstr",
-        _ => "raw",
+        crate::shard::View::Inline(_) => "raw",
+        crate::shard::View::Value(v) => v.encoding(),
     })
 }
 

@@ -5,9 +5,11 @@ pub(crate) mod keys;
 pub(crate) mod string;
 pub(crate) mod ttl;
 
+use crate::Error;
 use crate::access::Access;
-use crate::shard::{Rec, Shard};
+use crate::shard::{Data, Rec, Shard, View};
 use crate::store::Store;
+use crate::value::{KeyType, Value};
 use std::sync::atomic::Ordering;
 
 /// Redis's default `proto-max-bulk-len`: no string may grow past it.
@@ -127,4 +129,84 @@ pub(crate) fn fmt_i64(v: i64, buf: &mut [u8; 20]) -> &[u8] {
         buf[i] = b'-';
     }
     &buf[i..]
+}
+
+/// Reads the collection at `key` under a read lock: `Ok(None)` if the key is missing (or
+/// expired), [`Error::WrongType`] if it holds another type, else `f` of the value. Counts a
+/// keyspace hit or miss.
+pub(crate) fn read_value<A: Access + ?Sized, T>(
+    a: &A,
+    key: &[u8],
+    kind: KeyType,
+    f: impl FnOnce(&Value) -> T,
+) -> Result<Option<T>, Error> {
+    read_key(a, key, |s, r| match s.view(r) {
+        View::Value(v) if v.key_type() == kind => Ok(f(v)),
+        _ => Err(Error::WrongType),
+    })
+    .transpose()
+}
+
+/// Changes the collection at `key` in place under its shard's write lock.
+///
+/// - The key holds another type: [`Error::WrongType`], nothing changes.
+/// - The key is missing (or expired) and `create` is `None`: `Ok(None)`, nothing changes.
+/// - The key is missing and `create` is given: `f` runs on `create()`, and the new value is
+///   stored (without TTL) unless `f` failed or left it empty.
+/// - Otherwise `f` runs on the stored value; if that leaves it empty the key is deleted.
+///
+/// `f` must leave the value unchanged when it returns an error. The value's charge is taken
+/// before and after `f`, so `charge()` must be O(1).
+pub(crate) fn modify<A: Access + ?Sized, T>(
+    a: &A,
+    key: &[u8],
+    kind: KeyType,
+    create: Option<fn() -> Value>,
+    f: impl FnOnce(&mut Value) -> Result<T, Error>,
+) -> Result<Option<T>, Error> {
+    let (h, gid) = locate(a, key);
+    let store = a.store();
+    a.write(gid, |s| modify_in(s, store, h, key, kind, create, f))
+}
+
+/// [`modify`] on a shard already write-locked (multi-key operations that hold several).
+pub(crate) fn modify_in<T>(
+    s: &mut Shard,
+    store: &Store,
+    h: u64,
+    key: &[u8],
+    kind: KeyType,
+    create: Option<fn() -> Value>,
+    f: impl FnOnce(&mut Value) -> Result<T, Error>,
+) -> Result<Option<T>, Error> {
+    match live(s, store, h, key) {
+        Some(r) => {
+            if s.key_type(&r) != kind {
+                return Err(Error::WrongType);
+            }
+            let mut out = None;
+            let mut empty = false;
+            s.update_slab(&r, |v| {
+                out = Some(f(v));
+                empty = v.is_empty_collection();
+            });
+            // `update_slab` fails only for an inline record, which the type check excluded.
+            let t = out.ok_or(Error::WrongType)??;
+            if empty {
+                s.remove(h, key, false);
+            }
+            Ok(Some(t))
+        }
+        None => {
+            let Some(create) = create else {
+                return Ok(None);
+            };
+            let mut v = create();
+            let t = f(&mut v)?;
+            if !v.is_empty_collection() {
+                s.put(h, key, Data::Value(v), None)?;
+            }
+            Ok(Some(t))
+        }
+    }
 }

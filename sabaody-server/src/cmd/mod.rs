@@ -1,9 +1,11 @@
 //! The command table and dispatch.
 //!
-//! Every command is declared once in [`COMMANDS`] (name, arity, flags, key positions, handler,
-//! group, summary); dispatch, `COMMAND` output, `INFO commandstats`, WATCH invalidation and
-//! MULTI queuing all read that one table. Handlers live in one file per family
-//! (`connection.rs`, `server.rs`, `string.rs`, `keys.rs`, `transaction.rs`) and take an argument
+//! Every command is declared once, in its family's table (name, arity, flags, key positions,
+//! handler, group, summary): [`BASE`] here for connection/server/string/keys/transaction, and a
+//! `COMMANDS` table in each data-type family file (`set.rs`, `zset.rs`, `hash.rs`, `list.rs`,
+//! `bloom.rs`). [`FAMILIES`] strings them together; dispatch, `COMMAND` output,
+//! `INFO commandstats`, WATCH invalidation and MULTI queuing all read it through [`commands`],
+//! [`lookup`] and [`index_of`]. Handlers live in one file per family and take an argument
 //! cursor ([`Args`], in the style of mini-redis) plus a [`Ctx`] with the client and the reply
 //! buffer. A handler returns `Err(CmdError)` for an error reply; the connection stays open.
 
@@ -19,11 +21,16 @@ use sabaody_core::{Cache, Transaction};
 use crate::client::Client;
 use crate::server::Shared;
 
+pub(crate) mod bloom;
 pub(crate) mod connection;
+pub(crate) mod hash;
 pub(crate) mod keys;
+pub(crate) mod list;
 pub(crate) mod server;
+pub(crate) mod set;
 pub(crate) mod string;
 pub(crate) mod transaction;
+pub(crate) mod zset;
 
 /// Command flags (a subset of Redis's, used for dispatch and `COMMAND INFO`).
 pub(crate) mod flag {
@@ -117,6 +124,8 @@ impl CommandSpec {
     }
 }
 
+/// Declares one [`CommandSpec`]: `cmd!(name, arity, flags, first_key, last_key, step, handler,
+/// group, since, summary)`.
 macro_rules! cmd {
     ($name:literal, $arity:expr, $flags:expr, $first:expr, $last:expr, $step:expr, $handler:path,
      $group:literal, $since:literal, $summary:literal) => {
@@ -135,13 +144,47 @@ macro_rules! cmd {
     };
 }
 
+pub(crate) use cmd;
+
 use flag::*;
 
 const W: u32 = WRITE;
 const R: u32 = READONLY;
 
-/// Every command the server knows.
-pub(crate) static COMMANDS: &[CommandSpec] = &[
+/// Every family's table, in `COMMAND` order. [`BASE`] comes first (the GET/SET fast path
+/// indexes it).
+pub(crate) static FAMILIES: &[&[CommandSpec]] = &[
+    BASE,
+    set::COMMANDS,
+    zset::COMMANDS,
+    hash::COMMANDS,
+    list::COMMANDS,
+    bloom::COMMANDS,
+];
+
+/// Every command the server knows, in table order (`index_of` order).
+pub(crate) fn commands() -> impl Iterator<Item = &'static CommandSpec> + Clone {
+    FAMILIES.iter().flat_map(|f| f.iter())
+}
+
+/// How many commands the server knows.
+pub(crate) fn command_count() -> usize {
+    FAMILIES.iter().map(|f| f.len()).sum()
+}
+
+/// The command at `index_of` position `i`.
+pub(crate) fn command_at(mut i: usize) -> Option<&'static CommandSpec> {
+    for fam in FAMILIES {
+        if i < fam.len() {
+            return fam.get(i);
+        }
+        i -= fam.len();
+    }
+    None
+}
+
+/// The connection, server, string, key and transaction commands.
+pub(crate) static BASE: &[CommandSpec] = &[
     // connection
     cmd!(
         "ping",
@@ -992,17 +1035,26 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
 const GET_INDEX: usize = 25;
 const SET_INDEX: usize = 26;
 
-/// Index of a command in [`COMMANDS`] (for per-command statistics).
+/// Position of a command in [`commands`] order (for per-command statistics).
 pub(crate) fn index_of(spec: &CommandSpec) -> usize {
-    // Specs are only ever handed out as references into COMMANDS.
-    let base = COMMANDS.as_ptr() as usize;
-    (spec as *const CommandSpec as usize - base) / std::mem::size_of::<CommandSpec>()
+    // Specs are only ever handed out as references into the family tables.
+    let p = spec as *const CommandSpec as usize;
+    let size = std::mem::size_of::<CommandSpec>();
+    let mut before = 0;
+    for fam in FAMILIES {
+        let start = fam.as_ptr() as usize;
+        if p >= start && p < start + fam.len() * size {
+            return before + (p - start) / size;
+        }
+        before += fam.len();
+    }
+    0
 }
 
 fn table() -> &'static hashbrown::HashMap<&'static [u8], &'static CommandSpec> {
     static TABLE: OnceLock<hashbrown::HashMap<&'static [u8], &'static CommandSpec>> =
         OnceLock::new();
-    TABLE.get_or_init(|| COMMANDS.iter().map(|c| (c.name.as_bytes(), c)).collect())
+    TABLE.get_or_init(|| commands().map(|c| (c.name.as_bytes(), c)).collect())
 }
 
 /// Case-insensitive lookup without allocating: the name is lower-cased into a stack buffer.
@@ -1011,8 +1063,8 @@ pub(crate) fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
     if name.len() == 3 && name[1].eq_ignore_ascii_case(&b'e') && name[2].eq_ignore_ascii_case(&b't')
     {
         match name[0] | 0x20 {
-            b'g' => return Some(&COMMANDS[GET_INDEX]),
-            b's' => return Some(&COMMANDS[SET_INDEX]),
+            b'g' => return Some(&BASE[GET_INDEX]),
+            b's' => return Some(&BASE[SET_INDEX]),
             _ => {}
         }
     }
@@ -1365,8 +1417,8 @@ mod tests {
 
     #[test]
     fn fast_path_indices() {
-        assert_eq!(COMMANDS[GET_INDEX].name, "get");
-        assert_eq!(COMMANDS[SET_INDEX].name, "set");
+        assert_eq!(BASE[GET_INDEX].name, "get");
+        assert_eq!(BASE[SET_INDEX].name, "set");
         assert!(lookup(b"\x07et").is_none());
         assert_eq!(lookup(b"SeT").map(|c| c.name), Some("set"));
     }
@@ -1383,12 +1435,15 @@ mod tests {
     #[test]
     fn table_is_consistent() {
         let mut names = std::collections::HashSet::new();
-        for (i, c) in COMMANDS.iter().enumerate() {
+        for (i, c) in commands().enumerate() {
             assert!(names.insert(c.name), "duplicate {}", c.name);
             assert_eq!(c.name, c.name.to_ascii_lowercase());
             assert_eq!(index_of(c), i);
+            assert_eq!(command_at(i).map(|s| s.name), Some(c.name));
             assert!(c.arity != 0);
+            assert!(c.name.len() <= 32, "lookup's stack buffer is 32 bytes");
         }
+        assert_eq!(names.len(), command_count());
     }
 
     #[test]

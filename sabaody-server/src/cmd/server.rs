@@ -5,7 +5,8 @@ use std::sync::atomic::Ordering;
 use sabaody_resp::write;
 
 use super::{
-    Args, COMMANDS, CmdError, CommandSpec, Ctx, flag, help, lookup, parse_i64, unknown_subcommand,
+    Args, CmdError, CommandSpec, Ctx, command_count, commands, flag, help, lookup, parse_i64,
+    unknown_subcommand,
 };
 use crate::config::{DIRECTIVES, glob_match};
 use crate::server::{StopReason, unix_micros};
@@ -141,8 +142,8 @@ fn write_command_docs(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec) {
 /// ```
 pub(crate) fn command(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let Some(sub) = args.peek() else {
-        write::array_len(ctx.out, COMMANDS.len());
-        for spec in COMMANDS {
+        write::array_len(ctx.out, command_count());
+        for spec in commands() {
             write_command_info(ctx, spec);
         }
         return Ok(());
@@ -152,12 +153,12 @@ pub(crate) fn command(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), 
         if args.remaining() != 0 {
             return Err(CmdError::WrongArity("command|count"));
         }
-        write::integer(ctx.out, COMMANDS.len() as i64);
+        write::integer(ctx.out, command_count() as i64);
     } else if is(sub, b"INFO") {
         let names = args.rest();
         if names.is_empty() {
-            write::array_len(ctx.out, COMMANDS.len());
-            for spec in COMMANDS {
+            write::array_len(ctx.out, command_count());
+            for spec in commands() {
                 write_command_info(ctx, spec);
             }
         } else {
@@ -172,7 +173,7 @@ pub(crate) fn command(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), 
     } else if is(sub, b"DOCS") {
         let names = args.rest();
         let specs: Vec<&CommandSpec> = if names.is_empty() {
-            COMMANDS.iter().collect()
+            commands().collect()
         } else {
             names.iter().filter_map(|n| lookup(n)).collect()
         };
@@ -181,8 +182,8 @@ pub(crate) fn command(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), 
             write_command_docs(ctx, spec);
         }
     } else if is(sub, b"LIST") {
-        write::array_len(ctx.out, COMMANDS.len());
-        for spec in COMMANDS {
+        write::array_len(ctx.out, command_count());
+        for spec in commands() {
             write::bulk(ctx.out, spec.name.as_bytes());
         }
     } else if is(sub, b"GETKEYS") {

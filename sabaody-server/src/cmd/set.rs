@@ -1,0 +1,6 @@
+//! Set commands.
+
+use super::CommandSpec;
+
+/// The family's commands (see [`super::FAMILIES`]).
+pub(crate) static COMMANDS: &[CommandSpec] = &[];
