@@ -26,11 +26,19 @@ pub trait Access {
     /// `gids` must be sorted and free of duplicates; `f` gets the shards in that order.
     #[doc(hidden)]
     fn write_many<R>(&self, gids: &[usize], f: impl FnOnce(&mut [&mut Shard]) -> R) -> R;
+    /// Before a write that may need memory: evicts as the policy allows (a `Cache`), or does
+    /// nothing (a `Transaction`, which holds every shard: its server checks before EXEC).
+    #[doc(hidden)]
+    fn make_room(&self) -> Result<(), crate::Error>;
 }
 
 impl Access for crate::Cache {
     fn store(&self) -> &Store {
         &self.store
+    }
+    #[inline]
+    fn make_room(&self) -> Result<(), crate::Error> {
+        self.store.make_room()
     }
     fn db_index_raw(&self) -> usize {
         self.db
@@ -45,7 +53,9 @@ impl Access for crate::Cache {
         let mut g = self.store.slots[gid].shard.write();
         let before = g.mem;
         let r = f(&mut g);
-        self.store.account(before, g.mem);
+        self.store.settle(gid, &g, before);
+        drop(g);
+        crate::evict::flush_notices(&self.store);
         r
     }
     fn read_many<R>(&self, gids: &[usize], f: impl FnOnce(&[&Shard]) -> R) -> R {
@@ -61,11 +71,14 @@ impl Access for crate::Cache {
             .iter()
             .map(|&g| self.store.slots[g].shard.write())
             .collect();
-        let before: usize = guards.iter().map(|g| g.mem).sum();
+        let before: Vec<usize> = guards.iter().map(|g| g.mem).collect();
         let mut refs: Vec<&mut Shard> = guards.iter_mut().map(|g| &mut **g).collect();
         let r = f(&mut refs);
-        self.store
-            .account(before, guards.iter().map(|g| g.mem).sum());
+        for ((g, &gid), b) in guards.iter().zip(gids).zip(before) {
+            self.store.settle(gid, g, b);
+        }
+        drop(guards);
+        crate::evict::flush_notices(&self.store);
         r
     }
 }
@@ -107,6 +120,9 @@ impl Access for Transaction<'_> {
     fn store(&self) -> &Store {
         self.store
     }
+    fn make_room(&self) -> Result<(), crate::Error> {
+        Ok(())
+    }
     fn db_index_raw(&self) -> usize {
         self.db.get()
     }
@@ -118,7 +134,7 @@ impl Access for Transaction<'_> {
         let mut g = self.guards.borrow_mut();
         let before = g[gid].mem;
         let r = f(&mut g[gid]);
-        self.store.account(before, g[gid].mem);
+        self.store.settle(gid, &g[gid], before);
         r
     }
     fn read_many<R>(&self, gids: &[usize], f: impl FnOnce(&[&Shard]) -> R) -> R {
@@ -128,7 +144,7 @@ impl Access for Transaction<'_> {
     }
     fn write_many<R>(&self, gids: &[usize], f: impl FnOnce(&mut [&mut Shard]) -> R) -> R {
         let mut g = self.guards.borrow_mut();
-        let before: usize = gids.iter().map(|&i| g[i].mem).sum();
+        let before: Vec<usize> = gids.iter().map(|&i| g[i].mem).collect();
         let mut refs: Vec<&mut Shard> = Vec::with_capacity(gids.len());
         let mut want = gids.iter().peekable();
         for (i, guard) in g.iter_mut().enumerate() {
@@ -138,8 +154,9 @@ impl Access for Transaction<'_> {
             }
         }
         let r = f(&mut refs);
-        self.store
-            .account(before, gids.iter().map(|&i| g[i].mem).sum());
+        for (&i, b) in gids.iter().zip(before) {
+            self.store.settle(i, &g[i], b);
+        }
         r
     }
 }

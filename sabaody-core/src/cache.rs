@@ -3,6 +3,7 @@
 use crate::Error;
 use crate::access::Transaction;
 use crate::clock::{Clock, SystemClock};
+use crate::evict::{EvictionListener, EvictionPolicy, RemovalCause};
 use crate::expire::{self, ExpireCycleStats};
 use crate::ops::keys::MAX_SHARDS_PER_DB;
 use crate::store::{Housekeeper, StopSignal, Store};
@@ -49,13 +50,32 @@ impl std::fmt::Debug for Cache {
 ///     .build();
 /// assert_eq!(cache.databases(), 16);
 /// ```
-#[derive(Debug)]
 pub struct CacheBuilder {
     databases: usize,
     shards: Option<usize>,
     clock: Arc<dyn Clock>,
     housekeeping: bool,
     hz: u32,
+    max_memory: u64,
+    policy: EvictionPolicy,
+    samples: u32,
+    lfu_log_factor: u32,
+    lfu_decay_time: u32,
+    listener: Option<EvictionListener>,
+}
+
+impl std::fmt::Debug for CacheBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheBuilder")
+            .field("databases", &self.databases)
+            .field("shards", &self.shards)
+            .field("housekeeping", &self.housekeeping)
+            .field("hz", &self.hz)
+            .field("max_memory", &self.max_memory)
+            .field("policy", &self.policy)
+            .field("listener", &self.listener.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for CacheBuilder {
@@ -66,6 +86,12 @@ impl Default for CacheBuilder {
             clock: Arc::new(SystemClock),
             housekeeping: true,
             hz: 10,
+            max_memory: 0,
+            policy: EvictionPolicy::NoEviction,
+            samples: 5,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
+            listener: None,
         }
     }
 }
@@ -110,6 +136,72 @@ impl CacheBuilder {
         self
     }
 
+    /// The memory bound in bytes of [`Cache::used_memory`] (Redis `maxmemory`; 0, the default,
+    /// means none). What happens at the bound is the [`CacheBuilder::eviction_policy`].
+    #[must_use]
+    pub fn max_memory(mut self, bytes: u64) -> Self {
+        self.max_memory = bytes;
+        self
+    }
+
+    /// What to do at the memory bound (Redis `maxmemory-policy`; default
+    /// [`EvictionPolicy::NoEviction`]: writes that need memory fail with
+    /// [`Error::OutOfMemory`]).
+    #[must_use]
+    pub fn eviction_policy(mut self, policy: EvictionPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Keys sampled per eviction round (Redis `maxmemory-samples`, default 5; more is closer
+    /// to exact LRU/LFU and slower).
+    #[must_use]
+    pub fn eviction_samples(mut self, n: u32) -> Self {
+        self.samples = n.max(1);
+        self
+    }
+
+    /// Redis `lfu-log-factor` (default 10): how many accesses it takes to raise the LFU counter.
+    #[must_use]
+    pub fn lfu_log_factor(mut self, factor: u32) -> Self {
+        self.lfu_log_factor = factor;
+        self
+    }
+
+    /// Redis `lfu-decay-time` in minutes (default 1): the LFU counter drops by one per period
+    /// without access; 0 = never.
+    #[must_use]
+    pub fn lfu_decay_time(mut self, minutes: u32) -> Self {
+        self.lfu_decay_time = minutes;
+        self
+    }
+
+    /// Calls `f(key, cause)` for every key that leaves the cache by expiry, eviction or an
+    /// explicit delete (`del`, `unlink`, `getdel`; not `flushdb`/`flushall`, overwrites or
+    /// renames). It runs on the thread that removed the key after the shard locks are
+    /// released, so it may use the cache.
+    ///
+    /// ```
+    /// use sabaody_core::{Cache, EvictionPolicy, Keyspace, RemovalCause};
+    /// use std::sync::{Arc, Mutex};
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let log = Arc::clone(&seen);
+    /// let cache = Cache::builder()
+    ///     .eviction_listener(move |key: &[u8], cause| log.lock().unwrap().push((key.to_vec(), cause)))
+    ///     .build();
+    /// cache.set("k", "v").unwrap();
+    /// cache.del(&["k"]);
+    /// assert_eq!(*seen.lock().unwrap(), vec![(b"k".to_vec(), RemovalCause::Removed)]);
+    /// ```
+    #[must_use]
+    pub fn eviction_listener(
+        mut self,
+        f: impl Fn(&[u8], RemovalCause) + Send + Sync + 'static,
+    ) -> Self {
+        self.listener = Some(Arc::new(f));
+        self
+    }
+
     /// Creates the cache (and starts the housekeeping thread if enabled).
     #[must_use]
     pub fn build(self) -> Cache {
@@ -119,7 +211,26 @@ impl CacheBuilder {
             .unwrap_or((cores * 16).max(64))
             .clamp(1, MAX_SHARDS_PER_DB)
             .next_power_of_two();
-        let store = Arc::new(Store::new(self.databases, shards, self.clock));
+        let store = Arc::new(Store::new(
+            self.databases,
+            shards,
+            self.clock,
+            self.listener,
+        ));
+        store.tracking.set_policy(self.policy);
+        store
+            .tracking
+            .lfu_log_factor
+            .store(self.lfu_log_factor, Ordering::Relaxed);
+        store
+            .tracking
+            .lfu_decay_time
+            .store(self.lfu_decay_time, Ordering::Relaxed);
+        store.limits.samples.store(self.samples, Ordering::Relaxed);
+        store
+            .limits
+            .maxmemory
+            .store(self.max_memory, Ordering::Relaxed);
         if self.housekeeping {
             start_housekeeping(&store, self.hz);
         }
@@ -170,6 +281,8 @@ pub struct Stats {
     pub keyspace_misses: u64,
     /// Keys deleted because their TTL passed (lazily or by the active cycle).
     pub expired_keys: u64,
+    /// Keys evicted to stay within the memory bound.
+    pub evicted_keys: u64,
 }
 
 /// One database's line of `INFO keyspace`.
@@ -260,7 +373,87 @@ impl Cache {
         for slot in &self.store.slots {
             st.expired_keys += slot.shard.read().expired;
         }
+        st.evicted_keys = self.store.limits.evicted.load(Ordering::Relaxed);
         st
+    }
+
+    /// The memory bound in bytes (0 = none).
+    #[must_use]
+    pub fn max_memory(&self) -> u64 {
+        self.store.limits.maxmemory.load(Ordering::Relaxed)
+    }
+
+    /// Changes the memory bound (CONFIG SET maxmemory). A bound below the current usage
+    /// evicts down to it at once, as far as the policy allows; returns the keys evicted.
+    pub fn set_max_memory(&self, bytes: u64) -> usize {
+        self.store.limits.maxmemory.store(bytes, Ordering::Relaxed);
+        self.store.evict_to_limit()
+    }
+
+    /// The eviction policy.
+    #[must_use]
+    pub fn eviction_policy(&self) -> EvictionPolicy {
+        self.store.tracking.policy()
+    }
+
+    /// Changes the eviction policy. Switching between LRU and LFU reinterprets the keys'
+    /// access stamps, as in Redis: the data takes a while to adjust.
+    pub fn set_eviction_policy(&self, policy: EvictionPolicy) {
+        self.store.tracking.set_policy(policy);
+    }
+
+    /// Keys sampled per eviction round.
+    #[must_use]
+    pub fn eviction_samples(&self) -> u32 {
+        self.store.limits.samples.load(Ordering::Relaxed)
+    }
+
+    /// Changes the keys sampled per eviction round (at least 1).
+    pub fn set_eviction_samples(&self, n: u32) {
+        self.store.limits.samples.store(n.max(1), Ordering::Relaxed);
+    }
+
+    /// Redis `lfu-log-factor`.
+    #[must_use]
+    pub fn lfu_log_factor(&self) -> u32 {
+        self.store.tracking.lfu_log_factor.load(Ordering::Relaxed)
+    }
+
+    /// Changes `lfu-log-factor`.
+    pub fn set_lfu_log_factor(&self, factor: u32) {
+        self.store
+            .tracking
+            .lfu_log_factor
+            .store(factor, Ordering::Relaxed);
+    }
+
+    /// Redis `lfu-decay-time` (minutes).
+    #[must_use]
+    pub fn lfu_decay_time(&self) -> u32 {
+        self.store.tracking.lfu_decay_time.load(Ordering::Relaxed)
+    }
+
+    /// Changes `lfu-decay-time`.
+    pub fn set_lfu_decay_time(&self, minutes: u32) {
+        self.store
+            .tracking
+            .lfu_decay_time
+            .store(minutes, Ordering::Relaxed);
+    }
+
+    /// Evicts as the policy allows until [`Cache::used_memory`] is within the bound (at most
+    /// a bounded number of keys per call, as before every write).
+    ///
+    /// # Errors
+    /// [`Error::OutOfMemory`] if memory is over the bound and nothing may be evicted.
+    pub fn make_room(&self) -> Result<(), Error> {
+        self.store.make_room()
+    }
+
+    /// The highest [`Cache::used_memory`] seen since the cache was built (`used_memory_peak`).
+    #[must_use]
+    pub fn peak_memory(&self) -> usize {
+        usize::try_from(self.store.peak.load(Ordering::Relaxed)).unwrap_or(0)
     }
 
     /// Runs the active expiry cycle over all databases for at most about `budget`.
@@ -301,7 +494,10 @@ impl Cache {
             db: std::cell::Cell::new(self.db),
             guards: std::cell::RefCell::new(guards),
         };
-        f(&tx)
+        let r = f(&tx);
+        drop(tx);
+        crate::evict::flush_notices(&self.store);
+        r
     }
 
     /// The current time of the cache's clock, in Unix milliseconds.

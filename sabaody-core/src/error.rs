@@ -57,6 +57,16 @@ pub enum Error {
     /// Redis: `OOM command not allowed when used memory > 'maxmemory'.`
     #[error("command not allowed when used memory > 'maxmemory'.")]
     OutOfMemory,
+    /// `OBJECT FREQ` while the policy is not an LFU one.
+    #[error(
+        "An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."
+    )]
+    LfuNotSelected,
+    /// `OBJECT IDLETIME` while an LFU policy is selected.
+    #[error(
+        "An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."
+    )]
+    LfuSelected,
 }
 
 impl Error {

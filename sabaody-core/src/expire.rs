@@ -36,7 +36,7 @@ pub(crate) fn cycle(store: &Store, budget: Duration) -> ExpireCycleStats {
         let gid = *cursor % total;
         *cursor = (gid + 1) % total;
         let slot = &store.slots[gid];
-        if slot.shard.read().volatile == 0 {
+        if slot.volatile.load(std::sync::atomic::Ordering::Relaxed) == 0 {
             continue;
         }
         let mut walked_total = 0;
@@ -44,8 +44,8 @@ pub(crate) fn cycle(store: &Store, budget: Duration) -> ExpireCycleStats {
             let (sampled, expired, walked, buckets) = {
                 let mut shard = slot.shard.write();
                 let before = shard.mem;
-                let (s, e, w) = shard.expire_step(now, SAMPLE, MAX_BUCKETS);
-                store.account(before, shard.mem);
+                let (s, e, w) = shard.expire_step(now, SAMPLE, MAX_BUCKETS, store);
+                store.settle(gid, &shard, before);
                 (s, e, w, shard.num_buckets())
             };
             walked_total += walked;
@@ -53,6 +53,7 @@ pub(crate) fn cycle(store: &Store, budget: Duration) -> ExpireCycleStats {
             stats.expired += expired;
             if start.elapsed() >= budget {
                 stats.timed_out = true;
+                crate::evict::flush_notices(store);
                 return stats;
             }
             // Stop when the sample was mostly live keys, or when a whole lap of the table
@@ -62,5 +63,6 @@ pub(crate) fn cycle(store: &Store, budget: Duration) -> ExpireCycleStats {
             }
         }
     }
+    crate::evict::flush_notices(store);
     stats
 }

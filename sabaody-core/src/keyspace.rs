@@ -573,6 +573,29 @@ pub trait Keyspace: Access {
         keys::object_encoding(self, key.as_ref())
     }
 
+    /// `OBJECT FREQ key`: the key's LFU counter after decay; `None` if the key does not exist.
+    ///
+    /// # Errors
+    /// [`Error::LfuNotSelected`] unless an LFU eviction policy is selected (as Redis).
+    fn object_freq(&self, key: impl AsRef<[u8]>) -> Result<Option<u8>, Error> {
+        keys::object_freq(self, key.as_ref())
+    }
+
+    /// `OBJECT IDLETIME key`: seconds since the key was last accessed; `None` if the key does
+    /// not exist.
+    ///
+    /// # Errors
+    /// [`Error::LfuSelected`] while an LFU eviction policy is selected (as Redis).
+    fn object_idletime(&self, key: impl AsRef<[u8]>) -> Result<Option<u64>, Error> {
+        keys::object_idletime(self, key.as_ref())
+    }
+
+    /// `TOUCH key [key ...]`: records an access to each existing key (for LRU/LFU eviction);
+    /// returns how many exist (repeats counted).
+    fn touch<K: AsRef<[u8]>>(&self, keys: &[K]) -> usize {
+        keys::touch(self, keys)
+    }
+
     /// `MEMORY USAGE key`: bytes charged to [`crate::Cache::used_memory`] for this key
     /// (record, table share, out-of-line value); `None` if the key does not exist.
     fn memory_usage(&self, key: impl AsRef<[u8]>) -> Option<usize> {

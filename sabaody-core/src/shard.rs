@@ -7,7 +7,10 @@
 //!   `[expire-at, only with a TTL: 6 bytes LE, or 8 past 2^48 ms][key bytes][value bytes]`.
 //!   The value bytes are the string itself (inline strings, up to [`INLINE_MAX`] bytes), an `i64`
 //!   (integer-encoded strings) or a `u32` index into `slab` (big strings and every other type).
-//! * `table: HashTable<u32>` maps a key's hash to its record's offset (4 bytes a slot).
+//! * `table: HashTable<AtomicU64>` maps a key's hash to its record's offset (low 32 bits)
+//!   and the key's access stamp (high 32 bits: an LRU time or an LFU counter, see
+//!   `evict.rs`). The stamp is atomic so readers holding only the shared lock can record an
+//!   access; the offset only changes under the exclusive lock.
 //! * A replaced or deleted record becomes dead space; when dead space passes a quarter of the
 //!   arena, the live records are copied into a fresh arena (`compact`). Offsets change, table
 //!   slots do not move, so SCAN cursors (table bucket indices) stay valid across compaction.
@@ -15,15 +18,43 @@
 //!   so a SCAN cursor can notice and restart the shard (duplicates allowed, losses not).
 
 use crate::Error;
+use crate::evict::Tracking;
 use crate::value::{KeyType, Value, heap_size};
 use bytes::Bytes;
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// Strings up to this many bytes live inside the record; longer ones go to the slab as `Bytes`.
 pub(crate) const INLINE_MAX: usize = 48;
-/// Per-key bytes charged for the table slot (4-byte offset + 1 control byte, at ~60% load).
-pub(crate) const SLOT_OVERHEAD: usize = 8;
+/// Per-key bytes charged for the table slot (8-byte offset+stamp + 1 control byte, at ~70% load).
+pub(crate) const SLOT_OVERHEAD: usize = 13;
+
+const OFF_MASK: u64 = 0xFFFF_FFFF;
+
+/// The record offset held by a table slot.
+#[inline]
+fn slot_off(slot: &AtomicU64) -> u32 {
+    slot.load(Relaxed) as u32
+}
+
+/// The access stamp held by a table slot.
+#[inline]
+pub(crate) fn stamp(slot: &AtomicU64) -> u32 {
+    (slot.load(Relaxed) >> 32) as u32
+}
+
+/// Points a slot at a new offset, keeping its stamp.
+#[inline]
+fn set_off(slot: &mut AtomicU64, new: usize) {
+    let v = slot.get_mut();
+    *v = (*v & !OFF_MASK) | new as u64;
+}
+
+fn new_slot(off: usize, stamp: u32) -> AtomicU64 {
+    AtomicU64::new((u64::from(stamp) << 32) | off as u64)
+}
 
 const K_STR: u8 = 1;
 const K_INT: u8 = 2;
@@ -55,6 +86,8 @@ pub(crate) struct Rec {
     key_len: usize,
     val_start: usize,
     val_len: usize,
+    /// The access stamp of the table slot (set by the lookups; 0 from `parse`).
+    pub(crate) stamp: u32,
 }
 
 impl Rec {
@@ -244,6 +277,7 @@ fn parse(a: &[u8], off: usize) -> Rec {
         key_len,
         val_start: p + key_len,
         val_len,
+        stamp: 0,
     }
 }
 
@@ -277,10 +311,16 @@ fn read_i64(a: &[u8], p: usize) -> i64 {
     i64::from_le_bytes(b)
 }
 
+/// The offset of a slot the caller holds exclusively.
+#[inline]
+fn off_of_mut(slot: &mut AtomicU64) -> u32 {
+    *slot.get_mut() as u32
+}
+
 /// One shard. All methods assume the caller holds the shard's lock.
 #[derive(Debug)]
 pub struct Shard {
-    table: HashTable<u32>,
+    table: HashTable<AtomicU64>,
     arena: Vec<u8>,
     dead: usize,
     slab: Vec<Option<Value>>,
@@ -298,10 +338,12 @@ pub struct Shard {
     /// Next bucket the active expiry cycle looks at.
     expire_hand: usize,
     hasher: DefaultHashBuilder,
+    /// Access-tracking settings shared by the whole store (LRU or LFU stamps).
+    pub(crate) tracking: Arc<Tracking>,
 }
 
 impl Shard {
-    pub(crate) fn new(hasher: DefaultHashBuilder) -> Shard {
+    pub(crate) fn new(hasher: DefaultHashBuilder, tracking: Arc<Tracking>) -> Shard {
         Shard {
             table: HashTable::new(),
             arena: Vec::new(),
@@ -315,6 +357,7 @@ impl Shard {
             expired: 0,
             expire_hand: 0,
             hasher,
+            tracking,
         }
     }
 
@@ -328,16 +371,37 @@ impl Shard {
 
     /// The record stored in `bucket`, if any.
     pub(crate) fn bucket(&self, bucket: usize) -> Option<Rec> {
-        self.table
-            .get_bucket(bucket)
-            .map(|&off| parse(&self.arena, off as usize))
+        self.table.get_bucket(bucket).map(|slot| {
+            let mut r = parse(&self.arena, slot_off(slot) as usize);
+            r.stamp = stamp(slot);
+            r
+        })
     }
 
     pub(crate) fn find(&self, h: u64, key: &[u8]) -> Option<Rec> {
+        self.find_slot(h, key).map(|(_, r)| r)
+    }
+
+    /// The record of `key` and its table slot (to record an access with [`Shard::touch`]).
+    #[inline]
+    pub(crate) fn find_slot(&self, h: u64, key: &[u8]) -> Option<(&AtomicU64, Rec)> {
         let a = &self.arena;
-        self.table
-            .find(h, |&off| key_is(a, off, key))
-            .map(|&off| parse(a, off as usize))
+        self.table.find(h, |slot| key_is(a, slot_off(slot), key)).map(|slot| {
+            let mut r = parse(a, slot_off(slot) as usize);
+            r.stamp = stamp(slot);
+            (slot, r)
+        })
+    }
+
+    /// Records an access to the key of `slot` (LRU time or LFU counter), under a shared lock.
+    #[inline]
+    pub(crate) fn touch(&self, slot: &AtomicU64) {
+        let v = slot.load(Relaxed);
+        let old = (v >> 32) as u32;
+        let new = self.tracking.touched(old);
+        if new != old {
+            slot.store((u64::from(new) << 32) | (v & OFF_MASK), Relaxed);
+        }
     }
 
     pub(crate) fn key(&self, r: &Rec) -> &[u8] {
@@ -519,8 +583,8 @@ impl Shard {
             Some(r) => {
                 let off = self.append_space(new_len)?;
                 write_rec(&mut self.arena[off..], key, enc, ttl, lru);
-                if let Some(slot) = self.table.find_mut(h, |&o| o as usize == r.off) {
-                    *slot = off as u32;
+                if let Some(slot) = self.table.find_mut(h, |o| slot_off(o) as usize == r.off) {
+                    set_off(slot, off);
                 }
             }
             None => {
@@ -529,9 +593,10 @@ impl Shard {
                 if self.table.len() == self.table.capacity() {
                     self.epoch = self.epoch.wrapping_add(1);
                 }
+                let stamp = self.tracking.initial();
                 let (a, hb) = (&self.arena, &self.hasher);
                 self.table
-                    .insert_unique(h, off as u32, |&o| hb.hash_one(key_of(a, o)));
+                    .insert_unique(h, new_slot(off, stamp), |o| hb.hash_one(key_of(a, slot_off(o))));
             }
         }
         self.mem += new_len + SLOT_OVERHEAD;
@@ -593,8 +658,9 @@ impl Shard {
                 } else {
                     let off = self.append_space(new_len)?;
                     write_rec(&mut self.arena[off..], &key, enc, ttl, lru);
-                    if let Some(slot) = self.table.find_mut(h, |&o| o as usize == r.off) {
-                        *slot = off as u32;
+                    if let Some(slot) = self.table.find_mut(h, |o| slot_off(o) as usize == r.off)
+                    {
+                        set_off(slot, off);
                     }
                     self.dead += r.len();
                 }
@@ -613,18 +679,18 @@ impl Shard {
     /// Removes `key`; returns its value if `want` and the key existed.
     pub(crate) fn remove(&mut self, h: u64, key: &[u8], want: bool) -> Option<Option<Owned>> {
         let a = &self.arena;
-        let entry = self.table.find_entry(h, |&off| key_is(a, off, key)).ok()?;
-        let (off, _) = entry.remove();
-        Some(self.after_unlink(off, want))
+        let entry = self.table.find_entry(h, |o| key_is(a, slot_off(o), key)).ok()?;
+        let (slot, _) = entry.remove();
+        Some(self.after_unlink(slot.into_inner() as u32, want))
     }
 
     /// Removes `key` but hands back its out-of-line value (if any) instead of freeing it, so
     /// the caller can drop it after releasing the lock (UNLINK). `None` if absent.
     pub(crate) fn remove_lazy(&mut self, h: u64, key: &[u8]) -> Option<Option<Value>> {
         let a = &self.arena;
-        let entry = self.table.find_entry(h, |&off| key_is(a, off, key)).ok()?;
-        let (off, _) = entry.remove();
-        let r = parse(&self.arena, off as usize);
+        let entry = self.table.find_entry(h, |o| key_is(a, slot_off(o), key)).ok()?;
+        let (slot, _) = entry.remove();
+        let r = parse(&self.arena, slot.into_inner() as u32 as usize);
         let slab = self.drop_rec(&r);
         self.version += 1;
         self.after_remove();
@@ -656,8 +722,8 @@ impl Shard {
     /// Removes the record in `bucket` (active expiry).
     fn remove_bucket(&mut self, bucket: usize) {
         if let Ok(entry) = self.table.get_bucket_entry(bucket) {
-            let (off, _) = entry.remove();
-            self.after_unlink(off, false);
+            let (slot, _) = entry.remove();
+            self.after_unlink(slot.into_inner() as u32, false);
         }
     }
 
@@ -697,9 +763,9 @@ impl Shard {
     fn compact(&mut self) {
         let live = self.arena.len() - self.dead;
         let mut fresh = Vec::with_capacity(live + live / 8);
-        for off in self.table.iter_mut() {
-            let r = parse(&self.arena, *off as usize);
-            *off = fresh.len() as u32;
+        for slot in self.table.iter_mut() {
+            let r = parse(&self.arena, off_of_mut(slot) as usize);
+            set_off(slot, fresh.len());
             fresh.extend_from_slice(&self.arena[r.off..r.end()]);
         }
         self.arena = fresh;
@@ -707,7 +773,7 @@ impl Shard {
         if self.table.num_buckets() > 64 && self.table.len() * 8 < self.table.num_buckets() {
             self.epoch = self.epoch.wrapping_add(1);
             let (a, hb) = (&self.arena, &self.hasher);
-            self.table.shrink_to(0, |&o| hb.hash_one(key_of(a, o)));
+            self.table.shrink_to(0, |o| hb.hash_one(key_of(a, slot_off(o))));
         }
     }
 
@@ -719,6 +785,7 @@ impl Shard {
         now: i64,
         sample: usize,
         max_buckets: usize,
+        store: &crate::store::Store,
     ) -> (usize, usize, usize) {
         let nb = self.table.num_buckets();
         if nb == 0 || self.volatile == 0 {
@@ -738,6 +805,7 @@ impl Shard {
             }
             sampled += 1;
             if self.is_expired(&r, now) {
+                crate::evict::notify(store, self.key(&r), crate::evict::RemovalCause::Expired);
                 self.remove_bucket(b);
                 self.expired += 1;
                 expired += 1;
@@ -774,7 +842,8 @@ impl Shard {
         let mut volatile = 0;
         let mut mem = 0;
         let mut slabs = 0;
-        for &off in &self.table {
+        for slot in &self.table {
+            let off = slot_off(slot);
             let r = parse(&self.arena, off as usize);
             if r.end() > self.arena.len() {
                 return Err(format!("record at {off} runs past the arena"));

@@ -2,12 +2,13 @@
 //! the hasher and the housekeeping thread.
 
 use crate::clock::Clock;
+use crate::evict::{EvictionListener, Limits, Tracking};
 use crate::shard::Shard;
 use hashbrown::DefaultHashBuilder;
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::hash::BuildHasher;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::thread::{JoinHandle, ThreadId};
 
 /// A shard behind its lock, padded to its own cache lines.
@@ -15,6 +16,10 @@ use std::thread::{JoinHandle, ThreadId};
 #[repr(align(128))]
 pub struct Slot {
     pub(crate) shard: RwLock<Shard>,
+    /// Copies of the shard's key count and TTL-key count, kept by the writers, so eviction
+    /// and active expiry can find non-empty shards without taking locks.
+    pub(crate) keys: AtomicU32,
+    pub(crate) volatile: AtomicU32,
 }
 
 /// Hit/miss counters striped per thread: readers under a shared lock count without writing
@@ -64,7 +69,13 @@ pub struct Store {
     /// Sum of every shard's `mem`, kept by the writers (O(1) `used_memory` for a memory
     /// bound). Each write adds its shard's change after running.
     pub(crate) used: AtomicI64,
+    /// Highest `used` seen (Redis's `used_memory_peak`).
+    pub(crate) peak: AtomicI64,
     pub(crate) hasher: DefaultHashBuilder,
+    /// Access-tracking settings (policy, LFU parameters), shared with every shard.
+    pub(crate) tracking: Arc<Tracking>,
+    /// `maxmemory`, samples, eviction pool and counters, listener.
+    pub(crate) limits: Limits,
     pub(crate) clock: Arc<dyn Clock>,
     /// Next global shard the active expiry cycle visits; also serialises cycles.
     pub(crate) expire_cursor: Mutex<usize>,
@@ -72,11 +83,19 @@ pub struct Store {
 }
 
 impl Store {
-    pub(crate) fn new(databases: usize, shards_per_db: usize, clock: Arc<dyn Clock>) -> Store {
+    pub(crate) fn new(
+        databases: usize,
+        shards_per_db: usize,
+        clock: Arc<dyn Clock>,
+        listener: Option<EvictionListener>,
+    ) -> Store {
         let hasher = DefaultHashBuilder::default();
+        let tracking = Arc::new(Tracking::new(Arc::clone(&clock)));
         let slots = (0..databases * shards_per_db)
             .map(|_| Slot {
-                shard: RwLock::new(Shard::new(hasher.clone())),
+                shard: RwLock::new(Shard::new(hasher.clone(), Arc::clone(&tracking))),
+                keys: AtomicU32::new(0),
+                volatile: AtomicU32::new(0),
             })
             .collect();
         Store {
@@ -85,7 +104,10 @@ impl Store {
             slots,
             stripes: (0..STRIPES).map(|_| Stripe::default()).collect(),
             used: AtomicI64::new(0),
+            peak: AtomicI64::new(0),
             hasher,
+            tracking,
+            limits: Limits::new(listener),
             clock,
             expire_cursor: Mutex::new(0),
             housekeeper: Mutex::new(None),
@@ -108,8 +130,27 @@ impl Store {
     #[inline]
     pub(crate) fn account(&self, before: usize, after: usize) {
         if before != after {
-            self.used
-                .fetch_add(after as i64 - before as i64, Ordering::Relaxed);
+            let delta = after as i64 - before as i64;
+            let now = self.used.fetch_add(delta, Ordering::Relaxed) + delta;
+            if delta > 0 && now > self.peak.load(Ordering::Relaxed) {
+                self.peak.fetch_max(now, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// After a write to shard `gid`: accounts its memory change (from `before`) and refreshes
+    /// the slot's key counts.
+    #[inline]
+    pub(crate) fn settle(&self, gid: usize, shard: &Shard, before: usize) {
+        self.account(before, shard.mem);
+        let slot = &self.slots[gid];
+        let keys = shard.len() as u32;
+        if slot.keys.load(Ordering::Relaxed) != keys {
+            slot.keys.store(keys, Ordering::Relaxed);
+        }
+        let volatile = shard.volatile as u32;
+        if slot.volatile.load(Ordering::Relaxed) != volatile {
+            slot.volatile.store(volatile, Ordering::Relaxed);
         }
     }
 

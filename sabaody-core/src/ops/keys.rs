@@ -1,6 +1,7 @@
 //! Generic key operations: DEL, EXISTS, TYPE, RENAME, COPY, KEYS, SCAN, DBSIZE, FLUSH, RANDOMKEY.
 
-use super::{live, live_ro, locate, plan, pos, read_key};
+use super::{live, live_ro_notouch, locate, plan, pos, read_key_notouch};
+use crate::evict::{RemovalCause, notify};
 use crate::Error;
 use crate::access::Access;
 use crate::glob::glob_match;
@@ -20,6 +21,7 @@ pub(crate) fn del<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K], lazy: b
             if live(s, store, h, key).is_none() {
                 return 0;
             }
+            notify(store, key, RemovalCause::Removed);
             if lazy {
                 match s.remove_lazy(h, key) {
                     Some(v) => {
@@ -41,6 +43,7 @@ pub(crate) fn del<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K], lazy: b
                 if live(s, store, h, k.as_ref()).is_none() {
                     continue;
                 }
+                notify(store, k.as_ref(), RemovalCause::Removed);
                 if lazy {
                     if let Some(v) = s.remove_lazy(h, k.as_ref()) {
                         freed.extend(v);
@@ -60,21 +63,21 @@ pub(crate) fn del<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K], lazy: b
 pub(crate) fn exists<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K]) -> usize {
     let store = a.store();
     if let [k] = keys {
-        return usize::from(read_key(a, k.as_ref(), |_, _| ()).is_some());
+        return usize::from(read_key_notouch(a, k.as_ref(), |_, _| ()).is_some());
     }
     let (gids, located) = plan(a, keys);
     a.read_many(&gids, |shards| {
         keys.iter()
             .zip(&located)
             .filter(|(k, (h, gid))| {
-                live_ro(shards[pos(&gids, *gid)], store, *h, k.as_ref()).is_some()
+                live_ro_notouch(shards[pos(&gids, *gid)], store, *h, k.as_ref()).is_some()
             })
             .count()
     })
 }
 
 pub(crate) fn key_type<A: Access + ?Sized>(a: &A, key: &[u8]) -> Option<KeyType> {
-    read_key(a, key, |s, r| s.key_type(r))
+    read_key_notouch(a, key, |s, r| s.key_type(r))
 }
 
 /// RENAME (`nx == false`) and RENAMENX (`nx == true`).
@@ -119,6 +122,7 @@ pub(crate) fn copy<A: Access + ?Sized>(
     dst: &[u8],
     opts: &CopyOptions,
 ) -> Result<bool, Error> {
+    a.make_room()?;
     let store = a.store();
     let db = a.db_index_raw();
     let target = opts.db.unwrap_or(db);
@@ -345,7 +349,7 @@ pub(crate) fn swap_db<A: Access + ?Sized>(a: &A, x: usize, y: usize) -> Result<(
 
 /// OBJECT ENCODING: Redis's name for how the value is stored.
 pub(crate) fn object_encoding<A: Access + ?Sized>(a: &A, key: &[u8]) -> Option<&'static str> {
-    read_key(a, key, |s, r| match s.view(r) {
+    read_key_notouch(a, key, |s, r| match s.view(r) {
         crate::shard::View::Int(_) => "int",
         // Redis keeps short strings in one allocation with the object ("embstr").
         crate::shard::View::Inline(b) if b.len() <= 44 => "embstr",
@@ -356,5 +360,33 @@ pub(crate) fn object_encoding<A: Access + ?Sized>(a: &A, key: &[u8]) -> Option<&
 
 /// MEMORY USAGE: the bytes charged for the key.
 pub(crate) fn memory_usage<A: Access + ?Sized>(a: &A, key: &[u8]) -> Option<usize> {
-    read_key(a, key, |s, r| s.rec_charge(r))
+    read_key_notouch(a, key, |s, r| s.rec_charge(r))
+}
+
+/// OBJECT FREQ: the decayed LFU counter, without recording an access.
+pub(crate) fn object_freq<A: Access + ?Sized>(a: &A, key: &[u8]) -> Result<Option<u8>, Error> {
+    let t = &a.store().tracking;
+    if !t.policy().is_lfu() {
+        return Err(Error::LfuNotSelected);
+    }
+    Ok(read_key_notouch(a, key, |_, r| t.lfu_decayed(r.stamp)))
+}
+
+/// OBJECT IDLETIME: seconds since the last access, without recording one.
+pub(crate) fn object_idletime<A: Access + ?Sized>(
+    a: &A,
+    key: &[u8],
+) -> Result<Option<u64>, Error> {
+    let t = &a.store().tracking;
+    if t.policy().is_lfu() {
+        return Err(Error::LfuSelected);
+    }
+    Ok(read_key_notouch(a, key, |_, r| t.idle_ms(r.stamp) / 1000))
+}
+
+/// TOUCH: records an access to each existing key; counts them.
+pub(crate) fn touch<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K]) -> usize {
+    keys.iter()
+        .filter(|k| super::read_key(a, k.as_ref(), |_, _| ()).is_some())
+        .count()
 }

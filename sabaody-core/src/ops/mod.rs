@@ -23,19 +23,34 @@ pub(crate) fn locate<A: Access + ?Sized>(a: &A, key: &[u8]) -> (u64, usize) {
 }
 
 /// The live record of `key` for a writer: an expired one is deleted first (lazy expiry).
+/// Records an access.
 pub(crate) fn live(s: &mut Shard, store: &Store, h: u64, key: &[u8]) -> Option<Rec> {
-    let r = s.find(h, key)?;
+    let (slot, r) = s.find_slot(h, key)?;
     if r.has_ttl && s.is_expired(&r, store.now()) {
+        crate::evict::notify(store, key, crate::evict::RemovalCause::Expired);
         s.remove(h, key, false);
         s.expired += 1;
         None
     } else {
+        s.touch(slot);
         Some(r)
     }
 }
 
-/// The live record of `key` for a reader, if not expired.
+/// The live record of `key` for a reader, if not expired. Records an access.
 pub(crate) fn live_ro(s: &Shard, store: &Store, h: u64, key: &[u8]) -> Option<Rec> {
+    let (slot, r) = s.find_slot(h, key)?;
+    if r.has_ttl && s.is_expired(&r, store.now()) {
+        None
+    } else {
+        s.touch(slot);
+        Some(r)
+    }
+}
+
+/// Like [`live_ro`] without recording an access (EXISTS, TYPE, TTL, OBJECT: Redis's
+/// `LOOKUP_NOTOUCH`).
+pub(crate) fn live_ro_notouch(s: &Shard, store: &Store, h: u64, key: &[u8]) -> Option<Rec> {
     let r = s.find(h, key)?;
     if r.has_ttl && s.is_expired(&r, store.now()) {
         None
@@ -69,12 +84,36 @@ pub(crate) fn read_key<A: Access + ?Sized, T>(
     key: &[u8],
     f: impl FnOnce(&Shard, &Rec) -> T,
 ) -> Option<T> {
+    read_key_with(a, key, true, f)
+}
+
+/// [`read_key`] without recording an access (Redis's `LOOKUP_NOTOUCH`).
+pub(crate) fn read_key_notouch<A: Access + ?Sized, T>(
+    a: &A,
+    key: &[u8],
+    f: impl FnOnce(&Shard, &Rec) -> T,
+) -> Option<T> {
+    read_key_with(a, key, false, f)
+}
+
+#[inline]
+fn read_key_with<A: Access + ?Sized, T>(
+    a: &A,
+    key: &[u8],
+    touch: bool,
+    f: impl FnOnce(&Shard, &Rec) -> T,
+) -> Option<T> {
     let (h, gid) = locate(a, key);
     let store = a.store();
-    let look = a.read(gid, |s| match s.find(h, key) {
+    let look = a.read(gid, |s| match s.find_slot(h, key) {
         None => Look::Missing,
-        Some(r) if r.has_ttl && s.is_expired(&r, store.now()) => Look::Expired,
-        Some(r) => Look::Found(f(s, &r)),
+        Some((_, r)) if r.has_ttl && s.is_expired(&r, store.now()) => Look::Expired,
+        Some((slot, r)) => {
+            if touch {
+                s.touch(slot);
+            }
+            Look::Found(f(s, &r))
+        }
     });
     let stripe = &store.stripes[crate::store::my_stripe()];
     match look {
@@ -166,6 +205,9 @@ pub(crate) fn modify<A: Access + ?Sized, T>(
 ) -> Result<Option<T>, Error> {
     let (h, gid) = locate(a, key);
     let store = a.store();
+    if create.is_some() {
+        a.make_room()?;
+    }
     a.write(gid, |s| modify_in(s, store, h, key, kind, create, f))
 }
 

@@ -98,6 +98,7 @@ pub(crate) fn set_with<A: Access + ?Sized>(
     value: &[u8],
     opts: &SetOptions,
 ) -> Result<SetOutcome, Error> {
+    a.make_room()?;
     let store = a.store();
     let now = || store.now();
     let at = match opts.expiry {
@@ -139,6 +140,7 @@ pub(crate) fn set_with<A: Access + ?Sized>(
 }
 
 pub(crate) fn set<A: Access + ?Sized>(a: &A, key: &[u8], value: &[u8]) -> Result<(), Error> {
+    a.make_room()?;
     let (h, gid) = locate(a, key);
     a.write(gid, |s| s.put(h, key, Data::string(value), None))
         .map(|_| ())
@@ -151,6 +153,7 @@ pub(crate) fn set_ex_cmd<A: Access + ?Sized>(
     seconds: bool,
     value: &[u8],
 ) -> Result<(), Error> {
+    a.make_room()?;
     let store = a.store();
     let cmd = if seconds { "setex" } else { "psetex" };
     let at = abs_expire(|| store.now(), ttl, seconds, true, cmd)?;
@@ -167,6 +170,7 @@ pub(crate) fn getdel<A: Access + ?Sized>(a: &A, key: &[u8]) -> Result<Option<Byt
         count_lookup(store, found.is_some());
         let Some(r) = found else { return Ok(None) };
         let v = bytes_of(s, &r)?;
+        crate::evict::notify(store, key, crate::evict::RemovalCause::Removed);
         s.remove(h, key, false);
         Ok(Some(v))
     })
@@ -226,6 +230,7 @@ pub(crate) fn mset<A: Access + ?Sized, K: AsRef<[u8]>, V: AsRef<[u8]>>(
     pairs: &[(K, V)],
     only_if_none_exist: bool,
 ) -> Result<bool, Error> {
+    a.make_room()?;
     let store = a.store();
     let keys: Vec<&[u8]> = pairs.iter().map(|(k, _)| k.as_ref()).collect();
     let (gids, located) = plan(a, &keys);
@@ -245,6 +250,7 @@ pub(crate) fn mset<A: Access + ?Sized, K: AsRef<[u8]>, V: AsRef<[u8]>>(
 }
 
 pub(crate) fn append<A: Access + ?Sized>(a: &A, key: &[u8], value: &[u8]) -> Result<usize, Error> {
+    a.make_room()?;
     let store = a.store();
     let (h, gid) = locate(a, key);
     a.write(gid, |s| {
@@ -318,6 +324,7 @@ pub(crate) fn setrange<A: Access + ?Sized>(
     offset: i64,
     value: &[u8],
 ) -> Result<usize, Error> {
+    a.make_room()?;
     if offset < 0 {
         return Err(Error::OutOfRange);
     }
@@ -362,6 +369,7 @@ pub(crate) fn setrange<A: Access + ?Sized>(
 }
 
 pub(crate) fn incr_by<A: Access + ?Sized>(a: &A, key: &[u8], by: i64) -> Result<i64, Error> {
+    a.make_room()?;
     let store = a.store();
     let (h, gid) = locate(a, key);
     a.write(gid, |s| {
@@ -409,6 +417,7 @@ pub(crate) fn incr_by_float<A: Access + ?Sized>(
     key: &[u8],
     by: FloatArg<'_>,
 ) -> Result<Bytes, Error> {
+    a.make_room()?;
     let store = a.store();
     let (h, gid) = locate(a, key);
     a.write(gid, |s| {

@@ -1,6 +1,6 @@
 //! EXPIRE family, TTL family, PERSIST.
 
-use super::{live, locate, read_key};
+use super::{live, locate, read_key_notouch};
 use crate::Error;
 use crate::access::Access;
 use crate::keyspace::ExpireCondition;
@@ -53,7 +53,7 @@ pub(crate) fn expire<A: Access + ?Sized>(
 /// TTL/PTTL (`absolute == false`) and EXPIRETIME/PEXPIRETIME (`absolute == true`).
 pub(crate) fn ttl<A: Access + ?Sized>(a: &A, key: &[u8], ms: bool, absolute: bool) -> i64 {
     let store = a.store();
-    match read_key(a, key, |s, r| s.expire_at(r)) {
+    match read_key_notouch(a, key, |s, r| s.expire_at(r)) {
         None => -2,
         Some(None) => -1,
         Some(Some(at)) => {

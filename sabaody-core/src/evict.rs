@@ -1,0 +1,527 @@
+//! The memory bound: access tracking (LRU time or LFU counter per key), Redis's eviction
+//! policies approximated by sampling, and removal notifications.
+//!
+//! # Access stamps
+//!
+//! Every table slot carries a 32-bit stamp next to the record offset (see `shard.rs`). Reads
+//! update it with a relaxed atomic store under the shard's shared lock, and only when it
+//! changes, so a hot key read by several threads does not bounce its cache line on every read.
+//!
+//! * LRU policies (and every non-LFU policy, as Redis tracks LRU unless LFU is selected): the
+//!   stamp is the access time in milliseconds, modulo 2^32 (idle times are computed with
+//!   wrapping arithmetic, exact up to 49 days).
+//! * LFU policies: Redis's layout, `(minutes << 8) | counter` with a 16-bit time in minutes of
+//!   the last decrement and an 8-bit logarithmic counter. An access first decays the counter by
+//!   one per `lfu-decay-time` minutes elapsed, then increments it with probability
+//!   `1 / ((counter - 5) * lfu-log-factor + 1)`; new keys start at 5 so they are not evicted
+//!   before they had a chance to be read.
+//!
+//! # Eviction
+//!
+//! Before a write that may grow memory ([`Store::make_room`]) and while `used_memory` is above
+//! `maxmemory`, keys are evicted one at a time. For LRU/LFU/TTL policies each round samples
+//! `maxmemory-samples` keys from one random non-empty shard (keys are spread over shards by hash,
+//! so this is a uniform sample), merges them into a pool of the 16 best candidates seen so far
+//! (highest idle time, lowest decayed frequency, or nearest expiry), and evicts the best pool
+//! entry that still exists, as Redis's `evictionPoolPopulate` does. Random policies evict a
+//! random key. One call evicts at most [`MAX_EVICTIONS_PER_CALL`] keys, so a write never pays
+//! for an unbounded amount of eviction; the next write continues.
+
+use crate::Error;
+use crate::clock::Clock;
+use crate::store::Store;
+use parking_lot::Mutex;
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering::Relaxed};
+
+/// Redis's `maxmemory-policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum EvictionPolicy {
+    /// Refuse writes that need memory once the bound is reached (the default).
+    #[default]
+    NoEviction,
+    /// Evict the least recently used key, among all keys.
+    AllKeysLru,
+    /// Evict the least frequently used key, among all keys.
+    AllKeysLfu,
+    /// Evict a random key.
+    AllKeysRandom,
+    /// Evict the least recently used key among keys with a TTL.
+    VolatileLru,
+    /// Evict the least frequently used key among keys with a TTL.
+    VolatileLfu,
+    /// Evict a random key among keys with a TTL.
+    VolatileRandom,
+    /// Evict the key with the nearest expiry.
+    VolatileTtl,
+}
+
+const POLICIES: [EvictionPolicy; 8] = [
+    EvictionPolicy::NoEviction,
+    EvictionPolicy::AllKeysLru,
+    EvictionPolicy::AllKeysLfu,
+    EvictionPolicy::AllKeysRandom,
+    EvictionPolicy::VolatileLru,
+    EvictionPolicy::VolatileLfu,
+    EvictionPolicy::VolatileRandom,
+    EvictionPolicy::VolatileTtl,
+];
+
+impl EvictionPolicy {
+    /// The name Redis uses (`allkeys-lru`, ...).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvictionPolicy::NoEviction => "noeviction",
+            EvictionPolicy::AllKeysLru => "allkeys-lru",
+            EvictionPolicy::AllKeysLfu => "allkeys-lfu",
+            EvictionPolicy::AllKeysRandom => "allkeys-random",
+            EvictionPolicy::VolatileLru => "volatile-lru",
+            EvictionPolicy::VolatileLfu => "volatile-lfu",
+            EvictionPolicy::VolatileRandom => "volatile-random",
+            EvictionPolicy::VolatileTtl => "volatile-ttl",
+        }
+    }
+
+    /// Parses a Redis policy name, case-insensitively.
+    #[must_use]
+    pub fn from_name(name: &[u8]) -> Option<EvictionPolicy> {
+        POLICIES
+            .into_iter()
+            .find(|p| p.as_str().as_bytes().eq_ignore_ascii_case(name))
+    }
+
+    /// True for the LFU policies (keys then carry frequency counters, not access times).
+    #[must_use]
+    pub fn is_lfu(self) -> bool {
+        matches!(
+            self,
+            EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu
+        )
+    }
+
+    fn is_volatile(self) -> bool {
+        matches!(
+            self,
+            EvictionPolicy::VolatileLru
+                | EvictionPolicy::VolatileLfu
+                | EvictionPolicy::VolatileRandom
+                | EvictionPolicy::VolatileTtl
+        )
+    }
+
+    fn index(self) -> u8 {
+        POLICIES.iter().position(|&p| p == self).unwrap_or(0) as u8
+    }
+}
+
+/// Why a key left the cache, as told to an eviction listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RemovalCause {
+    /// Its TTL passed (found by a lookup or by the active expiry cycle).
+    Expired,
+    /// Evicted to stay within `maxmemory`.
+    Evicted,
+    /// Deleted by a command (`DEL`, `UNLINK`, `GETDEL`).
+    Removed,
+}
+
+/// A callback told about keys leaving the cache: called after the shard locks are released,
+/// on the thread that removed the key, so it may use the cache itself.
+pub type EvictionListener = Arc<dyn Fn(&[u8], RemovalCause) + Send + Sync>;
+
+/// Redis's initial LFU counter for new keys.
+pub(crate) const LFU_INIT: u8 = 5;
+/// Most keys one [`Store::make_room`] call evicts.
+pub const MAX_EVICTIONS_PER_CALL: usize = 128;
+/// Size of the candidate pool (Redis's `EVPOOL_SIZE`).
+const POOL_SIZE: usize = 16;
+/// Random shard probes before falling back to a scan of every shard.
+const SHARD_PROBES: usize = 64;
+
+/// The settings access tracking needs, shared by every shard of a store.
+#[derive(Debug)]
+pub(crate) struct Tracking {
+    policy: AtomicU8,
+    pub(crate) lfu_log_factor: AtomicU32,
+    pub(crate) lfu_decay_time: AtomicU32,
+    clock: Arc<dyn Clock>,
+}
+
+impl Tracking {
+    pub(crate) fn new(clock: Arc<dyn Clock>) -> Tracking {
+        Tracking {
+            policy: AtomicU8::new(0),
+            lfu_log_factor: AtomicU32::new(10),
+            lfu_decay_time: AtomicU32::new(1),
+            clock,
+        }
+    }
+
+    pub(crate) fn policy(&self) -> EvictionPolicy {
+        POLICIES[usize::from(self.policy.load(Relaxed)) % POLICIES.len()]
+    }
+
+    pub(crate) fn set_policy(&self, p: EvictionPolicy) {
+        self.policy.store(p.index(), Relaxed);
+    }
+
+    #[inline]
+    fn lfu(&self) -> bool {
+        self.policy().is_lfu()
+    }
+
+    #[inline]
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    fn minutes(&self) -> u32 {
+        ((self.now_ms().max(0) / 60_000) & 0xFFFF) as u32
+    }
+
+    /// The stamp of a key just created.
+    #[inline]
+    pub(crate) fn initial(&self) -> u32 {
+        if self.lfu() {
+            (self.minutes() << 8) | u32::from(LFU_INIT)
+        } else {
+            self.now_ms() as u32
+        }
+    }
+
+    /// The stamp after one access.
+    #[inline]
+    pub(crate) fn touched(&self, old: u32) -> u32 {
+        if self.lfu() {
+            let c = self.lfu_decayed(old);
+            (self.minutes() << 8) | u32::from(self.lfu_log_incr(c))
+        } else {
+            self.now_ms() as u32
+        }
+    }
+
+    /// Minutes since the stamp's decrement time, modulo 2^16 as Redis computes it.
+    fn lfu_elapsed(&self, stamp: u32) -> u32 {
+        let now = self.minutes();
+        let ldt = (stamp >> 8) & 0xFFFF;
+        if now >= ldt {
+            now - ldt
+        } else {
+            65_535 - ldt + now
+        }
+    }
+
+    /// The LFU counter of a stamp after decay (what `OBJECT FREQ` reports).
+    pub(crate) fn lfu_decayed(&self, stamp: u32) -> u8 {
+        let counter = (stamp & 0xFF) as u8;
+        let period = self.lfu_decay_time.load(Relaxed);
+        let periods = if period == 0 {
+            0
+        } else {
+            self.lfu_elapsed(stamp) / period
+        };
+        if periods >= u32::from(counter) {
+            0
+        } else {
+            counter - periods as u8
+        }
+    }
+
+    fn lfu_log_incr(&self, counter: u8) -> u8 {
+        if counter == u8::MAX {
+            return counter;
+        }
+        let base = f64::from(counter.saturating_sub(LFU_INIT));
+        let factor = f64::from(self.lfu_log_factor.load(Relaxed));
+        let p = 1.0 / (base * factor + 1.0);
+        if fastrand::f64() < p {
+            counter + 1
+        } else {
+            counter
+        }
+    }
+
+    /// Milliseconds since the access recorded in an LRU stamp.
+    pub(crate) fn idle_ms(&self, stamp: u32) -> u64 {
+        u64::from((self.now_ms() as u32).wrapping_sub(stamp))
+    }
+}
+
+/// One eviction candidate in the pool.
+#[derive(Debug)]
+struct Candidate {
+    /// Higher = better to evict.
+    score: u64,
+    gid: usize,
+    hash: u64,
+    key: Box<[u8]>,
+}
+
+/// Memory-bound state of a store.
+pub(crate) struct Limits {
+    /// `maxmemory` in bytes; 0 = no bound.
+    pub(crate) maxmemory: AtomicU64,
+    pub(crate) samples: AtomicU32,
+    pub(crate) evicted: AtomicU64,
+    pool: Mutex<Vec<Candidate>>,
+    pub(crate) listener: Option<EvictionListener>,
+}
+
+impl std::fmt::Debug for Limits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limits")
+            .field("maxmemory", &self.maxmemory)
+            .field("samples", &self.samples)
+            .field("evicted", &self.evicted)
+            .field("listener", &self.listener.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Limits {
+    pub(crate) fn new(listener: Option<EvictionListener>) -> Limits {
+        Limits {
+            maxmemory: AtomicU64::new(0),
+            samples: AtomicU32::new(5),
+            evicted: AtomicU64::new(0),
+            pool: Mutex::new(Vec::with_capacity(POOL_SIZE)),
+            listener,
+        }
+    }
+}
+
+thread_local! {
+    /// Removals noticed under a shard lock, told to the listener once the lock is released.
+    static PENDING: RefCell<Vec<(EvictionListener, Vec<u8>, RemovalCause)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+/// Queues a removal notice (no-op without a listener).
+#[inline]
+pub(crate) fn notify(store: &Store, key: &[u8], cause: RemovalCause) {
+    if let Some(l) = &store.limits.listener {
+        PENDING.with(|p| p.borrow_mut().push((Arc::clone(l), key.to_vec(), cause)));
+    }
+}
+
+/// Tells the listener about queued removals. Call with no shard lock held.
+#[inline]
+pub(crate) fn flush_notices(store: &Store) {
+    if store.limits.listener.is_none() {
+        return;
+    }
+    let pending = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    for (l, key, cause) in pending {
+        l(&key, cause);
+    }
+}
+
+impl Store {
+    fn over_limit(&self) -> bool {
+        let max = self.limits.maxmemory.load(Relaxed);
+        max != 0 && self.used.load(Relaxed).max(0) as u64 > max
+    }
+
+    /// Called before a write that may need memory: evicts (at most
+    /// [`MAX_EVICTIONS_PER_CALL`] keys) while `used_memory > maxmemory`.
+    ///
+    /// # Errors
+    /// [`Error::OutOfMemory`] if memory is over the bound and the policy has nothing it may
+    /// evict (`noeviction`, or a volatile policy with no key carrying a TTL).
+    #[inline]
+    pub(crate) fn make_room(&self) -> Result<(), Error> {
+        if !self.over_limit() {
+            return Ok(());
+        }
+        self.make_room_slow()
+    }
+
+    #[cold]
+    fn make_room_slow(&self) -> Result<(), Error> {
+        let mut result = Ok(());
+        for _ in 0..MAX_EVICTIONS_PER_CALL {
+            if !self.over_limit() {
+                break;
+            }
+            if !self.evict_one() {
+                if self.over_limit() {
+                    result = Err(Error::OutOfMemory);
+                }
+                break;
+            }
+        }
+        flush_notices(self);
+        result
+    }
+
+    /// Evicts until memory is within the bound or nothing more may be evicted (`CONFIG SET
+    /// maxmemory` below the current usage). Returns the number of keys evicted.
+    pub(crate) fn evict_to_limit(&self) -> usize {
+        let mut n = 0;
+        while self.over_limit() && self.evict_one() {
+            n += 1;
+            if n % 1024 == 0 {
+                flush_notices(self);
+            }
+        }
+        flush_notices(self);
+        n
+    }
+
+    /// A random shard holding keys (keys with a TTL for `volatile`), if any.
+    fn pick_shard(&self, volatile: bool) -> Option<usize> {
+        let total = self.slots.len();
+        let wanted = |g: usize| {
+            let s = &self.slots[g];
+            if volatile {
+                s.volatile.load(Relaxed) > 0
+            } else {
+                s.keys.load(Relaxed) > 0
+            }
+        };
+        for _ in 0..SHARD_PROBES {
+            let g = fastrand::usize(..total);
+            if wanted(g) {
+                return Some(g);
+            }
+        }
+        let start = fastrand::usize(..total);
+        (0..total).map(|i| (start + i) % total).find(|&g| wanted(g))
+    }
+
+    /// Evicts one key. False if the policy finds nothing it may evict.
+    fn evict_one(&self) -> bool {
+        let policy = self.tracking.policy();
+        match policy {
+            EvictionPolicy::NoEviction => false,
+            EvictionPolicy::AllKeysRandom | EvictionPolicy::VolatileRandom => {
+                self.evict_random(policy.is_volatile())
+            }
+            _ => self.evict_from_pool(policy),
+        }
+    }
+
+    fn evict_random(&self, volatile: bool) -> bool {
+        for _ in 0..SHARD_PROBES {
+            let Some(gid) = self.pick_shard(volatile) else {
+                return false;
+            };
+            let mut shard = self.slots[gid].shard.write();
+            let before = shard.mem;
+            let nb = shard.num_buckets();
+            let start = fastrand::usize(..nb.max(1));
+            let mut victim = None;
+            for i in 0..nb {
+                if let Some(r) = shard.bucket((start + i) % nb)
+                    && (!volatile || r.has_ttl)
+                {
+                    victim = Some(shard.key(&r).to_vec());
+                    break;
+                }
+            }
+            if let Some(key) = victim {
+                let h = self.hash(&key);
+                shard.remove(h, &key, false);
+                self.settle(gid, &shard, before);
+                drop(shard);
+                self.limits.evicted.fetch_add(1, Relaxed);
+                notify(self, &key, RemovalCause::Evicted);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Samples one shard into the pool, then evicts the best pool entry that still exists.
+    fn evict_from_pool(&self, policy: EvictionPolicy) -> bool {
+        let volatile = policy.is_volatile();
+        for _ in 0..SHARD_PROBES {
+            let Some(gid) = self.pick_shard(volatile) else {
+                return false;
+            };
+            self.sample_into_pool(gid, policy);
+            loop {
+                let best = self.limits.pool.lock().pop();
+                let Some(c) = best else { break };
+                let mut shard = self.slots[c.gid].shard.write();
+                let Some(r) = shard.find(c.hash, &c.key) else {
+                    continue;
+                };
+                if volatile && !r.has_ttl {
+                    continue;
+                }
+                let before = shard.mem;
+                shard.remove(c.hash, &c.key, false);
+                self.settle(c.gid, &shard, before);
+                drop(shard);
+                self.limits.evicted.fetch_add(1, Relaxed);
+                notify(self, &c.key, RemovalCause::Evicted);
+                return true;
+            }
+        }
+        false
+    }
+
+    fn sample_into_pool(&self, gid: usize, policy: EvictionPolicy) {
+        let samples = self.limits.samples.load(Relaxed).max(1) as usize;
+        let volatile = policy.is_volatile();
+        let mut found: Vec<Candidate> = Vec::with_capacity(samples);
+        {
+            let shard = self.slots[gid].shard.read();
+            let nb = shard.num_buckets();
+            if nb == 0 {
+                return;
+            }
+            // Random buckets, like Redis's dictGetSomeKeys: a few probes per wanted key.
+            for _ in 0..samples * 8 {
+                if found.len() >= samples {
+                    break;
+                }
+                let Some(r) = shard.bucket(fastrand::usize(..nb)) else {
+                    continue;
+                };
+                if volatile && !r.has_ttl {
+                    continue;
+                }
+                let score = match policy {
+                    EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu => {
+                        255 - u64::from(self.tracking.lfu_decayed(r.stamp))
+                    }
+                    EvictionPolicy::VolatileTtl => {
+                        u64::MAX - shard.expire_at(&r).unwrap_or(i64::MAX).max(0) as u64
+                    }
+                    _ => self.tracking.idle_ms(r.stamp),
+                };
+                let key = shard.key(&r);
+                if found.iter().any(|c| *c.key == *key) {
+                    continue;
+                }
+                found.push(Candidate {
+                    score,
+                    gid,
+                    hash: self.hash(key),
+                    key: key.into(),
+                });
+            }
+        }
+        let mut pool = self.limits.pool.lock();
+        for c in found {
+            if let Some(old) = pool.iter().position(|p| p.gid == c.gid && p.key == c.key) {
+                pool.remove(old);
+            }
+            // Ascending by score: the best candidate is last (popped first).
+            let at = pool.partition_point(|p| p.score <= c.score);
+            if pool.len() >= POOL_SIZE {
+                if at == 0 {
+                    continue; // worse than everything in a full pool
+                }
+                pool.remove(0);
+                pool.insert(at - 1, c);
+            } else {
+                pool.insert(at, c);
+            }
+        }
+    }
+}
