@@ -143,13 +143,14 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
         }
         "memory" => {
             let used = shared.dbs[0].used_memory() as u64;
+            let peak = (shared.dbs[0].peak_memory() as u64).max(used);
             let rss = rss_bytes();
             let _ = write!(
                 s,
-                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{used}\r\nused_memory_peak_human:{}\r\nused_memory_dataset:{used}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\n",
+                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_dataset:{used}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\n",
                 human(used),
                 human(rss),
-                human(used),
+                human(peak),
                 cfg.maxmemory,
                 human(cfg.maxmemory),
                 cfg.maxmemory_policy,
@@ -174,7 +175,7 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
             let total = shared.stat_sum(|s| &s.total_commands);
             let _ = write!(
                 s,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\n",
                 shared.stat_sum(|s| &s.total_connections),
                 total,
                 (total as f64 / secs) as u64,
@@ -182,6 +183,7 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
                 shared.stat_sum(|s| &s.net_output_bytes),
                 shared.stat_sum(|s| &s.rejected_connections),
                 ks.expired_keys,
+                ks.evicted_keys,
                 ks.keyspace_hits,
                 ks.keyspace_misses,
                 shared.stat_sum(|s| &s.error_replies),

@@ -407,6 +407,19 @@ impl Shared {
             .max_len
             .store(c.slowlog_max_len as usize, Ordering::Relaxed);
         crate::log::set_level(c.loglevel);
+        // The memory bound lives in the store; a lower maxmemory evicts down to it now.
+        let cache = &self.dbs[0];
+        if let Some(p) = sabaody_core::EvictionPolicy::from_name(c.maxmemory_policy.as_bytes()) {
+            cache.set_eviction_policy(p);
+        }
+        cache.set_eviction_samples(u32::try_from(c.maxmemory_samples).unwrap_or(u32::MAX));
+        cache.set_lfu_log_factor(u32::try_from(c.lfu_log_factor).unwrap_or(u32::MAX));
+        cache.set_lfu_decay_time(u32::try_from(c.lfu_decay_time).unwrap_or(u32::MAX));
+        let max = c.maxmemory;
+        drop(c);
+        if cache.max_memory() != max {
+            cache.set_max_memory(max);
+        }
     }
 
     /// Registers a new client and returns its registry entry.

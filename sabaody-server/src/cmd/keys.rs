@@ -35,10 +35,13 @@ pub(crate) fn exists(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
 /// ```text
 /// TOUCH key [key ...]
 /// ```
-/// Counts the keys that exist (repeats included). The keyspace has no access-time field to
-/// update yet (that comes with LRU eviction), so this is EXISTS.
+/// Records an access to each existing key (LRU time / LFU counter); counts them (repeats
+/// included).
 pub(crate) fn touch(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
-    exists(ctx, args)
+    let keys = args.rest();
+    let n = ks!(ctx, k => k.touch(keys));
+    write::integer(ctx.out, n as i64);
+    Ok(())
 }
 
 /// ```text
@@ -445,18 +448,12 @@ pub(crate) fn object(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
         "object|encoding" => write::bulk(ctx.out, encoding.as_bytes()),
         "object|refcount" => write::integer(ctx.out, 1),
         "object|idletime" => {
-            if ctx.shared.config.read().maxmemory_policy.contains("lfu") {
-                return Err(CmdError::msg(
-                    "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
-                ));
-            }
-            // The keyspace does not track access times yet (that comes with LRU eviction).
-            write::integer(ctx.out, 0);
+            let idle = ks!(ctx, k => k.object_idletime(key))?;
+            write::integer(ctx.out, idle.map_or(0, |s| s as i64));
         }
         _ => {
-            return Err(CmdError::msg(
-                "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
-            ));
+            let freq = ks!(ctx, k => k.object_freq(key))?;
+            write::integer(ctx.out, freq.map_or(0, i64::from));
         }
     }
     Ok(())

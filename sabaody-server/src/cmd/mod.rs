@@ -1354,7 +1354,19 @@ pub(crate) fn execute(shared: &Shared, client: &mut Client, argv: &[Bytes], out:
         shared.stats_at(client.info.loop_idx).note_error("ERR");
         return;
     }
-    if client.multi.is_some() && !spec.has(NO_QUEUE) {
+    // The memory bound, as Redis's processCommand: evict before a command that may grow
+    // memory; refuse it if nothing may be evicted. Inside MULTI every queued command counts
+    // (queuing itself takes memory); EXEC, DISCARD and QUIT never do.
+    let in_multi = client.multi.is_some() && !spec.has(NO_QUEUE);
+    if (spec.has(DENYOOM) || in_multi) && shared.dbs[0].make_room().is_err() {
+        if let Some(m) = client.multi.as_mut() {
+            m.dirty = true;
+        }
+        CmdError::Core(sabaody_core::Error::OutOfMemory).write(out);
+        shared.stats_at(client.info.loop_idx).note_error("OOM");
+        return;
+    }
+    if in_multi {
         transaction::queue(shared, client, spec, argv, out);
         return;
     }

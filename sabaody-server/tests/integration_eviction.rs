@@ -1,0 +1,236 @@
+//! The memory bound through the server: OOM errors under noeviction (reads and deletes still
+//! work, MULTI is refused), CONFIG SET of the policy and of a lower maxmemory (evicts down to
+//! it), INFO fields, OBJECT IDLETIME/FREQ and TOUCH; and the bound under two loop threads.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use redis::Commands;
+use sabaody_server::{Config, Server, ServerHandle};
+
+fn start(args: &[(&str, &str)]) -> ServerHandle {
+    let mut c = Config::default();
+    c.set("port", &["0"]).unwrap();
+    c.set("loglevel", &["warning"]).unwrap();
+    for (k, v) in args {
+        c.set(k, &[v]).unwrap();
+    }
+    Server::start(c).unwrap()
+}
+
+fn client(h: &ServerHandle) -> redis::Connection {
+    redis::Client::open(format!("redis://{}/", h.local_addr()))
+        .unwrap()
+        .get_connection()
+        .unwrap()
+}
+
+fn info_field(con: &mut redis::Connection, section: &str, field: &str) -> String {
+    let text: String = redis::cmd("INFO").arg(section).query(con).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("INFO {section} has no {field}:\n{text}"))
+        .trim()
+        .to_string()
+}
+
+fn info_u64(con: &mut redis::Connection, section: &str, field: &str) -> u64 {
+    info_field(con, section, field).parse().unwrap()
+}
+
+#[test]
+fn noeviction_then_lru_through_config_set() {
+    let h = start(&[("maxmemory", "2mb")]);
+    let mut con = client(&h);
+    assert_eq!(info_field(&mut con, "memory", "maxmemory_policy"), "noeviction");
+    assert_eq!(info_u64(&mut con, "memory", "maxmemory"), 2 << 20);
+    let value = "x".repeat(1000);
+    let mut refused = None;
+    for i in 0..10_000 {
+        if let Err(e) = con.set::<_, _, ()>(format!("k{i}"), &value) {
+            refused = Some((i, e));
+            break;
+        }
+    }
+    let (at, err) = refused.expect("noeviction must refuse writes past the bound");
+    assert!(at > 1000, "refused too early, at key {at}");
+    assert_eq!(err.code(), Some("OOM"));
+    assert!(
+        err.to_string()
+            .contains("command not allowed when used memory > 'maxmemory'."),
+        "{err}"
+    );
+    // Reads and deletes still work.
+    let v: String = con.get("k0").unwrap();
+    assert_eq!(v.len(), 1000);
+    let n: usize = con.del("k0").unwrap();
+    assert_eq!(n, 1);
+    // A transaction is refused while memory is over the bound.
+    let mut raw = std::net::TcpStream::connect(h.local_addr()).unwrap();
+    use std::io::{Read, Write};
+    for _ in 0..300 {
+        // fill back over the bound
+        let _: Result<(), _> = con.set(format!("fill{}", fastrand_u32()), &value);
+    }
+    raw.write_all(b"MULTI\r\nSET a b\r\nEXEC\r\n").unwrap();
+    let mut buf = vec![0u8; 512];
+    let mut got = Vec::new();
+    while !got.ends_with(b"\r\n") || got.iter().filter(|&&b| b == b'\n').count() < 3 {
+        let n = raw.read(&mut buf).unwrap();
+        assert!(n > 0);
+        got.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&got);
+    assert!(
+        text.starts_with("+OK\r\n-OOM command not allowed")
+            && text.contains("-EXECABORT Transaction discarded because of previous errors."),
+        "{text}"
+    );
+    assert_eq!(info_u64(&mut con, "stats", "evicted_keys"), 0);
+
+    // Switch to allkeys-lru: writes succeed again, evicting.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory-policy")
+        .arg("allkeys-lru")
+        .query(&mut con)
+        .unwrap();
+    for i in 0..3000 {
+        let _: () = con.set(format!("lru{i}"), &value).unwrap();
+    }
+    let evicted = info_u64(&mut con, "stats", "evicted_keys");
+    assert!(evicted > 1000, "evicted {evicted}");
+    let used = info_u64(&mut con, "memory", "used_memory");
+    assert!(used <= (2 << 20) + 2000, "used {used}");
+    // Lowering the bound evicts down to it at once.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg("1mb")
+        .query(&mut con)
+        .unwrap();
+    let used = info_u64(&mut con, "memory", "used_memory");
+    assert!(used <= 1 << 20, "used {used} after CONFIG SET maxmemory 1mb");
+    assert!(info_u64(&mut con, "stats", "evicted_keys") > evicted);
+    let peak = info_u64(&mut con, "memory", "used_memory_peak");
+    assert!(peak >= used && peak <= (2 << 20) + 2000, "peak {peak}");
+    h.shutdown();
+}
+
+fn fastrand_u32() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+#[test]
+fn object_idletime_freq_and_touch() {
+    let h = start(&[]);
+    let mut con = client(&h);
+    let _: () = con.set("k", "v").unwrap();
+    let idle: i64 = redis::cmd("OBJECT")
+        .arg("IDLETIME")
+        .arg("k")
+        .query(&mut con)
+        .unwrap();
+    assert!((0..=1).contains(&idle), "{idle}");
+    let err = redis::cmd("OBJECT")
+        .arg("FREQ")
+        .arg("k")
+        .query::<i64>(&mut con)
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("An LFU maxmemory policy is not selected"),
+        "{err}"
+    );
+    let missing: Option<i64> = redis::cmd("OBJECT")
+        .arg("FREQ")
+        .arg("nope")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(missing, None);
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory-policy")
+        .arg("allkeys-lfu")
+        .query(&mut con)
+        .unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("lfu-log-factor")
+        .arg("0")
+        .query(&mut con)
+        .unwrap();
+    let _: () = con.set("f", "v").unwrap();
+    let freq: i64 = redis::cmd("OBJECT")
+        .arg("FREQ")
+        .arg("f")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(freq, 5, "new keys start at 5");
+    let touched: i64 = redis::cmd("TOUCH")
+        .arg("f")
+        .arg("f")
+        .arg("missing")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(touched, 2);
+    for _ in 0..3 {
+        let _: String = con.get("f").unwrap();
+    }
+    let freq: i64 = redis::cmd("OBJECT")
+        .arg("FREQ")
+        .arg("f")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(freq, 10, "two TOUCHes and three GETs with lfu-log-factor 0");
+    let err = redis::cmd("OBJECT")
+        .arg("IDLETIME")
+        .arg("f")
+        .query::<i64>(&mut con)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("An LFU maxmemory policy is selected"),
+        "{err}"
+    );
+    h.shutdown();
+}
+
+/// Two client threads (so both loop threads) write random keys with random values up to
+/// 4 KiB against `maxmemory 8mb`: the accounted peak stays within 1% plus one value.
+#[test]
+fn the_bound_holds_with_two_loop_threads() {
+    const MAX: u64 = 8 << 20;
+    let h = start(&[
+        ("maxmemory", "8mb"),
+        ("maxmemory-policy", "allkeys-lru"),
+        ("io-threads", "2"),
+    ]);
+    let addr = h.local_addr();
+    std::thread::scope(|s| {
+        for t in 0..2u64 {
+            s.spawn(move || {
+                let mut con = redis::Client::open(format!("redis://{addr}/"))
+                    .unwrap()
+                    .get_connection()
+                    .unwrap();
+                let mut seed = t * 7919 + 1;
+                let big = "v".repeat(4096);
+                for _ in 0..200 {
+                    let mut pipe = redis::pipe();
+                    for _ in 0..50 {
+                        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                        let key = format!("k:{t}:{}", (seed >> 33) % 100_000);
+                        let len = 1 + ((seed >> 20) % 4096) as usize;
+                        pipe.set(key, &big[..len]).ignore();
+                    }
+                    let () = pipe.query(&mut con).unwrap();
+                }
+            });
+        }
+    });
+    let mut con = client(&h);
+    let peak = info_u64(&mut con, "memory", "used_memory_peak");
+    assert!(peak <= MAX + MAX / 100 + 4096 + 200, "peak {peak}");
+    assert!(info_u64(&mut con, "stats", "evicted_keys") > 0);
+    h.shutdown();
+}
