@@ -10,11 +10,14 @@
 //! * LRU policies (and every non-LFU policy, as Redis tracks LRU unless LFU is selected): the
 //!   stamp is the access time in milliseconds, modulo 2^32 (idle times are computed with
 //!   wrapping arithmetic, exact up to 49 days).
-//! * LFU policies: Redis's layout, `(minutes << 8) | counter` with a 16-bit time in minutes of
-//!   the last decrement and an 8-bit logarithmic counter. An access first decays the counter by
-//!   one per `lfu-decay-time` minutes elapsed, then increments it with probability
-//!   `1 / ((counter - 5) * lfu-log-factor + 1)`; new keys start at 5 so they are not evicted
-//!   before they had a chance to be read.
+//! * LFU policies: `(time << 8) | counter`: Redis's 8-bit logarithmic counter, and the time of
+//!   the last access in 16 ms ticks (24 bits, wrapping after 74 hours) where Redis keeps minutes
+//!   (16 bits). An access first decays the counter by one per `lfu-decay-time` minutes elapsed,
+//!   then increments it with probability `1 / ((counter - 5) * lfu-log-factor + 1)`; new keys
+//!   start at 5 so they are not evicted before they had a chance to be read. The finer time
+//!   breaks ties between equal counters: of two keys read equally often, the one idle longer
+//!   is evicted first (measured with `examples/hit_ratio.rs`: +0.5 to +1 point on Zipf streams
+//!   over Redis's random choice among ties).
 //!
 //! # Eviction
 //!
@@ -131,6 +134,8 @@ pub enum RemovalCause {
 /// on the thread that removed the key, so it may use the cache itself.
 pub type EvictionListener = Arc<dyn Fn(&[u8], RemovalCause) + Send + Sync>;
 
+/// The LFU clock's tick.
+const LFU_TICK_MS: i64 = 16;
 /// Redis's initial LFU counter for new keys.
 pub(crate) const LFU_INIT: u8 = 5;
 /// Most keys one [`Store::make_room`] call evicts.
@@ -177,15 +182,16 @@ impl Tracking {
         self.clock.now_ms()
     }
 
-    fn minutes(&self) -> u32 {
-        ((self.now_ms().max(0) / 60_000) & 0xFFFF) as u32
+    /// The LFU clock: 16 ms ticks, 24 bits.
+    fn ticks(&self) -> u32 {
+        ((self.now_ms().max(0) / LFU_TICK_MS) & 0xFF_FFFF) as u32
     }
 
     /// The stamp of a key just created.
     #[inline]
     pub(crate) fn initial(&self) -> u32 {
         if self.lfu() {
-            (self.minutes() << 8) | u32::from(LFU_INIT)
+            (self.ticks() << 8) | u32::from(LFU_INIT)
         } else {
             self.now_ms() as u32
         }
@@ -196,21 +202,20 @@ impl Tracking {
     pub(crate) fn touched(&self, old: u32) -> u32 {
         if self.lfu() {
             let c = self.lfu_decayed(old);
-            (self.minutes() << 8) | u32::from(self.lfu_log_incr(c))
+            (self.ticks() << 8) | u32::from(self.lfu_log_incr(c))
         } else {
             self.now_ms() as u32
         }
     }
 
-    /// Minutes since the stamp's decrement time, modulo 2^16 as Redis computes it.
+    /// LFU ticks since the stamp's last access (modulo 2^24).
+    pub(crate) fn lfu_idle_ticks(&self, stamp: u32) -> u32 {
+        self.ticks().wrapping_sub(stamp >> 8) & 0xFF_FFFF
+    }
+
+    /// Whole minutes since the stamp's last access.
     fn lfu_elapsed(&self, stamp: u32) -> u32 {
-        let now = self.minutes();
-        let ldt = (stamp >> 8) & 0xFFFF;
-        if now >= ldt {
-            now - ldt
-        } else {
-            65_535 - ldt + now
-        }
+        (u64::from(self.lfu_idle_ticks(stamp)) * LFU_TICK_MS as u64 / 60_000) as u32
     }
 
     /// The LFU counter of a stamp after decay (what `OBJECT FREQ` reports).
@@ -487,7 +492,9 @@ impl Store {
                 }
                 let score = match policy {
                     EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu => {
-                        255 - u64::from(self.tracking.lfu_decayed(r.stamp))
+                        // Lower frequency first; among equal ones, longer idle first.
+                        ((255 - u64::from(self.tracking.lfu_decayed(r.stamp))) << 24)
+                            | u64::from(self.tracking.lfu_idle_ticks(r.stamp))
                     }
                     EvictionPolicy::VolatileTtl => {
                         u64::MAX - shard.expire_at(&r).unwrap_or(i64::MAX).max(0) as u64
