@@ -3,7 +3,7 @@
 use super::types::Set;
 use crate::Error;
 use crate::access::Access;
-use crate::ops::{live, live_ro, modify, plan, pos, read_value};
+use crate::ops::{live, live_ro, locate, modify, modify_in, plan, pos, read_value};
 use crate::shard::{Data, Shard, View};
 use crate::store::Store;
 use crate::value::{KeyType, Value};
@@ -44,14 +44,55 @@ pub(crate) fn set_in<'s>(
     }
 }
 
+/// [`modify`] for writes that may change nothing (SADD of present members, SREM of absent
+/// ones, ZADD of an unchanged score): `f` says whether it changed the value, and when it did
+/// not, the shard's version bump is undone so a WATCH on the key is not triggered. Redis
+/// signals a modified key only when something changed.
+pub(crate) fn modify_quiet<A: Access + ?Sized, T>(
+    a: &A,
+    key: &[u8],
+    kind: KeyType,
+    create: Option<fn() -> Value>,
+    f: impl FnOnce(&mut Value) -> Result<(T, bool), Error>,
+) -> Result<Option<T>, Error> {
+    let (h, gid) = locate(a, key);
+    let store = a.store();
+    a.write(gid, |s| modify_quiet_in(s, store, h, key, kind, create, f))
+}
+
+/// [`modify_quiet`] on a shard already write-locked.
+pub(crate) fn modify_quiet_in<T>(
+    s: &mut Shard,
+    store: &Store,
+    h: u64,
+    key: &[u8],
+    kind: KeyType,
+    create: Option<fn() -> Value>,
+    f: impl FnOnce(&mut Value) -> Result<(T, bool), Error>,
+) -> Result<Option<T>, Error> {
+    let was_live = live_ro(s, store, h, key).is_some();
+    let before = s.version;
+    let mut changed = true;
+    let r = modify_in(s, store, h, key, kind, create, |v| {
+        let (t, c) = f(v)?;
+        changed = c;
+        Ok(t)
+    });
+    if was_live && !changed && s.version == before + 1 {
+        s.version = before;
+    }
+    r
+}
+
 pub(crate) fn sadd<A: Access + ?Sized, M: AsRef<[u8]>>(
     a: &A,
     key: &[u8],
     members: &[M],
 ) -> Result<usize, Error> {
-    let n = modify(a, key, KeyType::Set, Some(create), |v| {
+    let n = modify_quiet(a, key, KeyType::Set, Some(create), |v| {
         let s = as_set(v)?;
-        Ok(members.iter().filter(|m| s.insert(m.as_ref())).count())
+        let n = members.iter().filter(|m| s.insert(m.as_ref())).count();
+        Ok((n, n > 0))
     })?;
     Ok(n.unwrap_or(0))
 }
@@ -61,9 +102,10 @@ pub(crate) fn srem<A: Access + ?Sized, M: AsRef<[u8]>>(
     key: &[u8],
     members: &[M],
 ) -> Result<usize, Error> {
-    let n = modify(a, key, KeyType::Set, None, |v| {
+    let n = modify_quiet(a, key, KeyType::Set, None, |v| {
         let s = as_set(v)?;
-        Ok(members.iter().filter(|m| s.remove(m.as_ref())).count())
+        let n = members.iter().filter(|m| s.remove(m.as_ref())).count();
+        Ok((n, n > 0))
     })?;
     Ok(n.unwrap_or(0))
 }
@@ -285,7 +327,7 @@ pub(crate) fn smove<A: Access + ?Sized>(
         if !present {
             return Ok(false);
         }
-        crate::ops::modify_in(
+        modify_in(
             shards[pos(&gids, gs)],
             store,
             hs,
@@ -294,7 +336,7 @@ pub(crate) fn smove<A: Access + ?Sized>(
             None,
             |v| Ok(as_set(v)?.remove(member)),
         )?;
-        crate::ops::modify_in(
+        modify_in(
             shards[pos(&gids, gd)],
             store,
             hd,

@@ -294,7 +294,7 @@ pub trait ZSetOps: Keyspace {
         weights: Option<&[f64]>,
         agg: Aggregate,
     ) -> Result<Vec<Scored>, Error> {
-        Ok(all(&ops::combine_read(self, keys, weights, agg, Op::Union, 0)?))
+        ops::combine_read(self, keys, weights, agg, Op::Union, 0)
     }
 
     /// `ZINTER numkeys key... [WEIGHTS w...] [AGGREGATE SUM|MIN|MAX]`.
@@ -307,7 +307,7 @@ pub trait ZSetOps: Keyspace {
         weights: Option<&[f64]>,
         agg: Aggregate,
     ) -> Result<Vec<Scored>, Error> {
-        Ok(all(&ops::combine_read(self, keys, weights, agg, Op::Inter, 0)?))
+        ops::combine_read(self, keys, weights, agg, Op::Inter, 0)
     }
 
     /// `ZDIFF numkeys key...`: members of the first source in none of the others.
@@ -315,14 +315,7 @@ pub trait ZSetOps: Keyspace {
     /// # Errors
     /// As [`ZSetOps::zunion`].
     fn zdiff<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<Scored>, Error> {
-        Ok(all(&ops::combine_read(
-            self,
-            keys,
-            None,
-            Aggregate::Sum,
-            Op::Diff,
-            0,
-        )?))
+        ops::combine_read(self, keys, None, Aggregate::Sum, Op::Diff, 0)
     }
 
     /// `ZINTERCARD numkeys key... [LIMIT limit]` (limit 0: no limit).
@@ -399,12 +392,3 @@ pub trait ZSetOps: Keyspace {
 }
 
 impl<K: Keyspace + ?Sized> ZSetOps for K {}
-
-fn all(z: &ZSet) -> Vec<Scored> {
-    let mut out = Vec::with_capacity(z.len());
-    z.walk(0, false, |m, s| {
-        out.push((bytes::Bytes::copy_from_slice(m), s));
-        true
-    });
-    out
-}

@@ -5,7 +5,8 @@ use super::types::{AddFlags, Added, ZSet};
 use super::{Aggregate, LexBound, RangeBy, ScoreBound, ZAddOptions, ZRangeSpec};
 use crate::Error;
 use crate::access::Access;
-use crate::ops::{live, live_ro, modify, plan, pos, read_value};
+use crate::ops::{live, live_ro, locate, modify, plan, pos, read_value};
+use crate::set::ops::{modify_quiet, modify_quiet_in};
 use crate::set::Set;
 use crate::shard::{Data, Shard, View};
 use crate::store::Store;
@@ -65,24 +66,16 @@ pub(crate) fn zadd<A: Access + ?Sized, M: AsRef<[u8]>>(
     if pairs.iter().any(|p| p.0.is_nan()) {
         return Err(Error::NotFloat);
     }
-    let max_len = pairs.iter().map(|p| p.1.as_ref().len()).max().unwrap_or(0);
-    let n = pairs.len();
-    let creator = || Value::ZSet(Box::new(ZSet::with_hint(n, max_len)));
-    let (gid, h) = {
-        let (h, gid) = crate::ops::locate(a, key);
-        (gid, h)
-    };
+    // Redis 7.0 picks the new key's encoding from the first member's length only.
+    let first_len = pairs.first().map_or(0, |p| p.1.as_ref().len());
+    let (h, gid) = locate(a, key);
     let store = a.store();
-    let xx = opts.xx;
     a.write(gid, |s| {
-        if xx && live(s, store, h, key).is_none() {
+        let exists = live(s, store, h, key).is_some();
+        if opts.xx && !exists {
             return Ok(0);
         }
-        let mut fresh = None;
-        if live(s, store, h, key).is_none() {
-            fresh = Some(creator());
-        }
-        let run = |v: &mut Value| -> Result<usize, Error> {
+        let run = |v: &mut Value| -> Result<(usize, bool), Error> {
             let z = as_zset(v)?;
             let (mut added, mut updated) = (0, 0);
             for (score, m) in pairs {
@@ -92,19 +85,18 @@ pub(crate) fn zadd<A: Access + ?Sized, M: AsRef<[u8]>>(
                     Added::Same(_) | Added::Nop => {}
                 }
             }
-            Ok(if opts.ch { added + updated } else { added })
+            let n = if opts.ch { added + updated } else { added };
+            Ok((n, added + updated > 0))
         };
-        match fresh {
-            Some(mut v) => {
-                let n = run(&mut v)?;
-                if !v.is_empty_collection() {
-                    s.put(h, key, Data::Value(v), None)?;
-                }
-                Ok(n)
-            }
-            None => Ok(crate::ops::modify_in(s, store, h, key, KeyType::ZSet, None, run)?
-                .unwrap_or(0)),
+        if exists {
+            return Ok(modify_quiet_in(s, store, h, key, KeyType::ZSet, None, run)?.unwrap_or(0));
         }
+        let mut v = Value::ZSet(Box::new(ZSet::with_hint(1, first_len)));
+        let (n, _) = run(&mut v)?;
+        if !v.is_empty_collection() {
+            s.put(h, key, Data::Value(v), None)?;
+        }
+        Ok(n)
     })
 }
 
@@ -122,10 +114,11 @@ pub(crate) fn zadd_incr<A: Access + ?Sized>(
         return Err(Error::NotFloat);
     }
     let create_fn: Option<fn() -> Value> = if opts.xx { None } else { Some(create) };
-    let out = modify(a, key, KeyType::ZSet, create_fn, |v| {
+    let out = modify_quiet(a, key, KeyType::ZSet, create_fn, |v| {
         Ok(match as_zset(v)?.add(incr, member, flags)? {
-            Added::Added(s) | Added::Updated(s) | Added::Same(s) => Some(s),
-            Added::Nop => None,
+            Added::Added(s) | Added::Updated(s) => (Some(s), true),
+            Added::Same(s) => (Some(s), false),
+            Added::Nop => (None, false),
         })
     })?;
     Ok(out.flatten())
@@ -136,12 +129,13 @@ pub(crate) fn zrem<A: Access + ?Sized, M: AsRef<[u8]>>(
     key: &[u8],
     members: &[M],
 ) -> Result<usize, Error> {
-    let n = modify(a, key, KeyType::ZSet, None, |v| {
+    let n = modify_quiet(a, key, KeyType::ZSet, None, |v| {
         let z = as_zset(v)?;
-        Ok(members
+        let n = members
             .iter()
             .filter(|m| z.remove(m.as_ref()).is_some())
-            .count())
+            .count();
+        Ok((n, n > 0))
     })?;
     Ok(n.unwrap_or(0))
 }
@@ -350,15 +344,15 @@ fn aggregate(agg: Aggregate, acc: f64, v: f64) -> f64 {
     }
 }
 
-/// Combines sources (missing keys are empty) into a fresh sorted set. `limit` (> 0) stops an
-/// intersection early (ZINTERCARD).
+/// Combines sources (missing keys are empty): the resulting members and scores, unordered.
+/// `limit` (> 0) stops an intersection early (ZINTERCARD).
 fn combine(
     srcs: &[Option<Src<'_>>],
     weights: Option<&[f64]>,
     agg: Aggregate,
     op: Op,
     limit: usize,
-) -> Result<ZSet, Error> {
+) -> hashbrown::HashMap<Vec<u8>, f64> {
     let w = |i: usize| weights.and_then(|w| w.get(i)).copied().unwrap_or(1.0);
     let mut out: hashbrown::HashMap<Vec<u8>, f64> = hashbrown::HashMap::new();
     match op {
@@ -381,15 +375,15 @@ fn combine(
         }
         Op::Inter => {
             if srcs.iter().any(|s| s.as_ref().is_none_or(|s| s.len() == 0)) {
-                return Ok(ZSet::new());
+                return out;
             }
             let mut order: Vec<usize> = (0..srcs.len()).collect();
             order.sort_by_key(|&i| srcs.get(i).and_then(|s| s.as_ref()).map_or(0, Src::len));
             let Some((&first, rest)) = order.split_first() else {
-                return Ok(ZSet::new());
+                return out;
             };
             let Some(Some(base)) = srcs.get(first) else {
-                return Ok(ZSet::new());
+                return out;
             };
             base.for_each(|m, s| {
                 let mut acc = weighted(w(first), s);
@@ -406,7 +400,7 @@ fn combine(
         }
         Op::Diff => {
             let Some(Some(first)) = srcs.first() else {
-                return Ok(ZSet::new());
+                return out;
             };
             let rest = srcs.get(1..).unwrap_or(&[]);
             first.for_each(|m, s| {
@@ -417,15 +411,22 @@ fn combine(
             });
         }
     }
-    let max_len = out.keys().map(Vec::len).max().unwrap_or(0);
-    let mut z = ZSet::with_hint(out.len(), max_len);
-    for (m, s) in out {
+    out
+}
+
+/// A stored result in the encoding its size calls for (a listpack stores `-0` as `0`, as
+/// Redis's does).
+fn build(entries: hashbrown::HashMap<Vec<u8>, f64>) -> Result<ZSet, Error> {
+    let max_len = entries.keys().map(Vec::len).max().unwrap_or(0);
+    let mut z = ZSet::with_hint(entries.len(), max_len);
+    for (m, s) in entries {
         z.insert_new(s, &m)?;
     }
     Ok(z)
 }
 
-/// ZUNION / ZINTER / ZDIFF / ZINTERCARD.
+/// ZUNION / ZINTER / ZDIFF / ZINTERCARD: the result in order (scores as computed: a `-0`
+/// stays `-0`, as Redis replies from its skiplist).
 pub(crate) fn combine_read<A: Access + ?Sized, K: AsRef<[u8]>>(
     a: &A,
     keys: &[K],
@@ -433,7 +434,7 @@ pub(crate) fn combine_read<A: Access + ?Sized, K: AsRef<[u8]>>(
     agg: Aggregate,
     op: Op,
     limit: usize,
-) -> Result<ZSet, Error> {
+) -> Result<Vec<Scored>, Error> {
     let store = a.store();
     let (gids, located) = plan(a, keys);
     a.read_many(&gids, |shards| {
@@ -441,7 +442,12 @@ pub(crate) fn combine_read<A: Access + ?Sized, K: AsRef<[u8]>>(
         for (k, &(h, gid)) in keys.iter().zip(&located) {
             srcs.push(src_in(shards[pos(&gids, gid)], store, h, k.as_ref())?);
         }
-        combine(&srcs, weights, agg, op, limit)
+        let mut v: Vec<Scored> = combine(&srcs, weights, agg, op, limit)
+            .into_iter()
+            .map(|(m, s)| (Bytes::from(m), s))
+            .collect();
+        v.sort_unstable_by(|a, b| super::types::order(a.1, &a.0, b.1, &b.0));
+        Ok(v)
     })
 }
 
@@ -479,7 +485,7 @@ pub(crate) fn combine_store<A: Access + ?Sized, K: AsRef<[u8]>>(
             for (k, &(h, gid)) in keys.iter().zip(&located) {
                 srcs.push(src_in(shards[pos(&gids, gid)], store, h, k.as_ref())?);
             }
-            combine(&srcs, weights, agg, op, 0)?
+            build(combine(&srcs, weights, agg, op, 0))?
         };
         let Some(&(hd, gd)) = located.last() else {
             return Ok(0);
@@ -520,7 +526,7 @@ pub(crate) fn zremrange<A: Access + ?Sized>(
     key: &[u8],
     by: &RangeBy,
 ) -> Result<usize, Error> {
-    let n = modify(a, key, KeyType::ZSet, None, |v| {
+    let n = modify_quiet(a, key, KeyType::ZSet, None, |v| {
         let z = as_zset(v)?;
         let (lo, hi) = bounds(z, by);
         let mut doomed = Vec::with_capacity(hi.saturating_sub(lo));
@@ -533,7 +539,7 @@ pub(crate) fn zremrange<A: Access + ?Sized>(
         for m in &doomed {
             z.remove(m);
         }
-        Ok(doomed.len())
+        Ok((doomed.len(), !doomed.is_empty()))
     })?;
     Ok(n.unwrap_or(0))
 }

@@ -34,6 +34,12 @@ pub(crate) fn order(a_score: f64, a: &[u8], b_score: f64, b: &[u8]) -> Ordering 
     }
 }
 
+/// A listpack keeps scores as text, and Redis 7.0 reads `-0` back as `0`; the skiplist
+/// keeps the double as is.
+fn listpack_score(s: f64) -> f64 {
+    if s == 0.0 { 0.0 } else { s }
+}
+
 #[derive(Clone, Debug)]
 struct Index {
     slots: Vec<Entry>,
@@ -282,6 +288,7 @@ impl ZSet {
         self.member_heap += member.heap();
         match &mut self.repr {
             Repr::Small(v) => {
+                let score = listpack_score(score);
                 let p = v.partition_point(|e| {
                     order(e.score, e.member.as_bytes(), score, m) == Ordering::Less
                 });
@@ -297,6 +304,7 @@ impl ZSet {
         match &mut self.repr {
             Repr::Small(v) => {
                 if let Some(i) = Self::small_pos(v, m) {
+                    let score = listpack_score(score);
                     let e = v.remove(i);
                     let p = v.partition_point(|x| {
                         order(x.score, x.member.as_bytes(), score, m) == Ordering::Less

@@ -307,8 +307,9 @@ pub(crate) fn scard(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
 
 /// `getPositiveLongFromObjectOrReply` with Redis's default message.
 pub(crate) fn positive_count(arg: &[u8]) -> Result<usize, CmdError> {
-    let n = parse_i64(arg).ok_or(CmdError::NotInteger)?;
-    usize::try_from(n).map_err(|_| CmdError::msg("ERR value is out of range, must be positive"))
+    parse_i64(arg)
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| CmdError::msg("ERR value is out of range, must be positive"))
 }
 
 /// A count in `-LONG_MAX..=LONG_MAX` (SRANDMEMBER, ZRANDMEMBER).
