@@ -11,7 +11,12 @@ const KEYS: [&str; 3] = ["a", "b", "c"];
 
 fn member(rng: &mut fastrand::Rng) -> Vec<u8> {
     match rng.u8(..6) {
-        0 => format!("long-member-{}-{}", "y".repeat(rng.usize(..30)), rng.u8(..20)).into_bytes(),
+        0 => format!(
+            "long-member-{}-{}",
+            "y".repeat(rng.usize(..30)),
+            rng.u8(..20)
+        )
+        .into_bytes(),
         1 => format!("s{}", rng.u16(..300)).into_bytes(),
         // integers: canonical ones go to an intset, "01" must not
         2 => format!("0{}", rng.u8(..5)).into_bytes(),
@@ -27,7 +32,10 @@ fn sorted(v: Vec<Bytes>) -> BTreeSet<Vec<u8>> {
 }
 
 fn of(model: &Model, k: &str) -> BTreeSet<Vec<u8>> {
-    model.get(k).map(|s| s.iter().cloned().collect()).unwrap_or_default()
+    model
+        .get(k)
+        .map(|s| s.iter().cloned().collect())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -100,7 +108,11 @@ fn random_operations_match_the_model() {
             if step % 100 == 0 {
                 for k in KEYS {
                     let want = of(&model, k);
-                    assert_eq!(sorted(cache.smembers(k).unwrap()), want, "step {step} key {k}");
+                    assert_eq!(
+                        sorted(cache.smembers(k).unwrap()),
+                        want,
+                        "step {step} key {k}"
+                    );
                     assert_eq!(cache.scard(k).unwrap(), want.len());
                     assert_eq!(cache.exists(&[k]), usize::from(!want.is_empty()));
                 }

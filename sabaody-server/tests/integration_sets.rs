@@ -47,7 +47,8 @@ fn read_n(s: &mut TcpStream, want: usize) -> Vec<u8> {
 /// Switches to RESP3 and drains the HELLO map (its length varies).
 fn hello3(s: &mut TcpStream) {
     s.write_all(&cmd(&[b"HELLO", b"3"])).unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
     let got = read_n(s, 1 << 20);
     assert!(got.starts_with(b"%"), "{}", String::from_utf8_lossy(&got));
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -65,14 +66,34 @@ fn zrank_withscore_as_redis_7_2() {
     let h = start();
     let mut s = connect(&h);
     rt(&mut s, &["ZADD", "z", "1.5", "a", "2", "b"], ":2\r\n");
-    rt(&mut s, &["ZRANK", "z", "b", "WITHSCORE"], "*2\r\n:1\r\n$1\r\n2\r\n");
-    rt(&mut s, &["ZREVRANK", "z", "b", "withscore"], "*2\r\n:0\r\n$1\r\n2\r\n");
+    rt(
+        &mut s,
+        &["ZRANK", "z", "b", "WITHSCORE"],
+        "*2\r\n:1\r\n$1\r\n2\r\n",
+    );
+    rt(
+        &mut s,
+        &["ZREVRANK", "z", "b", "withscore"],
+        "*2\r\n:0\r\n$1\r\n2\r\n",
+    );
     rt(&mut s, &["ZRANK", "z", "nope", "WITHSCORE"], "*-1\r\n");
     rt(&mut s, &["ZRANK", "missing", "a", "WITHSCORE"], "*-1\r\n");
-    rt(&mut s, &["ZRANK", "z", "a", "WITHSCORES"], "-ERR syntax error\r\n");
-    rt(&mut s, &["ZRANK", "z", "a", "WITHSCORE", "x"], "-ERR syntax error\r\n");
+    rt(
+        &mut s,
+        &["ZRANK", "z", "a", "WITHSCORES"],
+        "-ERR syntax error\r\n",
+    );
+    rt(
+        &mut s,
+        &["ZRANK", "z", "a", "WITHSCORE", "x"],
+        "-ERR syntax error\r\n",
+    );
     hello3(&mut s);
-    rt(&mut s, &["ZRANK", "z", "a", "WITHSCORE"], "*2\r\n:0\r\n,1.5\r\n");
+    rt(
+        &mut s,
+        &["ZRANK", "z", "a", "WITHSCORE"],
+        "*2\r\n:0\r\n,1.5\r\n",
+    );
     rt(&mut s, &["ZRANK", "z", "nope", "WITHSCORE"], "_\r\n");
     rt(&mut s, &["ZRANK", "z", "nope"], "_\r\n");
     h.shutdown();
@@ -94,9 +115,17 @@ fn resp3_reply_types() {
         "*2\r\n*2\r\n$1\r\nb\r\n,-inf\r\n*2\r\n$1\r\na\r\n,1\r\n",
     );
     rt(&mut s, &["ZPOPMAX", "z"], "*2\r\n$1\r\na\r\n,1\r\n");
-    rt(&mut s, &["ZPOPMAX", "z", "1"], "*1\r\n*2\r\n$1\r\nb\r\n,-inf\r\n");
+    rt(
+        &mut s,
+        &["ZPOPMAX", "z", "1"],
+        "*1\r\n*2\r\n$1\r\nb\r\n,-inf\r\n",
+    );
     rt(&mut s, &["ZADD", "z", "INCR", "2", "c"], ",2\r\n");
-    rt(&mut s, &["ZSCAN", "z", "0"], "*2\r\n$1\r\n0\r\n*2\r\n$1\r\nc\r\n$1\r\n2\r\n");
+    rt(
+        &mut s,
+        &["ZSCAN", "z", "0"],
+        "*2\r\n$1\r\n0\r\n*2\r\n$1\r\nc\r\n$1\r\n2\r\n",
+    );
     h.shutdown();
 }
 
@@ -121,11 +150,23 @@ fn a_large_pipelined_sorted_set_and_set() {
     rt(&mut s, &["ZCARD", "z"], ":20000\r\n");
     rt(&mut s, &["SCARD", "s"], ":20000\r\n");
     // score 0 belongs to member 0; score 1 to the i with i*7919 = 1 (mod 20000).
-    rt(&mut s, &["ZRANGE", "z", "0", "0"], "*1\r\n$16\r\nmember:000000000\r\n");
+    rt(
+        &mut s,
+        &["ZRANGE", "z", "0", "0"],
+        "*1\r\n$16\r\nmember:000000000\r\n",
+    );
     rt(&mut s, &["ZRANK", "z", "member:000000000"], ":0\r\n");
     rt(&mut s, &["ZCOUNT", "z", "(100", "200"], ":100\r\n");
-    rt(&mut s, &["ZREMRANGEBYSCORE", "z", "-inf", "(10000"], ":10000\r\n");
-    rt(&mut s, &["ZRANGE", "z", "0", "0", "WITHSCORES"], "*2\r\n$16\r\nmember:000010000\r\n$5\r\n10000\r\n");
+    rt(
+        &mut s,
+        &["ZREMRANGEBYSCORE", "z", "-inf", "(10000"],
+        ":10000\r\n",
+    );
+    rt(
+        &mut s,
+        &["ZRANGE", "z", "0", "0", "WITHSCORES"],
+        "*2\r\n$16\r\nmember:000010000\r\n$5\r\n10000\r\n",
+    );
     rt(&mut s, &["SINTERCARD", "1", "s", "LIMIT", "7"], ":7\r\n");
     rt(&mut s, &["ZINTERCARD", "2", "z", "s"], ":10000\r\n");
     h.shutdown();

@@ -163,7 +163,11 @@ pub trait SetOps: Keyspace {
     ///
     /// # Errors
     /// [`Error::WrongType`] if a source holds another type; [`Error::OutOfMemory`].
-    fn sinterstore<K: AsRef<[u8]>>(&self, dst: impl AsRef<[u8]>, keys: &[K]) -> Result<usize, Error> {
+    fn sinterstore<K: AsRef<[u8]>>(
+        &self,
+        dst: impl AsRef<[u8]>,
+        keys: &[K],
+    ) -> Result<usize, Error> {
         ops::algebra_store(self, dst.as_ref(), keys, Algebra::Inter)
     }
 
@@ -171,7 +175,11 @@ pub trait SetOps: Keyspace {
     ///
     /// # Errors
     /// As [`SetOps::sinterstore`].
-    fn sunionstore<K: AsRef<[u8]>>(&self, dst: impl AsRef<[u8]>, keys: &[K]) -> Result<usize, Error> {
+    fn sunionstore<K: AsRef<[u8]>>(
+        &self,
+        dst: impl AsRef<[u8]>,
+        keys: &[K],
+    ) -> Result<usize, Error> {
         ops::algebra_store(self, dst.as_ref(), keys, Algebra::Union)
     }
 
@@ -179,7 +187,11 @@ pub trait SetOps: Keyspace {
     ///
     /// # Errors
     /// As [`SetOps::sinterstore`].
-    fn sdiffstore<K: AsRef<[u8]>>(&self, dst: impl AsRef<[u8]>, keys: &[K]) -> Result<usize, Error> {
+    fn sdiffstore<K: AsRef<[u8]>>(
+        &self,
+        dst: impl AsRef<[u8]>,
+        keys: &[K],
+    ) -> Result<usize, Error> {
         ops::algebra_store(self, dst.as_ref(), keys, Algebra::Diff)
     }
 
@@ -224,9 +236,9 @@ mod tests {
     fn basic_commands() {
         let c = Cache::builder().build();
         assert_eq!(c.sadd("s", &["1", "2", "3", "2"]).unwrap(), 3);
-        assert_eq!(c.object_encoding("s").as_deref(), Some("intset"));
+        assert_eq!(c.object_encoding("s"), Some("intset"));
         assert_eq!(c.sadd("s", &["x"]).unwrap(), 1);
-        assert_eq!(c.object_encoding("s").as_deref(), Some("hashtable"));
+        assert_eq!(c.object_encoding("s"), Some("hashtable"));
         assert_eq!(c.scard("s").unwrap(), 4);
         assert_eq!(c.smismember("s", &["1", "9"]).unwrap(), vec![true, false]);
         assert_eq!(c.srem("s", &["1", "2", "3", "x", "y"]).unwrap(), 4);
@@ -248,7 +260,7 @@ mod tests {
         assert_eq!(c.sunion(&["a", "b", "nope"]).unwrap().len(), 5);
         assert_eq!(c.sintercard(&["a", "b"], 1).unwrap(), 1);
         assert_eq!(c.sinterstore("d", &["a", "b"]).unwrap(), 2);
-        assert_eq!(c.object_encoding("d").as_deref(), Some("intset"));
+        assert_eq!(c.object_encoding("d"), Some("intset"));
         assert_eq!(c.sinterstore("d", &["a", "nope"]).unwrap(), 0);
         assert_eq!(c.exists(&["d"]), 0);
         assert_eq!(c.sunionstore("a", &["a", "b"]).unwrap(), 5);

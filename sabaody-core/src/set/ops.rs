@@ -10,7 +10,7 @@ use crate::value::{KeyType, Value};
 use bytes::Bytes;
 
 fn create() -> Value {
-    Value::Set(Box::new(Set::new()))
+    Value::Set(Box::default())
 }
 
 /// The set inside a value already checked to be a set.
@@ -70,16 +70,17 @@ pub(crate) fn modify_quiet_in<T>(
     create: Option<fn() -> Value>,
     f: impl FnOnce(&mut Value) -> Result<(T, bool), Error>,
 ) -> Result<Option<T>, Error> {
-    let was_live = live_ro(s, store, h, key).is_some();
-    let before = s.version;
+    let (version, expired) = (s.version, s.expired);
     let mut changed = true;
     let r = modify_in(s, store, h, key, kind, create, |v| {
         let (t, c) = f(v)?;
         changed = c;
         Ok(t)
     });
-    if was_live && !changed && s.version == before + 1 {
-        s.version = before;
+    // Undo only the in-place update's bump: a lazily deleted expired key (which counts in
+    // `expired`) is a change WATCH must see.
+    if !changed && s.version == version + 1 && s.expired == expired {
+        s.version = version;
     }
     r
 }
@@ -115,8 +116,7 @@ pub(crate) fn with_set<A: Access + ?Sized, T>(
     key: &[u8],
     f: impl FnOnce(&Set) -> T,
 ) -> Result<Option<T>, Error> {
-    read_value(a, key, KeyType::Set, |v| as_set_ref(v).map(f))
-        .map(|o| o.flatten())
+    read_value(a, key, KeyType::Set, |v| as_set_ref(v).map(f)).map(|o| o.flatten())
 }
 
 pub(crate) fn spop<A: Access + ?Sized>(a: &A, key: &[u8]) -> Result<Option<Bytes>, Error> {
@@ -367,4 +367,3 @@ pub(crate) fn sscan<A: Access + ?Sized>(
     })?;
     Ok(out.unwrap_or((0, Vec::new())))
 }
-

@@ -79,7 +79,7 @@ impl Set {
         }
     }
 
-    fn to_table(&mut self, extra: usize) {
+    fn convert_to_table(&mut self, extra: usize) {
         if let Repr::Ints(v) = &self.repr {
             let hasher = DefaultHashBuilder::default();
             let mut t = HashTable::with_capacity(v.len() + extra);
@@ -107,7 +107,7 @@ impl Set {
                     Err(_) => {}
                 }
             }
-            self.to_table(1);
+            self.convert_to_table(1);
         }
         let Repr::Table(t, hasher) = &mut self.repr else {
             return false;
@@ -302,7 +302,13 @@ mod tests {
 
     #[test]
     fn random_and_scan_cover_members() {
-        let mut s = { let mut s = Set::new(); for m in [&b"a"[..], b"b", b"c"] { s.insert(m); } s };
+        let mut s = {
+            let mut s = Set::new();
+            for m in [&b"a"[..], b"b", b"c"] {
+                s.insert(m);
+            }
+            s
+        };
         for _ in 0..20 {
             let r = s.random().unwrap_or_default();
             assert!(s.contains(&r));

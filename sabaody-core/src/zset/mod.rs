@@ -180,7 +180,11 @@ pub trait ZSetOps: Keyspace {
     ///
     /// # Errors
     /// [`Error::WrongType`].
-    fn zscore(&self, key: impl AsRef<[u8]>, member: impl AsRef<[u8]>) -> Result<Option<f64>, Error> {
+    fn zscore(
+        &self,
+        key: impl AsRef<[u8]>,
+        member: impl AsRef<[u8]>,
+    ) -> Result<Option<f64>, Error> {
         let m = member.as_ref();
         Ok(ops::with_zset(self, key.as_ref(), |z| z.score(m))?.flatten())
     }
@@ -358,7 +362,11 @@ pub trait ZSetOps: Keyspace {
     ///
     /// # Errors
     /// As [`ZSetOps::zunionstore`].
-    fn zdiffstore<K: AsRef<[u8]>>(&self, dst: impl AsRef<[u8]>, keys: &[K]) -> Result<usize, Error> {
+    fn zdiffstore<K: AsRef<[u8]>>(
+        &self,
+        dst: impl AsRef<[u8]>,
+        keys: &[K],
+    ) -> Result<usize, Error> {
         ops::combine_store(self, dst.as_ref(), keys, None, Aggregate::Sum, Op::Diff)
     }
 

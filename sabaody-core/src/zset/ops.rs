@@ -6,8 +6,8 @@ use super::{Aggregate, LexBound, RangeBy, ScoreBound, ZAddOptions, ZRangeSpec};
 use crate::Error;
 use crate::access::Access;
 use crate::ops::{live, live_ro, locate, modify, plan, pos, read_value};
-use crate::set::ops::{modify_quiet, modify_quiet_in};
 use crate::set::Set;
+use crate::set::ops::{modify_quiet, modify_quiet_in};
 use crate::shard::{Data, Shard, View};
 use crate::store::Store;
 use crate::value::{KeyType, Value};
@@ -17,7 +17,7 @@ use bytes::Bytes;
 pub type Scored = (Bytes, f64);
 
 fn create() -> Value {
-    Value::ZSet(Box::new(ZSet::new()))
+    Value::ZSet(Box::default())
 }
 
 fn as_zset(v: &mut Value) -> Result<&mut ZSet, Error> {
@@ -43,7 +43,7 @@ fn check_flags(o: &ZAddOptions) -> Result<AddFlags, Error> {
     if o.nx && o.xx {
         return Err(Error::ZAddNxXx);
     }
-    if (o.gt && o.nx) || (o.lt && o.nx) || (o.gt && o.lt) {
+    if (o.nx && (o.gt || o.lt)) || (o.gt && o.lt) {
         return Err(Error::ZAddGtLtNx);
     }
     Ok(AddFlags {
@@ -80,7 +80,7 @@ pub(crate) fn zadd<A: Access + ?Sized, M: AsRef<[u8]>>(
             let (mut added, mut updated) = (0, 0);
             for (score, m) in pairs {
                 match z.add(*score, m.as_ref(), flags)? {
-                    Added::Added(_) => added += 1,
+                    Added::New(_) => added += 1,
                     Added::Updated(_) => updated += 1,
                     Added::Same(_) | Added::Nop => {}
                 }
@@ -116,7 +116,7 @@ pub(crate) fn zadd_incr<A: Access + ?Sized>(
     let create_fn: Option<fn() -> Value> = if opts.xx { None } else { Some(create) };
     let out = modify_quiet(a, key, KeyType::ZSet, create_fn, |v| {
         Ok(match as_zset(v)?.add(incr, member, flags)? {
-            Added::Added(s) | Added::Updated(s) => (Some(s), true),
+            Added::New(s) | Added::Updated(s) => (Some(s), true),
             Added::Same(s) => (Some(s), false),
             Added::Nop => (None, false),
         })
@@ -249,7 +249,11 @@ pub(crate) fn select(z: &ZSet, spec: &ZRangeSpec) -> Vec<Scored> {
 }
 
 /// ZCOUNT / ZLEXCOUNT.
-pub(crate) fn count_in<A: Access + ?Sized>(a: &A, key: &[u8], by: &RangeBy) -> Result<usize, Error> {
+pub(crate) fn count_in<A: Access + ?Sized>(
+    a: &A,
+    key: &[u8],
+    by: &RangeBy,
+) -> Result<usize, Error> {
     Ok(with_zset(a, key, |z| {
         let (lo, hi) = bounds(z, by);
         hi - lo
@@ -265,12 +269,7 @@ pub(crate) fn zrange<A: Access + ?Sized>(
     Ok(with_zset(a, key, |z| select(z, spec))?.unwrap_or_default())
 }
 
-fn zset_in<'s>(
-    s: &'s Shard,
-    store: &Store,
-    h: u64,
-    key: &[u8],
-) -> Result<Option<&'s ZSet>, Error> {
+fn zset_in<'s>(s: &'s Shard, store: &Store, h: u64, key: &[u8]) -> Result<Option<&'s ZSet>, Error> {
     match live_ro(s, store, h, key) {
         None => Ok(None),
         Some(r) => match s.view(&r) {
@@ -360,7 +359,9 @@ fn combine(
             let mut order: Vec<usize> = (0..srcs.len()).collect();
             order.sort_by_key(|&i| srcs.get(i).and_then(|s| s.as_ref()).map_or(0, Src::len));
             for i in order {
-                let Some(Some(src)) = srcs.get(i) else { continue };
+                let Some(Some(src)) = srcs.get(i) else {
+                    continue;
+                };
                 src.for_each(|m, s| {
                     let v = weighted(w(i), s);
                     match out.get_mut(m) {
@@ -388,7 +389,9 @@ fn combine(
             base.for_each(|m, s| {
                 let mut acc = weighted(w(first), s);
                 for &j in rest {
-                    let Some(Some(other)) = srcs.get(j) else { return true };
+                    let Some(Some(other)) = srcs.get(j) else {
+                        return true;
+                    };
                     match other.score(m) {
                         Some(x) => acc = aggregate(agg, acc, weighted(w(j), x)),
                         None => return true,

@@ -235,7 +235,11 @@ fn insert_rec(
             }
             // Appending at the end (rising scores, the common time-series case) leaves the
             // left leaf full instead of half empty.
-            let at = if p + 1 == v.len() { LEAF_CAP } else { v.len() / 2 };
+            let at = if p + 1 == v.len() {
+                LEAF_CAP
+            } else {
+                v.len() / 2
+            };
             let mut right = Vec::with_capacity(LEAF_CAP);
             right.extend_from_slice(v.get(at..).unwrap_or(&[]));
             v.truncate(at);
@@ -384,7 +388,12 @@ fn walk_rec(node: &Node, mut start: usize, rev: bool, f: &mut impl FnMut(u32) ->
             }
             if rev {
                 let mut s = start;
-                for c in kids.get(..=i.min(kids.len().saturating_sub(1))).unwrap_or(&[]).iter().rev() {
+                for c in kids
+                    .get(..=i.min(kids.len().saturating_sub(1)))
+                    .unwrap_or(&[])
+                    .iter()
+                    .rev()
+                {
                     if !walk_rec(&c.node, s, rev, f) {
                         return false;
                     }
@@ -479,7 +488,8 @@ mod tests {
                 }
             }
             if round % 997 == 0 {
-                t.validate(&cmp).unwrap_or_else(|e| panic!("round {round}: {e}"));
+                t.validate(&cmp)
+                    .unwrap_or_else(|e| panic!("round {round}: {e}"));
                 assert_eq!(t.len(), model.len());
                 for (r, &x) in model.iter().enumerate().step_by(37) {
                     assert_eq!(t.rank(x, &cmp), r);

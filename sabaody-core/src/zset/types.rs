@@ -187,7 +187,7 @@ impl Default for ZSet {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Added {
     /// A new member.
-    Added(f64),
+    New(f64),
     /// An existing member got another score.
     Updated(f64),
     /// An existing member kept its score (the same score was given, or INCR by 0).
@@ -261,12 +261,14 @@ impl ZSet {
 
     pub(crate) fn score(&self, m: &[u8]) -> Option<f64> {
         match &self.repr {
-            Repr::Small(v) => Self::small_pos(v, m).and_then(|i| v.get(i)).map(|e| e.score),
+            Repr::Small(v) => Self::small_pos(v, m)
+                .and_then(|i| v.get(i))
+                .map(|e| e.score),
             Repr::Big(ix) => ix.find(m).map(|id| slot(&ix.slots, id).0),
         }
     }
 
-    fn to_big(&mut self) {
+    fn make_big(&mut self) {
         if let Repr::Small(v) = &mut self.repr {
             let mut ix = Index::new(v.len() + 1);
             for e in v.drain(..) {
@@ -282,7 +284,7 @@ impl ZSet {
         if let Repr::Small(v) = &self.repr
             && (v.len() + 1 > MAX_LISTPACK_ENTRIES || m.len() > MAX_LISTPACK_VALUE)
         {
-            self.to_big();
+            self.make_big();
         }
         let member = Member::new(m);
         self.member_heap += member.heap();
@@ -357,7 +359,7 @@ impl ZSet {
             }
             None if !flags.xx => {
                 self.insert_new(score, m)?;
-                Ok(Added::Added(score))
+                Ok(Added::New(score))
             }
             None => Ok(Added::Nop),
         }
@@ -537,7 +539,8 @@ mod tests {
         let mut z = ZSet::new();
         for i in 0..200 {
             let m = format!("m{i:03}");
-            z.insert_new(f64::from(200 - i), m.as_bytes()).unwrap_or_default();
+            z.insert_new(f64::from(200 - i), m.as_bytes())
+                .unwrap_or_default();
             if i == 127 {
                 assert_eq!(z.encoding(), "listpack");
             }
@@ -555,15 +558,18 @@ mod tests {
     fn zadd_flags() {
         let mut z = ZSet::new();
         let f = AddFlags::default();
-        assert_eq!(z.add(1.0, b"a", f), Ok(Added::Added(1.0)));
+        assert_eq!(z.add(1.0, b"a", f), Ok(Added::New(1.0)));
         assert_eq!(z.add(1.0, b"a", f), Ok(Added::Same(1.0)));
         let gt = AddFlags { gt: true, ..f };
         assert_eq!(z.add(0.5, b"a", gt), Ok(Added::Nop));
         assert_eq!(z.add(2.0, b"a", gt), Ok(Added::Updated(2.0)));
         let inc = AddFlags { incr: true, ..f };
-        assert_eq!(z.add(f64::INFINITY, b"a", inc), Ok(Added::Updated(f64::INFINITY)));
+        assert_eq!(
+            z.add(f64::INFINITY, b"a", inc),
+            Ok(Added::Updated(f64::INFINITY))
+        );
         assert_eq!(z.add(f64::NEG_INFINITY, b"a", inc), Err(Error::ScoreNan));
-        assert_eq!(z.add(-0.0, b"z", f), Ok(Added::Added(-0.0)));
+        assert_eq!(z.add(-0.0, b"z", f), Ok(Added::New(-0.0)));
         assert_eq!(z.add(0.0, b"z", f), Ok(Added::Same(0.0)));
         let xx = AddFlags { xx: true, ..f };
         assert_eq!(z.add(1.0, b"new", xx), Ok(Added::Nop));

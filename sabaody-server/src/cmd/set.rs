@@ -2,7 +2,7 @@
 //! SINTER SUNION SDIFF SINTERSTORE SUNIONSTORE SDIFFSTORE SINTERCARD SSCAN.
 
 use bytes::{Bytes, BytesMut};
-use sabaody_core::{Keyspace, KeyType, SetOps};
+use sabaody_core::{KeyType, Keyspace, SetOps};
 use sabaody_resp::{Protocol, write};
 
 use super::flag::*;

@@ -404,6 +404,13 @@ fn is(arg: &[u8], word: &[u8]) -> bool {
 
 /// A score argument (ZADD, ZINCRBY): Redis's `getDoubleFromObject`.
 fn parse_score(arg: &[u8]) -> Result<f64, CmdError> {
+    // Integral scores are the common case: a canonical integer below 2^53 is exactly the
+    // double strtod would give ("-0" is not canonical and takes the float path).
+    if let Some(i) = parse_i64(arg)
+        && i.unsigned_abs() < 1 << 53
+    {
+        return Ok(i as f64);
+    }
     sabaody_core::num::parse_f64(arg).ok_or(CmdError::NotFloat)
 }
 
@@ -523,13 +530,13 @@ pub(crate) fn zadd(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cmd
         args.next_bytes()?;
     }
     let rest = args.rest();
-    if rest.is_empty() || rest.len() % 2 != 0 {
+    if rest.is_empty() || !rest.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
     if o.nx && o.xx {
         return Err(Error::ZAddNxXx.into());
     }
-    if (o.gt && o.nx) || (o.lt && o.nx) || (o.gt && o.lt) {
+    if (o.nx && (o.gt || o.lt)) || (o.gt && o.lt) {
         return Err(Error::ZAddGtLtNx.into());
     }
     if incr && rest.len() > 2 {
@@ -781,10 +788,7 @@ pub(crate) fn zrangebyscore(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Resul
 /// ```text
 /// ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]
 /// ```
-pub(crate) fn zrevrangebyscore(
-    ctx: &mut Ctx<'_, '_>,
-    args: &mut Args<'_>,
-) -> Result<(), CmdError> {
+pub(crate) fn zrevrangebyscore(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     range_reply(ctx, args, Kind::Score, Some(true))
 }
 
@@ -838,10 +842,7 @@ pub(crate) fn zremrangebyrank(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Res
 /// ```text
 /// ZREMRANGEBYSCORE key min max
 /// ```
-pub(crate) fn zremrangebyscore(
-    ctx: &mut Ctx<'_, '_>,
-    args: &mut Args<'_>,
-) -> Result<(), CmdError> {
+pub(crate) fn zremrangebyscore(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let key = args.next_bytes()?;
     let by = score_range(args.next_bytes()?, args.next_bytes()?)?;
     let n = ks!(ctx, k => k.zremrange(key, &by))?;
