@@ -53,6 +53,18 @@ pub enum Error {
     /// Redis: `ERR source and destination objects are the same`.
     #[error("source and destination objects are the same")]
     SameObject,
+    /// A sorted-set increment produced NaN (`inf` plus `-inf`).
+    /// Redis: `ERR resulting score is not a number (NaN)`.
+    #[error("resulting score is not a number (NaN)")]
+    ScoreNan,
+    /// ZADD with both NX and XX.
+    /// Redis: `ERR XX and NX options at the same time are not compatible`.
+    #[error("XX and NX options at the same time are not compatible")]
+    ZAddNxXx,
+    /// ZADD with GT and LT, or either with NX.
+    /// Redis: `ERR GT, LT, and/or NX options at the same time are not compatible`.
+    #[error("GT, LT, and/or NX options at the same time are not compatible")]
+    ZAddGtLtNx,
     /// The memory bound forbids the write.
     /// Redis: `OOM command not allowed when used memory > 'maxmemory'.`
     #[error("command not allowed when used memory > 'maxmemory'.")]

@@ -126,7 +126,9 @@ pub use keyspace::{
 pub use list::ListOps;
 pub use set::SetOps;
 pub use value::KeyType;
-pub use zset::ZSetOps;
+pub use zset::{
+    Aggregate, LexBound, RangeBy, ScoreBound, Scored, ZAddOptions, ZRangeSpec, ZSetOps,
+};
 
 /// `use sabaody_core::prelude::*;` brings the handle, the [`Keyspace`] trait and the data-type
 /// traits into scope.
