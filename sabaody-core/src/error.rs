@@ -57,6 +57,17 @@ pub enum Error {
     /// Redis: `OOM command not allowed when used memory > 'maxmemory'.`
     #[error("command not allowed when used memory > 'maxmemory'.")]
     OutOfMemory,
+    /// An index outside the list (LSET). Redis: `ERR index out of range`.
+    #[error("index out of range")]
+    IndexOutOfRange,
+    /// HINCRBY on a field whose value is not an integer.
+    /// Redis: `ERR hash value is not an integer`.
+    #[error("hash value is not an integer")]
+    HashNotInteger,
+    /// HINCRBYFLOAT on a field whose value is not a float.
+    /// Redis: `ERR hash value is not a float`.
+    #[error("hash value is not a float")]
+    HashNotFloat,
 }
 
 impl Error {
