@@ -68,6 +68,10 @@ pub enum Error {
     /// Redis: `ERR hash value is not a float`.
     #[error("hash value is not a float")]
     HashNotFloat,
+    /// A float argument that is NaN or infinite (HINCRBYFLOAT's increment).
+    /// Redis: `ERR value is NaN or Infinity`.
+    #[error("value is NaN or Infinity")]
+    ValueNanOrInfinity,
 }
 
 impl Error {

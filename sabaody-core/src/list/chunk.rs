@@ -248,7 +248,13 @@ impl Chunk {
 
     /// Replaces `buf[from..to]` by `with` (encoded elements), adjusting the count by
     /// `count_delta`. Returns the change in allocated bytes. The buffer is rebuilt tight.
-    pub(crate) fn splice(&mut self, from: usize, to: usize, with: &[u8], count_delta: i64) -> isize {
+    pub(crate) fn splice(
+        &mut self,
+        from: usize,
+        to: usize,
+        with: &[u8],
+        count_delta: i64,
+    ) -> isize {
         let (s, e) = (self.start as usize, self.end as usize);
         let mut v = Vec::with_capacity(self.used() - (to - from) + with.len());
         v.extend_from_slice(&self.buf[s..from]);
@@ -300,7 +306,10 @@ mod tests {
         c.push_back(&long);
         c.push_front(b"");
         assert_eq!(c.count, 4);
-        assert_eq!(elems(&c), vec![b"".to_vec(), b"a".to_vec(), b"b".to_vec(), long.clone()]);
+        assert_eq!(
+            elems(&c),
+            vec![b"".to_vec(), b"a".to_vec(), b"b".to_vec(), long.clone()]
+        );
         assert_eq!(c.last(), &long[..]);
         assert_eq!(c.first(), b"");
         let p = c.offset_of(2);

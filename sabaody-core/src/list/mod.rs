@@ -604,12 +604,10 @@ pub trait ListOps: Keyspace {
     /// # Errors
     /// [`Error::WrongType`].
     fn lrange(&self, key: impl AsRef<[u8]>, start: i64, stop: i64) -> Result<Vec<Bytes>, Error> {
-        Ok(
-            ops::lrange_with(self, key.as_ref(), start, stop, |it| {
-                it.map(Bytes::copy_from_slice).collect()
-            })?
-            .unwrap_or_default(),
-        )
+        Ok(ops::lrange_with(self, key.as_ref(), start, stop, |it| {
+            it.map(Bytes::copy_from_slice).collect()
+        })?
+        .unwrap_or_default())
     }
 
     /// `LRANGE` lending the elements to `f` under the shard lock (a server writes them
@@ -639,12 +637,7 @@ pub trait ListOps: Keyspace {
     ///
     /// # Errors
     /// [`Error::NoSuchKey`]; [`Error::IndexOutOfRange`]; [`Error::WrongType`].
-    fn lset(
-        &self,
-        key: impl AsRef<[u8]>,
-        index: i64,
-        elem: impl AsRef<[u8]>,
-    ) -> Result<(), Error> {
+    fn lset(&self, key: impl AsRef<[u8]>, index: i64, elem: impl AsRef<[u8]>) -> Result<(), Error> {
         ops::lset(self, key.as_ref(), index, elem.as_ref())
     }
 
@@ -668,7 +661,12 @@ pub trait ListOps: Keyspace {
     ///
     /// # Errors
     /// [`Error::WrongType`].
-    fn lrem(&self, key: impl AsRef<[u8]>, count: i64, elem: impl AsRef<[u8]>) -> Result<usize, Error> {
+    fn lrem(
+        &self,
+        key: impl AsRef<[u8]>,
+        count: i64,
+        elem: impl AsRef<[u8]>,
+    ) -> Result<usize, Error> {
         ops::lrem(self, key.as_ref(), count, elem.as_ref())
     }
 
@@ -718,7 +716,13 @@ pub trait ListOps: Keyspace {
         src: impl AsRef<[u8]>,
         dst: impl AsRef<[u8]>,
     ) -> Result<Option<Bytes>, Error> {
-        ops::lmove(self, src.as_ref(), dst.as_ref(), ListEnd::Right, ListEnd::Left)
+        ops::lmove(
+            self,
+            src.as_ref(),
+            dst.as_ref(),
+            ListEnd::Right,
+            ListEnd::Left,
+        )
     }
 
     /// `LMPOP numkeys key... LEFT|RIGHT [COUNT n]`: pops up to `count` elements from the

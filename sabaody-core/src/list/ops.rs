@@ -107,11 +107,7 @@ pub(crate) fn lrange_with<A: Access + ?Sized, R>(
 }
 
 fn abs_index(len: usize, index: i64) -> Option<usize> {
-    let i = if index < 0 {
-        len as i64 + index
-    } else {
-        index
-    };
+    let i = if index < 0 { len as i64 + index } else { index };
     if i < 0 || i >= len as i64 {
         None
     } else {
