@@ -24,6 +24,9 @@
 #   SKIP_BUILD=1 do not run cargo build
 #   SELF_TEST=1  the second side is another redis-server: checks this script, not Sabaody
 #   RUN_TIMEOUT  seconds before one redis-benchmark run is killed (default 300)
+#   SERVER_CPUS CLIENT_CPUS  pin both servers / redis-benchmark to these CPUs with taskset
+#                (e.g. SERVER_CPUS=1 CLIENT_CPUS=0 SABAODY_ARGS="--io-threads 1": each server gets
+#                one core to itself, as redis-server uses one, and the client never steals it)
 #
 # Needs: bash, awk, redis-server, redis-benchmark, redis-cli (Debian: redis-server redis-tools),
 # cargo. Everything stays on 127.0.0.1.
@@ -89,6 +92,11 @@ wait_ready() { # name port pid -> 0 when it answers PING, 1 if it exited or stay
   return 1
 }
 
+SERVER_PIN=(env)
+CLIENT_PIN=(env)
+[[ -n "${SERVER_CPUS:-}" ]] && SERVER_PIN=(taskset -c "$SERVER_CPUS")
+[[ -n "${CLIENT_CPUS:-}" ]] && CLIENT_PIN=(taskset -c "$CLIENT_CPUS")
+
 # start_server NAME KIND: KIND redis or sabaody; sets STARTED_PORT and STARTED_PID. Retries on
 # another port if the first one was taken in the meantime.
 start_server() {
@@ -98,11 +106,11 @@ start_server() {
     while [[ "$port" == "${REDIS_PORT:-}" ]]; do port="$(free_port)"; done
     mkdir -p "$WORK/$name"
     if [[ $kind == redis ]]; then
-      redis-server --port "$port" "${COMMON[@]}" --dir "$WORK/$name" --daemonize no \
+      "${SERVER_PIN[@]}" redis-server --port "$port" "${COMMON[@]}" --dir "$WORK/$name" --daemonize no \
         --logfile "$WORK/$name.log" &
     else
       # shellcheck disable=SC2086 # SABAODY_ARGS is a word list on purpose
-      (cd "$WORK/$name" && exec "$SABAODY_BIN" --port "$port" "${COMMON[@]}" $SABAODY_ARGS) \
+      (cd "$WORK/$name" && exec "${SERVER_PIN[@]}" "$SABAODY_BIN" --port "$port" "${COMMON[@]}" $SABAODY_ARGS) \
         >"$WORK/$name.log" 2>&1 &
     fi
     pid=$!
@@ -159,7 +167,7 @@ run_one() { # config-name server-name port pid n round test args...
   before="$(cpu_ticks "$pid")"
   set +e
   # shellcheck disable=SC2086 # EXTRA_ARGS is a word list on purpose
-  out="$(timeout "$RUN_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "$port" -t "$test" -n "$n" \
+  out="$(timeout "$RUN_TIMEOUT" "${CLIENT_PIN[@]}" redis-benchmark -h 127.0.0.1 -p "$port" -t "$test" -n "$n" \
     "$@" $EXTRA_ARGS --csv 2>"$WORK/bench.err")"
   rc=$?
   set -e

@@ -44,9 +44,22 @@
 //! - `replies=N` (with `raw`): the bytes are a pipeline drawing N replies, compared together.
 //! - `sleep=MS`: wait MS milliseconds before sending the line (lazy expiry of short TTLs; give
 //!   generous margins, a loaded machine stretches time).
+//! - `in=a|b|c`: for replies chosen at random (SRANDMEMBER, SPOP, HRANDFIELD, ZRANDMEMBER):
+//!   the two replies must have the same shape and every scalar leaf of each must be one of the
+//!   listed words. With `distinct`, the leaves of each reply must also be pairwise distinct.
+//! - `conn=N` (N < 4): the line goes over connection N of the pair (default 0); connections
+//!   other than 0 are opened on first use (with `HELLO 3` in the RESP3 round).
+//! - `block`: the command is sent but its reply is not read yet (a blocking command). The
+//!   pseudo-command `@reply` (e.g. `[conn=1] @reply`) later reads the pending reply on each side
+//!   and compares it under the line's flags. Give the blocked command time to arrive before the
+//!   command that wakes it (`[sleep=100] RPUSH ...`): they travel on different connections.
 //!
 //! Every script must start with `FLUSHALL`. Each script runs twice on fresh connections: once in
 //! RESP2 and once after `HELLO 3`.
+//!
+//! The data-type families keep their scripts in a directory each (`tests/diff/sets/*.redis`,
+//! `zsets/`, `hashes/`, `lists/`); every file there runs as its own family, named
+//! `<dir>/<file stem>`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
@@ -144,6 +157,74 @@ fn diff_wrongtype() {
     run_family("wrongtype", include_str!("diff/wrongtype.redis"));
 }
 
+#[test]
+fn diff_sets() {
+    run_dir("sets");
+}
+
+#[test]
+fn diff_zsets() {
+    run_dir("zsets");
+}
+
+#[test]
+fn diff_hashes() {
+    run_dir("hashes");
+}
+
+#[test]
+fn diff_lists() {
+    run_dir("lists");
+}
+
+/// The scripts of a directory family, sorted by name: `(family name, text)`.
+fn dir_scripts(dir: &str) -> Vec<(String, String)> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/diff")
+        .join(dir);
+    let entries =
+        std::fs::read_dir(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "redis"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no .redis scripts in {}", path.display());
+    files
+        .into_iter()
+        .map(|p| {
+            let stem = p
+                .file_stem()
+                .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+            let text =
+                std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()));
+            (format!("{dir}/{stem}"), text)
+        })
+        .collect()
+}
+
+/// Runs every script of a directory family; all are run before failing, and the failure
+/// names each failed script.
+fn run_dir(dir: &str) {
+    if !env_flag("SABAODY_DIFF") {
+        println!("skipping differential family '{dir}': set SABAODY_DIFF=1 to run it");
+        return;
+    }
+    let mut failed = Vec::new();
+    for (family, text) in dir_scripts(dir) {
+        let r = std::panic::catch_unwind(|| run_family(&family, &text));
+        if let Err(e) = r {
+            let msg = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_string()))
+                .unwrap_or_default();
+            failed.push(format!("{family}: {msg}"));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Driver
 
@@ -185,6 +266,8 @@ fn run_family(family: &str, script: &str) {
     for proto in [2u8, 3] {
         let mut a = Conn::connect(reference.addr);
         let mut b = Conn::connect(subject.addr());
+        // Connections 1.. of each side (`conn=N`), opened on first use.
+        let mut extra: Vec<Option<(Conn, Conn)>> = (1..MAX_CONNS).map(|_| None).collect();
         let hello = Line {
             lineno: 0,
             flags: Flags {
@@ -218,14 +301,78 @@ fn run_family(family: &str, script: &str) {
             if let Some(ms) = line.flags.sleep_ms {
                 std::thread::sleep(Duration::from_millis(ms));
             }
-            let ra = a.send_line(line);
+            if line.flags.conn > 0 {
+                let slot = &mut extra[line.flags.conn - 1];
+                if slot.is_none() {
+                    let mut pa = Conn::connect(reference.addr);
+                    let mut pb = Conn::connect(subject.addr());
+                    if proto == 3 && (pa.run(&hello.args).is_err() || pb.run(&hello.args).is_err())
+                    {
+                        mismatches.push(format!(
+                            "family '{family}' RESP{proto}: HELLO 3 on connection {} failed",
+                            line.flags.conn
+                        ));
+                        break;
+                    }
+                    *slot = Some((pa, pb));
+                }
+                let Some((pa, pb)) = slot.as_mut() else {
+                    break;
+                };
+                if line.flags.block {
+                    if let Err(e) = pa.send_only(&line.args).and(pb.send_only(&line.args)) {
+                        mismatches.push(format!("family '{family}' RESP{proto}: {e}"));
+                        break;
+                    }
+                    continue;
+                }
+                let (ra, rb) = if line.is_reply() {
+                    (pa.read_one(), pb.read_one())
+                } else {
+                    (pa.send_line(line), pb.send_line(line))
+                };
+                if show {
+                    println!(
+                        "    -> {}",
+                        ra.as_ref().map_or_else(|e| e.clone(), |r| escape(&r.raw))
+                    );
+                }
+                compared += 1;
+                if let Some(m) = compare(line, &ra, &rb, proto) {
+                    mismatches.push(m);
+                }
+                if ra.is_err() || rb.is_err() {
+                    mismatches.push(format!(
+                        "family '{family}' RESP{proto}: connection {} lost, rest of script skipped",
+                        line.flags.conn
+                    ));
+                    break;
+                }
+                continue;
+            }
+            if line.flags.block {
+                if let Err(e) = a.send_only(&line.args).and(b.send_only(&line.args)) {
+                    mismatches.push(format!("family '{family}' RESP{proto}: {e}"));
+                    break;
+                }
+                continue;
+            }
+            let ra = if line.is_reply() {
+                a.read_one()
+            } else {
+                a.send_line(line)
+            };
             if show {
                 println!(
                     "    -> {}",
                     ra.as_ref().map_or_else(|e| e.clone(), |r| escape(&r.raw))
                 );
             }
-            let rb = b.send_line(line);
+            let rb = if line.is_reply() {
+                b.read_one()
+            } else {
+                b.send_line(line)
+            };
             if line.flags.requires
                 && rb
                     .as_ref()
@@ -306,6 +453,33 @@ fn compare(
             return Some(format_mismatch_text(line, proto, &show(ra), &show(rb)));
         }
     };
+    if let Some(words) = &line.flags.in_set {
+        let problem = [("left", a), ("right", b)]
+            .into_iter()
+            .find_map(|(side, r)| {
+                let mut leaves = Vec::new();
+                leaves_of(r, &mut leaves);
+                if let Some(bad) = leaves.iter().find(|l| !words.contains(l)) {
+                    return Some(format!("{side} has {} outside the in= list", escape(bad)));
+                }
+                let mut sorted = leaves.clone();
+                sorted.sort();
+                sorted.dedup();
+                (line.flags.distinct && sorted.len() != leaves.len())
+                    .then(|| format!("{side} repeats an element"))
+            });
+        let problem = problem.or_else(|| {
+            (shape(a) != shape(b)).then(|| format!("shapes differ: {} vs {}", shape(a), shape(b)))
+        });
+        return problem.map(|p| {
+            format_mismatch_text(
+                line,
+                proto,
+                &format!("{} ({p})", escape(&a.raw)),
+                &escape(&b.raw),
+            )
+        });
+    }
     let same = if line.flags.shape {
         shape(a) == shape(b)
     } else if line.flags.unordered {
@@ -529,6 +703,18 @@ impl Conn {
     /// Sends one command, reads one reply. Err = no reply (timeout, EOF, malformed).
     fn run(&mut self, args: &[Vec<u8>]) -> Result<Reply, String> {
         self.run_raw(&encode_command(args))
+    }
+
+    /// Sends one command without reading its reply (`block`).
+    fn send_only(&mut self, args: &[Vec<u8>]) -> Result<(), String> {
+        self.writer
+            .write_all(&encode_command(args))
+            .map_err(|e| format!("write failed: {e}"))
+    }
+
+    /// Reads one pending reply (`@reply`).
+    fn read_one(&mut self) -> Result<Reply, String> {
+        read_reply(&mut self.reader).map_err(|e| format!("no pending reply: {e}"))
     }
 
     /// Sends bytes as they are, reads one reply.
@@ -765,6 +951,17 @@ fn normalize_unordered(r: &Reply) -> Vec<u8> {
     out
 }
 
+/// The payloads of every scalar in a reply, depth first.
+fn leaves_of(r: &Reply, out: &mut Vec<Vec<u8>>) {
+    if is_aggregate(r.kind) {
+        for c in &r.children {
+            leaves_of(c, out);
+        }
+    } else {
+        out.push(r.data.clone());
+    }
+}
+
 /// The structure of a reply: types and lengths, map keys verbatim, no scalar values.
 fn shape(r: &Reply) -> String {
     let mut out = String::new();
@@ -823,7 +1020,14 @@ struct Flags {
     approx: Option<u64>,
     replies: Option<usize>,
     sleep_ms: Option<u64>,
+    in_set: Option<Vec<Vec<u8>>>,
+    distinct: bool,
+    conn: usize,
+    block: bool,
 }
+
+/// Connections per side a script may use (`conn=0` .. `conn=3`).
+const MAX_CONNS: usize = 4;
 
 impl Flags {
     fn describe(&self) -> String {
@@ -855,6 +1059,19 @@ impl Flags {
         if let Some(n) = self.sleep_ms {
             f.push(format!("sleep={n}"));
         }
+        if let Some(w) = &self.in_set {
+            let words: Vec<String> = w.iter().map(|x| escape(x)).collect();
+            f.push(format!("in={}", words.join("|")));
+        }
+        if self.distinct {
+            f.push("distinct".to_string());
+        }
+        if self.conn > 0 {
+            f.push(format!("conn={}", self.conn));
+        }
+        if self.block {
+            f.push("block".to_string());
+        }
         if f.is_empty() {
             String::new()
         } else {
@@ -868,6 +1085,13 @@ struct Line {
     lineno: usize,
     flags: Flags,
     args: Vec<Vec<u8>>,
+}
+
+impl Line {
+    /// The `@reply` pseudo-command: read a pending reply instead of sending.
+    fn is_reply(&self) -> bool {
+        self.args.len() == 1 && self.args[0] == b"@reply"
+    }
 }
 
 fn parse_script(text: &str) -> Result<Vec<Line>, String> {
@@ -891,6 +1115,13 @@ fn parse_script(text: &str) -> Result<Vec<Line>, String> {
                     "requires" => flags.requires = true,
                     "raw" => flags.raw = true,
                     "closes" => flags.closes = true,
+                    "distinct" => flags.distinct = true,
+                    "block" => flags.block = true,
+                    _ if f.starts_with("in=") => {
+                        let words: Vec<Vec<u8>> =
+                            f[3..].split('|').map(|w| w.as_bytes().to_vec()).collect();
+                        flags.in_set = Some(words);
+                    }
                     _ => {
                         let (name, value) = f.split_once('=').unwrap_or((f, ""));
                         let n: u64 = value
@@ -899,6 +1130,7 @@ fn parse_script(text: &str) -> Result<Vec<Line>, String> {
                         match name {
                             "approx" => flags.approx = Some(n),
                             "sleep" => flags.sleep_ms = Some(n),
+                            "conn" if (n as usize) < MAX_CONNS => flags.conn = n as usize,
                             "replies" if n >= 1 => {
                                 flags.replies =
                                     Some(usize::try_from(n).map_err(|e| e.to_string())?);
@@ -910,12 +1142,28 @@ fn parse_script(text: &str) -> Result<Vec<Line>, String> {
             }
             rest = after[end + 1..].trim_start();
         }
-        let args = tokenize(rest).map_err(|e| format!("line {lineno}: {e}"))?;
+        let args = if rest == "@reply" {
+            vec![b"@reply".to_vec()]
+        } else {
+            tokenize(rest).map_err(|e| format!("line {lineno}: {e}"))?
+        };
         if args.is_empty() {
             return Err(format!("line {lineno}: flags without a command"));
         }
         if flags.replies.is_some() && !flags.raw {
             return Err(format!("line {lineno}: replies=N needs [raw]"));
+        }
+        if flags.distinct && flags.in_set.is_none() {
+            return Err(format!("line {lineno}: [distinct] needs in=..."));
+        }
+        let is_reply = args.len() == 1 && args[0] == b"@reply";
+        if is_reply && (flags.block || flags.raw || flags.scanall) {
+            return Err(format!(
+                "line {lineno}: @reply takes no block/raw/scanall flag"
+            ));
+        }
+        if flags.block && (flags.raw || flags.scanall || flags.closes) {
+            return Err(format!("line {lineno}: [block] sends one plain command"));
         }
         if flags.raw && args.len() != 1 {
             return Err(format!(
@@ -1170,6 +1418,67 @@ fn harness_compare_flags() {
 }
 
 #[test]
+fn harness_in_and_distinct() {
+    let read =
+        |b: &[u8]| -> Result<Reply, String> { Ok(read_reply(&mut BufReader::new(b)).unwrap()) };
+    let lines =
+        parse_script("[in=a|b|c] SRANDMEMBER s 2\n[in=a|b|c,distinct] SRANDMEMBER s 2\n").unwrap();
+    let (any, distinct) = (&lines[0], &lines[1]);
+    let ab = read(b"*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+    let ca = read(b"*2\r\n$1\r\nc\r\n$1\r\na\r\n");
+    let aa = read(b"*2\r\n$1\r\na\r\n$1\r\na\r\n");
+    let ad = read(b"*2\r\n$1\r\na\r\n$1\r\nd\r\n");
+    let a = read(b"*1\r\n$1\r\na\r\n");
+    assert!(compare(any, &ab, &ca, 2).is_none());
+    assert!(compare(any, &ab, &aa, 2).is_none());
+    assert!(compare(distinct, &ab, &aa, 2).is_some());
+    assert!(compare(any, &ab, &ad, 2).is_some());
+    assert!(compare(any, &ab, &a, 2).is_some());
+    assert!(parse_script("[distinct] SPOP s 2\n").is_err());
+}
+
+#[test]
+fn harness_parses_connection_flags() {
+    let lines = parse_script(
+        "FLUSHALL\n[conn=1,block] BLPOP q 0\n[sleep=100] RPUSH q a\n[conn=1] @reply\n",
+    )
+    .unwrap();
+    assert_eq!(lines[1].flags.conn, 1);
+    assert!(lines[1].flags.block && !lines[1].is_reply());
+    assert!(lines[3].is_reply() && lines[3].flags.conn == 1);
+    assert!(parse_script("[conn=4] PING\n").is_err());
+    assert!(parse_script("[block,raw] 'PING'\n").is_err());
+    assert!(parse_script("[block] @reply\n").is_err());
+}
+
+/// The blocking flags against two real servers: one connection blocks, another wakes it.
+#[test]
+fn harness_blocking_round_trip_on_redis() {
+    if !env_flag("SABAODY_DIFF") {
+        println!("skipping: set SABAODY_DIFF=1 to run it");
+        return;
+    }
+    let a = RedisProcess::start();
+    let b = RedisProcess::start();
+    let mut wake = (Conn::connect(a.addr), Conn::connect(b.addr));
+    let mut blocked = (Conn::connect(a.addr), Conn::connect(b.addr));
+    let args = |s: &str| -> Vec<Vec<u8>> { s.split(' ').map(|w| w.as_bytes().to_vec()).collect() };
+    for c in [&mut blocked.0, &mut blocked.1] {
+        c.send_only(&args("BLPOP harness:q 0")).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    for c in [&mut wake.0, &mut wake.1] {
+        assert_eq!(c.run(&args("RPUSH harness:q x")).unwrap().raw, b":1\r\n");
+    }
+    for c in [&mut blocked.0, &mut blocked.1] {
+        assert_eq!(
+            c.read_one().unwrap().raw,
+            b"*2\r\n$9\r\nharness:q\r\n$1\r\nx\r\n"
+        );
+    }
+}
+
+#[test]
 fn harness_parses_scripts() {
     let s = "# comment\n\nFLUSHALL\n[unordered] KEYS *\n[approx=5, shape] SET \"a\\x00\\r\\n\" 'lit\\n' @repeat(3,ab)\nMSET @pairs(k,2)\nSET b @bytes(300)\n";
     let lines = parse_script(s).unwrap();
@@ -1243,8 +1552,15 @@ fn every_family_script_parses() {
         ("auth", include_str!("diff/auth.redis")),
         ("binary", include_str!("diff/binary.redis")),
         ("wrongtype", include_str!("diff/wrongtype.redis")),
-    ] {
-        let lines = parse_script(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+    ]
+    .into_iter()
+    .map(|(n, t)| (n.to_string(), t.to_string()))
+    .chain(
+        ["sets", "zsets", "hashes", "lists"]
+            .into_iter()
+            .flat_map(dir_scripts),
+    ) {
+        let lines = parse_script(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(lines.len() > 5, "{name} is nearly empty");
         assert!(
             lines[0].args[0].eq_ignore_ascii_case(b"FLUSHALL"),
