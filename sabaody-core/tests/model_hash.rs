@@ -10,8 +10,8 @@ fn hash_matches_hashmap() {
         let mut rng = fastrand::Rng::with_seed(seed);
         let cache = Cache::builder().build();
         let mut model: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
-        // Fields from a pool large enough to cross the 128-entry listpack limit sometimes.
-        let pool = if seed % 2 == 0 { 60 } else { 300 };
+        // Fields from a pool large enough to cross the 512-entry listpack limit sometimes.
+        let pool = if seed % 2 == 0 { 60 } else { 900 };
         for step in 0..3000 {
             let f = format!("f{}", rng.u32(..pool)).into_bytes();
             match rng.u8(..9) {
@@ -129,7 +129,7 @@ fn small_hash_keeps_insertion_order_and_encoding() {
     let keys: Vec<_> = cache.hkeys("h").unwrap();
     assert_eq!(keys, vec!["a", "c"]);
     assert_eq!(cache.object_encoding("h"), Some("listpack"));
-    let pairs: Vec<(String, String)> = (0..129)
+    let pairs: Vec<(String, String)> = (0..513)
         .map(|i| (format!("f{i}"), "v".to_string()))
         .collect();
     cache.hset("h", &pairs).unwrap();

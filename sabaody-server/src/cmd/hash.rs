@@ -455,17 +455,34 @@ pub(crate) fn hrandfield(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(
     Ok(())
 }
 
+/// A scan cursor as Redis 7.0 reads it (`strtoul`, base 10): an optional sign (`-1` wraps to
+/// 2^64 - 1), digits, nothing else; an empty string is 0; no leading space; overflow fails.
+fn parse_cursor(arg: &[u8]) -> Option<u64> {
+    if arg.is_empty() {
+        return Some(0);
+    }
+    let (neg, digits) = match arg[0] {
+        b'-' => (true, &arg[1..]),
+        b'+' => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
 /// ```text
 /// HSCAN key cursor [MATCH pattern] [COUNT count]
 /// ```
 pub(crate) fn hscan(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let key = args.next_bytes()?;
     let cursor_arg = args.next_bytes()?;
-    let cursor = std::str::from_utf8(cursor_arg)
-        .ok()
-        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
+    let cursor = parse_cursor(cursor_arg).ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
     // Redis looks the key up before it parses the options: a missing key is an empty scan.
     if ks!(ctx, k => k.hlen(key))? == 0 {
         write::array_len(ctx.out, 2);
