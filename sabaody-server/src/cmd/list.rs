@@ -355,9 +355,10 @@ fn pop(
         }
         return Ok(());
     };
-    let count = super::parse_i64(count_arg).ok_or(CmdError::NotInteger)?;
-    let count = usize::try_from(count)
-        .map_err(|_| CmdError::msg("ERR value is out of range, must be positive"))?;
+    // Redis's getPositiveLongFromObjectOrReply: one message for both failures.
+    let count = super::parse_i64(count_arg)
+        .and_then(|c| usize::try_from(c).ok())
+        .ok_or_else(|| CmdError::msg("ERR value is out of range, must be positive"))?;
     match ks!(ctx, k => k.pop_count(key, end, count))? {
         Some(v) => write_array(ctx, &v),
         None => write::null_array(ctx.out, ctx.client.proto),
