@@ -240,7 +240,8 @@ pub(crate) fn parse_timeout(arg: &[u8]) -> Result<u64, crate::cmd::CmdError> {
     let ms = secs * 1000.0;
     // C's (long long) cast of an out-of-range double gives LLONG_MIN on x86-64 (so a huge
     // timeout reads as negative in Redis); Rust's `as` saturates, so map it by hand.
-    let ms: i64 = if ms > -9.223_372_036_854_775_808e18 && ms < 9.223_372_036_854_775_808e18 {
+    let two63 = (1u64 << 63) as f64;
+    let ms: i64 = if ms > -two63 && ms < two63 {
         ms as i64
     } else {
         i64::MIN

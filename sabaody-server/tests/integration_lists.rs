@@ -115,13 +115,22 @@ fn timeouts_reply_null_in_both_protocols() {
     let mut c = connect(server.local_addr());
     let t = Instant::now();
     call(&mut c, &["BLPOP", "q", "0.15"], "*-1\r\n");
-    assert!(t.elapsed() >= Duration::from_millis(150), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(150),
+        "{:?}",
+        t.elapsed()
+    );
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
-    call(&mut c, &["BLMOVE", "q", "d", "LEFT", "LEFT", "0.05"], "*-1\r\n");
+    call(
+        &mut c,
+        &["BLMOVE", "q", "d", "LEFT", "LEFT", "0.05"],
+        "*-1\r\n",
+    );
     c.write_all(&cmd(&["HELLO", "3"])).unwrap();
     let _ = read_n(&mut c, 1);
     std::thread::sleep(Duration::from_millis(100));
-    c.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    c.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
     let _ = read_n(&mut c, 1 << 20);
     c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     call(&mut c, &["BRPOPLPUSH", "q", "d", "0.05"], "_\r\n");
@@ -176,8 +185,10 @@ fn blmove_wakes_and_chains_across_loops() {
     let mut a = connect(addr);
     let mut b = connect(addr);
     let mut p = connect(addr);
-    a.write_all(&cmd(&["BLMOVE", "src", "mid", "RIGHT", "LEFT", "0"])).unwrap();
-    b.write_all(&cmd(&["BRPOPLPUSH", "mid", "dst", "0"])).unwrap();
+    a.write_all(&cmd(&["BLMOVE", "src", "mid", "RIGHT", "LEFT", "0"]))
+        .unwrap();
+    b.write_all(&cmd(&["BRPOPLPUSH", "mid", "dst", "0"]))
+        .unwrap();
     std::thread::sleep(Duration::from_millis(150));
     call(&mut p, &["RPUSH", "src", "e"], ":1\r\n");
     assert_eq!(String::from_utf8_lossy(&read_n(&mut a, 7)), "$1\r\ne\r\n");
@@ -205,7 +216,8 @@ fn hscan_of_a_large_hash_survives_deletes() {
     let mut cursor = "0".to_string();
     let mut round = 0;
     loop {
-        c.write_all(&cmd(&["HSCAN", "h", &cursor, "COUNT", "100"])).unwrap();
+        c.write_all(&cmd(&["HSCAN", "h", &cursor, "COUNT", "100"]))
+            .unwrap();
         // Parse: *2 $n cursor *m (bulk)*
         let mut reply = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(5);

@@ -248,7 +248,7 @@ impl Hash {
         }
     }
 
-    fn to_table(&mut self) {
+    fn convert_to_table(&mut self) {
         let Enc::Pack { buf, len } = &self.enc else {
             return;
         };
@@ -292,7 +292,7 @@ impl Hash {
                     return true;
                 }
             }
-            self.to_table();
+            self.convert_to_table();
         }
         match &mut self.enc {
             Enc::Table(t) => t.set(f, v),

@@ -216,7 +216,7 @@ fn pairs<'a>(
     name: &'static str,
 ) -> Result<Vec<(&'a Bytes, &'a Bytes)>, CmdError> {
     let rest = args.rest();
-    if rest.len() % 2 != 0 {
+    if !rest.len().is_multiple_of(2) {
         return Err(CmdError::WrongArity(name));
     }
     Ok(rest.chunks_exact(2).map(|p| (&p[0], &p[1])).collect())

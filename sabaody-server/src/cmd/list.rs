@@ -661,13 +661,13 @@ fn bpop(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>, end: ListEnd) -> Result<(), 
     let (timeout, keys) = all.split_last().ok_or(CmdError::Syntax)?;
     let timeout = parse_timeout(timeout)?;
     for key in keys {
-        if let Some(mut v) = ks!(ctx, k => k.pop_count(key, end, 1))? {
-            if let Some(e) = v.pop() {
-                write::array_len(ctx.out, 2);
-                write::bulk(ctx.out, key);
-                write::bulk(ctx.out, &e);
-                return Ok(());
-            }
+        if let Some(mut v) = ks!(ctx, k => k.pop_count(key, end, 1))?
+            && let Some(e) = v.pop()
+        {
+            write::array_len(ctx.out, 2);
+            write::bulk(ctx.out, key);
+            write::bulk(ctx.out, &e);
+            return Ok(());
         }
     }
     block(ctx, keys, BlockOp::Pop(end), timeout);
