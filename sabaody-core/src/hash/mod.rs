@@ -32,9 +32,12 @@ pub(crate) struct Hash {
     enc: Enc,
 }
 
+/// 16 bytes, stored in the slab slot itself (no box): a small hash costs its packed bytes
+/// and nothing else.
 #[derive(Debug, Clone)]
 enum Enc {
-    Pack { buf: Vec<u8>, len: u16 },
+    /// Exactly sized: every change reallocates, as a listpack does.
+    Pack(Box<[u8]>),
     Table(Box<Table>),
 }
 
@@ -184,59 +187,65 @@ impl Table {
 impl Hash {
     pub(crate) fn new() -> Hash {
         Hash {
-            enc: Enc::Pack {
-                buf: Vec::new(),
-                len: 0,
-            },
+            enc: Enc::Pack(Box::default()),
         }
     }
 
-    /// Number of elements.
+    /// Number of elements (a packed hash counts its entries: at most 512 short ones).
     pub(crate) fn len(&self) -> usize {
         match &self.enc {
-            Enc::Pack { len, .. } => *len as usize,
+            Enc::Pack(buf) => Self::pack_scan(buf, None).1,
             Enc::Table(t) => t.dense.len(),
         }
     }
 
     /// True when no element is left (the key is then deleted).
     pub(crate) fn is_empty(&self) -> bool {
-        self.len() == 0
+        match &self.enc {
+            Enc::Pack(buf) => buf.is_empty(),
+            Enc::Table(t) => t.dense.is_empty(),
+        }
     }
 
-    /// Heap bytes owned by the value, its box included. Kept up to date on every change: O(1).
+    /// Heap bytes owned by the value. O(1).
     pub(crate) fn charge(&self) -> usize {
-        heap_size(std::mem::size_of::<Self>())
-            + match &self.enc {
-                Enc::Pack { buf, .. } => heap_size(buf.capacity()),
-                Enc::Table(t) => t.heap(),
-            }
+        match &self.enc {
+            Enc::Pack(buf) => heap_size(buf.len()),
+            Enc::Table(t) => t.heap(),
+        }
     }
 
     /// `OBJECT ENCODING` name.
     pub(crate) fn encoding(&self) -> &'static str {
         match self.enc {
-            Enc::Pack { .. } => "listpack",
+            Enc::Pack(_) => "listpack",
             Enc::Table(_) => "hashtable",
         }
     }
 
-    /// Offset of the packed entry for `f`.
-    fn pack_find(buf: &[u8], f: &[u8]) -> Option<usize> {
+    /// Offset of the packed entry for `f` (if given) and the number of entries looked at
+    /// (all of them when `f` is not found).
+    fn pack_scan(buf: &[u8], f: Option<&[u8]>) -> (Option<usize>, usize) {
         let mut p = 0;
+        let mut n = 0;
         while p < buf.len() {
             let (fr, _, next) = pack_entry(buf, p);
-            if &buf[fr] == f {
-                return Some(p);
+            if f.is_some_and(|f| &buf[fr] == f) {
+                return (Some(p), n);
             }
+            n += 1;
             p = next;
         }
-        None
+        (None, n)
+    }
+
+    fn pack_find(buf: &[u8], f: &[u8]) -> Option<usize> {
+        Self::pack_scan(buf, Some(f)).0
     }
 
     pub(crate) fn get(&self, f: &[u8]) -> Option<&[u8]> {
         match &self.enc {
-            Enc::Pack { buf, .. } => {
+            Enc::Pack(buf) => {
                 let p = Self::pack_find(buf, f)?;
                 let (_, vr, _) = pack_entry(buf, p);
                 Some(&buf[vr])
@@ -249,10 +258,10 @@ impl Hash {
     }
 
     fn convert_to_table(&mut self) {
-        let Enc::Pack { buf, len } = &self.enc else {
+        let Enc::Pack(buf) = &self.enc else {
             return;
         };
-        let mut t = Table::new(*len as usize + 1);
+        let mut t = Table::new(Self::pack_scan(buf, None).1 + 1);
         let mut p = 0;
         while p < buf.len() {
             let (fr, vr, next) = pack_entry(buf, p);
@@ -264,31 +273,31 @@ impl Hash {
 
     /// Sets `f` to `v`; true if the field is new.
     pub(crate) fn set(&mut self, f: &[u8], v: &[u8]) -> bool {
-        if let Enc::Pack { buf, len } = &mut self.enc {
+        if let Enc::Pack(buf) = &mut self.enc {
             if f.len() <= PACK_MAX_VALUE && v.len() <= PACK_MAX_VALUE {
-                if let Some(p) = Self::pack_find(buf, f) {
+                let (found, n) = Self::pack_scan(buf, Some(f));
+                if let Some(p) = found {
                     let (_, vr, _) = pack_entry(buf, p);
-                    let at = vr.start - 1;
                     if vr.len() == v.len() {
                         buf[vr].copy_from_slice(v);
                     } else {
-                        if v.len() > vr.len() {
-                            buf.reserve_exact(v.len() - vr.len());
-                        }
-                        let mut with = Vec::with_capacity(v.len() + 1);
-                        with.push(v.len() as u8);
-                        with.extend_from_slice(v);
-                        buf.splice(at..vr.end, with);
+                        let mut nb = Vec::with_capacity(buf.len() - vr.len() + v.len());
+                        nb.extend_from_slice(&buf[..vr.start - 1]);
+                        nb.push(v.len() as u8);
+                        nb.extend_from_slice(v);
+                        nb.extend_from_slice(&buf[vr.end..]);
+                        *buf = nb.into_boxed_slice();
                     }
                     return false;
                 }
-                if (*len as usize) < PACK_MAX_ENTRIES {
-                    buf.reserve_exact(2 + f.len() + v.len());
-                    buf.push(f.len() as u8);
-                    buf.extend_from_slice(f);
-                    buf.push(v.len() as u8);
-                    buf.extend_from_slice(v);
-                    *len += 1;
+                if n < PACK_MAX_ENTRIES {
+                    let mut nb = Vec::with_capacity(buf.len() + 2 + f.len() + v.len());
+                    nb.extend_from_slice(buf);
+                    nb.push(f.len() as u8);
+                    nb.extend_from_slice(f);
+                    nb.push(v.len() as u8);
+                    nb.extend_from_slice(v);
+                    *buf = nb.into_boxed_slice();
                     return true;
                 }
             }
@@ -296,23 +305,22 @@ impl Hash {
         }
         match &mut self.enc {
             Enc::Table(t) => t.set(f, v),
-            Enc::Pack { .. } => false,
+            Enc::Pack(_) => false,
         }
     }
 
     /// Removes `f`; true if it was there.
     pub(crate) fn remove(&mut self, f: &[u8]) -> bool {
         match &mut self.enc {
-            Enc::Pack { buf, len } => {
+            Enc::Pack(buf) => {
                 let Some(p) = Self::pack_find(buf, f) else {
                     return false;
                 };
                 let (_, _, next) = pack_entry(buf, p);
-                buf.drain(p..next);
-                *len -= 1;
-                if buf.capacity() > 2 * buf.len() + 64 {
-                    buf.shrink_to_fit();
-                }
+                let mut nb = Vec::with_capacity(buf.len() - (next - p));
+                nb.extend_from_slice(&buf[..p]);
+                nb.extend_from_slice(&buf[next..]);
+                *buf = nb.into_boxed_slice();
                 true
             }
             Enc::Table(t) => t.remove(f),
@@ -322,7 +330,7 @@ impl Hash {
     /// Entry `i` in storage order (`i < len`).
     pub(crate) fn nth(&self, i: usize) -> Option<(&[u8], &[u8])> {
         match &self.enc {
-            Enc::Pack { .. } => self.iter().nth(i),
+            Enc::Pack(_) => self.iter().nth(i),
             Enc::Table(t) => t.dense.get(i).map(|e| (entry_field(e), entry_value(e))),
         }
     }
@@ -330,7 +338,7 @@ impl Hash {
     /// Every (field, value), in storage order.
     pub(crate) fn iter(&self) -> HashIter<'_> {
         match &self.enc {
-            Enc::Pack { buf, .. } => HashIter::Pack { buf, p: 0 },
+            Enc::Pack(buf) => HashIter::Pack { buf, p: 0 },
             Enc::Table(t) => HashIter::Table(t.dense.iter()),
         }
     }
@@ -587,6 +595,13 @@ impl<K: Keyspace + ?Sized> HashOps for K {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn handle_is_two_words() {
+        // Stored unboxed in `Value`: it must not make a slab slot bigger than a `Bytes`.
+        assert_eq!(std::mem::size_of::<Hash>(), 16);
+        assert!(std::mem::size_of::<Hash>() <= std::mem::size_of::<bytes::Bytes>());
+    }
 
     #[test]
     fn pack_then_table() {

@@ -10,7 +10,7 @@ use crate::ops::{fmt_i64, modify, read_value};
 use crate::value::{KeyType, Value};
 
 fn new_hash() -> Value {
-    Value::Hash(Box::default())
+    Value::Hash(Hash::new())
 }
 
 fn hash_mut(v: &mut Value) -> Result<&mut Hash, Error> {
