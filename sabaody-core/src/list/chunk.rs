@@ -7,6 +7,11 @@
 //! otherwise:  [0xFF] [len: u32 LE] [bytes] [len: u32 LE] [0xFF]
 //! ```
 //!
+//! A chunk whose elements all have the same length `w` (counters, ids, timestamps, benchmark
+//! payloads: the common case) stores them with no framing at all, `w` bytes each, and finds
+//! element `k` at `k * w`. The first element of another length converts the chunk to the framed
+//! layout, for good.
+//!
 //! The live bytes sit in `buf[start..end]`; free room may lie on both sides, so pushing and
 //! popping at either end of a chunk is O(1) (a chunk created by a push at the front keeps its
 //! free room in front).
@@ -83,6 +88,8 @@ pub(crate) struct Chunk {
     pub(crate) start: u32,
     pub(crate) end: u32,
     pub(crate) count: u32,
+    /// 0: framed elements; `w + 1`: every element is `w` bytes, unframed.
+    width: u32,
 }
 
 impl Chunk {
@@ -96,17 +103,94 @@ impl Chunk {
             start: at,
             end: at,
             count: 0,
+            width: 0,
         }
     }
 
-    /// A chunk holding exactly the encoded elements in `data` (`count` of them).
-    pub(crate) fn from_encoded(data: Vec<u8>, count: u32) -> Chunk {
+    /// A chunk holding exactly the encoded elements in `data` (`count` of them, in the layout
+    /// `width` names).
+    pub(crate) fn from_encoded(data: Vec<u8>, count: u32, width: u32) -> Chunk {
         let end = data.len() as u32;
         Chunk {
             buf: data.into_boxed_slice(),
             start: 0,
             end,
             count,
+            width,
+        }
+    }
+
+    /// The layout, to rebuild a chunk from some of its own bytes.
+    pub(crate) fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// The common element length of an unframed chunk.
+    #[inline]
+    fn fixed(&self) -> Option<usize> {
+        self.width.checked_sub(1).map(|w| w as usize)
+    }
+
+    /// The element starting at byte `p`: (data start, data length, start of the next one).
+    #[inline]
+    pub(crate) fn fwd(&self, p: usize) -> (usize, usize, usize) {
+        match self.fixed() {
+            Some(w) => (p, w, p + w),
+            None => read_fwd(&self.buf, p),
+        }
+    }
+
+    /// The element ending at byte `e`: (data start, data length, its start).
+    #[inline]
+    pub(crate) fn bwd(&self, e: usize) -> (usize, usize, usize) {
+        match self.fixed() {
+            Some(w) => (e - w, w, e - w),
+            None => read_bwd(&self.buf, e),
+        }
+    }
+
+    /// Bytes the elements would take framed.
+    fn framed_used(&self) -> usize {
+        match self.fixed() {
+            Some(w) => self.count as usize * enc_len(w),
+            None => self.used(),
+        }
+    }
+
+    /// Converts an unframed chunk to the framed layout (no-op if framed). The buffer is
+    /// rebuilt tight.
+    pub(crate) fn unfix(&mut self) {
+        let Some(w) = self.fixed() else { return };
+        let mut v = Vec::with_capacity(self.framed_used());
+        let mut p = self.start as usize;
+        while p < self.end as usize {
+            push_encoded(&mut v, &self.buf[p..p + w]);
+            p += w;
+        }
+        *self = Chunk::from_encoded(v, self.count, 0);
+    }
+
+    /// Prepares a push of `e`: picks the layout of a fresh chunk, leaves the unframed one if
+    /// `e` does not fit it. The bytes `e` will take.
+    fn prepare(&mut self, e: &[u8]) -> usize {
+        if self.count == 0 {
+            self.width = e.len() as u32 + 1;
+        } else if self.fixed().is_some_and(|w| w != e.len()) {
+            self.unfix();
+        }
+        match self.fixed() {
+            Some(w) => w,
+            None => enc_len(e.len()),
+        }
+    }
+
+    /// Writes `e` at `at` in this chunk's layout.
+    #[inline]
+    fn put(&mut self, at: usize, need: usize, e: &[u8]) {
+        if self.fixed().is_some() {
+            self.buf[at..at + need].copy_from_slice(e);
+        } else {
+            write_elem(&mut self.buf[at..at + need], e);
         }
     }
 
@@ -129,9 +213,12 @@ impl Chunk {
         &self.buf[self.start as usize..self.end as usize]
     }
 
-    /// Whether an element of `enc` encoded bytes may join this chunk.
-    pub(crate) fn fits(&self, enc: usize) -> bool {
-        self.used() + enc <= MAX_CHUNK
+    /// Whether `e` may join this chunk (counted framed, in case it forces the conversion).
+    pub(crate) fn fits(&self, e: &[u8]) -> bool {
+        match self.fixed() {
+            Some(w) if w == e.len() => self.used() + w <= MAX_CHUNK,
+            _ => self.framed_used() + enc_len(e.len()) <= MAX_CHUNK,
+        }
     }
 
     /// Growth for `need` more bytes: the new capacity.
@@ -142,7 +229,7 @@ impl Chunk {
 
     /// Appends an element. Returns the change in allocated bytes.
     pub(crate) fn push_back(&mut self, e: &[u8]) -> isize {
-        let need = enc_len(e.len());
+        let need = self.prepare(e);
         let cap = self.cap();
         let mut delta = 0isize;
         if self.end as usize + need > cap {
@@ -161,7 +248,7 @@ impl Chunk {
             self.end = used as u32;
         }
         let at = self.end as usize;
-        write_elem(&mut self.buf[at..at + need], e);
+        self.put(at, need, e);
         self.end += need as u32;
         self.count += 1;
         delta
@@ -169,7 +256,7 @@ impl Chunk {
 
     /// Prepends an element. Returns the change in allocated bytes.
     pub(crate) fn push_front(&mut self, e: &[u8]) -> isize {
-        let need = enc_len(e.len());
+        let need = self.prepare(e);
         let cap = self.cap();
         let mut delta = 0isize;
         if (self.start as usize) < need {
@@ -190,7 +277,7 @@ impl Chunk {
             }
         }
         let at = self.start as usize - need;
-        write_elem(&mut self.buf[at..at + need], e);
+        self.put(at, need, e);
         self.start = at as u32;
         self.count += 1;
         delta
@@ -198,32 +285,36 @@ impl Chunk {
 
     /// The first element (the chunk must not be empty).
     pub(crate) fn first(&self) -> &[u8] {
-        let (d, n, _) = read_fwd(&self.buf, self.start as usize);
+        let (d, n, _) = self.fwd(self.start as usize);
         &self.buf[d..d + n]
     }
 
     /// The last element (the chunk must not be empty).
     pub(crate) fn last(&self) -> &[u8] {
-        let (d, n, _) = read_bwd(&self.buf, self.end as usize);
+        let (d, n, _) = self.bwd(self.end as usize);
         &self.buf[d..d + n]
     }
 
     /// Drops the first element (the chunk must not be empty).
     pub(crate) fn drop_front(&mut self) {
-        let (_, _, next) = read_fwd(&self.buf, self.start as usize);
+        let (_, _, next) = self.fwd(self.start as usize);
         self.start = next as u32;
         self.count -= 1;
     }
 
     /// Drops the last element (the chunk must not be empty).
     pub(crate) fn drop_back(&mut self) {
-        let (_, _, prev) = read_bwd(&self.buf, self.end as usize);
+        let (_, _, prev) = self.bwd(self.end as usize);
         self.end = prev as u32;
         self.count -= 1;
     }
 
-    /// Byte offset (in `buf`) of element `k` (< count), walking from the nearer end.
+    /// Byte offset (in `buf`) of element `k` (<= count; `count` gives the end): O(1) in an
+    /// unframed chunk, else a walk from the nearer end.
     pub(crate) fn offset_of(&self, k: usize) -> usize {
+        if let Some(w) = self.fixed() {
+            return self.start as usize + k * w;
+        }
         let count = self.count as usize;
         if k <= count / 2 {
             let mut p = self.start as usize;
@@ -233,21 +324,22 @@ impl Chunk {
             p
         } else {
             let mut e = self.end as usize;
-            for _ in 0..count - k {
+            for _ in k..count {
                 e = read_bwd(&self.buf, e).2;
             }
             e
         }
     }
 
-    /// The element at byte offset `p`.
+    /// The element at byte offset `p`, and where the next one starts.
     pub(crate) fn elem_at(&self, p: usize) -> (&[u8], usize) {
-        let (d, n, next) = read_fwd(&self.buf, p);
+        let (d, n, next) = self.fwd(p);
         (&self.buf[d..d + n], next)
     }
 
-    /// Replaces `buf[from..to]` by `with` (encoded elements), adjusting the count by
-    /// `count_delta`. Returns the change in allocated bytes. The buffer is rebuilt tight.
+    /// Replaces `buf[from..to]` by `with` (framed elements), adjusting the count by
+    /// `count_delta`. The chunk must be framed ([`Chunk::unfix`] first). Returns the change
+    /// in allocated bytes. The buffer is rebuilt tight.
     pub(crate) fn splice(
         &mut self,
         from: usize,
@@ -255,6 +347,7 @@ impl Chunk {
         with: &[u8],
         count_delta: i64,
     ) -> isize {
+        debug_assert_eq!(self.width, 0);
         let (s, e) = (self.start as usize, self.end as usize);
         let mut v = Vec::with_capacity(self.used() - (to - from) + with.len());
         v.extend_from_slice(&self.buf[s..from]);
@@ -262,7 +355,7 @@ impl Chunk {
         v.extend_from_slice(&self.buf[to..e]);
         let old = self.cap();
         let count = (i64::from(self.count) + count_delta) as u32;
-        *self = Chunk::from_encoded(v, count);
+        *self = Chunk::from_encoded(v, count, 0);
         self.cap() as isize - old as isize
     }
 
@@ -277,8 +370,9 @@ impl Chunk {
         let tail = self.buf[at..self.end as usize].to_vec();
         let tail_count = self.count - keep;
         let head = self.buf[self.start as usize..at].to_vec();
-        *self = Chunk::from_encoded(head, keep);
-        Some(Chunk::from_encoded(tail, tail_count))
+        let width = self.width;
+        *self = Chunk::from_encoded(head, keep, width);
+        Some(Chunk::from_encoded(tail, tail_count, width))
     }
 }
 
@@ -295,6 +389,27 @@ mod tests {
             p = next;
         }
         out
+    }
+
+    #[test]
+    fn same_length_elements_are_unframed_until_one_differs() {
+        let mut c = Chunk::with_cap(0, false);
+        for e in [b"aa", b"bb", b"cc"] {
+            c.push_back(e);
+        }
+        c.push_front(b"zz");
+        assert_eq!(c.used(), 8);
+        assert_eq!(c.elem_at(c.offset_of(2)).0, b"bb");
+        assert!(c.fits(b"xx"));
+        c.push_back(b"long one");
+        assert_eq!(c.width(), 0);
+        let want: Vec<Vec<u8>> = [&b"zz"[..], b"aa", b"bb", b"cc", b"long one"]
+            .iter()
+            .map(|e| e.to_vec())
+            .collect();
+        assert_eq!(elems(&c), want);
+        c.drop_back();
+        assert_eq!(c.last(), b"cc");
     }
 
     #[test]

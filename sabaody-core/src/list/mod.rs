@@ -108,7 +108,7 @@ impl List {
     pub(crate) fn push_back(&mut self, e: &[u8]) {
         let enc = enc_len(e.len());
         let last = self.chunks.len().wrapping_sub(1);
-        if self.chunks.back().is_some_and(|c| c.fits(enc)) {
+        if self.chunks.back().is_some_and(|c| c.fits(e)) {
             self.with_chunk(last, |c| c.push_back(e));
         } else {
             let mut c = Chunk::with_cap(self.new_chunk_cap(enc), false);
@@ -121,7 +121,7 @@ impl List {
 
     pub(crate) fn push_front(&mut self, e: &[u8]) {
         let enc = enc_len(e.len());
-        if self.chunks.front().is_some_and(|c| c.fits(enc)) {
+        if self.chunks.front().is_some_and(|c| c.fits(e)) {
             self.with_chunk(0, |c| c.push_front(e));
         } else {
             let mut c = Chunk::with_cap(self.new_chunk_cap(enc), true);
@@ -162,14 +162,14 @@ impl List {
         }
     }
 
-    /// Chunk index and byte offset of element `idx` (< len).
-    fn locate(&self, idx: usize) -> (usize, usize) {
+    /// Chunk index and index within that chunk of element `idx` (< len).
+    fn locate_k(&self, idx: usize) -> (usize, usize) {
         if idx < self.len / 2 {
             let mut before = 0usize;
             for (ci, c) in self.chunks.iter().enumerate() {
                 let n = c.count as usize;
                 if idx < before + n {
-                    return (ci, c.offset_of(idx - before));
+                    return (ci, idx - before);
                 }
                 before += n;
             }
@@ -179,11 +179,17 @@ impl List {
                 let n = c.count as usize;
                 after -= n;
                 if idx >= after {
-                    return (ci, c.offset_of(idx - after));
+                    return (ci, idx - after);
                 }
             }
         }
         (self.chunks.len(), 0)
+    }
+
+    /// Chunk index and byte offset of element `idx` (< len).
+    fn locate(&self, idx: usize) -> (usize, usize) {
+        let (ci, k) = self.locate_k(idx);
+        (ci, self.chunks.get(ci).map_or(0, |c| c.offset_of(k)))
     }
 
     /// Element `idx` (0-based from the head).
@@ -200,10 +206,12 @@ impl List {
         if idx >= self.len {
             return false;
         }
-        let (ci, off) = self.locate(idx);
+        let (ci, k) = self.locate_k(idx);
         let mut enc = Vec::with_capacity(enc_len(v.len()));
         chunk::push_encoded(&mut enc, v);
         self.with_chunk(ci, |c| {
+            c.unfix();
+            let off = c.offset_of(k);
             let (_, next) = c.elem_at(off);
             c.splice(off, next, &enc, 0)
         });
@@ -216,21 +224,27 @@ impl List {
         let mut found = None;
         'outer: for (ci, c) in self.chunks.iter().enumerate() {
             let mut p = c.start as usize;
+            let mut k = 0;
             while p < c.end as usize {
                 let (e, next) = c.elem_at(p);
                 if e == pivot {
-                    found = Some((ci, if after { next } else { p }));
+                    found = Some((ci, if after { k + 1 } else { k }));
                     break 'outer;
                 }
                 p = next;
+                k += 1;
             }
         }
-        let Some((ci, at)) = found else {
+        let Some((ci, k)) = found else {
             return false;
         };
         let mut enc = Vec::with_capacity(enc_len(v.len()));
         chunk::push_encoded(&mut enc, v);
-        self.with_chunk(ci, |c| c.splice(at, at, &enc, 1));
+        self.with_chunk(ci, |c| {
+            c.unfix();
+            let at = c.offset_of(k);
+            c.splice(at, at, &enc, 1)
+        });
         self.len += 1;
         self.maybe_split(ci);
         true
@@ -262,7 +276,7 @@ impl List {
             let buf = c.buf();
             let mut e = c.end as usize;
             while e > c.start as usize {
-                let (d, n, prev) = chunk::read_bwd(buf, e);
+                let (d, n, prev) = c.bwd(e);
                 idx -= 1;
                 if !f(idx, &buf[d..d + n]) {
                     return;
@@ -296,7 +310,7 @@ impl List {
             if from_tail {
                 let mut e = c.end as usize;
                 while e > c.start as usize && (limit == 0 || removed + spans.len() < limit) {
-                    let (d, len, prev) = chunk::read_bwd(buf, e);
+                    let (d, len, prev) = c.bwd(e);
                     if &buf[d..d + len] == v {
                         spans.push((prev, e));
                     }
@@ -306,7 +320,7 @@ impl List {
             } else {
                 let mut p = c.start as usize;
                 while p < c.end as usize && (limit == 0 || removed + spans.len() < limit) {
-                    let (d, len, next) = chunk::read_fwd(buf, p);
+                    let (d, len, next) = c.fwd(p);
                     if &buf[d..d + len] == v {
                         spans.push((p, next));
                     }
@@ -326,7 +340,7 @@ impl List {
             let k = spans.len();
             let count = c.count - k as u32;
             let old = heap_size(c.cap());
-            let nc = Chunk::from_encoded(kept, count);
+            let nc = Chunk::from_encoded(kept, count, c.width());
             self.heap = self.heap + heap_size(nc.cap()) - old;
             if count == 0 {
                 emptied.push(ci);
