@@ -79,6 +79,21 @@ pub enum Error {
         "An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."
     )]
     LfuSelected,
+    /// An index outside the list (LSET). Redis: `ERR index out of range`.
+    #[error("index out of range")]
+    IndexOutOfRange,
+    /// HINCRBY on a field whose value is not an integer.
+    /// Redis: `ERR hash value is not an integer`.
+    #[error("hash value is not an integer")]
+    HashNotInteger,
+    /// HINCRBYFLOAT on a field whose value is not a float.
+    /// Redis: `ERR hash value is not a float`.
+    #[error("hash value is not a float")]
+    HashNotFloat,
+    /// A float argument that is NaN or infinite (HINCRBYFLOAT's increment).
+    /// Redis: `ERR value is NaN or Infinity`.
+    #[error("value is NaN or Infinity")]
+    ValueNanOrInfinity,
 }
 
 impl Error {

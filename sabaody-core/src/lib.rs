@@ -123,7 +123,7 @@ pub use keyspace::{
     CopyOptions, ExpireCondition, GetExExpiry, Keyspace, ScanOptions, SetCondition, SetExpiry,
     SetOptions, SetOutcome,
 };
-pub use list::ListOps;
+pub use list::{ListEnd, ListIter, ListOps, LposOptions};
 pub use set::SetOps;
 pub use value::KeyType;
 pub use zset::{

@@ -68,7 +68,8 @@ pub(crate) enum Value {
     /// A sorted set (`zset/`).
     ZSet(Box<crate::zset::ZSet>),
     /// A hash (`hash/`).
-    Hash(Box<crate::hash::Hash>),
+    /// Not boxed: the hash handle is 16 bytes (a packed buffer or a boxed table).
+    Hash(crate::hash::Hash),
     /// A list (`list/`).
     List(Box<crate::list::List>),
     /// A scalable Bloom filter (`bloom/`).

@@ -187,6 +187,10 @@ pub(crate) struct Client {
     pub no_touch: bool,
     /// When the command now running started (command timing for stats and the slow log).
     pub clock: Instant,
+    /// Blocked by BLPOP & co. (registered in `Shared::blocking`): its later requests wait.
+    pub blocked: bool,
+    /// When a blocked client times out (`None`: never).
+    pub block_deadline: Option<Instant>,
 }
 
 impl Client {
@@ -204,6 +208,8 @@ impl Client {
             no_evict: false,
             no_touch: false,
             clock: Instant::now(),
+            blocked: false,
+            block_deadline: None,
         }
     }
 }

@@ -60,6 +60,9 @@ pub(crate) enum InputOutcome {
     /// The connection must be closed once the replies are flushed (QUIT, protocol error,
     /// SHUTDOWN, CLIENT KILL of itself).
     Close,
+    /// The last command blocked the client (BLPOP...): requests after it wait, unparsed,
+    /// until it is served or times out.
+    Blocked,
 }
 
 /// Decodes and executes every complete request at the front of `buf`, appending replies to
@@ -74,6 +77,9 @@ pub(crate) fn process_input(
     out_limit: usize,
 ) -> InputOutcome {
     client.clock = std::time::Instant::now();
+    if client.blocked {
+        return InputOutcome::Blocked;
+    }
     loop {
         if client.close_after_reply {
             return InputOutcome::Close;
@@ -85,6 +91,12 @@ pub(crate) fn process_input(
             Ok(true) => {
                 cmd::execute(shared, client, argv, out);
                 argv.clear();
+                // Serve clients blocked on keys this command wrote (no shard lock is held
+                // here, EXEC included).
+                shared.blocking.serve(shared);
+                if client.blocked {
+                    return InputOutcome::Blocked;
+                }
             }
             Ok(false) => return InputOutcome::Consumed,
             Err(e) => {

@@ -43,6 +43,8 @@ struct Inbox {
     conns: Vec<(TcpStream, Arc<ClientInfo>)>,
     kills: Vec<u64>,
     monitor: Vec<(u64, Bytes)>,
+    /// Replies for blocked clients served by another thread: (client id, reply).
+    unblocks: Vec<(u64, Bytes)>,
 }
 
 /// The part of a loop thread other threads may touch: its poller (to wake it) and its inbox.
@@ -71,6 +73,12 @@ impl LoopHandle {
 
     pub(crate) fn post_kill(&self, id: u64) {
         self.inbox.lock().kills.push(id);
+        self.wake();
+    }
+
+    /// Delivers the reply of a blocked client that was served (see `blocking.rs`).
+    pub(crate) fn post_unblock(&self, id: u64, reply: Bytes) {
+        self.inbox.lock().unblocks.push((id, reply));
         self.wake();
     }
 
@@ -246,6 +254,8 @@ struct Loop {
     resume: Vec<usize>,
     /// Replies produced this turn and not written yet: (slot, client id, range of `wbuf`).
     deferred: Vec<(usize, u64, std::ops::Range<usize>)>,
+    /// Blocked clients with a timeout: (client id, slot, deadline).
+    blocked: Vec<(u64, usize, Instant)>,
 }
 
 impl Loop {
@@ -270,6 +280,7 @@ impl Loop {
             last_cron: Instant::now(),
             resume: Vec::new(),
             deferred: Vec::new(),
+            blocked: Vec::new(),
             shared,
         }
     }
@@ -280,11 +291,14 @@ impl Loop {
         loop {
             let hz = self.shared.cron_hz();
             let period = Duration::from_millis(1000 / hz.max(1));
-            let timeout = if self.resume.is_empty() {
+            let mut timeout = if self.resume.is_empty() {
                 period.saturating_sub(self.last_cron.elapsed())
             } else {
                 Duration::ZERO
             };
+            if let Some(d) = self.blocked.iter().map(|b| b.2).min() {
+                timeout = timeout.min(d.saturating_duration_since(Instant::now()));
+            }
             ready.clear();
             if let Err(e) = waiter.wait(&self.handle.poller, timeout, &mut ready)
                 && e.kind() != ErrorKind::Interrupted
@@ -313,6 +327,9 @@ impl Loop {
             // a huge pipeline cannot starve the others.
             for slot in std::mem::take(&mut self.resume) {
                 self.process(slot);
+            }
+            if !self.blocked.is_empty() {
+                self.expire_blocked();
             }
             self.flush_deferred();
             self.drain_inbox();
@@ -495,6 +512,7 @@ impl Loop {
             return;
         };
         conn.paused = false;
+        let was_blocked = conn.client.blocked;
         let start = self.wbuf.len();
         let out_limit = start + OUTPUT_BACKPRESSURE.saturating_sub(conn.wbuf.len());
         let eof = conn.client.close_after_reply;
@@ -542,6 +560,16 @@ impl Loop {
             InputOutcome::Close => conn.client.close_after_reply = true,
             InputOutcome::Paused => conn.paused = !eof,
             InputOutcome::Consumed => {}
+            InputOutcome::Blocked => {
+                if eof {
+                    // A blocked client that hung up is dropped (and unregistered) at once.
+                    self.close(slot);
+                    return;
+                }
+                if !was_blocked && let Some(d) = conn.client.block_deadline {
+                    self.blocked.push((conn.client.id, slot, d));
+                }
+            }
         }
         if let Some(p) = conn.partial.as_ref() {
             let limit = self.shared.query_buffer_limit.load(Ordering::Relaxed);
@@ -683,6 +711,9 @@ impl Loop {
 
     fn close(&mut self, slot: usize) {
         if let Some(mut conn) = self.conns.get_mut(slot).and_then(Option::take) {
+            if conn.client.blocked {
+                self.shared.blocking.cancel(conn.client.id);
+            }
             self.by_id.remove(&conn.client.id);
             self.shared.unregister_client(&mut conn.client);
             self.free.push(slot);
@@ -695,7 +726,11 @@ impl Loop {
     fn drain_inbox(&mut self) {
         let inbox = {
             let mut i = self.handle.inbox.lock();
-            if i.conns.is_empty() && i.kills.is_empty() && i.monitor.is_empty() {
+            if i.conns.is_empty()
+                && i.kills.is_empty()
+                && i.monitor.is_empty()
+                && i.unblocks.is_empty()
+            {
                 return;
             }
             std::mem::take(&mut *i)
@@ -711,12 +746,71 @@ impl Loop {
                 self.flush(slot, 0..0);
             }
         }
+        if !inbox.unblocks.is_empty() {
+            for (id, reply) in inbox.unblocks {
+                self.unblock(id, &reply);
+            }
+            self.flush_deferred();
+        }
         for (id, line) in inbox.monitor {
             if let Some(&slot) = self.by_id.get(&id) {
                 self.wbuf.clear();
                 self.wbuf.extend_from_slice(&line);
                 self.flush(slot, 0..line.len());
                 self.wbuf.clear();
+            }
+        }
+    }
+
+    // ----- blocked clients ---------------------------------------------------------------------
+
+    /// Ends a client's block with `reply` (its served reply, or the timeout's null) and runs
+    /// the requests it sent meanwhile.
+    fn unblock(&mut self, id: u64, reply: &[u8]) {
+        let Some(&slot) = self.by_id.get(&id) else {
+            return;
+        };
+        let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        if !conn.client.blocked {
+            return;
+        }
+        conn.client.blocked = false;
+        conn.client.block_deadline = None;
+        let start = self.wbuf.len();
+        self.wbuf.extend_from_slice(reply);
+        self.deferred.push((slot, id, start..self.wbuf.len()));
+        self.process(slot);
+    }
+
+    /// Times out the blocked clients whose deadline passed: each gets the null reply unless
+    /// another thread served it meanwhile (its reply is then in the inbox).
+    fn expire_blocked(&mut self) {
+        let now = Instant::now();
+        let mut due = Vec::new();
+        self.blocked.retain(|&(id, slot, d)| {
+            if d <= now {
+                due.push((id, slot, d));
+                false
+            } else {
+                true
+            }
+        });
+        for (id, slot, d) in due {
+            let Some(conn) = self.conns.get(slot).and_then(Option::as_ref) else {
+                continue;
+            };
+            // The entry may be stale: another client in the slot, or this one blocked again.
+            if conn.client.id != id || !conn.client.blocked || conn.client.block_deadline != Some(d)
+            {
+                continue;
+            }
+            let proto = conn.client.proto;
+            if self.shared.blocking.cancel(id) {
+                let mut null = BytesMut::new();
+                sabaody_resp::write::null_array(&mut null, proto);
+                self.unblock(id, &null);
             }
         }
     }
@@ -745,6 +839,7 @@ impl Loop {
                 if let Some(c) = c
                     && !c.client.monitor
                     && c.client.multi.is_none()
+                    && !c.client.blocked
                     && c.client.info.idle_ms(now) > timeout * 1000
                 {
                     idle.push(slot);

@@ -55,6 +55,7 @@
 pub mod log;
 pub mod config;
 
+mod blocking;
 mod client;
 mod cmd;
 mod conn;

@@ -295,6 +295,8 @@ pub(crate) struct Shared {
     pub stats: Box<[Stats]>,
     pub slowlog: SlowLog,
     pub watches: Watches,
+    /// Clients blocked on list keys.
+    pub blocking: crate::blocking::Blocking,
     pub clients: Mutex<hashbrown::HashMap<u64, Arc<ClientInfo>>>,
     pub connected: AtomicUsize,
     pub next_client_id: AtomicU64,
@@ -363,6 +365,7 @@ impl Shared {
             stats: (0..n_stats).map(|_| Stats::new()).collect(),
             slowlog: SlowLog::default(),
             watches: Watches::default(),
+            blocking: crate::blocking::Blocking::default(),
             clients: Mutex::new(hashbrown::HashMap::new()),
             connected: AtomicUsize::new(0),
             next_client_id: AtomicU64::new(1),

@@ -55,6 +55,10 @@ pub(crate) mod flag {
     /// Reads the whole store outside the keyspace trait (INFO): EXEC cannot run it inside
     /// its all-shards transaction, so a transaction containing it runs without one.
     pub const NO_TX: u32 = 1 << 14;
+    /// May block the client (BLPOP...).
+    pub const BLOCKING: u32 = 1 << 15;
+    /// Key positions depend on the arguments (LMPOP...).
+    pub const MOVABLEKEYS: u32 = 1 << 16;
 
     /// `(flag, name)` pairs in the order `COMMAND INFO` prints them.
     pub const NAMES: &[(u32, &str)] = &[
@@ -63,6 +67,7 @@ pub(crate) mod flag {
         (DENYOOM, "denyoom"),
         (ADMIN, "admin"),
         (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
         (LOADING, "loading"),
         (STALE, "stale"),
         (SKIP_MONITOR, "skip_monitor"),
@@ -71,6 +76,7 @@ pub(crate) mod flag {
         (NO_AUTH, "no_auth"),
         (MAY_REPLICATE, "may_replicate"),
         (NO_MULTI, "no_multi"),
+        (MOVABLEKEYS, "movablekeys"),
     ];
 }
 
@@ -1389,6 +1395,8 @@ pub(crate) fn run(
         // Marked before the write, so an EXEC that takes its locks after the write always sees
         // the mark (a write that then fails only costs a spurious abort).
         shared.watches.touch_keys(client.db, spec.keys(argv));
+        // Clients blocked on these keys may now be served (after this command).
+        shared.blocking.signal(client.db, spec.keys(argv));
     }
     client.info.note_command(index_of(spec));
     // One clock read per command: the end of one command is the start of the next
