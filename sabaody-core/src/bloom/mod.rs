@@ -71,6 +71,13 @@ pub struct BloomConfig {
     pub expansion: u32,
 }
 
+impl BloomConfig {
+    /// The largest initial capacity RedisBloom accepts (2³⁰).
+    pub const MAX_CAPACITY: u64 = MAX_CAPACITY;
+    /// The largest expansion RedisBloom accepts.
+    pub const MAX_EXPANSION: u32 = MAX_EXPANSION;
+}
+
 impl Default for BloomConfig {
     /// RedisBloom's defaults: 1% error, 100 items, expansion 2.
     fn default() -> Self {
