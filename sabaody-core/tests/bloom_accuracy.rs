@@ -46,7 +46,9 @@ fn measure_fp(p: f64, n: u64, queries: u64) {
         100.0 * at_capacity / p,
         b.bits() as f64 / n as f64
     );
-    assert!(at_capacity <= p, "fp {at_capacity} > {p}");
+    // The bound, plus 4 standard deviations of sampling noise for the small runs.
+    let sigma = (p / queries as f64).sqrt();
+    assert!(at_capacity <= p + 4.0 * sigma, "fp {at_capacity} > {p}");
     assert_eq!(b.filters(), 1);
 
     // Grown to 4× its capacity: sub-filters n, 2n, 4n (the last partly filled).
@@ -59,7 +61,7 @@ fn measure_fp(p: f64, n: u64, queries: u64) {
         100.0 * grown / p,
         b.bits() as f64 / (4 * n) as f64
     );
-    assert!(grown <= p, "fp after growth {grown} > {p}");
+    assert!(grown <= p + 4.0 * sigma, "fp after growth {grown} > {p}");
     assert_eq!(b.filters(), 3);
 
     // NONSCALING: a single filter sized at p itself.
@@ -71,8 +73,8 @@ fn measure_fp(p: f64, n: u64, queries: u64) {
         b.bits() as f64 / n as f64,
         optimal_bits_per_item(p)
     );
-    // The formulas put the expected rate at p (1.003·p with k rounded up to an integer).
-    assert!(single <= p * 1.1, "nonscaling fp {single} far above {p}");
+    // Sized at 0.9·p: expected ~0.9·p. Allow 4 standard deviations of sampling noise.
+    assert!(single <= p + 4.0 * sigma, "nonscaling fp {single} above {p}");
 }
 
 #[test]
