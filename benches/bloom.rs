@@ -37,10 +37,10 @@ fn key(i: usize, prefix: &[u8; 4]) -> [u8; 16] {
     k
 }
 
-static RESULTS: Mutex<BTreeMap<String, f64>> = Mutex::new(BTreeMap::new());
+static RESULTS: Mutex<BTreeMap<String, Vec<f64>>> = Mutex::new(BTreeMap::new());
 
-/// Runs `f(i)` for i = 0, 1, 2 ... and records ns per call (criterion measures too; this
-/// keeps one figure per variant for the summary).
+/// Runs `f(i)` for i = 0, 1, 2 ... and records ns per call of every sample, for the summary
+/// (the median) printed at the end.
 fn bench(c: &mut Criterion, group: &str, name: &str, mut f: impl FnMut(usize)) {
     let mut g = c.benchmark_group(group);
     g.throughput(Throughput::Elements(1));
@@ -57,7 +57,9 @@ fn bench(c: &mut Criterion, group: &str, name: &str, mut f: impl FnMut(usize)) {
             RESULTS
                 .lock()
                 .unwrap()
-                .insert(format!("{group}/{name}"), ns);
+                .entry(format!("{group}/{name}"))
+                .or_default()
+                .push(ns);
             e
         })
     });
@@ -128,7 +130,17 @@ fn benches(c: &mut Criterion) {
         let _ = black_box(cache.bf_exists("bf", misses[i]));
     });
 
-    let r = RESULTS.lock().unwrap();
+    // The median of criterion's samples (each sample is many calls) for each variant.
+    let r: BTreeMap<String, f64> = RESULTS
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            let mut v = v.clone();
+            v.sort_by(f64::total_cmp);
+            (k.clone(), v[v.len() / 2])
+        })
+        .collect();
     println!("\n== ns per operation (capacity {N}, error {P}) ==");
     for (k, v) in r.iter() {
         println!("{k:32} {v:8.1} ns");

@@ -170,11 +170,13 @@ fn measure_cms(universe: usize, total: u64, eps: f64, delta: f64, seed: u64) {
     let share = within as f64 / seen as f64;
     println!(
         "cms ε={eps} δ={delta} {}×{} N={total} universe={universe}: all estimates ≥ true; \
-         within true+εN ({bound:.0}): {:.5} (need ≥ {:.5}); max overestimate {max_over}",
+         within true+εN ({bound:.0}): {:.5} (need ≥ {:.5}; {} of {seen} items beyond); \
+         max overestimate {max_over}",
         c.width(),
         c.depth(),
         share,
-        1.0 - delta
+        1.0 - delta,
+        seen - within,
     );
     assert!(share >= 1.0 - delta, "share {share}");
 }

@@ -24,8 +24,11 @@
 //!
 //! # Hashing
 //!
-//! One XXH3-128 per item; its halves drive double hashing across the rows (row `i` uses probe
-//! `a + i·b`, reduced onto `0..width` by multiply-shift). See `bloom/hash.rs`.
+//! One XXH3-128 per item; its halves drive double hashing across the rows: row `i` uses
+//! `splitmix64(a + i·b)` reduced onto `0..width` by multiply-shift. The finalizer keeps the
+//! rows independent (without it, two items with merely close `(a, b)` collide in every row;
+//! measured: a 2000×7 sketch over a 10M-item Zipf stream overestimated one item by 117k,
+//! 12× εN, before it was added). See `bloom/hash.rs`.
 //!
 //! # Limits
 //!
@@ -162,7 +165,7 @@ impl Cms {
 
     #[inline]
     fn slot(&self, h: &ItemHash, row: usize) -> usize {
-        row * self.width + h.probe(row as u64, self.width as u64) as usize
+        row * self.width + h.mixed_probe(row as u64, self.width as u64) as usize
     }
 
     /// Adds `n` to `item`'s counters and returns its new estimate.
