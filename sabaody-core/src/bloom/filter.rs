@@ -69,27 +69,17 @@ impl SubFilter {
         })
     }
 
-    /// Probes in groups of four with no branch inside a group, so the CPU issues the group's
-    /// (random, likely cache-missing) loads together; a group with a clear bit ends the
-    /// lookup, which for a non-member is usually the first.
+    /// Stops at the first clear bit: a non-member (half the bits clear at capacity) usually
+    /// costs one or two memory accesses. (Probing in branch-free groups of four, to overlap
+    /// a member's loads, measured slower on misses and no faster on hits.)
     #[inline]
     fn contains(&self, h: &ItemHash) -> bool {
-        let k = u64::from(self.hashes);
-        let mut i = 0;
-        while i < k {
-            let end = (i + 4).min(k);
-            let mut all = true;
-            while i < end {
-                let bit = h.probe(i, self.nbits);
-                let w = self.words.get((bit >> 6) as usize).copied().unwrap_or(0);
-                all &= (w >> (bit & 63)) & 1 == 1;
-                i += 1;
-            }
-            if !all {
-                return false;
-            }
-        }
-        true
+        (0..u64::from(self.hashes)).all(|i| {
+            let bit = h.probe(i, self.nbits);
+            self.words
+                .get((bit >> 6) as usize)
+                .is_some_and(|w| w & (1 << (bit & 63)) != 0)
+        })
     }
 
     /// Sets the item's bits; true if any was clear (the item was not in this sub-filter).
