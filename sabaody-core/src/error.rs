@@ -185,10 +185,7 @@ mod tests {
             Error::BloomFull.redis_text(),
             "ERR non scaling filter is full"
         );
-        assert_eq!(
-            Error::CmsKeyMissing.redis_text(),
-            "CMS: key does not exist"
-        );
+        assert_eq!(Error::CmsKeyMissing.redis_text(), "CMS: key does not exist");
         assert_eq!(Error::CmsIncrOverflow.redis_text(), "CMS: INCRBY overflow");
         assert_eq!(Error::CmsMergeOverflow.code(), "CMS:");
     }

@@ -74,7 +74,10 @@ fn measure_fp(p: f64, n: u64, queries: u64) {
         optimal_bits_per_item(p)
     );
     // Sized at 0.9·p: expected ~0.9·p. Allow 4 standard deviations of sampling noise.
-    assert!(single <= p + 4.0 * sigma, "nonscaling fp {single} above {p}");
+    assert!(
+        single <= p + 4.0 * sigma,
+        "nonscaling fp {single} above {p}"
+    );
 }
 
 #[test]

@@ -56,7 +56,8 @@ fn raw(s: &mut TcpStream, line: &str) -> String {
     let args: Vec<&str> = line.split(' ').collect();
     s.write_all(&cmd(&args)).unwrap();
     std::thread::sleep(Duration::from_millis(100));
-    s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
     let got = read_n(s, 1 << 20);
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     String::from_utf8_lossy(&got).into_owned()
@@ -78,7 +79,11 @@ fn bf_reserve_add_exists_card() {
     rt(&mut s, "BF.EXISTS bf item1", ":1\r\n");
     rt(&mut s, "BF.EXISTS bf item2", ":0\r\n");
     rt(&mut s, "BF.EXISTS nokey item2", ":0\r\n");
-    rt(&mut s, "BF.MADD bf foo bar item1", "*3\r\n:1\r\n:1\r\n:0\r\n");
+    rt(
+        &mut s,
+        "BF.MADD bf foo bar item1",
+        "*3\r\n:1\r\n:1\r\n:0\r\n",
+    );
     rt(&mut s, "BF.MEXISTS bf foo nope", "*2\r\n:1\r\n:0\r\n");
     rt(&mut s, "BF.MEXISTS nokey a b", "*2\r\n:0\r\n:0\r\n");
     rt(&mut s, "BF.CARD bf", ":3\r\n");
@@ -146,7 +151,11 @@ fn bf_reserve_errors() {
             "-ERR capacity must be in the range [1, 1073741824]\r\n",
         );
     }
-    rt(&mut s, "BF.RESERVE k 0.01 100 EXPANSION", "-ERR no expansion\r\n");
+    rt(
+        &mut s,
+        "BF.RESERVE k 0.01 100 EXPANSION",
+        "-ERR no expansion\r\n",
+    );
     rt(
         &mut s,
         "BF.RESERVE k 0.01 100 EXPANSION str",
@@ -270,14 +279,42 @@ fn bf_scales() {
 fn bf_insert_options() {
     let h = start();
     let mut s = connect(h.local_addr());
-    rt(&mut s, "BF.INSERT f NOCREATE ITEMS a b", "-ERR not found\r\n");
-    rt(&mut s, "BF.INSERT f CAPACITY 0 ITEMS a", "-Bad capacity\r\n");
-    rt(&mut s, "BF.INSERT f CAPACITY x ITEMS a", "-Bad capacity\r\n");
+    rt(
+        &mut s,
+        "BF.INSERT f NOCREATE ITEMS a b",
+        "-ERR not found\r\n",
+    );
+    rt(
+        &mut s,
+        "BF.INSERT f CAPACITY 0 ITEMS a",
+        "-Bad capacity\r\n",
+    );
+    rt(
+        &mut s,
+        "BF.INSERT f CAPACITY x ITEMS a",
+        "-Bad capacity\r\n",
+    );
     rt(&mut s, "BF.INSERT f ERROR 2 ITEMS a", "-Bad error rate\r\n");
-    rt(&mut s, "BF.INSERT f ERROR big ITEMS a", "-Bad error rate\r\n");
-    rt(&mut s, "BF.INSERT f EXPANSION x ITEMS a", "-Bad expansion\r\n");
-    rt(&mut s, "BF.INSERT f EXPANSION -1 ITEMS a", "-Bad expansion\r\n");
-    rt(&mut s, "BF.INSERT f BOGUS ITEMS a", "-Unknown argument received\r\n");
+    rt(
+        &mut s,
+        "BF.INSERT f ERROR big ITEMS a",
+        "-Bad error rate\r\n",
+    );
+    rt(
+        &mut s,
+        "BF.INSERT f EXPANSION x ITEMS a",
+        "-Bad expansion\r\n",
+    );
+    rt(
+        &mut s,
+        "BF.INSERT f EXPANSION -1 ITEMS a",
+        "-Bad expansion\r\n",
+    );
+    rt(
+        &mut s,
+        "BF.INSERT f BOGUS ITEMS a",
+        "-Unknown argument received\r\n",
+    );
     let arity = "-ERR wrong number of arguments for 'bf.insert' command\r\n";
     rt(&mut s, "BF.INSERT f ITEMS", arity);
     rt(&mut s, "BF.INSERT f NOCREATE ITEMS", arity);
@@ -365,17 +402,36 @@ fn cms_init_and_info() {
     let mut s = connect(h.local_addr());
     rt(&mut s, "CMS.INITBYDIM c 20 5", "+OK\r\n");
     rt(&mut s, "TYPE c", "+CMSk-TYPE\r\n");
-    rt(&mut s, "CMS.INITBYDIM c 20 5", "-CMS: key already exists\r\n");
-    rt(&mut s, "CMS.INITBYPROB c 0.1 0.1", "-CMS: key already exists\r\n");
+    rt(
+        &mut s,
+        "CMS.INITBYDIM c 20 5",
+        "-CMS: key already exists\r\n",
+    );
+    rt(
+        &mut s,
+        "CMS.INITBYPROB c 0.1 0.1",
+        "-CMS: key already exists\r\n",
+    );
     rt(&mut s, "SET str v", "+OK\r\n");
-    rt(&mut s, "CMS.INITBYDIM str 20 5", "-CMS: key already exists\r\n");
-    rt(&mut s, "CMS.INITBYDIM str 0 5", "-CMS: key already exists\r\n");
+    rt(
+        &mut s,
+        "CMS.INITBYDIM str 20 5",
+        "-CMS: key already exists\r\n",
+    );
+    rt(
+        &mut s,
+        "CMS.INITBYDIM str 0 5",
+        "-CMS: key already exists\r\n",
+    );
     for (args, err) in [
         ("x 0 5", "-CMS: invalid width\r\n"),
         ("x blah 5", "-CMS: invalid width\r\n"),
         ("x 5 0", "-CMS: invalid depth\r\n"),
         ("x 5 -1", "-CMS: invalid depth\r\n"),
-        ("x 8589934592 8589934592", "-CMS: invalid init arguments\r\n"),
+        (
+            "x 8589934592 8589934592",
+            "-CMS: invalid init arguments\r\n",
+        ),
     ] {
         rt(&mut s, &format!("CMS.INITBYDIM {args}"), err);
     }
@@ -385,8 +441,14 @@ fn cms_init_and_info() {
         ("x blah 0.1", "-CMS: invalid overestimation value\r\n"),
         ("x 0.1 0", "-CMS: invalid prob value\r\n"),
         ("x 0.1 blah", "-CMS: invalid prob value\r\n"),
-        ("x 0.9 0.9999999999999999", "-CMS: invalid init arguments\r\n"),
-        ("x 0.0000000000000000001 0.9", "-CMS: invalid init arguments\r\n"),
+        (
+            "x 0.9 0.9999999999999999",
+            "-CMS: invalid init arguments\r\n",
+        ),
+        (
+            "x 0.0000000000000000001 0.9",
+            "-CMS: invalid init arguments\r\n",
+        ),
     ] {
         rt(&mut s, &format!("CMS.INITBYPROB {args}"), err);
     }
@@ -423,20 +485,48 @@ fn cms_incrby_and_query() {
     let mut s = connect(h.local_addr());
     rt(&mut s, "CMS.INITBYDIM c 1000 5", "+OK\r\n");
     rt(&mut s, "CMS.INCRBY c bar 5 baz 42", "*2\r\n:5\r\n:42\r\n");
-    rt(&mut s, "CMS.QUERY c foo bar baz", "*3\r\n:0\r\n:5\r\n:42\r\n");
+    rt(
+        &mut s,
+        "CMS.QUERY c foo bar baz",
+        "*3\r\n:0\r\n:5\r\n:42\r\n",
+    );
     rt(&mut s, "CMS.INCRBY c bar 0", "*1\r\n:5\r\n");
     rt(
         &mut s,
         "CMS.INCRBY c bar 5 baz",
         "-ERR wrong number of arguments for 'cms.incrby' command\r\n",
     );
-    rt(&mut s, "CMS.INCRBY c bar x", "-CMS: Cannot parse number\r\n");
-    rt(&mut s, "CMS.INCRBY c bar 1.5", "-CMS: Cannot parse number\r\n");
-    rt(&mut s, "CMS.INCRBY c bar -1", "-CMS: Number cannot be negative\r\n");
-    rt(&mut s, "CMS.INCRBY nokey bar 1", "-CMS: key does not exist\r\n");
+    rt(
+        &mut s,
+        "CMS.INCRBY c bar x",
+        "-CMS: Cannot parse number\r\n",
+    );
+    rt(
+        &mut s,
+        "CMS.INCRBY c bar 1.5",
+        "-CMS: Cannot parse number\r\n",
+    );
+    rt(
+        &mut s,
+        "CMS.INCRBY c bar -1",
+        "-CMS: Number cannot be negative\r\n",
+    );
+    rt(
+        &mut s,
+        "CMS.INCRBY nokey bar 1",
+        "-CMS: key does not exist\r\n",
+    );
     // the key is looked up before the increments are read
-    rt(&mut s, "CMS.INCRBY nokey bar x", "-CMS: key does not exist\r\n");
-    rt(&mut s, "CMS.QUERY nokey bar", "-CMS: key does not exist\r\n");
+    rt(
+        &mut s,
+        "CMS.INCRBY nokey bar x",
+        "-CMS: key does not exist\r\n",
+    );
+    rt(
+        &mut s,
+        "CMS.QUERY nokey bar",
+        "-CMS: key does not exist\r\n",
+    );
     rt(&mut s, "SET str v", "+OK\r\n");
     let wt = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
     rt(&mut s, "CMS.INCRBY str bar 1", wt);
@@ -489,15 +579,43 @@ fn cms_merge() {
     rt(&mut s, "CMS.QUERY d x y", "*2\r\n:21\r\n:2\r\n");
     rt(&mut s, "CMS.MERGE d 2 d b weights 1 1", "+OK\r\n");
     rt(&mut s, "CMS.QUERY d x", "*1\r\n:42\r\n");
-    rt(&mut s, "CMS.MERGE d 2 a b WEIGHTS 1 -2", "-CMS: MERGE overflow\r\n");
+    rt(
+        &mut s,
+        "CMS.MERGE d 2 a b WEIGHTS 1 -2",
+        "-CMS: MERGE overflow\r\n",
+    );
     rt(&mut s, "CMS.QUERY d x", "*1\r\n:42\r\n");
-    rt(&mut s, "CMS.MERGE d 2 a small", "-CMS: width/depth is not equal\r\n");
-    rt(&mut s, "CMS.MERGE d 2 a nokey", "-CMS: key does not exist\r\n");
-    rt(&mut s, "CMS.MERGE nokey 1 a", "-CMS: key does not exist\r\n");
+    rt(
+        &mut s,
+        "CMS.MERGE d 2 a small",
+        "-CMS: width/depth is not equal\r\n",
+    );
+    rt(
+        &mut s,
+        "CMS.MERGE d 2 a nokey",
+        "-CMS: key does not exist\r\n",
+    );
+    rt(
+        &mut s,
+        "CMS.MERGE nokey 1 a",
+        "-CMS: key does not exist\r\n",
+    );
     rt(&mut s, "CMS.MERGE d x a", "-CMS: invalid numkeys\r\n");
-    rt(&mut s, "CMS.MERGE d 0 a", "-CMS: Number of keys must be positive\r\n");
-    rt(&mut s, "CMS.MERGE d -1 a b", "-CMS: Number of keys must be positive\r\n");
-    rt(&mut s, "CMS.MERGE d 3 a b", "-CMS: wrong number of keys\r\n");
+    rt(
+        &mut s,
+        "CMS.MERGE d 0 a",
+        "-CMS: Number of keys must be positive\r\n",
+    );
+    rt(
+        &mut s,
+        "CMS.MERGE d -1 a b",
+        "-CMS: Number of keys must be positive\r\n",
+    );
+    rt(
+        &mut s,
+        "CMS.MERGE d 3 a b",
+        "-CMS: wrong number of keys\r\n",
+    );
     rt(
         &mut s,
         "CMS.MERGE d 2 a b WEIGHTS 1",

@@ -401,7 +401,10 @@ mod tests {
             Err(Error::BloomCapacityRange)
         );
         assert_eq!(Bloom::new(0.1, 10, 32769), Err(Error::BloomExpansionRange));
-        assert_eq!(Bloom::new(1e-300, 1 << 30, 2), Err(Error::BloomCannotCreate));
+        assert_eq!(
+            Bloom::new(1e-300, 1 << 30, 2),
+            Err(Error::BloomCannotCreate)
+        );
     }
 
     #[test]

@@ -86,9 +86,17 @@ mod tests {
     fn mixed_probes_decouple_close_pairs() {
         // Two hashes whose halves differ by one: plain probes agree almost everywhere,
         // mixed ones do not.
-        let x = ItemHash { a: 1 << 40, b: (1 << 50) | 1 };
-        let y = ItemHash { a: (1 << 40) + 1, b: (1 << 50) | 3 };
-        let plain = (0..7).filter(|&i| x.probe(i, 2000) == y.probe(i, 2000)).count();
+        let x = ItemHash {
+            a: 1 << 40,
+            b: (1 << 50) | 1,
+        };
+        let y = ItemHash {
+            a: (1 << 40) + 1,
+            b: (1 << 50) | 3,
+        };
+        let plain = (0..7)
+            .filter(|&i| x.probe(i, 2000) == y.probe(i, 2000))
+            .count();
         let mixed = (0..7)
             .filter(|&i| x.mixed_probe(i, 2000) == y.mixed_probe(i, 2000))
             .count();

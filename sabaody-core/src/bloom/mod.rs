@@ -202,8 +202,10 @@ pub trait BloomOps: Keyspace {
     /// [`Error::BloomCannotCreate`] if a needed sub-filter cannot be built.
     fn bf_add(&self, key: impl AsRef<[u8]>, item: impl AsRef<[u8]>) -> Result<bool, Error> {
         let config = BloomConfig::default();
-        with_bloom(self, key.as_ref(), Some(&config), |b, _| b.add(item.as_ref()))?
-            .ok_or(Error::BloomNotFound)
+        with_bloom(self, key.as_ref(), Some(&config), |b, _| {
+            b.add(item.as_ref())
+        })?
+        .ok_or(Error::BloomNotFound)
     }
 
     /// `BF.MADD key item [item ...]`: adds each item (creating the key with the defaults).
@@ -218,8 +220,10 @@ pub trait BloomOps: Keyspace {
         items: &[I],
     ) -> Result<Vec<Result<bool, Error>>, Error> {
         let config = BloomConfig::default();
-        with_bloom(self, key.as_ref(), Some(&config), |b, _| Ok(add_all(b, items)))?
-            .ok_or(Error::BloomNotFound)
+        with_bloom(self, key.as_ref(), Some(&config), |b, _| {
+            Ok(add_all(b, items))
+        })?
+        .ok_or(Error::BloomNotFound)
     }
 
     /// `BF.INSERT key [CAPACITY n] [ERROR p] [EXPANSION e] [NOCREATE] [NONSCALING] ITEMS ...`:
@@ -388,7 +392,11 @@ mod tests {
         let items: Vec<String> = (0..150).map(|i| format!("i{i}")).collect();
         let r = c.bf_madd("d", &items).unwrap_or_default();
         assert_eq!(r.len(), 150);
-        let info = c.bf_info("d").ok().flatten().map(|i| (i.capacity, i.filters));
+        let info = c
+            .bf_info("d")
+            .ok()
+            .flatten()
+            .map(|i| (i.capacity, i.filters));
         assert_eq!(info, Some((300, 2)));
     }
 
@@ -401,23 +409,27 @@ mod tests {
         assert_eq!(c.bf_add("n", "z"), Err(Error::BloomFull));
         assert_eq!(c.bf_add("n", "a"), Ok(false));
         assert_eq!(c.bf_card("n"), Ok(2));
-        assert_eq!(c.bf_info("n").ok().flatten().map(|i| i.expansion), Some(None));
+        assert_eq!(
+            c.bf_info("n").ok().flatten().map(|i| i.expansion),
+            Some(None)
+        );
     }
 
     #[test]
     fn insert_options() {
         let c = Cache::builder().build();
-        assert_eq!(
-            c.bf_insert("i", &["a"], None),
-            Err(Error::BloomNotFound)
-        );
+        assert_eq!(c.bf_insert("i", &["a"], None), Err(Error::BloomNotFound));
         assert_eq!(c.key_type("i"), None);
         let r = c.bf_insert("i", &["a", "b", "a"], Some(&cfg(0.001, 50_000, 4)));
         assert_eq!(r, Ok(vec![Ok(true), Ok(true), Ok(false)]));
         // an existing filter keeps its parameters
         let r = c.bf_insert("i", &["c"], Some(&cfg(0.1, 7, 1)));
         assert_eq!(r, Ok(vec![Ok(true)]));
-        let info = c.bf_info("i").ok().flatten().map(|i| (i.capacity, i.expansion));
+        let info = c
+            .bf_info("i")
+            .ok()
+            .flatten()
+            .map(|i| (i.capacity, i.expansion));
         assert_eq!(info, Some((50_000, Some(4))));
         assert_eq!(c.bf_insert("i", &["d"], None), Ok(vec![Ok(true)]));
         assert_eq!(

@@ -280,7 +280,11 @@ impl MergeAcc {
 
     /// Writes the sum into `dest` if every counter fits; else nothing changes.
     fn store(self, dest: &mut Cms) -> Result<(), Error> {
-        if self.count < 0 || self.cells.iter().any(|&c| !(0..=i64::from(u32::MAX)).contains(&c))
+        if self.count < 0
+            || self
+                .cells
+                .iter()
+                .any(|&c| !(0..=i64::from(u32::MAX)).contains(&c))
         {
             return Err(Error::CmsMergeOverflow);
         }
@@ -515,7 +519,10 @@ mod tests {
         assert_eq!(Cms::new(MAX_CELLS, 2), Err(Error::CmsInvalidInit));
         let c = sketch(20, 5);
         assert_eq!((c.width(), c.depth(), c.count()), (20, 5, 0));
-        assert_eq!(c.charge(), heap_size(std::mem::size_of::<Cms>()) + heap_size(400));
+        assert_eq!(
+            c.charge(),
+            heap_size(std::mem::size_of::<Cms>()) + heap_size(400)
+        );
     }
 
     #[test]
@@ -606,7 +613,10 @@ mod cache_tests {
         assert_eq!(c.cms_init_by_dim("a", 20, 5), Err(Error::CmsKeyExists));
         assert_eq!(c.cms_init_by_prob("a", 0.5, 0.5), Err(Error::CmsKeyExists));
         assert_eq!(c.key_type("a"), Some(KeyType::Cms));
-        assert_eq!(c.cms_incrby("a", &[("x", 5), ("y", 0)]), Ok(vec![Ok(5), Ok(0)]));
+        assert_eq!(
+            c.cms_incrby("a", &[("x", 5), ("y", 0)]),
+            Ok(vec![Ok(5), Ok(0)])
+        );
         assert_eq!(c.cms_query("a", &["x", "y", "z"]), Ok(vec![5, 0, 0]));
         assert_eq!(
             c.cms_info("a"),
@@ -628,7 +638,10 @@ mod cache_tests {
         // the key check comes before the arguments, as in RedisBloom
         assert_eq!(c.cms_init_by_dim("s", 0, 5), Err(Error::CmsKeyExists));
         assert_eq!(c.cms_init_by_dim("n", 0, 5), Err(Error::CmsInvalidWidth));
-        assert_eq!(c.cms_init_by_prob("n", 2.0, 0.5), Err(Error::CmsInvalidError));
+        assert_eq!(
+            c.cms_init_by_prob("n", 2.0, 0.5),
+            Err(Error::CmsInvalidError)
+        );
         assert_eq!(c.key_type("n"), None);
         assert_eq!(c.cms_incrby("s", &[("x", 1)]), Err(Error::WrongType));
         assert_eq!(c.cms_incrby("n", &[("x", 1)]), Err(Error::CmsKeyMissing));
@@ -662,8 +675,14 @@ mod cache_tests {
             c.cms_merge("d", &["s1", "small"], None),
             Err(Error::CmsDimensionMismatch)
         );
-        assert_eq!(c.cms_merge("d", &["s1", "nope"], None), Err(Error::CmsKeyMissing));
-        assert_eq!(c.cms_merge("nope", &["s1"], None), Err(Error::CmsKeyMissing));
+        assert_eq!(
+            c.cms_merge("d", &["s1", "nope"], None),
+            Err(Error::CmsKeyMissing)
+        );
+        assert_eq!(
+            c.cms_merge("nope", &["s1"], None),
+            Err(Error::CmsKeyMissing)
+        );
         assert_eq!(
             c.cms_merge("d", &["s1"], Some(&[1, 2])),
             Err(Error::CmsWrongKeyCount)

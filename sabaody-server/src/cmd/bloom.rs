@@ -220,31 +220,28 @@ fn write_adds(ctx: &mut Ctx<'_, '_>, results: &[Result<bool, Error>]) {
 /// BF.RESERVE key error_rate capacity [EXPANSION expansion] [NONSCALING]
 /// ```
 pub(crate) fn bf_reserve(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
-    let argv_len = args.remaining() + 1;
-    if argv_len > 7 {
+    if args.remaining() + 1 > 7 {
         return Err(CmdError::WrongArity("bf.reserve"));
     }
-    let key = args.next_bytes()?;
-    let error_rate = parse_f64(args.next_bytes()?).ok_or(CmdError::msg("ERR bad error rate"))?;
+    // Every argument after the name, the key and the numbers included: RedisBloom looks
+    // for its options among all of them.
+    let argv = args.rest();
+    let (Some(key), Some(rate), Some(capacity)) = (argv.first(), argv.get(1), argv.get(2)) else {
+        return Err(CmdError::WrongArity("bf.reserve"));
+    };
+    let error_rate = parse_f64(rate).ok_or(CmdError::msg("ERR bad error rate"))?;
     if !(error_rate > 0.0 && error_rate < 1.0) {
         return Err(Error::BloomErrorRateRange.into());
     }
-    let capacity = parse_i64(args.next_bytes()?).ok_or(CmdError::msg("ERR bad capacity"))?;
+    let capacity = parse_i64(capacity).ok_or(CmdError::msg("ERR bad capacity"))?;
     let capacity = u64::try_from(capacity)
         .ok()
         .filter(|c| (1..=BloomConfig::MAX_CAPACITY).contains(c))
         .ok_or(Error::BloomCapacityRange)?;
-    // Every argument, the command name and key included, as RedisBloom scans them.
-    let mut argv: Vec<Bytes> = Vec::with_capacity(argv_len);
-    argv.push(Bytes::from_static(b"bf.reserve"));
-    argv.push(key.clone());
-    argv.extend(args.rest().iter().cloned());
-    let mut nonscaling = arg_index(&argv, b"NONSCALING").is_some();
+    let mut nonscaling = arg_index(argv, b"NONSCALING").is_some();
     let mut expansion = i64::from(BloomConfig::default().expansion);
-    if let Some(at) = arg_index(&argv, b"EXPANSION") {
-        let value = argv
-            .get(at + 1)
-            .ok_or(CmdError::msg("ERR no expansion"))?;
+    if let Some(at) = arg_index(argv, b"EXPANSION") {
+        let value = argv.get(at + 1).ok_or(CmdError::msg("ERR no expansion"))?;
         expansion = parse_i64(value).ok_or(CmdError::msg("ERR bad expansion"))?;
         if expansion == 0 {
             nonscaling = true;
@@ -444,7 +441,11 @@ fn cms_key_free(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<(), CmdError> {
 pub(crate) fn cms_initbydim(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let key = args.next_bytes()?;
     cms_key_free(ctx, key)?;
-    let dim = |v: &[u8]| parse_i64(v).and_then(|n| u64::try_from(n).ok()).filter(|&n| n >= 1);
+    let dim = |v: &[u8]| {
+        parse_i64(v)
+            .and_then(|n| u64::try_from(n).ok())
+            .filter(|&n| n >= 1)
+    };
     let width = dim(args.next_bytes()?).ok_or(Error::CmsInvalidWidth)?;
     let depth = dim(args.next_bytes()?).ok_or(Error::CmsInvalidDepth)?;
     ks!(ctx, k => k.cms_init_by_dim(key, width, depth))?;
@@ -475,14 +476,15 @@ pub(crate) fn cms_initbyprob(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Resu
 pub(crate) fn cms_incrby(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let key = args.next_bytes()?;
     let rest = args.rest();
-    if rest.len() % 2 != 0 {
+    if !rest.len().is_multiple_of(2) {
         return Err(CmdError::WrongArity("cms.incrby"));
     }
     let parsed: Result<Vec<(&[u8], u64)>, CmdError> = rest
         .chunks_exact(2)
         .map(|pair| {
             let n = parse_i64(&pair[1]).ok_or(CmdError::msg("CMS: Cannot parse number"))?;
-            let n = u64::try_from(n).map_err(|_| CmdError::msg("CMS: Number cannot be negative"))?;
+            let n =
+                u64::try_from(n).map_err(|_| CmdError::msg("CMS: Number cannot be negative"))?;
             Ok((&pair[0][..], n))
         })
         .collect();
