@@ -94,15 +94,95 @@ pub enum Error {
     /// Redis: `ERR value is NaN or Infinity`.
     #[error("value is NaN or Infinity")]
     ValueNanOrInfinity,
+    /// `BF.RESERVE` on a key that already holds a filter. RedisBloom: `ERR item exists`.
+    #[error("item exists")]
+    BloomItemExists,
+    /// A Bloom command that needs an existing filter (`BF.INFO`, `BF.INSERT NOCREATE`).
+    /// RedisBloom: `ERR not found`.
+    #[error("not found")]
+    BloomNotFound,
+    /// A non-scaling filter at capacity refuses a new item.
+    /// RedisBloom: `ERR non scaling filter is full`.
+    #[error("non scaling filter is full")]
+    BloomFull,
+    /// A (sub-)filter too large to build (more than 4 GiB of bits, or the allocation failed).
+    /// RedisBloom: `ERR could not create filter`.
+    #[error("could not create filter")]
+    BloomCannotCreate,
+    /// A Bloom error rate outside (0, 1).
+    /// RedisBloom: `ERR error rate must be in the range (0.000000, 1.000000)`.
+    #[error("error rate must be in the range (0.000000, 1.000000)")]
+    BloomErrorRateRange,
+    /// A Bloom capacity outside 1..=2³⁰.
+    /// RedisBloom: `ERR capacity must be in the range [1, 1073741824]`.
+    #[error("capacity must be in the range [1, 1073741824]")]
+    BloomCapacityRange,
+    /// A Bloom expansion outside 0..=32768.
+    /// RedisBloom: `ERR expansion must be in the range [0, 32768]`.
+    #[error("expansion must be in the range [0, 32768]")]
+    BloomExpansionRange,
+    /// A `CMS.*` command on a missing key. RedisBloom: `CMS: key does not exist`.
+    #[error("key does not exist")]
+    CmsKeyMissing,
+    /// `CMS.INITBYDIM`/`CMS.INITBYPROB` on an existing key (of any type).
+    /// RedisBloom: `CMS: key already exists`.
+    #[error("key already exists")]
+    CmsKeyExists,
+    /// A width below 1. RedisBloom: `CMS: invalid width`.
+    #[error("invalid width")]
+    CmsInvalidWidth,
+    /// A depth below 1. RedisBloom: `CMS: invalid depth`.
+    #[error("invalid depth")]
+    CmsInvalidDepth,
+    /// Dimensions whose product is too large to allocate.
+    /// RedisBloom: `CMS: invalid init arguments`.
+    #[error("invalid init arguments")]
+    CmsInvalidInit,
+    /// A `CMS.INITBYPROB` error outside (0, 1).
+    /// RedisBloom: `CMS: invalid overestimation value`.
+    #[error("invalid overestimation value")]
+    CmsInvalidError,
+    /// A `CMS.INITBYPROB` probability outside (0, 1). RedisBloom: `CMS: invalid prob value`.
+    #[error("invalid prob value")]
+    CmsInvalidProb,
+    /// An increment that would push a counter past 2³²-1 (or the total past 2⁶³-1); the item
+    /// is left unchanged. RedisBloom: `CMS: INCRBY overflow`.
+    #[error("INCRBY overflow")]
+    CmsIncrOverflow,
+    /// A merge whose result would leave a counter outside 0..=2³²-1 (or the total outside
+    /// 0..=2⁶³-1); nothing changes. RedisBloom: `CMS: MERGE overflow`.
+    #[error("MERGE overflow")]
+    CmsMergeOverflow,
+    /// Sketches of different dimensions in one merge.
+    /// RedisBloom: `CMS: width/depth is not equal`.
+    #[error("width/depth is not equal")]
+    CmsDimensionMismatch,
+    /// `CMS.MERGE` with no source, or with weights that do not pair with the sources.
+    /// RedisBloom: `CMS: wrong number of keys/weights`.
+    #[error("wrong number of keys/weights")]
+    CmsWrongKeyCount,
 }
 
 impl Error {
-    /// The Redis error code that prefixes the text on the wire: `ERR`, `WRONGTYPE` or `OOM`.
+    /// The Redis error code that prefixes the text on the wire: `ERR`, `WRONGTYPE`, `OOM`, or
+    /// `CMS:` for RedisBloom's sketch errors.
     #[must_use]
     pub fn code(&self) -> &'static str {
         match self {
             Error::WrongType => "WRONGTYPE",
             Error::OutOfMemory => "OOM",
+            // RedisBloom's sketch errors carry no ERR: the line starts with `CMS:`.
+            Error::CmsKeyMissing
+            | Error::CmsKeyExists
+            | Error::CmsInvalidWidth
+            | Error::CmsInvalidDepth
+            | Error::CmsInvalidInit
+            | Error::CmsInvalidError
+            | Error::CmsInvalidProb
+            | Error::CmsIncrOverflow
+            | Error::CmsMergeOverflow
+            | Error::CmsDimensionMismatch
+            | Error::CmsWrongKeyCount => "CMS:",
             _ => "ERR",
         }
     }
@@ -137,5 +217,13 @@ mod tests {
             Error::OutOfMemory.redis_text(),
             "OOM command not allowed when used memory > 'maxmemory'."
         );
+        assert_eq!(Error::BloomItemExists.redis_text(), "ERR item exists");
+        assert_eq!(
+            Error::BloomFull.redis_text(),
+            "ERR non scaling filter is full"
+        );
+        assert_eq!(Error::CmsKeyMissing.redis_text(), "CMS: key does not exist");
+        assert_eq!(Error::CmsIncrOverflow.redis_text(), "CMS: INCRBY overflow");
+        assert_eq!(Error::CmsMergeOverflow.code(), "CMS:");
     }
 }

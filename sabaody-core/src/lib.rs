@@ -110,10 +110,10 @@ mod zset;
 mod tests;
 
 pub use access::Transaction;
-pub use bloom::BloomOps;
+pub use bloom::{Bloom, BloomConfig, BloomInfo, BloomOps};
 pub use cache::{Cache, CacheBuilder, DbInfo, Stats};
 pub use clock::{Clock, CoarseClock, ManualClock, SystemClock};
-pub use cms::CmsOps;
+pub use cms::{Cms, CmsInfo, CmsOps};
 pub use error::Error;
 pub use evict::{EvictionListener, EvictionPolicy, MAX_EVICTIONS_PER_CALL, RemovalCause};
 pub use expire::ExpireCycleStats;
