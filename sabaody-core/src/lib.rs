@@ -86,6 +86,7 @@
 //! expiry cycle and RANDOMKEY do).
 
 mod access;
+mod bits;
 mod bloom;
 mod cache;
 mod clock;
@@ -109,6 +110,9 @@ mod zset;
 mod tests;
 
 pub use access::Transaction;
+pub use bits::{
+    BitOp, BitOps, BitRange, BitUnit, BitfieldOp, BitfieldType, HllOps, MAX_BIT_OFFSET, Overflow,
+};
 pub use bloom::BloomOps;
 pub use cache::{Cache, CacheBuilder, DbInfo, Stats};
 pub use clock::{Clock, CoarseClock, ManualClock, SystemClock};
@@ -129,5 +133,7 @@ pub use zset::ZSetOps;
 /// `use sabaody_core::prelude::*;` brings the handle, the [`Keyspace`] trait and the data-type
 /// traits into scope.
 pub mod prelude {
-    pub use crate::{BloomOps, Cache, CmsOps, HashOps, Keyspace, ListOps, SetOps, ZSetOps};
+    pub use crate::{
+        BitOps, BloomOps, Cache, CmsOps, HashOps, HllOps, Keyspace, ListOps, SetOps, ZSetOps,
+    };
 }
