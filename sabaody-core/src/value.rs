@@ -155,7 +155,10 @@ impl Value {
 
     /// Lends a string value's bytes to `f` for in-place change (SETBIT, BITFIELD, PFADD):
     /// no copy unless a reader still holds a clone. `None`, and no change, for other types.
-    pub(crate) fn with_str_mut<R>(&mut self, f: impl FnOnce(&mut bytes::BytesMut) -> R) -> Option<R> {
+    pub(crate) fn with_str_mut<R>(
+        &mut self,
+        f: impl FnOnce(&mut bytes::BytesMut) -> R,
+    ) -> Option<R> {
         let Value::Str(b) = self else { return None };
         let old = std::mem::take(b);
         let mut m = old
