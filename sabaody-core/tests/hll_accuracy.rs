@@ -21,7 +21,9 @@ fn check(n: u64) {
         let end = (i + batch as u64).min(n);
         items.extend((i..end).map(|j| format!("item:{j}")));
         cache.pfadd("all", &items).unwrap();
-        cache.pfadd(if i % 2 == 0 { "even" } else { "odd" }, &items).unwrap();
+        cache
+            .pfadd(if i % 2 == 0 { "even" } else { "odd" }, &items)
+            .unwrap();
         i = end;
     }
     let est = cache.pfcount(&["all"]).unwrap();

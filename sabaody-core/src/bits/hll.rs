@@ -87,7 +87,11 @@ pub(crate) fn check(v: &[u8]) -> Result<(), Error> {
     let ok = v.len() >= HDR
         && v.starts_with(b"HYLL")
         && (v[4] == DENSE && v.len() == DENSE_SIZE || v[4] == SPARSE);
-    if ok { Ok(()) } else { Err(Error::NotHyperLogLog) }
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::NotHyperLogLog)
+    }
 }
 
 pub(crate) fn is_dense(v: &[u8]) -> bool {

@@ -291,7 +291,11 @@ fn field_write(ty: BitfieldType, old: u64, op: &BitfieldOp) -> (i64, Option<u64>
         BitfieldOp::IncrBy { incr, overflow, .. } => (0, incr, overflow, false),
         BitfieldOp::Get { .. } => return (0, None),
     };
-    let mask = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+    let mask = if bits == 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    };
     if ty.signed {
         let max = if bits == 64 {
             i128::from(i64::MAX)
@@ -302,7 +306,7 @@ fn field_write(ty: BitfieldType, old: u64, op: &BitfieldOp) -> (i64, Option<u64>
         let oldv = if bits == 64 {
             old as i64
         } else {
-            (((old << (64 - bits)) as i64) >> (64 - bits)) as i64
+            ((old << (64 - bits)) as i64) >> (64 - bits)
         };
         let want = if is_set {
             i128::from(value)
@@ -326,7 +330,11 @@ fn field_write(ty: BitfieldType, old: u64, op: &BitfieldOp) -> (i64, Option<u64>
                 Overflow::Fail => None,
             }
         };
-        let reply = if is_set { Some(oldv) } else { newv.map(|v| v as i64) };
+        let reply = if is_set {
+            Some(oldv)
+        } else {
+            newv.map(|v| v as i64)
+        };
         match (reply, newv) {
             (Some(r), Some(n)) => (r, Some((n as u64) & mask)),
             _ => (0, None),
@@ -465,10 +473,7 @@ pub(crate) fn pfadd<A: Access + ?Sized, E: AsRef<[u8]>>(
     Ok(r.unwrap_or(false))
 }
 
-pub(crate) fn pfcount<A: Access + ?Sized, K: AsRef<[u8]>>(
-    a: &A,
-    keys: &[K],
-) -> Result<u64, Error> {
+pub(crate) fn pfcount<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K]) -> Result<u64, Error> {
     match keys {
         [] => Ok(0),
         [key] => pfcount_one(a, key.as_ref()),
@@ -537,10 +542,17 @@ pub(crate) fn pfmerge<A: Access + ?Sized, K: AsRef<[u8]>>(
         }
         let (h, gid) = located[0];
         let empty = hll::empty();
-        string_mut(shards[pos(&gids, gid)], st, h, dest, Some(&empty), |m, _| {
-            hll::write_merged(m, &max, dense)?;
-            Ok(((), true))
-        })?;
+        string_mut(
+            shards[pos(&gids, gid)],
+            st,
+            h,
+            dest,
+            Some(&empty),
+            |m, _| {
+                hll::write_merged(m, &max, dense)?;
+                Ok(((), true))
+            },
+        )?;
         Ok(())
     })
 }

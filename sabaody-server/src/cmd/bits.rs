@@ -142,8 +142,7 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
 
 const BIT_OFFSET_ERR: &str = "ERR bit offset is not an integer or out of range";
 const BIT_VALUE_ERR: &str = "ERR bit is not an integer or out of range";
-const BITFIELD_TYPE_ERR: &str =
-    "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
+const BITFIELD_TYPE_ERR: &str = "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
 
 /// A bit offset argument; with `hash_bits`, `#n` means `n * bits` (BITFIELD).
 fn bit_offset(arg: &[u8], hash_bits: Option<u8>) -> Result<u64, CmdError> {
@@ -163,8 +162,12 @@ fn bit_offset(arg: &[u8], hash_bits: Option<u8>) -> Result<u64, CmdError> {
 
 fn bitfield_type(arg: &[u8]) -> Result<BitfieldType, CmdError> {
     let ty = match arg.split_first() {
-        Some((b'i', n)) => parse_i64(n).and_then(|n| u8::try_from(n).ok()).and_then(|n| BitfieldType::new(true, n)),
-        Some((b'u', n)) => parse_i64(n).and_then(|n| u8::try_from(n).ok()).and_then(|n| BitfieldType::new(false, n)),
+        Some((b'i', n)) => parse_i64(n)
+            .and_then(|n| u8::try_from(n).ok())
+            .and_then(|n| BitfieldType::new(true, n)),
+        Some((b'u', n)) => parse_i64(n)
+            .and_then(|n| u8::try_from(n).ok())
+            .and_then(|n| BitfieldType::new(false, n)),
         _ => None,
     };
     ty.ok_or_else(|| CmdError::msg(BITFIELD_TYPE_ERR))
