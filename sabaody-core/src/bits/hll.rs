@@ -543,12 +543,12 @@ mod tests {
     }
 
     #[test]
-    fn murmur_known_values() {
-        // Fixed points computed from the reference algorithm's definition.
+    fn patterns_match_redis() {
+        // From redis-server 7.0: `PFADD h a` then `PFDEBUG DECODE h` is "Z:12711 v:2,1 Z:3672",
+        // and for "hello" "Z:9216 v:1,1 Z:7167".
+        assert_eq!(pattern(b"a"), (12711, 2));
+        assert_eq!(pattern(b"hello"), (9216, 1));
         assert_eq!(murmur64a(b"", 0), 0);
-        assert_ne!(murmur64a(b"a", 0xadc8_3b19), murmur64a(b"b", 0xadc8_3b19));
-        let (i, c) = pattern(b"hello");
-        assert!(i < REGS && (1..=51).contains(&c));
     }
 
     #[test]

@@ -28,6 +28,8 @@
 mod bitmap;
 mod hll;
 mod ops;
+#[cfg(test)]
+mod tests;
 
 pub use bitmap::BitOp;
 
