@@ -275,7 +275,13 @@ pub(crate) fn bitop<A: Access + ?Sized, K: AsRef<[u8]>>(
         if n == 0 {
             s.remove(h, dest, false);
         } else {
-            store(s, h, dest, BytesMut::from(&res[..]), None)?;
+            // The result is handed over without a copy when it goes to the slab.
+            let data = if n > INLINE_MAX {
+                Data::Value(Value::Str(bytes::Bytes::from(res)))
+            } else {
+                Data::string(&res)
+            };
+            s.put(h, dest, data, None)?;
         }
         Ok(n)
     })
