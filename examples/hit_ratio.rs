@@ -281,11 +281,11 @@ fn main() {
         }
     }
     println!("\nhit ratio, {requests} requests per stream, capacity 100,000 keys (10% of 1M)\n");
+    println!("| cache | {} |", names.join(" | "));
     println!(
-        "| cache | {} |",
-        names.join(" | ")
+        "|---|{}|",
+        names.iter().map(|_| "---:").collect::<Vec<_>>().join("|")
     );
-    println!("|---|{}|", names.iter().map(|_| "---:").collect::<Vec<_>>().join("|"));
     for (name, r) in rows {
         let cells: Vec<String> = r.iter().map(|x| format!("{:.2}%", x * 100.0)).collect();
         println!("| {name} | {} |", cells.join(" | "));

@@ -65,6 +65,22 @@ pub enum Error {
     /// Redis: `ERR GT, LT, and/or NX options at the same time are not compatible`.
     #[error("GT, LT, and/or NX options at the same time are not compatible")]
     ZAddGtLtNx,
+    /// A bit offset past the 512 MiB string limit (SETBIT, GETBIT, BITFIELD).
+    /// Redis: `ERR bit offset is not an integer or out of range`.
+    #[error("bit offset is not an integer or out of range")]
+    BitOffsetOutOfRange,
+    /// `BITOP NOT` with other than one source key.
+    /// Redis: `ERR BITOP NOT must be called with a single source key.`
+    #[error("BITOP NOT must be called with a single source key.")]
+    BitopNotSingleSource,
+    /// A HyperLogLog command on a string that is not a HyperLogLog.
+    /// Redis: `WRONGTYPE Key is not a valid HyperLogLog string value.`
+    #[error("Key is not a valid HyperLogLog string value.")]
+    NotHyperLogLog,
+    /// A HyperLogLog whose sparse encoding does not decode to 16384 registers.
+    /// Redis: `INVALIDOBJ Corrupted HLL object detected`.
+    #[error("Corrupted HLL object detected")]
+    CorruptHyperLogLog,
     /// The memory bound forbids the write.
     /// Redis: `OOM command not allowed when used memory > 'maxmemory'.`
     #[error("command not allowed when used memory > 'maxmemory'.")]
@@ -169,7 +185,8 @@ impl Error {
     #[must_use]
     pub fn code(&self) -> &'static str {
         match self {
-            Error::WrongType => "WRONGTYPE",
+            Error::WrongType | Error::NotHyperLogLog => "WRONGTYPE",
+            Error::CorruptHyperLogLog => "INVALIDOBJ",
             Error::OutOfMemory => "OOM",
             // RedisBloom's sketch errors carry no ERR: the line starts with `CMS:`.
             Error::CmsKeyMissing

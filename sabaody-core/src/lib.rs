@@ -86,6 +86,7 @@
 //! expiry cycle and RANDOMKEY do).
 
 mod access;
+mod bits;
 mod bloom;
 mod cache;
 mod clock;
@@ -110,6 +111,9 @@ mod zset;
 mod tests;
 
 pub use access::Transaction;
+pub use bits::{
+    BitOp, BitOps, BitRange, BitUnit, BitfieldOp, BitfieldType, HllOps, MAX_BIT_OFFSET, Overflow,
+};
 pub use bloom::{Bloom, BloomConfig, BloomInfo, BloomOps};
 pub use cache::{Cache, CacheBuilder, DbInfo, Stats};
 pub use clock::{Clock, CoarseClock, ManualClock, SystemClock};
@@ -133,5 +137,7 @@ pub use zset::{
 /// `use sabaody_core::prelude::*;` brings the handle, the [`Keyspace`] trait and the data-type
 /// traits into scope.
 pub mod prelude {
-    pub use crate::{BloomOps, Cache, CmsOps, HashOps, Keyspace, ListOps, SetOps, ZSetOps};
+    pub use crate::{
+        BitOps, BloomOps, Cache, CmsOps, HashOps, HllOps, Keyspace, ListOps, SetOps, ZSetOps,
+    };
 }

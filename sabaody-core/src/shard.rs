@@ -386,11 +386,13 @@ impl Shard {
     #[inline]
     pub(crate) fn find_slot(&self, h: u64, key: &[u8]) -> Option<(&AtomicU64, Rec)> {
         let a = &self.arena;
-        self.table.find(h, |slot| key_is(a, slot_off(slot), key)).map(|slot| {
-            let mut r = parse(a, slot_off(slot) as usize);
-            r.stamp = stamp(slot);
-            (slot, r)
-        })
+        self.table
+            .find(h, |slot| key_is(a, slot_off(slot), key))
+            .map(|slot| {
+                let mut r = parse(a, slot_off(slot) as usize);
+                r.stamp = stamp(slot);
+                (slot, r)
+            })
     }
 
     /// Records an access to the key of `slot` (LRU time or LFU counter), under a shared lock.
@@ -595,8 +597,9 @@ impl Shard {
                 }
                 let stamp = self.tracking.initial();
                 let (a, hb) = (&self.arena, &self.hasher);
-                self.table
-                    .insert_unique(h, new_slot(off, stamp), |o| hb.hash_one(key_of(a, slot_off(o))));
+                self.table.insert_unique(h, new_slot(off, stamp), |o| {
+                    hb.hash_one(key_of(a, slot_off(o)))
+                });
             }
         }
         self.mem += new_len + SLOT_OVERHEAD;
@@ -658,8 +661,7 @@ impl Shard {
                 } else {
                     let off = self.append_space(new_len)?;
                     write_rec(&mut self.arena[off..], &key, enc, ttl, lru);
-                    if let Some(slot) = self.table.find_mut(h, |o| slot_off(o) as usize == r.off)
-                    {
+                    if let Some(slot) = self.table.find_mut(h, |o| slot_off(o) as usize == r.off) {
                         set_off(slot, off);
                     }
                     self.dead += r.len();
@@ -679,7 +681,10 @@ impl Shard {
     /// Removes `key`; returns its value if `want` and the key existed.
     pub(crate) fn remove(&mut self, h: u64, key: &[u8], want: bool) -> Option<Option<Owned>> {
         let a = &self.arena;
-        let entry = self.table.find_entry(h, |o| key_is(a, slot_off(o), key)).ok()?;
+        let entry = self
+            .table
+            .find_entry(h, |o| key_is(a, slot_off(o), key))
+            .ok()?;
         let (slot, _) = entry.remove();
         Some(self.after_unlink(slot.into_inner() as u32, want))
     }
@@ -688,7 +693,10 @@ impl Shard {
     /// the caller can drop it after releasing the lock (UNLINK). `None` if absent.
     pub(crate) fn remove_lazy(&mut self, h: u64, key: &[u8]) -> Option<Option<Value>> {
         let a = &self.arena;
-        let entry = self.table.find_entry(h, |o| key_is(a, slot_off(o), key)).ok()?;
+        let entry = self
+            .table
+            .find_entry(h, |o| key_is(a, slot_off(o), key))
+            .ok()?;
         let (slot, _) = entry.remove();
         let r = parse(&self.arena, slot.into_inner() as u32 as usize);
         let slab = self.drop_rec(&r);
@@ -773,7 +781,8 @@ impl Shard {
         if self.table.num_buckets() > 64 && self.table.len() * 8 < self.table.num_buckets() {
             self.epoch = self.epoch.wrapping_add(1);
             let (a, hb) = (&self.arena, &self.hasher);
-            self.table.shrink_to(0, |o| hb.hash_one(key_of(a, slot_off(o))));
+            self.table
+                .shrink_to(0, |o| hb.hash_one(key_of(a, slot_off(o))));
         }
     }
 

@@ -154,6 +154,22 @@ impl Value {
         true
     }
 
+    /// Lends a string value's bytes to `f` for in-place change (SETBIT, BITFIELD, PFADD):
+    /// no copy unless a reader still holds a clone. `None`, and no change, for other types.
+    pub(crate) fn with_str_mut<R>(
+        &mut self,
+        f: impl FnOnce(&mut bytes::BytesMut) -> R,
+    ) -> Option<R> {
+        let Value::Str(b) = self else { return None };
+        let old = std::mem::take(b);
+        let mut m = old
+            .try_into_mut()
+            .unwrap_or_else(|b| bytes::BytesMut::from(&b[..]));
+        let r = f(&mut m);
+        *b = m.freeze();
+        Some(r)
+    }
+
     /// Bytes charged to `used_memory` for this value (slab slot + heap).
     pub(crate) fn charge(&self) -> usize {
         match self {

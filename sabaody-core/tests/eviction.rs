@@ -61,7 +61,12 @@ fn lowering_the_bound_evicts_down_to_it() {
     }
     let used = c.used_memory();
     let evicted = c.set_max_memory((used / 2) as u64);
-    assert!(c.used_memory() <= used / 2, "{} > {}", c.used_memory(), used / 2);
+    assert!(
+        c.used_memory() <= used / 2,
+        "{} > {}",
+        c.used_memory(),
+        used / 2
+    );
     assert!((400..=600).contains(&evicted), "evicted {evicted}");
     assert_eq!(c.stats().evicted_keys, evicted as u64);
     assert_eq!(c.dbsize() + evicted, 1000);
@@ -179,7 +184,11 @@ fn lfu_counters_grow_logarithmically_and_decay() {
     assert_eq!(c.object_freq("k").unwrap(), Some(f - 3));
     c.set_lfu_decay_time(0);
     clock.advance(Duration::from_secs(60 * 60));
-    assert_eq!(c.object_freq("k").unwrap(), Some(f), "decay-time 0: no decay");
+    assert_eq!(
+        c.object_freq("k").unwrap(),
+        Some(f),
+        "decay-time 0: no decay"
+    );
     c.set_lfu_decay_time(1);
     clock.advance(Duration::from_secs(24 * 60 * 60));
     assert_eq!(c.object_freq("k").unwrap(), Some(0));

@@ -177,6 +177,16 @@ fn diff_lists() {
     run_dir("lists");
 }
 
+#[test]
+fn diff_bits() {
+    run_dir("bits");
+}
+
+#[test]
+fn diff_hll() {
+    run_dir("hll");
+}
+
 /// The scripts of a directory family, sorted by name: `(family name, text)`.
 fn dir_scripts(dir: &str) -> Vec<(String, String)> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -1556,7 +1566,7 @@ fn every_family_script_parses() {
     .into_iter()
     .map(|(n, t)| (n.to_string(), t.to_string()))
     .chain(
-        ["sets", "zsets", "hashes", "lists"]
+        ["sets", "zsets", "hashes", "lists", "bits", "hll"]
             .into_iter()
             .flat_map(dir_scripts),
     ) {

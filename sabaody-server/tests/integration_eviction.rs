@@ -40,7 +40,10 @@ fn info_u64(con: &mut redis::Connection, section: &str, field: &str) -> u64 {
 fn noeviction_then_lru_through_config_set() {
     let h = start(&[("maxmemory", "2mb")]);
     let mut con = client(&h);
-    assert_eq!(info_field(&mut con, "memory", "maxmemory_policy"), "noeviction");
+    assert_eq!(
+        info_field(&mut con, "memory", "maxmemory_policy"),
+        "noeviction"
+    );
     assert_eq!(info_u64(&mut con, "memory", "maxmemory"), 2 << 20);
     let value = "x".repeat(1000);
     let mut refused = None;
@@ -108,7 +111,10 @@ fn noeviction_then_lru_through_config_set() {
         .query(&mut con)
         .unwrap();
     let used = info_u64(&mut con, "memory", "used_memory");
-    assert!(used <= 1 << 20, "used {used} after CONFIG SET maxmemory 1mb");
+    assert!(
+        used <= 1 << 20,
+        "used {used} after CONFIG SET maxmemory 1mb"
+    );
     assert!(info_u64(&mut con, "stats", "evicted_keys") > evicted);
     let peak = info_u64(&mut con, "memory", "used_memory_peak");
     assert!(peak >= used && peak <= (2 << 20) + 2000, "peak {peak}");
@@ -189,7 +195,8 @@ fn object_idletime_freq_and_touch() {
         .query::<i64>(&mut con)
         .unwrap_err();
     assert!(
-        err.to_string().contains("An LFU maxmemory policy is selected"),
+        err.to_string()
+            .contains("An LFU maxmemory policy is selected"),
         "{err}"
     );
     h.shutdown();
@@ -218,7 +225,9 @@ fn the_bound_holds_with_two_loop_threads() {
                 for _ in 0..200 {
                     let mut pipe = redis::pipe();
                     for _ in 0..50 {
-                        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                        seed = seed
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
                         let key = format!("k:{t}:{}", (seed >> 33) % 100_000);
                         let len = 1 + ((seed >> 20) % 4096) as usize;
                         pipe.set(key, &big[..len]).ignore();

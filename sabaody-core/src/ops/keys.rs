@@ -1,9 +1,9 @@
 //! Generic key operations: DEL, EXISTS, TYPE, RENAME, COPY, KEYS, SCAN, DBSIZE, FLUSH, RANDOMKEY.
 
 use super::{live, live_ro_notouch, locate, plan, pos, read_key_notouch};
-use crate::evict::{RemovalCause, notify};
 use crate::Error;
 use crate::access::Access;
+use crate::evict::{RemovalCause, notify};
 use crate::glob::glob_match;
 use crate::keyspace::{CopyOptions, ScanOptions};
 use crate::value::KeyType;
@@ -373,10 +373,7 @@ pub(crate) fn object_freq<A: Access + ?Sized>(a: &A, key: &[u8]) -> Result<Optio
 }
 
 /// OBJECT IDLETIME: seconds since the last access, without recording one.
-pub(crate) fn object_idletime<A: Access + ?Sized>(
-    a: &A,
-    key: &[u8],
-) -> Result<Option<u64>, Error> {
+pub(crate) fn object_idletime<A: Access + ?Sized>(a: &A, key: &[u8]) -> Result<Option<u64>, Error> {
     let t = &a.store().tracking;
     if t.policy().is_lfu() {
         return Err(Error::LfuSelected);

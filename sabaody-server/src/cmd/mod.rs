@@ -21,6 +21,7 @@ use sabaody_core::{Cache, Transaction};
 use crate::client::Client;
 use crate::server::Shared;
 
+pub(crate) mod bits;
 pub(crate) mod bloom;
 pub(crate) mod connection;
 pub(crate) mod hash;
@@ -166,6 +167,7 @@ pub(crate) static FAMILIES: &[&[CommandSpec]] = &[
     hash::COMMANDS,
     list::COMMANDS,
     bloom::COMMANDS,
+    bits::COMMANDS,
 ];
 
 /// Every command the server knows, in table order (`index_of` order).
