@@ -36,19 +36,20 @@ cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 rss_kb() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
 info() { redis-cli -p "$1" INFO "$2" | tr -d '\r' | awk -F: -v k="$3" '$1==k{print $2}'; }
 
-start() { # kind -> "pid port"
+start() { # kind -> sets STARTED_PID and STARTED_PORT
   local kind="$1" port; port="$(free_port)"
   local args=(--port "$port" --bind 127.0.0.1 --save "" --appendonly no --maxmemory "$MAXMEMORY" --maxmemory-policy "$POLICY")
   mkdir -p "$WORK/$kind"
   if [[ $kind == redis ]]; then
-    taskset -c "$SERVER_CPUS" redis-server "${args[@]}" --dir "$WORK/$kind" --daemonize no --logfile "$WORK/$kind.log" &
+    taskset -c "$SERVER_CPUS" redis-server "${args[@]}" --dir "$WORK/$kind" --daemonize no --logfile "$WORK/$kind.log" >/dev/null 2>&1 &
   else
     (cd "$WORK/$kind" && exec taskset -c "$SERVER_CPUS" "$SABAODY_BIN" "${args[@]}" --io-threads 1 >"$WORK/$kind.log" 2>&1) &
   fi
-  local pid=$!
-  PIDS+=("$pid")
+  STARTED_PID=$!
+  PIDS+=("$STARTED_PID")
+  STARTED_PORT="$port"
   for _ in $(seq 100); do
-    [[ "$(redis-cli -p "$port" PING 2>/dev/null)" == PONG ]] && { echo "$pid $port"; return; }
+    [[ "$(redis-cli -p "$port" PING 2>/dev/null)" == PONG ]] && return
     sleep 0.1
   done
   echo "server $kind did not start" >&2; exit 1
@@ -69,8 +70,8 @@ run() { # kind pid port -> prints a result line
     "$kind" "$rps" "$cpu" "$keys" "$(info "$port" memory used_memory)" "$(info "$port" stats evicted_keys)" "$(rss_kb "$pid")"
 }
 
-read -r RPID RPORT < <(start redis)
-read -r SPID SPORT < <(start sabaody)
+start redis; RPID=$STARTED_PID; RPORT=$STARTED_PORT
+start sabaody; SPID=$STARTED_PID; SPORT=$STARTED_PORT
 echo "maxmemory $MAXMEMORY $POLICY; redis-benchmark -t set -n $N -r $RANGE -P 16; servers on CPU $SERVER_CPUS, client on CPU $CLIENT_CPUS" >&2
 for r in $(seq "$ROUNDS"); do
   if (( r % 2 )); then
