@@ -176,8 +176,8 @@ fn lex_below_max(b: &LexBound, m: &[u8]) -> bool {
 fn bounds(z: &ZSet, by: &RangeBy) -> (usize, usize) {
     match by {
         RangeBy::Score(min, max) => {
-            let lo = z.count_while(|s, _| !above_min(min, s));
-            let hi = z.count_while(|s, _| below_max(max, s));
+            let lo = z.count_while_score(|s| !above_min(min, s));
+            let hi = z.count_while_score(|s| below_max(max, s));
             (lo, hi.max(lo))
         }
         RangeBy::Lex(min, max) => {

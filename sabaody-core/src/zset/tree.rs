@@ -9,6 +9,10 @@
 
 use std::cmp::Ordering;
 
+/// What the tree stores: small, copyable, comparable only through the caller's `cmp`.
+pub(crate) trait Elem: Copy + PartialEq + std::fmt::Debug {}
+impl<T: Copy + PartialEq + std::fmt::Debug> Elem for T {}
+
 /// Ids per leaf: 128 × 4 bytes = one 512-byte allocation.
 pub(crate) const LEAF_CAP: usize = 128;
 /// Children per inner node.
@@ -17,28 +21,28 @@ const LEAF_MIN: usize = LEAF_CAP / 4;
 const INNER_MIN: usize = INNER_CAP / 4;
 
 #[derive(Debug, Clone)]
-struct Child {
-    node: Node,
+struct Child<T> {
+    node: Node<T>,
     /// Elements under `node`.
     size: u32,
-    /// The largest id under `node`.
-    max: u32,
+    /// The largest element under `node`.
+    max: T,
 }
 
 #[derive(Debug, Clone)]
-enum Node {
-    Leaf(Vec<u32>),
-    Inner(Vec<Child>),
+enum Node<T> {
+    Leaf(Vec<T>),
+    Inner(Vec<Child<T>>),
 }
 
-impl Node {
+impl<T: Elem> Node<T> {
     fn width(&self) -> usize {
         match self {
             Node::Leaf(v) => v.len(),
             Node::Inner(v) => v.len(),
         }
     }
-    fn max(&self) -> Option<u32> {
+    fn max(&self) -> Option<T> {
         match self {
             Node::Leaf(v) => v.last().copied(),
             Node::Inner(v) => v.last().map(|c| c.max),
@@ -50,38 +54,39 @@ impl Node {
             Node::Inner(v) => v.iter().map(|c| c.size).sum(),
         }
     }
-    fn child(node: Node) -> Child {
-        Child {
+    /// A child link for a non-empty node.
+    fn child(node: Node<T>) -> Option<Child<T>> {
+        Some(Child {
             size: node.size(),
-            max: node.max().unwrap_or(0),
+            max: node.max()?,
             node,
-        }
+        })
     }
 }
 
 /// The tree. `cmp(a, b)` must be a total order over the ids stored.
 #[derive(Debug, Clone)]
-pub(crate) struct Tree {
-    root: Node,
+pub(crate) struct Tree<T> {
+    root: Node<T>,
     len: usize,
     leaves: usize,
     inners: usize,
 }
 
-impl Default for Tree {
+impl<T: Elem> Default for Tree<T> {
     fn default() -> Self {
         Tree::new()
     }
 }
 
 /// Index of the child that holds (or would hold) `id`: the first whose max is >= it.
-fn pick(kids: &[Child], id: u32, cmp: &impl Fn(u32, u32) -> Ordering) -> usize {
+fn pick<T: Elem>(kids: &[Child<T>], id: T, cmp: &impl Fn(T, T) -> Ordering) -> usize {
     let i = kids.partition_point(|c| cmp(c.max, id) == Ordering::Less);
     i.min(kids.len().saturating_sub(1))
 }
 
-impl Tree {
-    pub(crate) fn new() -> Tree {
+impl<T: Elem> Tree<T> {
+    pub(crate) fn new() -> Tree<T> {
         Tree {
             root: Node::Leaf(Vec::new()),
             len: 0,
@@ -97,12 +102,12 @@ impl Tree {
     /// Heap bytes of the nodes (leaves are allocated at full capacity).
     pub(crate) fn heap(&self) -> usize {
         use crate::value::heap_size;
-        self.leaves * heap_size(LEAF_CAP * 4)
-            + self.inners * heap_size(INNER_CAP * std::mem::size_of::<Child>())
+        self.leaves * heap_size(LEAF_CAP * std::mem::size_of::<T>())
+            + self.inners * heap_size(INNER_CAP * std::mem::size_of::<Child<T>>())
     }
 
     /// Inserts `id` (not present).
-    pub(crate) fn insert(&mut self, id: u32, cmp: &impl Fn(u32, u32) -> Ordering) {
+    pub(crate) fn insert(&mut self, id: T, cmp: &impl Fn(T, T) -> Ordering) {
         if let Node::Leaf(v) = &mut self.root
             && v.capacity() == 0
         {
@@ -111,15 +116,15 @@ impl Tree {
         if let Some(right) = self.insert_rec_root(id, cmp) {
             let left = std::mem::replace(&mut self.root, Node::Leaf(Vec::new()));
             let mut kids = Vec::with_capacity(INNER_CAP);
-            kids.push(Node::child(left));
-            kids.push(Node::child(right));
+            kids.extend(Node::child(left));
+            kids.extend(Node::child(right));
             self.root = Node::Inner(kids);
             self.inners += 1;
         }
         self.len += 1;
     }
 
-    fn insert_rec_root(&mut self, id: u32, cmp: &impl Fn(u32, u32) -> Ordering) -> Option<Node> {
+    fn insert_rec_root(&mut self, id: T, cmp: &impl Fn(T, T) -> Ordering) -> Option<Node<T>> {
         let mut counts = (0usize, 0usize);
         let r = insert_rec(&mut self.root, id, cmp, &mut counts);
         self.leaves += counts.0;
@@ -128,7 +133,7 @@ impl Tree {
     }
 
     /// Removes `id`; false if it was not found.
-    pub(crate) fn remove(&mut self, id: u32, cmp: &impl Fn(u32, u32) -> Ordering) -> bool {
+    pub(crate) fn remove(&mut self, id: T, cmp: &impl Fn(T, T) -> Ordering) -> bool {
         let mut counts = (0usize, 0usize);
         let found = remove_rec(&mut self.root, id, cmp, &mut counts);
         self.leaves -= counts.0;
@@ -149,7 +154,7 @@ impl Tree {
     }
 
     /// How many leading elements satisfy `pred` (which must hold for a prefix of the order).
-    pub(crate) fn count_while(&self, pred: impl Fn(u32) -> bool) -> usize {
+    pub(crate) fn count_while(&self, pred: impl Fn(T) -> bool) -> usize {
         let mut node = &self.root;
         let mut acc = 0usize;
         loop {
@@ -168,12 +173,12 @@ impl Tree {
     }
 
     /// The 0-based rank of `id` (which must be present), by key.
-    pub(crate) fn rank(&self, id: u32, cmp: &impl Fn(u32, u32) -> Ordering) -> usize {
+    pub(crate) fn rank(&self, id: T, cmp: &impl Fn(T, T) -> Ordering) -> usize {
         self.count_while(|x| cmp(x, id) == Ordering::Less)
     }
 
     /// The id at rank `r`.
-    pub(crate) fn select(&self, mut r: usize) -> Option<u32> {
+    pub(crate) fn select(&self, mut r: usize) -> Option<T> {
         let mut node = &self.root;
         loop {
             match node {
@@ -195,15 +200,15 @@ impl Tree {
 
     /// Calls `f` on the ids from rank `start` on, ascending (or descending from `start` when
     /// `rev`), until `f` returns false or the tree ends.
-    pub(crate) fn walk(&self, start: usize, rev: bool, mut f: impl FnMut(u32) -> bool) {
+    pub(crate) fn walk(&self, start: usize, rev: bool, mut f: impl FnMut(T) -> bool) {
         if start < self.len {
             walk_rec(&self.root, start, rev, &mut f);
         }
     }
 
     /// Checks every invariant: sizes, maxima, order, fill of leaves' allocations, counters.
-    pub(crate) fn validate(&self, cmp: &impl Fn(u32, u32) -> Ordering) -> Result<(), String> {
-        let mut prev: Option<u32> = None;
+    pub(crate) fn validate(&self, cmp: &impl Fn(T, T) -> Ordering) -> Result<(), String> {
+        let mut prev: Option<T> = None;
         let mut counts = (0usize, 0usize);
         let n = validate_rec(&self.root, cmp, &mut prev, &mut counts, true)?;
         if n != self.len {
@@ -220,12 +225,12 @@ impl Tree {
     }
 }
 
-fn insert_rec(
-    node: &mut Node,
-    id: u32,
-    cmp: &impl Fn(u32, u32) -> Ordering,
+fn insert_rec<T: Elem>(
+    node: &mut Node<T>,
+    id: T,
+    cmp: &impl Fn(T, T) -> Ordering,
     counts: &mut (usize, usize),
-) -> Option<Node> {
+) -> Option<Node<T>> {
     match node {
         Node::Leaf(v) => {
             let p = v.partition_point(|&x| cmp(x, id) == Ordering::Less);
@@ -255,8 +260,8 @@ fn insert_rec(
             let split = insert_rec(&mut c.node, id, cmp, counts);
             c.size = c.node.size();
             c.max = c.node.max().unwrap_or(c.max);
-            if let Some(right) = split {
-                kids.insert(i + 1, Node::child(right));
+            if let Some(right) = split.and_then(Node::child) {
+                kids.insert(i + 1, right);
                 if kids.len() > INNER_CAP {
                     let at = kids.len() / 2;
                     let mut r = Vec::with_capacity(INNER_CAP);
@@ -270,10 +275,10 @@ fn insert_rec(
     }
 }
 
-fn remove_rec(
-    node: &mut Node,
-    id: u32,
-    cmp: &impl Fn(u32, u32) -> Ordering,
+fn remove_rec<T: Elem>(
+    node: &mut Node<T>,
+    id: T,
+    cmp: &impl Fn(T, T) -> Ordering,
     counts: &mut (usize, usize),
 ) -> bool {
     match node {
@@ -306,7 +311,7 @@ fn remove_rec(
 
 /// After a removal under `kids[i]`: drops an empty child, or merges an underfull one into a
 /// neighbour when both fit in one node.
-fn rebalance(kids: &mut Vec<Child>, i: usize, counts: &mut (usize, usize)) {
+fn rebalance<T: Elem>(kids: &mut Vec<Child<T>>, i: usize, counts: &mut (usize, usize)) {
     let Some(c) = kids.get(i) else { return };
     let (w, leaf) = (c.node.width(), matches!(c.node, Node::Leaf(_)));
     if w == 0 {
@@ -350,7 +355,12 @@ fn rebalance(kids: &mut Vec<Child>, i: usize, counts: &mut (usize, usize)) {
         }
         // Siblings are always at the same depth.
         (_, other) => {
-            kids.insert(left + 1, Node::child(other));
+            let back = Child {
+                node: other,
+                size: right.size,
+                max: right.max,
+            };
+            kids.insert(left + 1, back);
             return;
         }
     }
@@ -358,7 +368,12 @@ fn rebalance(kids: &mut Vec<Child>, i: usize, counts: &mut (usize, usize)) {
     l.max = right.max;
 }
 
-fn walk_rec(node: &Node, mut start: usize, rev: bool, f: &mut impl FnMut(u32) -> bool) -> bool {
+fn walk_rec<T: Elem>(
+    node: &Node<T>,
+    mut start: usize,
+    rev: bool,
+    f: &mut impl FnMut(T) -> bool,
+) -> bool {
     match node {
         Node::Leaf(v) => {
             if rev {
@@ -413,10 +428,10 @@ fn walk_rec(node: &Node, mut start: usize, rev: bool, f: &mut impl FnMut(u32) ->
     }
 }
 
-fn validate_rec(
-    node: &Node,
-    cmp: &impl Fn(u32, u32) -> Ordering,
-    prev: &mut Option<u32>,
+fn validate_rec<T: Elem>(
+    node: &Node<T>,
+    cmp: &impl Fn(T, T) -> Ordering,
+    prev: &mut Option<T>,
     counts: &mut (usize, usize),
     root: bool,
 ) -> Result<usize, String> {
@@ -433,7 +448,7 @@ fn validate_rec(
                 if let Some(p) = *prev
                     && cmp(p, x) != Ordering::Less
                 {
-                    return Err(format!("order: {p} !< {x}"));
+                    return Err(format!("order: {p:?} !< {x:?}"));
                 }
                 *prev = Some(x);
             }
@@ -451,7 +466,7 @@ fn validate_rec(
                     return Err(format!("size {} but {} ids", c.size, n));
                 }
                 if c.node.max() != Some(c.max) {
-                    return Err(format!("max {} but {:?}", c.max, c.node.max()));
+                    return Err(format!("max {:?} but {:?}", c.max, c.node.max()));
                 }
                 total += n;
             }

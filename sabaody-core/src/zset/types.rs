@@ -46,7 +46,17 @@ struct Index {
     free: Vec<u32>,
     table: HashTable<u32>,
     hasher: DefaultHashBuilder,
-    tree: Tree,
+    tree: Tree<Key>,
+}
+
+/// What the B+tree stores: the slab id and a copy of its score, so descending the tree
+/// compares scores in place and reads a member from the slab only on a score tie.
+/// Packed to 12 bytes (align 4): the leaves are most of the tree's memory.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C, packed(4))]
+struct Key {
+    score: f64,
+    id: u32,
 }
 
 fn slot(slots: &[Entry], id: u32) -> (f64, &[u8]) {
@@ -56,11 +66,17 @@ fn slot(slots: &[Entry], id: u32) -> (f64, &[u8]) {
     }
 }
 
-fn id_cmp(slots: &[Entry]) -> impl Fn(u32, u32) -> Ordering + '_ {
+fn key_cmp(slots: &[Entry]) -> impl Fn(Key, Key) -> Ordering + '_ {
     move |a, b| {
-        let (sa, ma) = slot(slots, a);
-        let (sb, mb) = slot(slots, b);
-        order(sa, ma, sb, mb)
+        if a.score < b.score {
+            Ordering::Less
+        } else if a.score > b.score {
+            Ordering::Greater
+        } else if a.id == b.id {
+            Ordering::Equal
+        } else {
+            slot(slots, a.id).1.cmp(slot(slots, b.id).1)
+        }
     }
 }
 
@@ -117,7 +133,7 @@ impl Index {
         table.insert_unique(hasher.hash_one(m), id, |&i| {
             hasher.hash_one(slot(slots, i).1)
         });
-        tree.insert(id, &id_cmp(slots));
+        tree.insert(Key { score, id }, &key_cmp(slots));
         Ok(())
     }
 
@@ -134,18 +150,20 @@ impl Index {
             .find_entry(hasher.hash_one(m), |&id| slot(slots, id).1 == m)
             .ok()?;
         let (id, _) = e.remove();
-        tree.remove(id, &id_cmp(slots));
+        let score = slot(slots, id).0;
+        tree.remove(Key { score, id }, &key_cmp(slots));
         free.push(id);
         slots.get_mut(id as usize).map(std::mem::take)
     }
 
     fn set_score(&mut self, id: u32, score: f64) {
         let Index { slots, tree, .. } = self;
-        tree.remove(id, &id_cmp(slots));
+        let old = slot(slots, id).0;
+        tree.remove(Key { score: old, id }, &key_cmp(slots));
         if let Some(e) = slots.get_mut(id as usize) {
             e.score = score;
         }
-        tree.insert(id, &id_cmp(slots));
+        tree.insert(Key { score, id }, &key_cmp(slots));
     }
 }
 
@@ -384,7 +402,8 @@ impl ZSet {
             Repr::Small(v) => Self::small_pos(v, m),
             Repr::Big(ix) => {
                 let id = ix.find(m)?;
-                Some(ix.tree.rank(id, &id_cmp(&ix.slots)))
+                let score = slot(&ix.slots, id).0;
+                Some(ix.tree.rank(Key { score, id }, &key_cmp(&ix.slots)))
             }
         }
     }
@@ -393,10 +412,17 @@ impl ZSet {
     pub(crate) fn count_while(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
         match &self.repr {
             Repr::Small(v) => v.partition_point(|e| pred(e.score, e.member.as_bytes())),
-            Repr::Big(ix) => ix.tree.count_while(|id| {
-                let (s, m) = slot(&ix.slots, id);
-                pred(s, m)
-            }),
+            Repr::Big(ix) => ix
+                .tree
+                .count_while(|k| pred(k.score, slot(&ix.slots, k.id).1)),
+        }
+    }
+
+    /// [`ZSet::count_while`] for a predicate on scores only (no member is read).
+    pub(crate) fn count_while_score(&self, pred: impl Fn(f64) -> bool) -> usize {
+        match &self.repr {
+            Repr::Small(v) => v.partition_point(|e| pred(e.score)),
+            Repr::Big(ix) => ix.tree.count_while(|k| pred(k.score)),
         }
     }
 
@@ -405,7 +431,7 @@ impl ZSet {
         match &self.repr {
             Repr::Small(v) => v.get(r).map(|e| (e.member.as_bytes(), e.score)),
             Repr::Big(ix) => {
-                let (s, m) = slot(&ix.slots, ix.tree.select(r)?);
+                let (s, m) = slot(&ix.slots, ix.tree.select(r)?.id);
                 Some((m, s))
             }
         }
@@ -433,8 +459,8 @@ impl ZSet {
                     }
                 }
             }
-            Repr::Big(ix) => ix.tree.walk(start, rev, |id| {
-                let (s, m) = slot(&ix.slots, id);
+            Repr::Big(ix) => ix.tree.walk(start, rev, |k| {
+                let (s, m) = slot(&ix.slots, k.id);
                 f(m, s)
             }),
         }
@@ -491,7 +517,7 @@ impl ZSet {
                 }
             }
             Repr::Big(ix) => {
-                ix.tree.validate(&id_cmp(&ix.slots))?;
+                ix.tree.validate(&key_cmp(&ix.slots))?;
                 if ix.table.len() != ix.tree.len() {
                     return Err(format!("table {} tree {}", ix.table.len(), ix.tree.len()));
                 }
@@ -500,10 +526,15 @@ impl ZSet {
                 }
                 let mut n = 0;
                 let mut err = None;
-                ix.tree.walk(0, false, |id| {
+                ix.tree.walk(0, false, |k| {
+                    let id = k.id;
                     let (s, m) = slot(&ix.slots, id);
                     if s.is_nan() || ix.find(m) != Some(id) {
                         err = Some(format!("id {id} not indexed by its member"));
+                        return false;
+                    }
+                    if s.to_bits() != k.score.to_bits() {
+                        err = Some(format!("id {id}: tree score {} but slab {s}", { k.score }));
                         return false;
                     }
                     heap += ix.slots.get(id as usize).map_or(0, |e| e.member.heap());
@@ -530,8 +561,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn entry_is_32_bytes() {
+    fn entry_is_32_bytes_and_key_12() {
         assert_eq!(std::mem::size_of::<Entry>(), 32);
+        assert_eq!(std::mem::size_of::<Key>(), 12);
     }
 
     #[test]
