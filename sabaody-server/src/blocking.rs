@@ -171,7 +171,6 @@ impl Blocking {
                 return;
             };
             let mut out = BytesMut::new();
-            let proto = w.proto;
             let served = match &w.op {
                 BlockOp::Pop(end) => match cache.pop_count(key, *end, 1) {
                     Ok(Some(mut v)) => match v.pop() {
@@ -217,7 +216,6 @@ impl Blocking {
             };
             if !served {
                 // No element left for this key: the rest wait for the next push.
-                let _ = proto;
                 return;
             }
             shared.watches.touch_key(db, key);

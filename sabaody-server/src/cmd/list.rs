@@ -630,7 +630,7 @@ pub(crate) fn lmpop(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
 /// when it does not block: a null array for the pops, a null bulk for the moves.
 fn block(ctx: &mut Ctx<'_, '_>, keys: &[Bytes], op: BlockOp, timeout_ms: u64) {
     let loop_idx = ctx.client.info.loop_idx;
-    if ctx.tx.is_some() || ctx.shared.loops.get(loop_idx).is_none() {
+    if ctx.tx.is_some() || ctx.client.in_exec || ctx.shared.loops.get(loop_idx).is_none() {
         match op {
             BlockOp::Move { .. } => ctx.null(),
             _ => write::null_array(ctx.out, ctx.client.proto),
