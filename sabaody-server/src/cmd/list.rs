@@ -650,7 +650,6 @@ fn block(ctx: &mut Ctx<'_, '_>, keys: &[Bytes], op: BlockOp, timeout_ms: u64) {
         client_id: ctx.client.id,
         loop_idx,
         db: ctx.client.db,
-        proto: ctx.client.proto,
         keys: uniq,
         op,
     });
