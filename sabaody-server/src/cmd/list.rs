@@ -345,13 +345,17 @@ fn pop(
         return Err(CmdError::WrongArity(name));
     }
     let Some(count_arg) = args.peek() else {
-        let v = match end {
-            ListEnd::Left => ks!(ctx, k => k.lpop(key))?,
-            ListEnd::Right => ks!(ctx, k => k.rpop(key))?,
+        // The element goes straight from the list into the reply buffer.
+        let out = &mut *ctx.out;
+        let found = match ctx.tx {
+            Some(tx) => {
+                let _ = tx.select(ctx.client.db);
+                tx.pop_with(key, end, |e| write::bulk(out, e))?
+            }
+            None => ctx.shared.dbs[ctx.client.db].pop_with(key, end, |e| write::bulk(out, e))?,
         };
-        match v {
-            Some(v) => write::bulk(ctx.out, &v),
-            None => ctx.null(),
+        if found.is_none() {
+            ctx.null();
         }
         return Ok(());
     };
