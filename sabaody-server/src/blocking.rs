@@ -22,7 +22,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use sabaody_core::{ListEnd, ListOps};
-use sabaody_resp::{Protocol, write};
+// A served reply is an array or a bulk string: the same bytes in RESP2 and RESP3.
+use sabaody_resp::write;
 
 use crate::server::Shared;
 
@@ -47,7 +48,6 @@ pub(crate) struct Waiter {
     pub client_id: u64,
     pub loop_idx: usize,
     pub db: usize,
-    pub proto: Protocol,
     pub keys: Vec<Bytes>,
     pub op: BlockOp,
 }
@@ -171,7 +171,6 @@ impl Blocking {
                 return;
             };
             let mut out = BytesMut::new();
-            let proto = w.proto;
             let served = match &w.op {
                 BlockOp::Pop(end) => match cache.pop_count(key, *end, 1) {
                     Ok(Some(mut v)) => match v.pop() {
@@ -217,7 +216,6 @@ impl Blocking {
             };
             if !served {
                 // No element left for this key: the rest wait for the next push.
-                let _ = proto;
                 return;
             }
             shared.watches.touch_key(db, key);

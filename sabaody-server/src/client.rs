@@ -191,6 +191,8 @@ pub(crate) struct Client {
     pub blocked: bool,
     /// When a blocked client times out (`None`: never).
     pub block_deadline: Option<Instant>,
+    /// Running EXEC's queued commands without a transaction handle: BLPOP & co. must not block.
+    pub in_exec: bool,
 }
 
 impl Client {
@@ -210,6 +212,7 @@ impl Client {
             clock: Instant::now(),
             blocked: false,
             block_deadline: None,
+            in_exec: false,
         }
     }
 }

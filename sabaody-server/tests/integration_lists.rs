@@ -266,3 +266,41 @@ fn parse_scan(b: &[u8]) -> Option<(String, Vec<String>)> {
     lines.next()?;
     Some((cursor, items))
 }
+
+/// Inside EXEC the blocking forms answer at once, also on EXEC's path without a transaction
+/// handle (a queued INFO takes it).
+#[test]
+fn blocking_forms_do_not_block_inside_exec() {
+    let server = start();
+    let mut c = connect(server.local_addr());
+    call(&mut c, &["MULTI"], "+OK\r\n");
+    call(&mut c, &["INFO", "server"], "+QUEUED\r\n");
+    call(&mut c, &["BLPOP", "nokey", "0"], "+QUEUED\r\n");
+    call(
+        &mut c,
+        &["BLMOVE", "nokey", "d", "LEFT", "LEFT", "0"],
+        "+QUEUED\r\n",
+    );
+    c.write_all(&cmd(&["EXEC"])).unwrap();
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !got.ends_with(b"*-1\r\n$-1\r\n") && Instant::now() < deadline {
+        let mut buf = [0u8; 65536];
+        match c.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    assert!(
+        got.starts_with(b"*3\r\n$"),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
+    assert!(
+        got.ends_with(b"*-1\r\n$-1\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
+    call(&mut c, &["PING"], "+PONG\r\n");
+    server.shutdown();
+}

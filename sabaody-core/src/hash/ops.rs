@@ -185,9 +185,19 @@ pub(crate) fn hrandfield<A: Access + ?Sized>(
         if count < 0 {
             let n = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
             let mut out = Vec::with_capacity(n.min(1024));
-            for _ in 0..n {
-                if let Some(p) = h.nth(fastrand::usize(..len)) {
-                    out.push(copy_pair(p));
+            if h.is_table() {
+                for _ in 0..n {
+                    if let Some(p) = h.nth(fastrand::usize(..len)) {
+                        out.push(copy_pair(p));
+                    }
+                }
+            } else {
+                // A packed hash has no random access: index its (at most 512) entries once.
+                let all: Vec<(&[u8], &[u8])> = h.iter().collect();
+                for _ in 0..n {
+                    if let Some(&p) = all.get(fastrand::usize(..len)) {
+                        out.push(copy_pair(p));
+                    }
                 }
             }
             return out;

@@ -162,6 +162,24 @@ impl List {
         }
     }
 
+    /// Lends the element at `end` to `f`, then removes it (no copy).
+    pub(crate) fn pop_with<R>(&mut self, end: ListEnd, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        let r = match end {
+            ListEnd::Left => {
+                let r = f(self.chunks.front()?.first());
+                self.with_chunk(0, Chunk::drop_front);
+                r
+            }
+            ListEnd::Right => {
+                let r = f(self.chunks.back()?.last());
+                self.with_chunk(self.chunks.len() - 1, Chunk::drop_back);
+                r
+            }
+        };
+        self.len -= 1;
+        Some(r)
+    }
+
     /// Chunk index and index within that chunk of element `idx` (< len).
     fn locate_k(&self, idx: usize) -> (usize, usize) {
         if idx < self.len / 2 {
@@ -589,6 +607,21 @@ pub trait ListOps: Keyspace {
     /// [`Error::WrongType`].
     fn rpop(&self, key: impl AsRef<[u8]>) -> Result<Option<Bytes>, Error> {
         Ok(ops::pop(self, key.as_ref(), ListEnd::Right, 1)?.and_then(|mut v| v.pop()))
+    }
+
+    /// `LPOP key` / `RPOP key` lending the element to `f` under the shard lock before it is
+    /// removed (a server writes it straight into its reply buffer). `None` if the key does
+    /// not exist.
+    ///
+    /// # Errors
+    /// [`Error::WrongType`].
+    fn pop_with<R>(
+        &self,
+        key: impl AsRef<[u8]>,
+        end: ListEnd,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<Option<R>, Error> {
+        ops::pop_with(self, key.as_ref(), end, f)
     }
 
     /// `LPOP key count` / `RPOP key count`: up to `count` elements from `end`, `None` if the

@@ -89,6 +89,18 @@ pub(crate) fn pop<A: Access + ?Sized>(
     })
 }
 
+pub(crate) fn pop_with<A: Access + ?Sized, R>(
+    a: &A,
+    key: &[u8],
+    end: ListEnd,
+    f: impl FnOnce(&[u8]) -> R,
+) -> Result<Option<R>, Error> {
+    Ok(modify(a, key, KeyType::List, None, |v| {
+        Ok(list_mut(v)?.pop_with(end, f))
+    })?
+    .flatten())
+}
+
 pub(crate) fn llen<A: Access + ?Sized>(a: &A, key: &[u8]) -> Result<usize, Error> {
     Ok(read(a, key, List::len)?.unwrap_or(0))
 }

@@ -345,13 +345,17 @@ fn pop(
         return Err(CmdError::WrongArity(name));
     }
     let Some(count_arg) = args.peek() else {
-        let v = match end {
-            ListEnd::Left => ks!(ctx, k => k.lpop(key))?,
-            ListEnd::Right => ks!(ctx, k => k.rpop(key))?,
+        // The element goes straight from the list into the reply buffer.
+        let out = &mut *ctx.out;
+        let found = match ctx.tx {
+            Some(tx) => {
+                let _ = tx.select(ctx.client.db);
+                tx.pop_with(key, end, |e| write::bulk(out, e))?
+            }
+            None => ctx.shared.dbs[ctx.client.db].pop_with(key, end, |e| write::bulk(out, e))?,
         };
-        match v {
-            Some(v) => write::bulk(ctx.out, &v),
-            None => ctx.null(),
+        if found.is_none() {
+            ctx.null();
         }
         return Ok(());
     };
@@ -630,7 +634,7 @@ pub(crate) fn lmpop(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
 /// when it does not block: a null array for the pops, a null bulk for the moves.
 fn block(ctx: &mut Ctx<'_, '_>, keys: &[Bytes], op: BlockOp, timeout_ms: u64) {
     let loop_idx = ctx.client.info.loop_idx;
-    if ctx.tx.is_some() || ctx.shared.loops.get(loop_idx).is_none() {
+    if ctx.tx.is_some() || ctx.client.in_exec || ctx.shared.loops.get(loop_idx).is_none() {
         match op {
             BlockOp::Move { .. } => ctx.null(),
             _ => write::null_array(ctx.out, ctx.client.proto),
@@ -650,7 +654,6 @@ fn block(ctx: &mut Ctx<'_, '_>, keys: &[Bytes], op: BlockOp, timeout_ms: u64) {
         client_id: ctx.client.id,
         loop_idx,
         db: ctx.client.db,
-        proto: ctx.client.proto,
         keys: uniq,
         op,
     });

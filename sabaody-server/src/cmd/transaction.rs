@@ -96,9 +96,12 @@ pub(crate) fn exec(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), Cm
             write::null_array(out, client.proto);
         } else {
             write::array_len(out, queued.len());
+            // Blocking commands answer at once inside EXEC (no transaction handle here).
+            client.in_exec = true;
             for (spec, argv) in &queued {
                 run(shared, client, spec, argv, out, None);
             }
+            client.in_exec = false;
         }
     } else {
         let db = client.db;
