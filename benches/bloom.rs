@@ -11,7 +11,13 @@
 //! - `exists_hit`: looks up inserted keys; `exists_miss`: keys never inserted.
 //! - `cache_bf_add` / `cache_bf_exists`: the same through `Cache` (key lookup, shard lock).
 //!
+//! After criterion's runs, paired rounds: every variant runs a block of 100k operations in
+//! turn, 30 times, timed in this thread's on-CPU time (`/proc/thread-self/schedstat`), and
+//! the median block is kept. On a shared, loaded machine this is the figure to trust:
+//! criterion's wall-clock runs, minutes apart, absorb other processes' load unevenly.
+//!
 //! Run: `cargo bench --bench bloom -- --warm-up-time 1 --measurement-time 3`
+//! (`... -- cache` skips criterion's filter runs and keeps the paired rounds.)
 //! The end of the run prints ns/op for each and the ratios to fastbloom.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 

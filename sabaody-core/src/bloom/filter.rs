@@ -74,8 +74,7 @@ impl SubFilter {
     /// a member's loads, measured slower on misses and no faster on hits.)
     #[inline]
     fn contains(&self, h: &ItemHash) -> bool {
-        (0..u64::from(self.hashes)).all(|i| {
-            let bit = h.probe(i, self.nbits);
+        h.probes(self.hashes, self.nbits).all(|bit| {
             self.words
                 .get((bit >> 6) as usize)
                 .is_some_and(|w| w & (1 << (bit & 63)) != 0)
@@ -86,8 +85,7 @@ impl SubFilter {
     #[inline]
     fn insert(&mut self, h: &ItemHash) -> bool {
         let mut fresh = false;
-        for i in 0..u64::from(self.hashes) {
-            let bit = h.probe(i, self.nbits);
+        for bit in h.probes(self.hashes, self.nbits) {
             if let Some(w) = self.words.get_mut((bit >> 6) as usize) {
                 let mask = 1 << (bit & 63);
                 fresh |= *w & mask == 0;

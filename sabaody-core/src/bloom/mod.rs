@@ -30,8 +30,8 @@
 //!
 //! # Hashing
 //!
-//! Each item is hashed once, with XXH3-128; its two halves drive double hashing
-//! (`a + i·b`), and each probe is mapped onto the bit array by a multiply-shift instead of a
+//! Each item is hashed once, with XXH3-64 (`a`, and a step `b` remixed from it), for double
+//! hashing (`a + i·b`), and each probe is mapped onto the bit array by a multiply-shift instead of a
 //! division. Every sub-filter uses the same hash, so an add or a lookup hashes once however
 //! many sub-filters there are. Why XXH3: see `hash.rs` (a frozen, published algorithm, as
 //! persisted bits need; fast on short keys; SMHasher-clean).
