@@ -287,6 +287,44 @@ pub(crate) fn bitop<A: Access + ?Sized, K: AsRef<[u8]>>(
     })
 }
 
+fn sign_extend(v: u64, bits: u32) -> i64 {
+    if bits == 64 {
+        v as i64
+    } else {
+        ((v << (64 - bits)) as i64) >> (64 - bits)
+    }
+}
+
+/// `[min, max]` of a signed field.
+fn signed_limits(bits: u32) -> [i64; 2] {
+    let max = if bits == 64 {
+        i64::MAX
+    } else {
+        (1i64 << (bits - 1)) - 1
+    };
+    [-max - 1, max]
+}
+
+/// Redis's `checkSignedBitfieldOverflow`, quirks included: 1 if `value + incr` passes the
+/// maximum, -1 if it passes the minimum, 0 if it fits. Its limits are computed with wrapping
+/// arithmetic, so a SET far below the minimum of a narrow type counts as an overflow upwards
+/// (SAT then stores the maximum, as Redis 7.0 does).
+fn signed_overflow(value: i64, incr: i64, bits: u32) -> i8 {
+    let [min, max] = signed_limits(bits);
+    let maxincr = (max as u64).wrapping_sub(value as u64) as i64;
+    let minincr = min.wrapping_sub(value);
+    if value > max || (bits != 64 && incr > maxincr) || (value >= 0 && incr > 0 && incr > maxincr) {
+        1
+    } else if value < min
+        || (bits != 64 && incr < minincr)
+        || (value < 0 && incr < 0 && incr < minincr)
+    {
+        -1
+    } else {
+        0
+    }
+}
+
 /// One BITFIELD write: the old and new field values, whether it overflowed.
 fn field_write(ty: BitfieldType, old: u64, op: &BitfieldOp) -> (i64, Option<u64>) {
     let bits = u32::from(ty.bits);
@@ -303,47 +341,22 @@ fn field_write(ty: BitfieldType, old: u64, op: &BitfieldOp) -> (i64, Option<u64>
         (1u64 << bits) - 1
     };
     if ty.signed {
-        let max = if bits == 64 {
-            i128::from(i64::MAX)
-        } else {
-            (1i128 << (bits - 1)) - 1
-        };
-        let min = -max - 1;
-        let oldv = if bits == 64 {
-            old as i64
-        } else {
-            ((old << (64 - bits)) as i64) >> (64 - bits)
-        };
-        let want = if is_set {
-            i128::from(value)
-        } else {
-            i128::from(oldv) + i128::from(incr)
-        };
-        let newv = if (min..=max).contains(&want) {
-            Some(want)
-        } else {
-            match overflow {
-                Overflow::Wrap => {
-                    let t = (want as u64) & mask;
-                    let sext = if bits == 64 {
-                        t as i64
-                    } else {
-                        ((t << (64 - bits)) as i64) >> (64 - bits)
-                    };
-                    Some(i128::from(sext))
-                }
-                Overflow::Sat => Some(if want > max { max } else { min }),
+        let oldv = sign_extend(old, bits);
+        let (base, by) = if is_set { (value, 0) } else { (oldv, incr) };
+        let newv = match signed_overflow(base, by, bits) {
+            0 => Some(base.wrapping_add(by)),
+            dir => match overflow {
+                Overflow::Wrap => Some(sign_extend(
+                    (base as u64).wrapping_add(by as u64) & mask,
+                    bits,
+                )),
+                Overflow::Sat => Some(signed_limits(bits)[usize::from(dir > 0)]),
                 Overflow::Fail => None,
-            }
+            },
         };
-        let reply = if is_set {
-            Some(oldv)
-        } else {
-            newv.map(|v| v as i64)
-        };
-        match (reply, newv) {
-            (Some(r), Some(n)) => (r, Some((n as u64) & mask)),
-            _ => (0, None),
+        match newv {
+            Some(n) => (if is_set { oldv } else { n }, Some((n as u64) & mask)),
+            None => (0, None),
         }
     } else {
         let max = i128::from(mask);

@@ -184,6 +184,19 @@ fn bitfield_overflow_policies() {
     };
     assert_eq!(c.bitfield("h", &[fail]).unwrap(), vec![None]);
     assert_eq!(c.strlen("h").unwrap(), 101);
+    // Redis's wrapping limit arithmetic: far below i62's minimum saturates to its maximum.
+    let i62 = BitfieldType::new(true, 62).unwrap();
+    let far = BitfieldOp::Set {
+        ty: i62,
+        offset: 0,
+        value: -8_972_857_116_730_946_293,
+        overflow: Overflow::Sat,
+    };
+    let get = BitfieldOp::Get { ty: i62, offset: 0 };
+    assert_eq!(
+        c.bitfield("q", &[far, get]).unwrap(),
+        vec![Some(0), Some((1 << 61) - 1)]
+    );
     assert!(BitfieldType::new(false, 64).is_none());
     assert!(BitfieldType::new(true, 0).is_none());
     c.validate().unwrap();
