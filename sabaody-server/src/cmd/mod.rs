@@ -1051,7 +1051,7 @@ pub(crate) fn index_of(spec: &CommandSpec) -> usize {
     let mut before = 0;
     for fam in FAMILIES {
         let start = fam.as_ptr() as usize;
-        if p >= start && p < start + fam.len() * size {
+        if p >= start && p < start + std::mem::size_of_val(*fam) {
             return before + (p - start) / size;
         }
         before += fam.len();
