@@ -222,11 +222,8 @@ impl Tracking {
     pub(crate) fn lfu_decayed(&self, stamp: u32) -> u8 {
         let counter = (stamp & 0xFF) as u8;
         let period = self.lfu_decay_time.load(Relaxed);
-        let periods = if period == 0 {
-            0
-        } else {
-            self.lfu_elapsed(stamp) / period
-        };
+        // lfu-decay-time 0: counters never decay.
+        let periods = self.lfu_elapsed(stamp).checked_div(period).unwrap_or(0);
         if periods >= u32::from(counter) {
             0
         } else {
