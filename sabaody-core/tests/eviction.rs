@@ -12,6 +12,9 @@ use std::time::Duration;
 
 const START: i64 = 1_700_000_000_000;
 
+/// What an eviction listener heard: (key, cause).
+type Log = Vec<(Vec<u8>, RemovalCause)>;
+
 fn cache(policy: EvictionPolicy) -> (Cache, ManualClock) {
     let clock = ManualClock::new(START);
     let c = Cache::builder()
@@ -220,7 +223,7 @@ fn allkeys_lfu_keeps_frequently_used_keys() {
 
 #[test]
 fn writes_evict_as_they_go_and_the_listener_hears_every_cause() {
-    let seen: Arc<Mutex<Vec<(Vec<u8>, RemovalCause)>>> = Arc::default();
+    let seen: Arc<Mutex<Log>> = Arc::default();
     let log = Arc::clone(&seen);
     let clock = ManualClock::new(START);
     let c = Cache::builder()
