@@ -100,33 +100,9 @@ impl SubFilter {
     }
 
     #[cfg(test)]
-    /// Bits in the filter.
-    pub(crate) fn bits(&self) -> u64 {
-        self.nbits
-    }
-
-    #[cfg(test)]
-    /// Hash functions (probes) per item.
-    pub(crate) fn hashes(&self) -> u32 {
-        self.hashes
-    }
-
-    #[cfg(test)]
-    /// Items this sub-filter was sized for.
-    pub(crate) fn capacity(&self) -> u64 {
-        self.capacity
-    }
-
-    #[cfg(test)]
     /// Its false-positive rate at capacity.
     pub(crate) fn error(&self) -> f64 {
         self.error
-    }
-
-    #[cfg(test)]
-    /// Items added to it.
-    pub(crate) fn items(&self) -> u64 {
-        self.items
     }
 }
 
