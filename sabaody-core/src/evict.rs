@@ -267,6 +267,10 @@ pub(crate) struct Limits {
     pub(crate) maxmemory: AtomicU64,
     pub(crate) samples: AtomicU32,
     pub(crate) evicted: AtomicU64,
+    /// Databases that held keys at the last refresh (bit per database), and the pick count
+    /// that schedules refreshes.
+    db_hint: AtomicU64,
+    picks: AtomicU32,
     pool: Mutex<Vec<Candidate>>,
     pub(crate) listener: Option<EvictionListener>,
 }
@@ -288,6 +292,8 @@ impl Limits {
             maxmemory: AtomicU64::new(0),
             samples: AtomicU32::new(5),
             evicted: AtomicU64::new(0),
+            db_hint: AtomicU64::new(0),
+            picks: AtomicU32::new(0),
             pool: Mutex::new(Vec::with_capacity(POOL_SIZE)),
             listener,
         }
@@ -383,6 +389,36 @@ impl Store {
                 s.keys.load(Relaxed) > 0
             }
         };
+        // Most stores use few of their databases: probe inside the databases that held keys
+        // at the last refresh of the hint (one bit per database, the first 64), refreshed
+        // every 256 picks by one pass over the slots' counters.
+        let calls = self.limits.picks.fetch_add(1, Relaxed);
+        if calls.is_multiple_of(256) {
+            let mut mask = 0u64;
+            for db in 0..self.databases.min(64) {
+                if self.db_range(db).any(|g| self.slots[g].keys.load(Relaxed) > 0) {
+                    mask |= 1 << db;
+                }
+            }
+            self.limits.db_hint.store(mask, Relaxed);
+        }
+        let mask = self.limits.db_hint.load(Relaxed);
+        if mask != 0 {
+            let dbs = mask.count_ones();
+            for _ in 0..SHARD_PROBES {
+                let mut nth = fastrand::u32(..dbs);
+                let mut m = mask;
+                while nth > 0 {
+                    m &= m - 1;
+                    nth -= 1;
+                }
+                let db = m.trailing_zeros() as usize;
+                let g = db * self.shards_per_db + fastrand::usize(..self.shards_per_db);
+                if wanted(g) {
+                    return Some(g);
+                }
+            }
+        }
         for _ in 0..SHARD_PROBES {
             let g = fastrand::usize(..total);
             if wanted(g) {
