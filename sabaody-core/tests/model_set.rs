@@ -138,3 +138,32 @@ fn sscan_returns_every_member_of_a_stable_set() {
     }
     assert_eq!(seen.len(), 5000);
 }
+
+#[test]
+fn sscan_survives_growth_and_deletes_during_the_scan() {
+    let cache = Cache::builder().build();
+    let first: Vec<String> = (0..1000).map(|i| format!("keep-{i}")).collect();
+    cache.sadd("s", &first).unwrap();
+    cache.sadd("s", &["gone-1", "gone-2"]).unwrap();
+    let mut seen = HashSet::new();
+    let mut cursor = 0;
+    let mut round = 0;
+    loop {
+        let (next, found) = cache.sscan("s", cursor, None, 10).unwrap();
+        seen.extend(found.into_iter().map(|b| b.to_vec()));
+        // The table grows past a rehash and loses members while the scan runs (new members
+        // go to the end of the slab: adding faster than the scan advances would never end it).
+        let more: Vec<String> = (0..5).map(|i| format!("new-{round}-{i}")).collect();
+        cache.sadd("s", &more).unwrap();
+        cache.srem("s", &["gone-1", "gone-2"]).unwrap();
+        round += 1;
+        cursor = next;
+        if cursor == 0 {
+            break;
+        }
+    }
+    for m in &first {
+        assert!(seen.contains(m.as_bytes()), "{m} missed");
+    }
+    assert!(cache.scard("s").unwrap() > 1800, "no rehash happened");
+}

@@ -36,6 +36,18 @@ impl Member {
         }
     }
 
+    /// A free slab slot: an impossible inline length, read back as no bytes.
+    pub(crate) fn vacant() -> Member {
+        Member::Inline {
+            len: u8::MAX,
+            buf: [0; INLINE],
+        }
+    }
+
+    pub(crate) fn is_vacant(&self) -> bool {
+        matches!(self, Member::Inline { len: u8::MAX, .. })
+    }
+
     /// Heap bytes owned (0 when inline), as glibc malloc spends them.
     pub(crate) fn heap(&self) -> usize {
         match self {

@@ -1,11 +1,9 @@
 //! The set value: an `intset` (sorted `i64`s) while every member is a canonical integer and
-//! there are at most [`MAX_INTSET`] of them, else a `hashtable` of [`Member`]s.
+//! there are at most [`MAX_INTSET`] of them, else a `hashtable` ([`Table`]).
 
-use super::member::{Member, table_heap};
+use super::table::Table;
 use crate::value::heap_size;
 use bytes::Bytes;
-use hashbrown::{DefaultHashBuilder, HashTable};
-use std::hash::BuildHasher;
 
 /// Redis 7.0's `set-max-intset-entries` default.
 pub(crate) const MAX_INTSET: usize = 512;
@@ -13,15 +11,13 @@ pub(crate) const MAX_INTSET: usize = 512;
 #[derive(Clone, Debug)]
 enum Repr {
     Ints(Vec<i64>),
-    Table(HashTable<Member>, DefaultHashBuilder),
+    Table(Table),
 }
 
 /// A set of binary strings. The encoding is invisible to the API; `OBJECT ENCODING` names it.
 #[derive(Clone, Debug)]
 pub(crate) struct Set {
     repr: Repr,
-    /// Heap bytes of the boxed (long) members of a table.
-    member_heap: usize,
 }
 
 impl Default for Set {
@@ -45,7 +41,6 @@ impl Set {
     pub(crate) fn new() -> Set {
         Set {
             repr: Repr::Ints(Vec::new()),
-            member_heap: 0,
         }
     }
 
@@ -53,7 +48,7 @@ impl Set {
     pub(crate) fn len(&self) -> usize {
         match &self.repr {
             Repr::Ints(v) => v.len(),
-            Repr::Table(t, _) => t.len(),
+            Repr::Table(t) => t.len(),
         }
     }
 
@@ -66,9 +61,9 @@ impl Set {
     pub(crate) fn charge(&self) -> usize {
         let body = match &self.repr {
             Repr::Ints(v) => heap_size(v.capacity() * 8),
-            Repr::Table(t, _) => table_heap(t.num_buckets(), std::mem::size_of::<Member>()),
+            Repr::Table(t) => t.heap(),
         };
-        heap_size(std::mem::size_of::<Self>()) + body + self.member_heap
+        heap_size(std::mem::size_of::<Self>()) + body
     }
 
     /// `OBJECT ENCODING` name.
@@ -81,16 +76,12 @@ impl Set {
 
     fn convert_to_table(&mut self, extra: usize) {
         if let Repr::Ints(v) = &self.repr {
-            let hasher = DefaultHashBuilder::default();
-            let mut t = HashTable::with_capacity(v.len() + extra);
+            let mut t = Table::with_capacity(v.len() + extra);
             let mut buf = [0u8; 20];
             for &i in v {
-                let m = Member::new(int_bytes(i, &mut buf));
-                t.insert_unique(hasher.hash_one(m.as_bytes()), m, |m: &Member| {
-                    hasher.hash_one(m.as_bytes())
-                });
+                t.insert(int_bytes(i, &mut buf));
             }
-            self.repr = Repr::Table(t, hasher);
+            self.repr = Repr::Table(t);
         }
     }
 
@@ -109,22 +100,9 @@ impl Set {
             }
             self.convert_to_table(1);
         }
-        let Repr::Table(t, hasher) = &mut self.repr else {
-            return false;
-        };
-        let h = hasher.hash_one(m);
-        match t.entry(
-            h,
-            |x| x.as_bytes() == m,
-            |x: &Member| hasher.hash_one(x.as_bytes()),
-        ) {
-            hashbrown::hash_table::Entry::Occupied(_) => false,
-            hashbrown::hash_table::Entry::Vacant(e) => {
-                let mem = Member::new(m);
-                self.member_heap += mem.heap();
-                e.insert(mem);
-                true
-            }
+        match &mut self.repr {
+            Repr::Table(t) => t.insert(m),
+            Repr::Ints(_) => false,
         }
     }
 
@@ -143,16 +121,7 @@ impl Set {
                     Err(_) => false,
                 }
             }
-            Repr::Table(t, hasher) => {
-                match t.find_entry(hasher.hash_one(m), |x| x.as_bytes() == m) {
-                    Ok(e) => {
-                        let (old, _) = e.remove();
-                        self.member_heap -= old.heap();
-                        true
-                    }
-                    Err(_) => false,
-                }
-            }
+            Repr::Table(t) => t.remove(m),
         }
     }
 
@@ -161,7 +130,7 @@ impl Set {
             Repr::Ints(v) => {
                 crate::num::parse_i64_strict(m).is_some_and(|i| v.binary_search(&i).is_ok())
             }
-            Repr::Table(t, hasher) => t.find(hasher.hash_one(m), |x| x.as_bytes() == m).is_some(),
+            Repr::Table(t) => t.contains(m),
         }
     }
 
@@ -176,13 +145,7 @@ impl Set {
                     }
                 }
             }
-            Repr::Table(t, _) => {
-                for m in t {
-                    if f(m.as_bytes()) {
-                        return false;
-                    }
-                }
-            }
+            Repr::Table(t) => return t.iter_until(f),
         }
         true
     }
@@ -214,17 +177,7 @@ impl Set {
                 let i = *v.get(fastrand::usize(..v.len()))?;
                 Some(Bytes::copy_from_slice(int_bytes(i, &mut buf)))
             }
-            Repr::Table(t, _) => {
-                if t.is_empty() {
-                    return None;
-                }
-                let n = t.num_buckets();
-                let start = fastrand::usize(..n);
-                (0..n).find_map(|k| {
-                    t.get_bucket((start + k) & (n - 1))
-                        .map(|m| Bytes::copy_from_slice(m.as_bytes()))
-                })
-            }
+            Repr::Table(t) => t.random().map(Bytes::copy_from_slice),
         }
     }
 
@@ -236,28 +189,15 @@ impl Set {
     }
 
     /// One `SSCAN` step: an intset is returned whole (cursor 0), as Redis does; a table is
-    /// walked bucket by bucket, `count` buckets per call. The table never shrinks, but it grows
-    /// by rehashing: members present for the whole scan may then be missed or repeated
-    /// (Redis's reverse-binary cursor survives a resize; hashbrown's probing does not allow it).
-    pub(crate) fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8])) -> u64 {
+    /// walked over its slab, whose slots never move, so a member present for the whole scan
+    /// is returned exactly once.
+    pub(crate) fn scan(&self, cursor: u64, count: usize, f: impl FnMut(&[u8])) -> u64 {
         match &self.repr {
             Repr::Ints(_) => {
                 self.for_each(f);
                 0
             }
-            Repr::Table(t, _) => {
-                let n = t.num_buckets();
-                let mut b = usize::try_from(cursor).unwrap_or(usize::MAX);
-                let mut seen = 0;
-                while b < n && seen < count.max(1) {
-                    if let Some(m) = t.get_bucket(b) {
-                        f(m.as_bytes());
-                        seen += 1;
-                    }
-                    b += 1;
-                }
-                if b >= n { 0 } else { b as u64 }
-            }
+            Repr::Table(t) => t.scan(cursor, count, f),
         }
     }
 }
@@ -295,9 +235,38 @@ mod tests {
         let before = s.charge();
         let long = vec![b'a'; 100];
         s.insert(&long);
-        assert!(s.charge() >= before + 100);
+        let with_long = s.charge();
+        assert!(with_long >= before + 100);
         s.remove(&long);
-        assert_eq!(s.member_heap, 0);
+        // The boxed member is freed; the slab keeps its slot (and a free-list entry).
+        assert!(s.charge() + 100 <= with_long + 32);
+        if let Repr::Table(t) = &s.repr {
+            t.validate().unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    #[test]
+    fn table_slots_are_reused_and_validated() {
+        let mut s = Set::new();
+        for i in 0..2000 {
+            s.insert(format!("k{i}").as_bytes());
+        }
+        for i in (0..2000).step_by(3) {
+            assert!(s.remove(format!("k{i}").as_bytes()));
+        }
+        assert!(s.insert(b""));
+        assert!(s.contains(b"") && !s.insert(b""));
+        for i in 0..700 {
+            s.insert(format!("n{i}").as_bytes());
+        }
+        let Repr::Table(t) = &s.repr else {
+            panic!("not a table")
+        };
+        t.validate().unwrap_or_else(|e| panic!("{e}"));
+        let mut n = 0;
+        s.for_each(|_| n += 1);
+        assert_eq!(n, s.len());
+        assert_eq!(s.len(), 2000 - 667 + 1 + 700);
     }
 
     #[test]
