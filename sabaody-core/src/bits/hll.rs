@@ -408,6 +408,12 @@ pub(crate) fn add(v: &mut BytesMut, ele: &[u8]) -> Result<bool, Error> {
     set(v, index, count)
 }
 
+/// Whether adding `ele` to the dense HLL `v` would raise a register.
+pub(crate) fn would_raise(v: &[u8], ele: &[u8]) -> bool {
+    let (index, count) = pattern(ele);
+    count > dense_get(v.get(HDR..).unwrap_or(&[]), index)
+}
+
 /// Raises `max[i]` to register `i` of `v` for every `i` (a checked HLL).
 pub(crate) fn merge_into(max: &mut [u8; REGS], v: &[u8]) -> Result<(), Error> {
     let regs = v.get(HDR..).unwrap_or(&[]);

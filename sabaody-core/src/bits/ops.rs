@@ -87,6 +87,29 @@ fn with_string_mut<A: Access + ?Sized, T>(
     a.write(gid, |s| string_mut(s, st, h, key, create, f))
 }
 
+/// [`with_string_mut`] with a read-only first look: if `peek` answers from the current bytes
+/// (the write would change nothing), the value is left alone (no version bump, no
+/// `Bytes` round trip).
+fn with_string_mut_unless<A: Access + ?Sized, T>(
+    a: &A,
+    key: &[u8],
+    create: Option<&[u8]>,
+    peek: impl FnOnce(&[u8]) -> Option<T>,
+    f: impl FnOnce(&mut BytesMut, bool) -> Result<(T, bool), Error>,
+) -> Result<Option<T>, Error> {
+    let (h, gid) = locate(a, key);
+    let st = a.store();
+    a.write(gid, |s| {
+        if let Some(r) = live(s, st, h, key)
+            && let Ok(b) = str_view(s.view(&r))
+            && let Some(t) = peek(&b)
+        {
+            return Ok(Some(t));
+        }
+        string_mut(s, st, h, key, create, f)
+    })
+}
+
 /// The string bytes of a record for a reader: `Cow::Owned` only for integer-encoded values.
 fn str_view<'a>(v: View<'a>) -> Result<Cow<'a, [u8]>, Error> {
     match v {
@@ -118,7 +141,8 @@ pub(crate) fn setbit<A: Access + ?Sized>(
     check_offset(offset)?;
     let byte = (offset / 8) as usize;
     let mask = 0x80u8 >> (offset % 8);
-    let old = with_string_mut(a, key, Some(&[]), |m, created| {
+    let same = |b: &[u8]| b.get(byte).filter(|x| (**x & mask != 0) == on).map(|_| on);
+    let old = with_string_mut_unless(a, key, Some(&[]), same, |m, created| {
         let grow = m.len() <= byte;
         if grow {
             m.resize(byte + 1, 0);
@@ -476,7 +500,14 @@ pub(crate) fn pfadd<A: Access + ?Sized, E: AsRef<[u8]>>(
     elements: &[E],
 ) -> Result<bool, Error> {
     let empty = hll::empty();
-    let r = with_string_mut(a, key, Some(&empty), |m, created| {
+    // A dense HLL that no element would raise stays untouched (the common case once it is full).
+    let unchanged = |b: &[u8]| {
+        (hll::check(b).is_ok()
+            && hll::is_dense(b)
+            && elements.iter().all(|e| !hll::would_raise(b, e.as_ref())))
+        .then_some(false)
+    };
+    let r = with_string_mut_unless(a, key, Some(&empty), unchanged, |m, created| {
         if !created {
             hll::check(m)?;
         }
