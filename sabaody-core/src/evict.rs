@@ -396,7 +396,10 @@ impl Store {
         if calls.is_multiple_of(256) {
             let mut mask = 0u64;
             for db in 0..self.databases.min(64) {
-                if self.db_range(db).any(|g| self.slots[g].keys.load(Relaxed) > 0) {
+                if self
+                    .db_range(db)
+                    .any(|g| self.slots[g].keys.load(Relaxed) > 0)
+                {
                     mask |= 1 << db;
                 }
             }
