@@ -11,7 +11,12 @@ fuzz_target!(|data: &[u8]| {
     let Some((&pattern, input)) = data.split_first() else {
         return;
     };
-    let mut session = Session::new(Config::default());
+    // A memory bound with eviction, so legitimately large values (SETBIT at a 4-billion bit
+    // offset is a 512 MB string) cannot exhaust the fuzzer's memory limit.
+    let mut config = Config::default();
+    let _ = config.set("maxmemory", &["256mb"]);
+    let _ = config.set("maxmemory-policy", &["allkeys-random"]);
+    let mut session = Session::new(config);
     let mut fed = 0usize;
     let mut rest = input;
     let mut i = 0usize;

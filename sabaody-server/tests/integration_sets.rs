@@ -182,3 +182,34 @@ fn command_info_arity_and_keys() {
     assert!(got.contains("$5\r\nsmove\r\n:4\r\n"), "{got}");
     h.shutdown();
 }
+
+/// A negative count asks for a reply of that many (repeated) elements: past 2^24 the server
+/// refuses instead of building a reply that could exhaust its memory.
+#[test]
+fn huge_negative_random_counts_are_refused() {
+    let h = start();
+    let mut s = connect(&h);
+    rt(&mut s, &["SADD", "s", "a", "b"], ":2\r\n");
+    rt(&mut s, &["ZADD", "z", "1", "a"], ":1\r\n");
+    rt(&mut s, &["HSET", "h", "f", "v"], ":1\r\n");
+    let refused = "-ERR count is out of range: a reply holds at most 16777216 elements\r\n";
+    rt(&mut s, &["SRANDMEMBER", "s", "-2000000000"], refused);
+    rt(&mut s, &["ZRANDMEMBER", "z", "-16777217"], refused);
+    rt(
+        &mut s,
+        &["HRANDFIELD", "h", "-9223372036854775807"],
+        refused,
+    );
+    // Below the limit the reply is built: three picks from {a, b}.
+    s.write_all(&cmd(&[b"SRANDMEMBER", b"s", b"-3"])).unwrap();
+    let got = read_n(&mut s, 4 + 3 * 7);
+    assert!(
+        got.starts_with(b"*3\r\n"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+    for part in got[4..].chunks(7) {
+        assert!(part == b"$1\r\na\r\n" || part == b"$1\r\nb\r\n", "{got:?}");
+    }
+    h.shutdown();
+}

@@ -62,7 +62,13 @@ pub(crate) fn ttl<A: Access + ?Sized>(a: &A, key: &[u8], ms: bool, absolute: boo
             } else {
                 (at - store.now()).max(0)
             };
-            if ms { t } else { (t + 500) / 1000 }
+            // Rounded to the nearest second without overflowing near i64::MAX
+            // (PEXPIREAT k 9223372036854775807 then EXPIRETIME: Redis says 9223372036854776).
+            if ms {
+                t
+            } else {
+                t / 1000 + (t % 1000 + 500) / 1000
+            }
         }
     }
 }

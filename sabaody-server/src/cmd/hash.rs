@@ -431,6 +431,7 @@ pub(crate) fn hrandfield(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(
     if withvalues && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
         return Err(CmdError::msg("ERR value is out of range"));
     }
+    super::check_random_count(count)?;
     let picked = ks!(ctx, k => k.hrandfield_count(key, count))?;
     let proto = ctx.client.proto;
     if !withvalues {

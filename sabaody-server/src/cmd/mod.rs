@@ -1175,6 +1175,21 @@ pub(crate) fn help(ctx: &mut Ctx<'_, '_>, lines: &[&str]) {
     }
 }
 
+/// Most elements one SRANDMEMBER / ZRANDMEMBER / HRANDFIELD reply may repeat (negative counts).
+/// Redis builds whatever is asked and can run out of memory (SRANDMEMBER s -2000000000 kills a
+/// 7.0 server); a reply past this is refused instead.
+pub(crate) const MAX_RANDOM_REPLY: i64 = 1 << 24;
+
+/// Refuses a negative random-reply count whose reply would exceed [`MAX_RANDOM_REPLY`].
+pub(crate) fn check_random_count(count: i64) -> Result<(), CmdError> {
+    if count < -MAX_RANDOM_REPLY {
+        return Err(CmdError::msg(format!(
+            "ERR count is out of range: a reply holds at most {MAX_RANDOM_REPLY} elements"
+        )));
+    }
+    Ok(())
+}
+
 /// Parses an integer exactly as Redis's `string2ll`: the keyspace's own parser, so arguments
 /// and stored values follow one rule.
 pub(crate) use sabaody_core::num::parse_i64_strict as parse_i64;

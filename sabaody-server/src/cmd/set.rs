@@ -361,6 +361,7 @@ pub(crate) fn srandmember(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<
         }
         1 => {
             let count = signed_count(args.next_bytes()?)?;
+            super::check_random_count(count)?;
             let v = ks!(ctx, k => k.srandmember_count(key, count))?;
             array(ctx.out, &v);
             Ok(())

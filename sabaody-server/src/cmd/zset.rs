@@ -919,6 +919,7 @@ pub(crate) fn zrandmember(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<
     if withscores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
         return Err(CmdError::msg("ERR value is out of range"));
     }
+    super::check_random_count(count)?;
     let v = ks!(ctx, k => k.zrandmember(key, count))?;
     scored(ctx.out, ctx.proto(), &v, withscores);
     Ok(())
