@@ -320,3 +320,37 @@ fn the_bound_holds_under_two_writer_threads() {
         c.validate().unwrap();
     }
 }
+
+/// Every family's creating writes evict (or are refused) like string writes do.
+#[test]
+fn collection_and_bitmap_writes_respect_the_bound() {
+    use sabaody_core::{BitOps, HashOps, HllOps, ListOps, SetOps, ZAddOptions, ZSetOps};
+    let (c, _) = cache(EvictionPolicy::NoEviction);
+    for i in 0..100 {
+        c.set(key(i), "value").unwrap();
+    }
+    c.set_max_memory(1);
+    assert_eq!(c.sadd("s", &["a"]), Err(Error::OutOfMemory));
+    assert_eq!(
+        c.zadd("z", &ZAddOptions::default(), &[(1.0, "a")]),
+        Err(Error::OutOfMemory)
+    );
+    assert_eq!(c.hset("h", &[("f", "v")]), Err(Error::OutOfMemory));
+    assert_eq!(c.rpush("l", &["a"]), Err(Error::OutOfMemory));
+    assert_eq!(c.setbit("b", 7, true), Err(Error::OutOfMemory));
+    assert_eq!(c.pfadd("p", &["a"]), Err(Error::OutOfMemory));
+    assert_eq!(c.dbsize(), 100);
+    // With a policy that may evict, the same writes succeed and keep memory bounded.
+    c.set_eviction_policy(EvictionPolicy::AllKeysRandom);
+    let used = c.used_memory() as u64;
+    c.set_max_memory(used);
+    for i in 0..200 {
+        c.sadd(format!("s{i}"), &["a", "b"]).unwrap();
+        c.zadd(format!("z{i}"), &ZAddOptions::default(), &[(1.0, "a")])
+            .unwrap();
+        c.setbit(format!("b{i}"), 100, true).unwrap();
+    }
+    assert!(c.stats().evicted_keys > 0);
+    assert!(c.used_memory() as u64 <= used + 2048, "{}", c.used_memory());
+    c.validate().unwrap();
+}

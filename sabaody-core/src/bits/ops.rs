@@ -138,6 +138,7 @@ pub(crate) fn setbit<A: Access + ?Sized>(
     offset: u64,
     on: bool,
 ) -> Result<bool, Error> {
+    a.make_room()?;
     check_offset(offset)?;
     let byte = (offset / 8) as usize;
     let mask = 0x80u8 >> (offset % 8);
@@ -268,6 +269,7 @@ pub(crate) fn bitop<A: Access + ?Sized, K: AsRef<[u8]>>(
     dest: &[u8],
     srcs: &[K],
 ) -> Result<usize, Error> {
+    a.make_room()?;
     if op == BitOp::Not && srcs.len() != 1 {
         return Err(Error::BitopNotSingleSource);
     }
@@ -431,6 +433,7 @@ pub(crate) fn bitfield<A: Access + ?Sized>(
     let Some(highest) = highest else {
         return bitfield_ro(a, key, ops);
     };
+    a.make_room()?;
     let need = (highest / 8) as usize + 1;
     let out = with_string_mut(a, key, Some(&[]), |m, created| {
         let mut changed = created || m.len() < need;
@@ -499,6 +502,7 @@ pub(crate) fn pfadd<A: Access + ?Sized, E: AsRef<[u8]>>(
     key: &[u8],
     elements: &[E],
 ) -> Result<bool, Error> {
+    a.make_room()?;
     let empty = hll::empty();
     // A dense HLL that no element would raise stays untouched (the common case once it is full).
     let unchanged = |b: &[u8]| {
@@ -570,6 +574,7 @@ pub(crate) fn pfmerge<A: Access + ?Sized, K: AsRef<[u8]>>(
     dest: &[u8],
     srcs: &[K],
 ) -> Result<(), Error> {
+    a.make_room()?;
     let mut keys: Vec<&[u8]> = Vec::with_capacity(srcs.len() + 1);
     keys.push(dest);
     keys.extend(srcs.iter().map(AsRef::as_ref));

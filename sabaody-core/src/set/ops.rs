@@ -55,6 +55,10 @@ pub(crate) fn modify_quiet<A: Access + ?Sized, T>(
     create: Option<fn() -> Value>,
     f: impl FnOnce(&mut Value) -> Result<(T, bool), Error>,
 ) -> Result<Option<T>, Error> {
+    if create.is_some() {
+        // Creating writes may grow memory: evict first, as `modify` does.
+        a.make_room()?;
+    }
     let (h, gid) = locate(a, key);
     let store = a.store();
     a.write(gid, |s| modify_quiet_in(s, store, h, key, kind, create, f))

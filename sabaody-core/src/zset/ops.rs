@@ -68,6 +68,9 @@ pub(crate) fn zadd<A: Access + ?Sized, M: AsRef<[u8]>>(
     }
     // Redis 7.0 picks the new key's encoding from the first member's length only.
     let first_len = pairs.first().map_or(0, |p| p.1.as_ref().len());
+    if !opts.xx {
+        a.make_room()?;
+    }
     let (h, gid) = locate(a, key);
     let store = a.store();
     a.write(gid, |s| {
