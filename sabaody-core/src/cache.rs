@@ -239,6 +239,7 @@ impl CacheBuilder {
 }
 
 fn start_housekeeping(store: &Arc<Store>, hz: u32) {
+    store.tracking.refresh_clock();
     let weak: Weak<Store> = Arc::downgrade(store);
     let signal = Arc::new(StopSignal::default());
     let sig = Arc::clone(&signal);
@@ -258,6 +259,7 @@ fn start_housekeeping(store: &Arc<Store>, hz: u32) {
                     }
                 }
                 let Some(store) = weak.upgrade() else { return };
+                store.tracking.refresh_clock();
                 expire::cycle(&store, budget);
             }
         });

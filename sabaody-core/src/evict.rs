@@ -36,7 +36,7 @@ use crate::store::Store;
 use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU8, AtomicU32, AtomicU64, Ordering::Relaxed};
 
 /// Redis's `maxmemory-policy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -151,6 +151,8 @@ pub(crate) struct Tracking {
     policy: AtomicU8,
     pub(crate) lfu_log_factor: AtomicU32,
     pub(crate) lfu_decay_time: AtomicU32,
+    /// See [`Tracking::now_ms`]; 0 while no housekeeping thread keeps it.
+    cached_ms: AtomicI64,
     clock: Arc<dyn Clock>,
 }
 
@@ -160,6 +162,7 @@ impl Tracking {
             policy: AtomicU8::new(0),
             lfu_log_factor: AtomicU32::new(10),
             lfu_decay_time: AtomicU32::new(1),
+            cached_ms: AtomicI64::new(0),
             clock,
         }
     }
@@ -177,9 +180,20 @@ impl Tracking {
         self.policy().is_lfu()
     }
 
+    /// The access clock: the time the housekeeping thread cached at its last run (so reads
+    /// do not each read the clock; Redis's LRU clock is likewise refreshed by its cron), or the
+    /// clock itself when no housekeeping thread runs.
     #[inline]
     fn now_ms(&self) -> i64 {
-        self.clock.now_ms()
+        match self.cached_ms.load(Relaxed) {
+            0 => self.clock.now_ms(),
+            t => t,
+        }
+    }
+
+    /// Caches the current time for [`Tracking::now_ms`] (the housekeeping thread, each run).
+    pub(crate) fn refresh_clock(&self) {
+        self.cached_ms.store(self.clock.now_ms().max(1), Relaxed);
     }
 
     /// The LFU clock: 16 ms ticks, 24 bits.
