@@ -101,6 +101,7 @@ mod ld;
 mod list;
 pub mod num;
 mod ops;
+pub mod rdb;
 mod set;
 mod shard;
 mod store;
