@@ -492,6 +492,7 @@ impl Cache {
     pub fn transaction<R>(&self, f: impl FnOnce(&Transaction<'_>) -> R) -> R {
         let guards = self.store.slots.iter().map(|s| s.shard.write()).collect();
         let tx = Transaction {
+            generation: self.store.snap_gen(),
             store: &self.store,
             db: std::cell::Cell::new(self.db),
             guards: std::cell::RefCell::new(guards),

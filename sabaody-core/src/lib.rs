@@ -104,6 +104,7 @@ mod ops;
 pub mod rdb;
 mod set;
 mod shard;
+mod snapshot;
 mod store;
 mod value;
 mod zset;
@@ -130,6 +131,7 @@ pub use keyspace::{
 };
 pub use list::{ListEnd, ListIter, ListOps, LposOptions};
 pub use set::SetOps;
+pub use snapshot::{RdbSnapshot, SaveStats};
 pub use value::KeyType;
 pub use zset::{
     Aggregate, LexBound, RangeBy, ScoreBound, Scored, ZAddOptions, ZRangeSpec, ZSetOps,

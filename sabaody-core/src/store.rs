@@ -20,6 +20,9 @@ pub struct Slot {
     /// and active expiry can find non-empty shards without taking locks.
     pub(crate) keys: AtomicU32,
     pub(crate) volatile: AtomicU32,
+    /// The snapshot generation this shard has been saved for (`snapshot.rs`): when it differs
+    /// from `Store::snap_gen`, the shard is pending and its first writer saves it first.
+    pub(crate) saved_gen: AtomicU64,
 }
 
 /// Hit/miss counters striped per thread: readers under a shared lock count without writing
@@ -80,6 +83,10 @@ pub struct Store {
     /// Next global shard the active expiry cycle visits; also serialises cycles.
     pub(crate) expire_cursor: Mutex<usize>,
     pub(crate) housekeeper: Mutex<Option<Housekeeper>>,
+    /// Generation of the latest snapshot cut (`snapshot.rs`).
+    pub(crate) snap_gen: AtomicU64,
+    /// The snapshot being written, if any.
+    pub(crate) snap: Mutex<Option<Arc<crate::snapshot::SnapState>>>,
 }
 
 impl Store {
@@ -96,6 +103,7 @@ impl Store {
                 shard: RwLock::new(Shard::new(hasher.clone(), Arc::clone(&tracking))),
                 keys: AtomicU32::new(0),
                 volatile: AtomicU32::new(0),
+                saved_gen: AtomicU64::new(0),
             })
             .collect();
         Store {
@@ -111,6 +119,8 @@ impl Store {
             clock,
             expire_cursor: Mutex::new(0),
             housekeeper: Mutex::new(None),
+            snap_gen: AtomicU64::new(0),
+            snap: Mutex::new(None),
         }
     }
 
