@@ -48,6 +48,18 @@ pub(crate) fn my_stripe() -> usize {
     MY_STRIPE.with(|s| *s)
 }
 
+/// An atomic alone on its cache lines.
+#[derive(Debug)]
+#[repr(align(128))]
+pub(crate) struct CachePadded(pub(crate) AtomicU64);
+
+impl std::ops::Deref for CachePadded {
+    type Target = AtomicU64;
+    fn deref(&self) -> &AtomicU64 {
+        &self.0
+    }
+}
+
 /// Tells the housekeeping thread to stop.
 #[derive(Debug, Default)]
 pub(crate) struct StopSignal {
@@ -83,8 +95,9 @@ pub struct Store {
     /// Next global shard the active expiry cycle visits; also serialises cycles.
     pub(crate) expire_cursor: Mutex<usize>,
     pub(crate) housekeeper: Mutex<Option<Housekeeper>>,
-    /// Generation of the latest snapshot cut (`snapshot.rs`).
-    pub(crate) snap_gen: AtomicU64,
+    /// Generation of the latest snapshot cut (`snapshot.rs`), read by every write: on its own
+    /// cache line, away from the counters every write updates.
+    pub(crate) snap_gen: CachePadded,
     /// The snapshot being written, if any.
     pub(crate) snap: Mutex<Option<Arc<crate::snapshot::SnapState>>>,
 }
@@ -119,7 +132,7 @@ impl Store {
             clock,
             expire_cursor: Mutex::new(0),
             housekeeper: Mutex::new(None),
-            snap_gen: AtomicU64::new(0),
+            snap_gen: CachePadded(AtomicU64::new(0)),
             snap: Mutex::new(None),
         }
     }
