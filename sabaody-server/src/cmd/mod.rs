@@ -376,6 +376,30 @@ pub(crate) static BASE: &[CommandSpec] = &[
         "Returns the Unix timestamp of the last successful save to disk."
     ),
     cmd!(
+        "save",
+        1,
+        ADMIN | NOSCRIPT | NO_MULTI,
+        0,
+        0,
+        0,
+        server::save,
+        "server",
+        "1.0.0",
+        "Synchronously saves the database(s) to disk."
+    ),
+    cmd!(
+        "bgsave",
+        -1,
+        ADMIN | NOSCRIPT,
+        0,
+        0,
+        0,
+        server::bgsave,
+        "server",
+        "1.0.0",
+        "Asynchronously saves the database(s) to disk."
+    ),
+    cmd!(
         "debug",
         -2,
         ADMIN | NOSCRIPT | LOADING | STALE,
@@ -1387,6 +1411,16 @@ pub(crate) fn execute(shared: &Shared, client: &mut Client, argv: &[Bytes], out:
         }
         CmdError::Core(sabaody_core::Error::OutOfMemory).write(out);
         shared.stats_at(client.info.loop_idx).note_error("OOM");
+        return;
+    }
+    // As Redis: while background saves fail and save points are configured
+    // (`stop-writes-on-bgsave-error yes`), writes (and PING) are refused.
+    if (spec.has(WRITE) || spec.name == "ping") && shared.persist.refusing_writes() {
+        if let Some(m) = client.multi.as_mut() {
+            m.dirty = true;
+        }
+        write::error(out, crate::persist::MISCONF.as_bytes());
+        shared.stats_at(client.info.loop_idx).note_error("MISCONF");
         return;
     }
     if in_multi {
