@@ -129,6 +129,7 @@ pub use keyspace::{
     SetOptions, SetOutcome,
 };
 pub use list::{ListEnd, ListIter, ListOps, LposOptions};
+pub use rdb::{LoadOptions, LoadStats, RdbError, RdbSummary, SaveOptions, check_rdb};
 pub use set::SetOps;
 pub use value::KeyType;
 pub use zset::{
