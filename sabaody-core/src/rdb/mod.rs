@@ -27,6 +27,8 @@ mod write;
 mod ziplist;
 
 #[cfg(test)]
+mod redis_compat;
+#[cfg(test)]
 mod tests;
 
 pub use crc64::crc64;

@@ -219,63 +219,116 @@ fn everything() -> Cache {
     c.set("s:small", "hello").unwrap();
     c.set("s:int", "42").unwrap();
     c.set("s:empty", "").unwrap();
-    c.set(b"s:\x00bin\xff".as_slice(), b"\r\n\x00".as_slice()).unwrap();
+    c.set(b"s:\x00bin\xff".as_slice(), b"\r\n\x00".as_slice())
+        .unwrap();
     let mut rng = fastrand::Rng::with_seed(5);
     let huge: Vec<u8> = (0..5 * 1024 * 1024)
-        .map(|i| if i % 1000 < 600 { b'a' + (i % 7) as u8 } else { rng.u8(..) })
+        .map(|i| {
+            if i % 1000 < 600 {
+                b'a' + (i % 7) as u8
+            } else {
+                rng.u8(..)
+            }
+        })
         .collect();
     c.set("s:huge", &huge).unwrap();
     // sets: intset (wide ints too), hashtable
     c.sadd("set:ints", &["1", "-5", "300"]).unwrap();
-    c.sadd("set:wide", &["1", "9223372036854775807", "-9223372036854775808"]).unwrap();
+    c.sadd(
+        "set:wide",
+        &["1", "9223372036854775807", "-9223372036854775808"],
+    )
+    .unwrap();
     let many: Vec<String> = (0..600).map(|i| i.to_string()).collect();
     c.sadd("set:many-ints", &many).unwrap();
     c.sadd("set:str", &["a", "b", "c"]).unwrap();
     let big: Vec<String> = (0..200).map(|i| format!("member-{i}")).collect();
     c.sadd("set:big", &big).unwrap();
     // sorted sets: listpack, skiplist, odd scores
-    c.zadd("z:small", &z, &[(1.0, "a"), (2.5, "b"), (-3.0, "c"), (0.1, "d"), (1e300, "e")])
-        .unwrap();
-    c.zadd("z:inf", &z, &[(f64::INFINITY, "up"), (f64::NEG_INFINITY, "down"), (-0.0, "zero")])
-        .unwrap();
-    let zs: Vec<(f64, String)> = (0..200).map(|i| (f64::from(i) / 7.0, format!("m{i}"))).collect();
+    c.zadd(
+        "z:small",
+        &z,
+        &[
+            (1.0, "a"),
+            (2.5, "b"),
+            (-3.0, "c"),
+            (0.1, "d"),
+            (1e300, "e"),
+        ],
+    )
+    .unwrap();
+    c.zadd(
+        "z:inf",
+        &z,
+        &[
+            (f64::INFINITY, "up"),
+            (f64::NEG_INFINITY, "down"),
+            (-0.0, "zero"),
+        ],
+    )
+    .unwrap();
+    let zs: Vec<(f64, String)> = (0..200)
+        .map(|i| (f64::from(i) / 7.0, format!("m{i}")))
+        .collect();
     c.zadd("z:big", &z, &zs).unwrap();
-    c.zadd("z:long-member", &z, &[(1.0, "x".repeat(100)), (-0.0, "neg-zero".into())])
-        .unwrap();
+    c.zadd(
+        "z:long-member",
+        &z,
+        &[(1.0, "x".repeat(100)), (-0.0, "neg-zero".into())],
+    )
+    .unwrap();
     // hashes: listpack, table (many fields; one long value)
-    c.hset("h:small", &[("f1", "v1"), ("f2", "2"), ("", "")]).unwrap();
-    let hs: Vec<(String, String)> = (0..600).map(|i| (format!("f{i}"), format!("v{i}"))).collect();
+    c.hset("h:small", &[("f1", "v1"), ("f2", "2"), ("", "")])
+        .unwrap();
+    let hs: Vec<(String, String)> = (0..600)
+        .map(|i| (format!("f{i}"), format!("v{i}")))
+        .collect();
     c.hset("h:big", &hs).unwrap();
     c.hset("h:long", &[("f", "y".repeat(100))]).unwrap();
     // lists: one node, many nodes, a big element, empty elements
     c.rpush("l:small", &["a", "1", "-1", ""]).unwrap();
     let ls: Vec<String> = (0..10_000).map(|i| format!("element-{i}")).collect();
     c.rpush("l:big", &ls).unwrap();
-    c.rpush("l:huge-elem", &["before".to_string(), "z".repeat(20_000), "after".into()])
-        .unwrap();
+    c.rpush(
+        "l:huge-elem",
+        &["before".to_string(), "z".repeat(20_000), "after".into()],
+    )
+    .unwrap();
     // Bloom (scaling with three sub-filters, non-scaling) and CMS
-    let cfg = BloomConfig { error_rate: 0.01, capacity: 10, expansion: 2 };
+    let cfg = BloomConfig {
+        error_rate: 0.01,
+        capacity: 10,
+        expansion: 2,
+    };
     c.bf_reserve("bf:scaling", &cfg).unwrap();
     for i in 0..60 {
         c.bf_add("bf:scaling", format!("item{i}")).unwrap();
     }
-    let cfg = BloomConfig { error_rate: 0.001, capacity: 100, expansion: 0 };
+    let cfg = BloomConfig {
+        error_rate: 0.001,
+        capacity: 100,
+        expansion: 0,
+    };
     c.bf_reserve("bf:fixed", &cfg).unwrap();
     c.bf_add("bf:fixed", "x").unwrap();
     c.cms_init_by_dim("cms", 100, 5).unwrap();
     c.cms_incrby("cms", &[("a", 3), ("b", 70_000)]).unwrap();
     // TTLs
     c.set("ttl:s", "v").unwrap();
-    c.pexpire_at("ttl:s", NOW + 10_000, ExpireCondition::Always).unwrap();
-    c.pexpire_at("set:str", NOW + 20_000, ExpireCondition::Always).unwrap();
-    c.pexpire_at("l:big", NOW + 1, ExpireCondition::Always).unwrap();
+    c.pexpire_at("ttl:s", NOW + 10_000, ExpireCondition::Always)
+        .unwrap();
+    c.pexpire_at("set:str", NOW + 20_000, ExpireCondition::Always)
+        .unwrap();
+    c.pexpire_at("l:big", NOW + 1, ExpireCondition::Always)
+        .unwrap();
     // other databases
     let d1 = c.db(1).unwrap();
     d1.set("s:small", "in db 1").unwrap();
     d1.rpush("l", &["x"]).unwrap();
     let d3 = c.db(3).unwrap();
     d3.hset("h", &[("k", "v")]).unwrap();
-    d3.pexpire_at("h", NOW + 5, ExpireCondition::Always).unwrap();
+    d3.pexpire_at("h", NOW + 5, ExpireCondition::Always)
+        .unwrap();
     c
 }
 
@@ -302,14 +355,20 @@ fn every_type_round_trips() {
         assert_eq!(before[&(0, b(k))].2, *e, "{k} before");
     }
     for compression in [true, false] {
-        let opts = SaveOptions { compression, checksum: true };
+        let opts = SaveOptions {
+            compression,
+            checksum: true,
+        };
         let (d, stats) = reload(&c, &opts);
         assert_eq!(contents(&d), before, "compression {compression}");
         assert_eq!(stats.keys as usize, before.len());
         assert_eq!(stats.expired_skipped, 0);
         d.validate().unwrap();
         assert_eq!(d.get("s:small").unwrap().as_deref(), Some(&b"hello"[..]));
-        assert_eq!(d.db(1).unwrap().get("s:small").unwrap().as_deref(), Some(&b"in db 1"[..]));
+        assert_eq!(
+            d.db(1).unwrap().get("s:small").unwrap().as_deref(),
+            Some(&b"in db 1"[..])
+        );
         assert!(d.bf_exists("bf:scaling", "item59").unwrap());
         assert_eq!(d.cms_query("cms", &["b"]).unwrap(), vec![70_000]);
         assert_eq!(d.pttl("ttl:s"), 10_000);
@@ -323,7 +382,13 @@ fn every_type_round_trips() {
         assert_eq!(summary.types.get("list-quicklist-2"), Some(&4));
     }
     // The 10k-element list takes several listpack nodes, the 20 KB element one of its own.
-    let bytes = dump(&c, &SaveOptions { compression: false, checksum: true });
+    let bytes = dump(
+        &c,
+        &SaveOptions {
+            compression: false,
+            checksum: true,
+        },
+    );
     assert!(bytes.len() > 5 * 1024 * 1024);
 }
 
@@ -332,7 +397,11 @@ fn expired_keys_are_skipped_on_load() {
     let c = everything();
     let bytes = dump(&c, &SaveOptions::default());
     let clock = ManualClock::new(NOW + 15_000);
-    let later = Cache::builder().databases(4).clock(clock).housekeeping(false).build();
+    let later = Cache::builder()
+        .databases(4)
+        .clock(clock)
+        .housekeeping(false)
+        .build();
     let stats = later.load_rdb(&mut &bytes[..]).unwrap();
     // ttl:s (+10 s), l:big (+1 ms) and db 3's h (+5 ms) have passed; set:str (+20 s) has not.
     assert_eq!(stats.expired_skipped, 3);
@@ -346,7 +415,10 @@ fn a_database_past_the_cache_is_an_error() {
     let bytes = dump(&c, &SaveOptions::default());
     let small = Cache::builder().databases(2).housekeeping(false).build();
     let e = small.load_rdb(&mut &bytes[..]).unwrap_err();
-    assert!(e.reason().contains("database index 3 is out of range"), "{e}");
+    assert!(
+        e.reason().contains("database index 3 is out of range"),
+        "{e}"
+    );
     assert!(e.to_string().starts_with("Bad RDB file at offset "), "{e}");
     // Everything before database 3 was loaded.
     assert_eq!(small.db(1).unwrap().dbsize(), 2);
@@ -362,7 +434,9 @@ fn checksum_is_verified_unless_zero_or_off() {
     let e = check_rdb(&bytes).unwrap_err();
     assert!(e.reason().contains("wrong checksum"), "{e}");
     assert_eq!(e.offset() as usize, n - 8);
-    let off = LoadOptions { verify_checksum: false };
+    let off = LoadOptions {
+        verify_checksum: false,
+    };
     assert_eq!(check_rdb_with(&bytes, &off).unwrap().keys(), 1);
     bytes[n - 8..].fill(0);
     let s = check_rdb(&bytes).unwrap();
@@ -390,7 +464,8 @@ fn small_file() -> Vec<u8> {
     c.rpush("q", &["a", "b"]).unwrap();
     c.bf_add("bf", "x").unwrap();
     c.cms_init_by_dim("c", 3, 2).unwrap();
-    c.pexpire_at("s", NOW + 1000, ExpireCondition::Always).unwrap();
+    c.pexpire_at("s", NOW + 1000, ExpireCondition::Always)
+        .unwrap();
     c.db(1).unwrap().set("one", "1").unwrap();
     dump(&c, &SaveOptions::default())
 }
@@ -412,13 +487,19 @@ fn truncated_files_are_refused_at_every_offset() {
 #[test]
 fn flipped_bytes_never_panic() {
     let bytes = small_file();
-    let off = LoadOptions { verify_checksum: false };
+    let off = LoadOptions {
+        verify_checksum: false,
+    };
     let mut rng = fastrand::Rng::with_seed(11);
     for round in 0..4000 {
         let mut b = bytes.clone();
         for _ in 0..1 + round % 4 {
             let i = rng.usize(..b.len());
-            b[i] = if round % 3 == 0 { rng.u8(..) } else { b[i] ^ (1 << rng.u8(..8)) };
+            b[i] = if round % 3 == 0 {
+                rng.u8(..)
+            } else {
+                b[i] ^ (1 << rng.u8(..8))
+            };
         }
         let _ = check_rdb_with(&b, &off);
         let c = cache();
