@@ -202,6 +202,9 @@ fn parse_inner<S: Sink>(
                 ));
             }
             RDB_OPCODE_EOF => break,
+            t if type_name(t) == "unknown" => {
+                return Err(p.err_at(at, format!("unknown value type {t}")));
+            }
             _ => {}
         }
         let key = p.string(&mut key_buf)?;

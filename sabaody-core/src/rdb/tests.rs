@@ -1,6 +1,7 @@
 //! Round trips through the writer and the loader, and bad files.
 
 use super::*;
+use super::{listpack, write};
 use crate::prelude::*;
 use crate::shard::View;
 use crate::value::Value;
@@ -514,4 +515,227 @@ fn flipped_bytes_never_panic() {
             let _ = check_rdb_with(&b, &off);
         }
     }
+}
+
+/// A ziplist of `items` (strings, or integers in every ziplist integer encoding).
+fn ziplist(items: &[listpack::Item<'_>]) -> Vec<u8> {
+    use listpack::Item;
+    let mut body = Vec::new();
+    let mut prev = 0usize;
+    for it in items {
+        let start = body.len();
+        if prev < 254 {
+            body.push(prev as u8);
+        } else {
+            body.push(0xFE);
+            body.extend_from_slice(&(prev as u32).to_le_bytes());
+        }
+        match *it {
+            Item::Str(s) if s.len() < 64 => {
+                body.push(s.len() as u8);
+                body.extend_from_slice(s);
+            }
+            Item::Str(s) if s.len() < 16384 => {
+                body.push(0x40 | (s.len() >> 8) as u8);
+                body.push(s.len() as u8);
+                body.extend_from_slice(s);
+            }
+            Item::Str(s) => {
+                body.push(0x80);
+                body.extend_from_slice(&(s.len() as u32).to_be_bytes());
+                body.extend_from_slice(s);
+            }
+            Item::Int(v) if (0..=12).contains(&v) => body.push(0xF1 + v as u8),
+            Item::Int(v) if i8::try_from(v).is_ok() => {
+                body.push(0xFE);
+                body.push(v as i8 as u8);
+            }
+            Item::Int(v) if i16::try_from(v).is_ok() => {
+                body.push(0xC0);
+                body.extend_from_slice(&(v as i16).to_le_bytes());
+            }
+            Item::Int(v) if (-(1 << 23)..(1 << 23)).contains(&v) => {
+                body.push(0xF0);
+                body.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
+            }
+            Item::Int(v) if i32::try_from(v).is_ok() => {
+                body.push(0xD0);
+                body.extend_from_slice(&(v as i32).to_le_bytes());
+            }
+            Item::Int(v) => {
+                body.push(0xE0);
+                body.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        prev = body.len() - start;
+    }
+    let total = 10 + body.len() + 1;
+    let mut z = Vec::new();
+    z.extend_from_slice(&(total as u32).to_le_bytes());
+    z.extend_from_slice(&((total - 1 - prev) as u32).to_le_bytes());
+    z.extend_from_slice(&(items.len() as u16).to_le_bytes());
+    z.extend_from_slice(&body);
+    z.push(0xFF);
+    z
+}
+
+struct Rdb(Vec<u8>);
+
+impl Rdb {
+    fn new(version: u32) -> Rdb {
+        Rdb(format!("REDIS{version:04}").into_bytes())
+    }
+    fn key(&mut self, ty: u8, key: &str) -> &mut Self {
+        self.0.push(ty);
+        write::put_string(&mut self.0, key.as_bytes(), false);
+        self
+    }
+    fn s(&mut self, s: &[u8]) -> &mut Self {
+        write::put_string(&mut self.0, s, false);
+        self
+    }
+    fn blob(&mut self, s: &[u8]) -> &mut Self {
+        write::put_len(&mut self.0, s.len() as u64);
+        self.0.extend_from_slice(s);
+        self
+    }
+    fn len(&mut self, n: u64) -> &mut Self {
+        write::put_len(&mut self.0, n);
+        self
+    }
+    fn raw(&mut self, b: &[u8]) -> &mut Self {
+        self.0.extend_from_slice(b);
+        self
+    }
+    fn finish(&mut self, checksum: bool) -> Vec<u8> {
+        self.0.push(RDB_OPCODE_EOF);
+        let crc = if checksum { crc64(0, &self.0) } else { 0 };
+        let mut out = std::mem::take(&mut self.0);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+}
+
+#[test]
+fn older_encodings_load() {
+    use listpack::Item::{Int, Str};
+    let long = "q".repeat(100);
+    let zl = ziplist(&[
+        Int(2),
+        Str(b"hello"),
+        Int(-100),
+        Int(-200),
+        Int(70_000),
+        Int(5_000_000),
+        Int(1 << 40),
+        Str(long.as_bytes()),
+    ]);
+    let mut lp = Vec::new();
+    let mut w = listpack::Writer::new(&mut lp);
+    w.push_str(b"m1");
+    w.push_str(b"-5");
+    w.finish();
+    let mut r = Rdb::new(11);
+    r.raw(&[RDB_OPCODE_AUX]).s(b"redis-ver").s(b"6.2.0");
+    // A module AUX record and a function library: skipped.
+    r.raw(&[RDB_OPCODE_MODULE_AUX]).len(12345).len(RDB_MODULE_OPCODE_UINT).len(2);
+    r.len(RDB_MODULE_OPCODE_UINT).len(7).len(RDB_MODULE_OPCODE_STRING).s(b"payload");
+    r.len(RDB_MODULE_OPCODE_FLOAT).raw(&[0; 4]).len(RDB_MODULE_OPCODE_DOUBLE).raw(&[0; 8]);
+    r.len(RDB_MODULE_OPCODE_SINT).len(3).len(RDB_MODULE_OPCODE_EOF);
+    r.raw(&[RDB_OPCODE_FUNCTION2]).s(b"#!lua name=lib\nredis.register_function('f', function() return 1 end)");
+    r.raw(&[RDB_OPCODE_SELECTDB]).len(0).raw(&[RDB_OPCODE_RESIZEDB]).len(20).len(1);
+    r.key(RDB_TYPE_LIST, "list1").len(3).s(b"a").s(b"12").s(b"c");
+    r.key(RDB_TYPE_LIST_ZIPLIST, "listzl").blob(&zl);
+    let node2 = ziplist(&[Str(b"x"), Int(7)]);
+    r.key(RDB_TYPE_LIST_QUICKLIST, "listql").len(2).blob(&zl).blob(&node2);
+    r.key(RDB_TYPE_SET, "set").len(3).s(b"1").s(b"x").s(b"300");
+    r.key(RDB_TYPE_ZSET, "zset").len(4).s(b"a").raw(&[3]).raw(b"1.5");
+    r.s(b"up").raw(&[254]).s(b"down").raw(&[255]).s(b"three").raw(&[1]).raw(b"3");
+    r.key(RDB_TYPE_HASH, "hash").len(2).s(b"f").s(b"v").s(b"n").s(b"5");
+    r.key(RDB_TYPE_HASH_ZIPMAP, "zipmap").blob(b"\x02\x03foo\x03\x00bar\x05hello\x05\x02world!!\xff");
+    r.key(RDB_TYPE_HASH_ZIPLIST, "hashzl").blob(&ziplist(&[Str(b"f1"), Str(b"v1"), Str(b"f2"), Int(2)]));
+    r.key(RDB_TYPE_ZSET_ZIPLIST, "zsetzl").blob(&ziplist(&[Str(b"a"), Str(b"1.5"), Str(b"b"), Int(3)]));
+    r.key(RDB_TYPE_SET_LISTPACK, "setlp").blob(&lp);
+    // Expire in seconds, LRU and LFU hints before keys.
+    r.raw(&[RDB_OPCODE_EXPIRETIME]).raw(&2_000_000_000i32.to_le_bytes());
+    r.raw(&[RDB_OPCODE_IDLE]).len(100).key(RDB_TYPE_STRING, "secs").s(b"v");
+    r.raw(&[RDB_OPCODE_FREQ, 5]).key(RDB_TYPE_STRING, "freq").s(b"v");
+    let bytes = r.finish(true);
+    let c = cache();
+    let stats = c.load_rdb(&mut &bytes[..]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stats.keys, 12);
+    assert_eq!(stats.functions_skipped, 1);
+    assert_eq!(stats.module_aux_skipped, 1);
+    assert_eq!(stats.version, 11);
+    let strs = |v: Vec<bytes::Bytes>| v.into_iter().map(|b| b.to_vec()).collect::<Vec<_>>();
+    assert_eq!(strs(c.lrange("list1", 0, -1).unwrap()), vec![b("a"), b("12"), b("c")]);
+    let expect: Vec<Vec<u8>> = ["2", "hello", "-100", "-200", "70000", "5000000", "1099511627776", &long]
+        .iter()
+        .map(|s| b(s))
+        .collect();
+    assert_eq!(strs(c.lrange("listzl", 0, -1).unwrap()), expect);
+    assert_eq!(c.llen("listql").unwrap(), 10);
+    assert_eq!(strs(c.lrange("listql", -2, -1).unwrap()), vec![b("x"), b("7")]);
+    assert_eq!(c.scard("set").unwrap(), 3);
+    assert_eq!(c.zscore("zset", "up").unwrap(), Some(f64::INFINITY));
+    assert_eq!(c.zscore("zset", "down").unwrap(), Some(f64::NEG_INFINITY));
+    assert_eq!(c.zscore("zset", "a").unwrap(), Some(1.5));
+    assert_eq!(c.zscore("zset", "three").unwrap(), Some(3.0));
+    assert_eq!(c.hget("hash", "n").unwrap().as_deref(), Some(&b"5"[..]));
+    assert_eq!(c.hget("zipmap", "hello").unwrap().as_deref(), Some(&b"world"[..]));
+    assert_eq!(c.hget("hashzl", "f2").unwrap().as_deref(), Some(&b"2"[..]));
+    assert_eq!(c.zscore("zsetzl", "a").unwrap(), Some(1.5));
+    assert_eq!(c.zscore("zsetzl", "b").unwrap(), Some(3.0));
+    assert!(c.sismember("setlp", "-5").unwrap());
+    assert_eq!(c.pexpire_time("secs"), 2_000_000_000_000);
+    assert_eq!(c.pexpire_time("freq"), -1);
+    c.validate().unwrap();
+    // Version 4: no checksum at all.
+    let mut r = Rdb::new(4);
+    r.raw(&[RDB_OPCODE_SELECTDB]).len(0).key(RDB_TYPE_STRING, "k").s(b"v");
+    let mut old = r.finish(false);
+    old.truncate(old.len() - 8);
+    assert_eq!(check_rdb(&old).unwrap().keys(), 1);
+}
+
+#[test]
+fn what_sabaody_cannot_hold_is_refused_clearly() {
+    let refuse = |bytes: Vec<u8>, want: &str| {
+        let e = check_rdb(&bytes).unwrap_err();
+        assert!(e.reason().contains(want), "{e} (wanted {want})");
+    };
+    let mut r = Rdb::new(10);
+    r.key(RDB_TYPE_STREAM_LISTPACKS, "s").len(0);
+    refuse(r.finish(true), "stream values are not supported");
+    let mut r = Rdb::new(10);
+    // RedisBloom's MBbloom-- type id, encoding version 4.
+    let id = (0..9).fold(0u64, |id, i| {
+        let ch = b"MBbloom--"[i];
+        let cs = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        (id << 6) | cs.iter().position(|&x| x == ch).unwrap() as u64
+    }) << 10
+        | 4;
+    r.key(RDB_TYPE_MODULE_2, "bf").len(id);
+    refuse(r.finish(true), "module type 'MBbloom--'");
+    let mut r = Rdb::new(10);
+    r.key(99, "k");
+    let bytes = r.finish(true);
+    refuse(bytes.clone(), "unknown value type 99");
+    assert_eq!(check_rdb(&bytes).unwrap_err().offset(), 9);
+    refuse(Rdb::new(12).finish(true), "can't handle RDB format version 12");
+    refuse(b"RADIS0010\xff".to_vec(), "not an RDB file");
+    let mut r = Rdb::new(10);
+    r.key(RDB_TYPE_SET, "dup").len(2).s(b"a").s(b"a");
+    refuse(r.finish(true), "duplicate set member");
+    let mut r = Rdb::new(10);
+    r.key(RDB_TYPE_ZSET_2, "nan").len(1).s(b"a").raw(&f64::NAN.to_le_bytes());
+    refuse(r.finish(true), "NaN");
+    // A count far beyond the file does not allocate: it is refused.
+    let mut r = Rdb::new(10);
+    r.key(RDB_TYPE_LIST, "l").len(u64::from(u32::MAX));
+    refuse(r.finish(true), "larger than the rest of the file");
+    // An LZF string that claims a huge expansion.
+    let mut r = Rdb::new(10);
+    r.key(RDB_TYPE_STRING, "z").raw(&[0xC3]).len(2).len(1 << 40).raw(&[0, b'a']);
+    refuse(r.finish(true), "LZF string declares");
 }
