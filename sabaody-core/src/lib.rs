@@ -130,6 +130,7 @@ pub use keyspace::{
     SetOptions, SetOutcome,
 };
 pub use list::{ListEnd, ListIter, ListOps, LposOptions};
+pub use rdb::{LoadOptions, LoadStats, RdbError, RdbSummary, SaveOptions, check_rdb};
 pub use set::SetOps;
 pub use snapshot::{RdbSnapshot, SaveStats};
 pub use value::KeyType;
