@@ -162,10 +162,7 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
             );
         }
         "persistence" => {
-            let _ = write!(
-                s,
-                "# Persistence\r\nloading:0\r\nasync_loading:0\r\n"
-            );
+            let _ = write!(s, "# Persistence\r\nloading:0\r\nasync_loading:0\r\n");
             crate::persist::info_lines(shared, s);
             let _ = write!(
                 s,

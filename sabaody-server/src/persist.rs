@@ -296,8 +296,11 @@ pub(crate) fn load_at_startup(cache: &Cache, c: &Config) -> Result<(), String> {
         Err(e) => return Err(format!("Cannot open {}: {e}", path.display())),
     };
     let started = Instant::now();
+    let opts = sabaody_core::rdb::LoadOptions {
+        verify_checksum: c.rdbchecksum,
+    };
     let stats = cache
-        .load_rdb(&mut bytes.as_slice())
+        .load_rdb_bytes(&bytes, &opts)
         .map_err(|e| format!("{} ({})", e, path.display()))?;
     log_notice!(
         "DB loaded from disk: {:.3} seconds ({} keys)",
@@ -340,7 +343,11 @@ pub(crate) fn info_lines(shared: &Shared, out: &mut String) {
         changes_since_save(shared),
         u8::from(p.bgsave_in_progress()),
         p.lastsave.load(Relaxed),
-        if p.last_bgsave_ok.load(Relaxed) { "ok" } else { "err" },
+        if p.last_bgsave_ok.load(Relaxed) {
+            "ok"
+        } else {
+            "err"
+        },
         p.last_bgsave_secs.load(Relaxed),
         current,
         p.saves.load(Relaxed),

@@ -376,30 +376,6 @@ pub(crate) static BASE: &[CommandSpec] = &[
         "Returns the Unix timestamp of the last successful save to disk."
     ),
     cmd!(
-        "save",
-        1,
-        ADMIN | NOSCRIPT | NO_MULTI,
-        0,
-        0,
-        0,
-        server::save,
-        "server",
-        "1.0.0",
-        "Synchronously saves the database(s) to disk."
-    ),
-    cmd!(
-        "bgsave",
-        -1,
-        ADMIN | NOSCRIPT,
-        0,
-        0,
-        0,
-        server::bgsave,
-        "server",
-        "1.0.0",
-        "Asynchronously saves the database(s) to disk."
-    ),
-    cmd!(
         "debug",
         -2,
         ADMIN | NOSCRIPT | LOADING | STALE,
@@ -1061,6 +1037,30 @@ pub(crate) static BASE: &[CommandSpec] = &[
         "server",
         "4.0.0",
         "A container for memory diagnostics commands."
+    ),
+    cmd!(
+        "save",
+        1,
+        ADMIN | NOSCRIPT | NO_MULTI,
+        0,
+        0,
+        0,
+        server::save,
+        "server",
+        "1.0.0",
+        "Synchronously saves the database(s) to disk."
+    ),
+    cmd!(
+        "bgsave",
+        -1,
+        ADMIN | NOSCRIPT,
+        0,
+        0,
+        0,
+        server::bgsave,
+        "server",
+        "1.0.0",
+        "Asynchronously saves the database(s) to disk."
     ),
 ];
 
