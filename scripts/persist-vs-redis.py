@@ -7,7 +7,8 @@ For each server, in a fresh directory:
   3. restart from the dump: time until the server answers and holds N keys (load time),
   4. GET p99 with redis-benchmark (-c 50) without a snapshot, then with BGSAVEs running back to
      back during the whole run,
-  5. a SET load over the same keys with BGSAVEs back to back, sampling the server's memory
+  5. a SET load over the same keys, alone and then with BGSAVEs back to back, sampling the
+     server's memory
      (proportional set size of the server and of any child it forked, from /proc/PID/smaps_rollup
      every 10 ms) against the figure before the load.
 Prints one table; the server CPU time is not the point here (wall time of SAVE / load is).
@@ -133,9 +134,9 @@ def bench(port, client_cpus, test, n, keys, extra=()):
 class SaveLoop(threading.Thread):
     """Issues BGSAVE back to back (and samples memory) until stopped."""
 
-    def __init__(self, port, pid):
+    def __init__(self, port, pid, save=True):
         super().__init__(daemon=True)
-        self.port, self.pid = port, pid
+        self.port, self.pid, self.save = port, pid, save
         self.stop_flag = False
         self.saves = 0
         self.peak_kb = 0
@@ -145,7 +146,7 @@ class SaveLoop(threading.Thread):
         while not self.stop_flag:
             self.peak_kb = max(self.peak_kb, pss_kb(self.pid))
             now = time.monotonic()
-            if now - last > 0.05:
+            if self.save and now - last > 0.05:
                 last = now
                 if info(self.port, "rdb_bgsave_in_progress") == "0":
                     if cli(self.port, "BGSAVE").startswith("Background saving started"):
@@ -179,6 +180,13 @@ def run(kind, binary, args, extra):
             time.sleep(0.05)
         time.sleep(0.5)
         base = pss_kb(s.proc.pid)
+        # The same SET load without snapshots first: what the load alone does to memory.
+        loop = SaveLoop(s.port, s.proc.pid, save=False)
+        loop.start()
+        bench(s.port, args.client_cpus, "set", args.requests, args.keys, ["-d", "12"])
+        loop.stop_flag = True
+        loop.join()
+        r["mem_nosave_mb"] = loop.peak_kb / 1024
         loop = SaveLoop(s.port, s.proc.pid)
         loop.start()
         bench(s.port, args.client_cpus, "set", args.requests, args.keys, ["-d", "12"])
@@ -221,11 +229,13 @@ def main():
     row("GET p99 idle (ms)", "p99_idle", "{:.3f}")
     row("GET p99 during BGSAVE (ms)", "p99_save", "{:.3f}")
     row("memory before (MB, PSS)", "mem_before_mb", "{:.1f}")
+    row("peak during SET (MB)", "mem_nosave_mb", "{:.1f}")
     row("peak during BGSAVE+SET (MB)", "mem_peak_mb", "{:.1f}")
     for k in ("redis", "sabaody"):
         r = res[k]
         print(f"{k}: p99 during/idle = {r['p99_save'] / r['p99_idle']:.2f}x, "
-              f"memory peak/before = {r['mem_peak_mb'] / r['mem_before_mb']:.2f}x, "
+              f"memory peak/before = {r['mem_peak_mb'] / r['mem_before_mb']:.2f}x "
+              f"(SET load alone {r['mem_nosave_mb'] / r['mem_before_mb']:.2f}x), "
               f"BGSAVEs during GET run {r['saves_get']}, during SET run {r['saves_set']}")
     print("ratio = redis/sabaody for times and sizes (above 1: sabaody better)")
 

@@ -340,6 +340,22 @@ pub struct Shard {
     hasher: DefaultHashBuilder,
     /// Access-tracking settings shared by the whole store (LRU or LFU stamps).
     pub(crate) tracking: Arc<Tracking>,
+    /// While a snapshot has not yet encoded this shard: the pre-cut versions of the keys
+    /// changed since the cut (`snapshot.rs`). `None` otherwise.
+    pub(crate) cow: Option<Box<ShardCow>>,
+}
+
+/// Copy-on-write state of a shard that a running snapshot has not encoded yet: every change
+/// to a key first encodes the key's version as of the cut (once per key), so the snapshot
+/// costs memory in proportion to what is written during it, not to the shard's size.
+#[derive(Debug)]
+pub(crate) struct ShardCow {
+    pub(crate) st: Arc<crate::snapshot::SnapState>,
+    /// Keys changed, created or deleted since the cut: the saver skips their current records.
+    pub(crate) touched: hashbrown::HashSet<Box<[u8]>>,
+    /// The pre-cut versions of the touched keys that existed then (RDB entries).
+    pub(crate) parked: Vec<u8>,
+    pub(crate) parked_keys: u64,
 }
 
 impl Shard {
@@ -358,7 +374,58 @@ impl Shard {
             expire_hand: 0,
             hasher,
             tracking,
+            cow: None,
         }
+    }
+
+    /// Before changing the record `r`: keeps its pre-cut version for a running snapshot.
+    #[inline]
+    fn preserve_rec(&mut self, r: &Rec) {
+        if self.cow.is_some() {
+            self.preserve_slow(None, Some(r));
+        }
+    }
+
+    /// Before changing `key` (whose record is `r`, if it exists).
+    #[inline]
+    fn preserve_key(&mut self, h: u64, key: &[u8]) {
+        if self.cow.is_some() {
+            let r = self.find(h, key);
+            self.preserve_slow(Some(key), r.as_ref());
+        }
+    }
+
+    #[cold]
+    fn preserve_slow(&mut self, key: Option<&[u8]>, r: Option<&Rec>) {
+        let Some(mut c) = self.cow.take() else {
+            return;
+        };
+        let key: &[u8] = match (key, r) {
+            (Some(k), _) => k,
+            (None, Some(r)) => &self.arena[r.key_start..r.key_start + r.key_len],
+            (None, None) => &[],
+        };
+        if !c.touched.contains(key) {
+            c.touched.insert(key.into());
+            if let Some(r) = r
+                && !self.is_expired(r, c.st.now)
+            {
+                let before = c.parked.len();
+                (c.st.encode)(
+                    &mut c.parked,
+                    key,
+                    self.view(r),
+                    self.expire_at(r),
+                    &c.st.opts,
+                );
+                c.parked_keys += 1;
+                c.st.cow_bytes.fetch_add(
+                    c.parked.len() - before,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+            }
+        }
+        self.cow = Some(c);
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -467,6 +534,7 @@ impl Shard {
         let Some(i) = self.slab_index(r) else {
             return false;
         };
+        self.preserve_rec(r);
         let Some(Some(v)) = self.slab.get_mut(i as usize) else {
             return false;
         };
@@ -568,6 +636,7 @@ impl Shard {
         };
         let new_len = rec_len(key.len(), probe, ttl);
         self.ensure_room(new_len)?;
+        self.preserve_key(h, key);
         let old = self.find(h, key);
         let mut lru = 0;
         if let Some(r) = &old {
@@ -625,6 +694,7 @@ impl Shard {
         if r.kind != K_INT {
             return false;
         }
+        self.preserve_rec(r);
         self.arena[r.val_start..r.val_start + 8].copy_from_slice(&v.to_le_bytes());
         self.version += 1;
         true
@@ -632,6 +702,7 @@ impl Shard {
 
     /// Sets or clears the TTL of an existing record.
     pub(crate) fn set_ttl(&mut self, h: u64, r: &Rec, ttl: Option<i64>) -> Result<(), Error> {
+        self.preserve_rec(r);
         self.version += 1;
         match (r.has_ttl, ttl) {
             (true, Some(t)) if r.ttl_len == ttl_width(ttl) => {
@@ -689,6 +760,7 @@ impl Shard {
 
     /// Removes `key`; returns its value if `want` and the key existed.
     pub(crate) fn remove(&mut self, h: u64, key: &[u8], want: bool) -> Option<Option<Owned>> {
+        self.preserve_key(h, key);
         let a = &self.arena;
         let entry = self
             .table
@@ -701,6 +773,7 @@ impl Shard {
     /// Removes `key` but hands back its out-of-line value (if any) instead of freeing it, so
     /// the caller can drop it after releasing the lock (UNLINK). `None` if absent.
     pub(crate) fn remove_lazy(&mut self, h: u64, key: &[u8]) -> Option<Option<Value>> {
+        self.preserve_key(h, key);
         let a = &self.arena;
         let entry = self
             .table
@@ -738,6 +811,11 @@ impl Shard {
 
     /// Removes the record in `bucket` (active expiry).
     fn remove_bucket(&mut self, bucket: usize) {
+        if self.cow.is_some()
+            && let Some(r) = self.bucket(bucket)
+        {
+            self.preserve_rec(&r);
+        }
         if let Ok(entry) = self.table.get_bucket_entry(bucket) {
             let (slot, _) = entry.remove();
             self.after_unlink(slot.into_inner() as u32, false);
@@ -754,6 +832,13 @@ impl Shard {
 
     /// Drops every key (FLUSHDB). Returns how many there were.
     pub(crate) fn clear(&mut self) -> usize {
+        if self.cow.is_some() {
+            let mut recs = Vec::with_capacity(self.table.len());
+            self.for_each_rec(|r| recs.push(*r));
+            for r in &recs {
+                self.preserve_rec(r);
+            }
+        }
         let n = self.table.len();
         if self.table.num_buckets() > 0 {
             self.epoch = self.epoch.wrapping_add(1);

@@ -43,7 +43,7 @@ pub(crate) struct Persist {
     bgsave_thread: Mutex<Option<JoinHandle<()>>>,
     /// Saves completed since start (`rdb_saves`).
     saves: AtomicU64,
-    /// Bytes held for shards copied ahead of the saver in the last save (`rdb_last_cow_size`).
+    /// Bytes of pre-cut versions preserved by writers during the last save (`rdb_last_cow_size`).
     last_cow: AtomicU64,
     /// Writes are refused (`MISCONF`): the last background save failed, save points are
     /// configured and `stop-writes-on-bgsave-error` is on. Kept by `cron` and `finish`.
@@ -160,7 +160,7 @@ fn finish(p: &Persist, path: &Path, changes: u64, r: &io::Result<SaveStats>, bac
             p.lastsave.store(unix_secs(), Relaxed);
             p.changes_at_save.store(changes, Relaxed);
             p.saves.fetch_add(1, Relaxed);
-            p.last_cow.store(stats.peak_parked_bytes, Relaxed);
+            p.last_cow.store(stats.cow_bytes, Relaxed);
             if background {
                 p.last_bgsave_ok.store(true, Relaxed);
                 p.misconf.store(false, Relaxed);
