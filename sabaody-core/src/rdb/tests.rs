@@ -638,51 +638,126 @@ fn older_encodings_load() {
     let mut r = Rdb::new(11);
     r.raw(&[RDB_OPCODE_AUX]).s(b"redis-ver").s(b"6.2.0");
     // A module AUX record and a function library: skipped.
-    r.raw(&[RDB_OPCODE_MODULE_AUX]).len(12345).len(RDB_MODULE_OPCODE_UINT).len(2);
-    r.len(RDB_MODULE_OPCODE_UINT).len(7).len(RDB_MODULE_OPCODE_STRING).s(b"payload");
-    r.len(RDB_MODULE_OPCODE_FLOAT).raw(&[0; 4]).len(RDB_MODULE_OPCODE_DOUBLE).raw(&[0; 8]);
-    r.len(RDB_MODULE_OPCODE_SINT).len(3).len(RDB_MODULE_OPCODE_EOF);
-    r.raw(&[RDB_OPCODE_FUNCTION2]).s(b"#!lua name=lib\nredis.register_function('f', function() return 1 end)");
-    r.raw(&[RDB_OPCODE_SELECTDB]).len(0).raw(&[RDB_OPCODE_RESIZEDB]).len(20).len(1);
-    r.key(RDB_TYPE_LIST, "list1").len(3).s(b"a").s(b"12").s(b"c");
+    r.raw(&[RDB_OPCODE_MODULE_AUX])
+        .len(12345)
+        .len(RDB_MODULE_OPCODE_UINT)
+        .len(2);
+    r.len(RDB_MODULE_OPCODE_UINT)
+        .len(7)
+        .len(RDB_MODULE_OPCODE_STRING)
+        .s(b"payload");
+    r.len(RDB_MODULE_OPCODE_FLOAT)
+        .raw(&[0; 4])
+        .len(RDB_MODULE_OPCODE_DOUBLE)
+        .raw(&[0; 8]);
+    r.len(RDB_MODULE_OPCODE_SINT)
+        .len(3)
+        .len(RDB_MODULE_OPCODE_EOF);
+    r.raw(&[RDB_OPCODE_FUNCTION2])
+        .s(b"#!lua name=lib\nredis.register_function('f', function() return 1 end)");
+    r.raw(&[RDB_OPCODE_SELECTDB])
+        .len(0)
+        .raw(&[RDB_OPCODE_RESIZEDB])
+        .len(20)
+        .len(1);
+    r.key(RDB_TYPE_LIST, "list1")
+        .len(3)
+        .s(b"a")
+        .s(b"12")
+        .s(b"c");
     r.key(RDB_TYPE_LIST_ZIPLIST, "listzl").blob(&zl);
     let node2 = ziplist(&[Str(b"x"), Int(7)]);
-    r.key(RDB_TYPE_LIST_QUICKLIST, "listql").len(2).blob(&zl).blob(&node2);
+    r.key(RDB_TYPE_LIST_QUICKLIST, "listql")
+        .len(2)
+        .blob(&zl)
+        .blob(&node2);
     r.key(RDB_TYPE_SET, "set").len(3).s(b"1").s(b"x").s(b"300");
-    r.key(RDB_TYPE_ZSET, "zset").len(4).s(b"a").raw(&[3]).raw(b"1.5");
-    r.s(b"up").raw(&[254]).s(b"down").raw(&[255]).s(b"three").raw(&[1]).raw(b"3");
-    r.key(RDB_TYPE_HASH, "hash").len(2).s(b"f").s(b"v").s(b"n").s(b"5");
-    r.key(RDB_TYPE_HASH_ZIPMAP, "zipmap").blob(b"\x02\x03foo\x03\x00bar\x05hello\x05\x02world!!\xff");
-    r.key(RDB_TYPE_HASH_ZIPLIST, "hashzl").blob(&ziplist(&[Str(b"f1"), Str(b"v1"), Str(b"f2"), Int(2)]));
-    r.key(RDB_TYPE_ZSET_ZIPLIST, "zsetzl").blob(&ziplist(&[Str(b"a"), Str(b"1.5"), Str(b"b"), Int(3)]));
+    r.key(RDB_TYPE_ZSET, "zset")
+        .len(4)
+        .s(b"a")
+        .raw(&[3])
+        .raw(b"1.5");
+    r.s(b"up")
+        .raw(&[254])
+        .s(b"down")
+        .raw(&[255])
+        .s(b"three")
+        .raw(&[1])
+        .raw(b"3");
+    r.key(RDB_TYPE_HASH, "hash")
+        .len(2)
+        .s(b"f")
+        .s(b"v")
+        .s(b"n")
+        .s(b"5");
+    r.key(RDB_TYPE_HASH_ZIPMAP, "zipmap")
+        .blob(b"\x02\x03foo\x03\x00bar\x05hello\x05\x02world!!\xff");
+    r.key(RDB_TYPE_HASH_ZIPLIST, "hashzl").blob(&ziplist(&[
+        Str(b"f1"),
+        Str(b"v1"),
+        Str(b"f2"),
+        Int(2),
+    ]));
+    r.key(RDB_TYPE_ZSET_ZIPLIST, "zsetzl").blob(&ziplist(&[
+        Str(b"a"),
+        Str(b"1.5"),
+        Str(b"b"),
+        Int(3),
+    ]));
     r.key(RDB_TYPE_SET_LISTPACK, "setlp").blob(&lp);
     // Expire in seconds, LRU and LFU hints before keys.
-    r.raw(&[RDB_OPCODE_EXPIRETIME]).raw(&2_000_000_000i32.to_le_bytes());
-    r.raw(&[RDB_OPCODE_IDLE]).len(100).key(RDB_TYPE_STRING, "secs").s(b"v");
-    r.raw(&[RDB_OPCODE_FREQ, 5]).key(RDB_TYPE_STRING, "freq").s(b"v");
+    r.raw(&[RDB_OPCODE_EXPIRETIME])
+        .raw(&2_000_000_000i32.to_le_bytes());
+    r.raw(&[RDB_OPCODE_IDLE])
+        .len(100)
+        .key(RDB_TYPE_STRING, "secs")
+        .s(b"v");
+    r.raw(&[RDB_OPCODE_FREQ, 5])
+        .key(RDB_TYPE_STRING, "freq")
+        .s(b"v");
     let bytes = r.finish(true);
     let c = cache();
-    let stats = c.load_rdb(&mut &bytes[..]).unwrap_or_else(|e| panic!("{e}"));
+    let stats = c
+        .load_rdb(&mut &bytes[..])
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(stats.keys, 12);
     assert_eq!(stats.functions_skipped, 1);
     assert_eq!(stats.module_aux_skipped, 1);
     assert_eq!(stats.version, 11);
     let strs = |v: Vec<bytes::Bytes>| v.into_iter().map(|b| b.to_vec()).collect::<Vec<_>>();
-    assert_eq!(strs(c.lrange("list1", 0, -1).unwrap()), vec![b("a"), b("12"), b("c")]);
-    let expect: Vec<Vec<u8>> = ["2", "hello", "-100", "-200", "70000", "5000000", "1099511627776", &long]
-        .iter()
-        .map(|s| b(s))
-        .collect();
+    assert_eq!(
+        strs(c.lrange("list1", 0, -1).unwrap()),
+        vec![b("a"), b("12"), b("c")]
+    );
+    let expect: Vec<Vec<u8>> = [
+        "2",
+        "hello",
+        "-100",
+        "-200",
+        "70000",
+        "5000000",
+        "1099511627776",
+        &long,
+    ]
+    .iter()
+    .map(|s| b(s))
+    .collect();
     assert_eq!(strs(c.lrange("listzl", 0, -1).unwrap()), expect);
     assert_eq!(c.llen("listql").unwrap(), 10);
-    assert_eq!(strs(c.lrange("listql", -2, -1).unwrap()), vec![b("x"), b("7")]);
+    assert_eq!(
+        strs(c.lrange("listql", -2, -1).unwrap()),
+        vec![b("x"), b("7")]
+    );
     assert_eq!(c.scard("set").unwrap(), 3);
     assert_eq!(c.zscore("zset", "up").unwrap(), Some(f64::INFINITY));
     assert_eq!(c.zscore("zset", "down").unwrap(), Some(f64::NEG_INFINITY));
     assert_eq!(c.zscore("zset", "a").unwrap(), Some(1.5));
     assert_eq!(c.zscore("zset", "three").unwrap(), Some(3.0));
     assert_eq!(c.hget("hash", "n").unwrap().as_deref(), Some(&b"5"[..]));
-    assert_eq!(c.hget("zipmap", "hello").unwrap().as_deref(), Some(&b"world"[..]));
+    assert_eq!(
+        c.hget("zipmap", "hello").unwrap().as_deref(),
+        Some(&b"world"[..])
+    );
     assert_eq!(c.hget("hashzl", "f2").unwrap().as_deref(), Some(&b"2"[..]));
     assert_eq!(c.zscore("zsetzl", "a").unwrap(), Some(1.5));
     assert_eq!(c.zscore("zsetzl", "b").unwrap(), Some(3.0));
@@ -692,7 +767,10 @@ fn older_encodings_load() {
     c.validate().unwrap();
     // Version 4: no checksum at all.
     let mut r = Rdb::new(4);
-    r.raw(&[RDB_OPCODE_SELECTDB]).len(0).key(RDB_TYPE_STRING, "k").s(b"v");
+    r.raw(&[RDB_OPCODE_SELECTDB])
+        .len(0)
+        .key(RDB_TYPE_STRING, "k")
+        .s(b"v");
     let mut old = r.finish(false);
     old.truncate(old.len() - 8);
     assert_eq!(check_rdb(&old).unwrap().keys(), 1);
@@ -722,13 +800,19 @@ fn what_sabaody_cannot_hold_is_refused_clearly() {
     let bytes = r.finish(true);
     refuse(bytes.clone(), "unknown value type 99");
     assert_eq!(check_rdb(&bytes).unwrap_err().offset(), 9);
-    refuse(Rdb::new(12).finish(true), "can't handle RDB format version 12");
+    refuse(
+        Rdb::new(12).finish(true),
+        "can't handle RDB format version 12",
+    );
     refuse(b"RADIS0010\xff".to_vec(), "not an RDB file");
     let mut r = Rdb::new(10);
     r.key(RDB_TYPE_SET, "dup").len(2).s(b"a").s(b"a");
     refuse(r.finish(true), "duplicate set member");
     let mut r = Rdb::new(10);
-    r.key(RDB_TYPE_ZSET_2, "nan").len(1).s(b"a").raw(&f64::NAN.to_le_bytes());
+    r.key(RDB_TYPE_ZSET_2, "nan")
+        .len(1)
+        .s(b"a")
+        .raw(&f64::NAN.to_le_bytes());
     refuse(r.finish(true), "NaN");
     // A count far beyond the file does not allocate: it is refused.
     let mut r = Rdb::new(10);
@@ -736,6 +820,114 @@ fn what_sabaody_cannot_hold_is_refused_clearly() {
     refuse(r.finish(true), "larger than the rest of the file");
     // An LZF string that claims a huge expansion.
     let mut r = Rdb::new(10);
-    r.key(RDB_TYPE_STRING, "z").raw(&[0xC3]).len(2).len(1 << 40).raw(&[0, b'a']);
+    r.key(RDB_TYPE_STRING, "z")
+        .raw(&[0xC3])
+        .len(2)
+        .len(1 << 40)
+        .raw(&[0, b'a']);
     refuse(r.finish(true), "LZF string declares");
+}
+
+/// CPU time of this process so far (user + system), in ms: robust to waiting for a core on
+/// a busy machine, unlike wall time.
+fn cpu_ms() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 and 15 of the line (utime, stime, in 1/100 s) are the 12th and 13th after
+    // the ')' that ends the command name.
+    let tick = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) * 10.0
+}
+
+/// Write and load of 1M keys with 10-byte string values (best of 5; wall and CPU time):
+/// `cargo test --release -p sabaody-core --lib rdb::tests::timing_1m_keys -- --ignored --nocapture`
+/// `SABAODY_RDB_FILE=dump.rdb` also loads that file.
+#[test]
+#[ignore = "timing; run in release"]
+fn timing_1m_keys() {
+    use std::time::Instant;
+    let c = Cache::builder().housekeeping(false).build();
+    for i in 0..1_000_000u32 {
+        c.set(format!("key:{i}"), format!("val:{i:06}")).unwrap();
+    }
+    let best = |f: &mut dyn FnMut()| {
+        let (mut wall, mut cpu) = (f64::MAX, f64::MAX);
+        for _ in 0..5 {
+            let (t, c0) = (Instant::now(), cpu_ms());
+            f();
+            wall = wall.min(t.elapsed().as_secs_f64() * 1e3);
+            cpu = cpu.min(cpu_ms() - c0);
+        }
+        format!("{wall:.0} ms wall, {cpu:.0} ms CPU")
+    };
+    let bytes = dump(&c, &SaveOptions::default());
+    eprintln!("1M keys, {} bytes", bytes.len());
+    eprintln!(
+        "write: {}",
+        best(&mut || drop(dump(&c, &SaveOptions::default())))
+    );
+    eprintln!(
+        "check: {}",
+        best(&mut || assert_eq!(check_rdb(&bytes).unwrap().keys(), 1_000_000))
+    );
+    let mut files = vec![("ours".to_string(), bytes)];
+    if let Ok(path) = std::env::var("SABAODY_RDB_FILE") {
+        files.push((path.clone(), std::fs::read(path).unwrap()));
+    }
+    for (name, file) in &files {
+        for workers in [1, 2] {
+            let r = best(&mut || {
+                let fresh = Cache::builder().housekeeping(false).build();
+                let st = fresh
+                    .load_rdb_workers(file, &LoadOptions::default(), workers)
+                    .unwrap();
+                assert_eq!(st.keys, 1_000_000);
+                // Dropping 1M keys is not part of the load.
+                std::mem::forget(fresh);
+            });
+            eprintln!("load {name} with {workers} thread(s): {r}");
+        }
+    }
+}
+
+#[test]
+fn parallel_load_matches_and_reports_the_first_error() {
+    let c = everything();
+    let before = contents(&c);
+    let bytes = dump(&c, &SaveOptions::default());
+    for workers in [2, 3, 5] {
+        let d = cache();
+        let stats = d
+            .load_rdb_workers(&bytes, &LoadOptions::default(), workers)
+            .unwrap();
+        assert_eq!(stats.keys as usize, before.len());
+        assert!(stats.aux.iter().any(|(k, _)| k == b"redis-ver"));
+        assert_eq!(contents(&d), before, "{workers} workers");
+        d.validate().unwrap();
+    }
+    let small = small_file();
+    for cut in (0..small.len()).step_by(7) {
+        let one = cache().load_rdb_workers(&small[..cut], &LoadOptions::default(), 1);
+        let three = cache().load_rdb_workers(&small[..cut], &LoadOptions::default(), 3);
+        assert_eq!(
+            one.unwrap_err().offset(),
+            three.unwrap_err().offset(),
+            "cut at {cut}"
+        );
+    }
+}
+
+#[test]
+fn a_key_twice_in_a_file_keeps_its_last_value() {
+    let mut r = Rdb::new(10);
+    r.raw(&[RDB_OPCODE_SELECTDB]).len(0);
+    r.key(RDB_TYPE_STRING, "k").s(b"first");
+    r.key(RDB_TYPE_STRING, "other").s(b"x");
+    r.key(RDB_TYPE_STRING, "k").s(b"second");
+    let bytes = r.finish(true);
+    let c = cache();
+    let stats = c.load_rdb(&mut &bytes[..]).unwrap();
+    assert_eq!((stats.keys, stats.replaced), (3, 1));
+    assert_eq!(c.get("k").unwrap().as_deref(), Some(&b"second"[..]));
 }
