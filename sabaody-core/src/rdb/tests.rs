@@ -616,8 +616,8 @@ impl Rdb {
     }
 }
 
-#[test]
-fn older_encodings_load() {
+/// A version 11 file with every older encoding and the skipped record kinds.
+fn old_file() -> Vec<u8> {
     use listpack::Item::{Int, Str};
     let long = "q".repeat(100);
     let zl = ziplist(&[
@@ -715,7 +715,13 @@ fn older_encodings_load() {
     r.raw(&[RDB_OPCODE_FREQ, 5])
         .key(RDB_TYPE_STRING, "freq")
         .s(b"v");
-    let bytes = r.finish(true);
+    r.finish(true)
+}
+
+#[test]
+fn older_encodings_load() {
+    let long = "q".repeat(100);
+    let bytes = old_file();
     let c = cache();
     let stats = c
         .load_rdb(&mut &bytes[..])
@@ -930,4 +936,29 @@ fn a_key_twice_in_a_file_keeps_its_last_value() {
     let stats = c.load_rdb(&mut &bytes[..]).unwrap();
     assert_eq!((stats.keys, stats.replaced), (3, 1));
     assert_eq!(c.get("k").unwrap().as_deref(), Some(&b"second"[..]));
+}
+
+/// Seeds for `fuzz/fuzz_targets/rdb_load.rs`:
+/// `SABAODY_FUZZ_SEEDS=fuzz/corpus/rdb_load cargo test -p sabaody-core --lib rdb::tests::write_fuzz_seeds -- --ignored`
+#[test]
+#[ignore = "writes files"]
+fn write_fuzz_seeds() {
+    let Ok(dir) = std::env::var("SABAODY_FUZZ_SEEDS") else {
+        return;
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    let unchecked = |mut b: Vec<u8>| {
+        let n = b.len();
+        b[n - 8..].fill(0);
+        b
+    };
+    std::fs::write(format!("{dir}/small.rdb"), unchecked(small_file())).unwrap();
+    std::fs::write(format!("{dir}/old.rdb"), unchecked(old_file())).unwrap();
+    let c = cache();
+    c.set("k", "v").unwrap();
+    std::fs::write(
+        format!("{dir}/one.rdb"),
+        unchecked(dump(&c, &SaveOptions::default())),
+    )
+    .unwrap();
 }
