@@ -51,6 +51,7 @@ impl Access for crate::Cache {
     #[inline]
     fn write<R>(&self, gid: usize, f: impl FnOnce(&mut Shard) -> R) -> R {
         let mut g = self.store.slots[gid].shard.write();
+        self.store.before_write(gid, &g, self.store.snap_gen());
         let before = g.mem;
         let r = f(&mut g);
         self.store.settle(gid, &g, before);
@@ -71,6 +72,10 @@ impl Access for crate::Cache {
             .iter()
             .map(|&g| self.store.slots[g].shard.write())
             .collect();
+        let generation = self.store.snap_gen();
+        for (g, &gid) in guards.iter().zip(gids) {
+            self.store.before_write(gid, g, generation);
+        }
         let before: Vec<usize> = guards.iter().map(|g| g.mem).collect();
         let mut refs: Vec<&mut Shard> = guards.iter_mut().map(|g| &mut **g).collect();
         let r = f(&mut refs);
@@ -92,6 +97,9 @@ pub struct Transaction<'a> {
     pub(crate) store: &'a Store,
     pub(crate) db: Cell<usize>,
     pub(crate) guards: RefCell<Vec<RwLockWriteGuard<'a, Shard>>>,
+    /// The snapshot generation when every lock was held (`snapshot.rs`): the whole transaction
+    /// is on one side of any cut.
+    pub(crate) generation: u64,
 }
 
 impl std::fmt::Debug for Transaction<'_> {
@@ -132,6 +140,7 @@ impl Access for Transaction<'_> {
     }
     fn write<R>(&self, gid: usize, f: impl FnOnce(&mut Shard) -> R) -> R {
         let mut g = self.guards.borrow_mut();
+        self.store.before_write(gid, &g[gid], self.generation);
         let before = g[gid].mem;
         let r = f(&mut g[gid]);
         self.store.settle(gid, &g[gid], before);
@@ -144,6 +153,9 @@ impl Access for Transaction<'_> {
     }
     fn write_many<R>(&self, gids: &[usize], f: impl FnOnce(&mut [&mut Shard]) -> R) -> R {
         let mut g = self.guards.borrow_mut();
+        for &i in gids {
+            self.store.before_write(i, &g[i], self.generation);
+        }
         let before: Vec<usize> = gids.iter().map(|&i| g[i].mem).collect();
         let mut refs: Vec<&mut Shard> = Vec::with_capacity(gids.len());
         let mut want = gids.iter().peekable();

@@ -492,6 +492,7 @@ impl Cache {
     pub fn transaction<R>(&self, f: impl FnOnce(&Transaction<'_>) -> R) -> R {
         let guards = self.store.slots.iter().map(|s| s.shard.write()).collect();
         let tx = Transaction {
+            generation: self.store.snap_gen(),
             store: &self.store,
             db: std::cell::Cell::new(self.db),
             guards: std::cell::RefCell::new(guards),
@@ -500,6 +501,18 @@ impl Cache {
         drop(tx);
         crate::evict::flush_notices(&self.store);
         r
+    }
+
+    /// How many modifications the whole cache has seen since it was built (every database;
+    /// each write that changed a key counts once). Persistence uses the difference between two
+    /// readings as Redis uses its `dirty` counter (`rdb_changes_since_last_save`, save points).
+    #[must_use]
+    pub fn change_count(&self) -> u64 {
+        self.store
+            .slots
+            .iter()
+            .map(|s| s.version.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// The current time of the cache's clock, in Unix milliseconds.

@@ -464,6 +464,7 @@ impl Store {
                 return false;
             };
             let mut shard = self.slots[gid].shard.write();
+            self.before_write(gid, &shard, self.snap_gen());
             let before = shard.mem;
             let nb = shard.num_buckets();
             let start = fastrand::usize(..nb.max(1));
@@ -507,6 +508,7 @@ impl Store {
                 if volatile && !r.has_ttl {
                     continue;
                 }
+                self.before_write(c.gid, &shard, self.snap_gen());
                 let before = shard.mem;
                 shard.remove(c.hash, &c.key, false);
                 self.settle(c.gid, &shard, before);

@@ -104,6 +104,7 @@ mod ops;
 pub mod rdb;
 mod set;
 mod shard;
+mod snapshot;
 mod store;
 mod value;
 mod zset;
@@ -131,6 +132,7 @@ pub use keyspace::{
 pub use list::{ListEnd, ListIter, ListOps, LposOptions};
 pub use rdb::{LoadOptions, LoadStats, RdbError, RdbSummary, SaveOptions, check_rdb};
 pub use set::SetOps;
+pub use snapshot::{RdbSnapshot, SaveStats};
 pub use value::KeyType;
 pub use zset::{
     Aggregate, LexBound, RangeBy, ScoreBound, Scored, ZAddOptions, ZRangeSpec, ZSetOps,

@@ -406,6 +406,15 @@ impl Shard {
         }
     }
 
+    /// Calls `f` with every record of the shard (expired ones included), in table order.
+    pub(crate) fn for_each_rec(&self, mut f: impl FnMut(&Rec)) {
+        for slot in self.table.iter() {
+            let mut r = parse(&self.arena, slot_off(slot) as usize);
+            r.stamp = stamp(slot);
+            f(&r);
+        }
+    }
+
     pub(crate) fn key(&self, r: &Rec) -> &[u8] {
         &self.arena[r.key_start..r.key_start + r.key_len]
     }
@@ -851,7 +860,7 @@ impl Shard {
         let mut volatile = 0;
         let mut mem = 0;
         let mut slabs = 0;
-        for slot in &self.table {
+        for slot in self.table.iter() {
             let off = slot_off(slot);
             let r = parse(&self.arena, off as usize);
             if r.end() > self.arena.len() {

@@ -20,6 +20,11 @@ pub struct Slot {
     /// and active expiry can find non-empty shards without taking locks.
     pub(crate) keys: AtomicU32,
     pub(crate) volatile: AtomicU32,
+    /// The snapshot generation this shard has been saved for (`snapshot.rs`): when it differs
+    /// from `Store::snap_gen`, the shard is pending and its first writer saves it first.
+    pub(crate) saved_gen: AtomicU64,
+    /// Copy of the shard's modification count (`Cache::change_count`).
+    pub(crate) version: AtomicU64,
 }
 
 /// Hit/miss counters striped per thread: readers under a shared lock count without writing
@@ -43,6 +48,18 @@ thread_local! {
 #[inline]
 pub(crate) fn my_stripe() -> usize {
     MY_STRIPE.with(|s| *s)
+}
+
+/// An atomic alone on its cache lines.
+#[derive(Debug)]
+#[repr(align(128))]
+pub(crate) struct CachePadded(pub(crate) AtomicU64);
+
+impl std::ops::Deref for CachePadded {
+    type Target = AtomicU64;
+    fn deref(&self) -> &AtomicU64 {
+        &self.0
+    }
 }
 
 /// Tells the housekeeping thread to stop.
@@ -80,6 +97,11 @@ pub struct Store {
     /// Next global shard the active expiry cycle visits; also serialises cycles.
     pub(crate) expire_cursor: Mutex<usize>,
     pub(crate) housekeeper: Mutex<Option<Housekeeper>>,
+    /// Generation of the latest snapshot cut (`snapshot.rs`), read by every write: on its own
+    /// cache line, away from the counters every write updates.
+    pub(crate) snap_gen: CachePadded,
+    /// The snapshot being written, if any.
+    pub(crate) snap: Mutex<Option<Arc<crate::snapshot::SnapState>>>,
 }
 
 impl Store {
@@ -96,6 +118,8 @@ impl Store {
                 shard: RwLock::new(Shard::new(hasher.clone(), Arc::clone(&tracking))),
                 keys: AtomicU32::new(0),
                 volatile: AtomicU32::new(0),
+                saved_gen: AtomicU64::new(0),
+                version: AtomicU64::new(0),
             })
             .collect();
         Store {
@@ -111,6 +135,8 @@ impl Store {
             clock,
             expire_cursor: Mutex::new(0),
             housekeeper: Mutex::new(None),
+            snap_gen: CachePadded(AtomicU64::new(0)),
+            snap: Mutex::new(None),
         }
     }
 
@@ -147,6 +173,9 @@ impl Store {
         let keys = shard.len() as u32;
         if slot.keys.load(Ordering::Relaxed) != keys {
             slot.keys.store(keys, Ordering::Relaxed);
+        }
+        if slot.version.load(Ordering::Relaxed) != shard.version {
+            slot.version.store(shard.version, Ordering::Relaxed);
         }
         let volatile = shard.volatile as u32;
         if slot.volatile.load(Ordering::Relaxed) != volatile {
