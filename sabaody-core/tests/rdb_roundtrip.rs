@@ -1,5 +1,6 @@
 //! Save with `Cache::save_rdb` (the forkless snapshot + the RDB codec), load into a fresh
 //! cache with `Cache::load_rdb`: the same keyspace, compared through the public API.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use sabaody_core::prelude::*;
 use sabaody_core::{
