@@ -4,10 +4,9 @@
 //! 1. redis-server writes a dump holding every type in its small and large encodings, TTLs
 //!    and two databases (once with `rdbcompression yes`, once `no`); Sabaody loads it, and
 //!    every key is compared with what redis-server replies for it.
-//! 2. Sabaody writes a dump of that keyspace plus keys of its own; a second redis-server
+//! 2. Sabaody writes a dump (`Cache::save_rdb`) of that keyspace plus keys of its own; a second redis-server
 //!    starts on it, and every key is compared again.
 
-use super::tests::dump;
 use super::*;
 use crate::prelude::*;
 use crate::{Cache, RangeBy, ZAddOptions, ZRangeSpec};
@@ -535,7 +534,9 @@ fn sabaody_loads_what_redis_writes_and_redis_loads_what_sabaody_writes() {
             compression,
             checksum: true,
         };
-        std::fs::write(b.join("dump.rdb"), dump(&c, &opts)).unwrap();
+        let mut file = Vec::new();
+        c.save_rdb(&mut file, opts).unwrap();
+        std::fs::write(b.join("dump.rdb"), file).unwrap();
         // Deep validation: Redis walks every listpack/intset entry of our dump, checks
         // header counts and rejects duplicates.
         let server = start(b, &["--sanitize-dump-payload", "yes"]);

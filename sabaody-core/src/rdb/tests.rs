@@ -870,8 +870,15 @@ fn timing_1m_keys() {
     let bytes = dump(&c, &SaveOptions::default());
     eprintln!("1M keys, {} bytes", bytes.len());
     eprintln!(
-        "write: {}",
+        "write_entry + write_file: {}",
         best(&mut || drop(dump(&c, &SaveOptions::default())))
+    );
+    eprintln!(
+        "save_rdb (snapshot) into memory: {}",
+        best(&mut || {
+            let mut out = Vec::with_capacity(bytes.len());
+            c.save_rdb(&mut out, SaveOptions::default()).unwrap();
+        })
     );
     eprintln!(
         "check: {}",
