@@ -551,13 +551,23 @@ impl Cache {
             vec![run(0)]
         } else {
             std::thread::scope(|s| {
-                let handles: Vec<_> = (1..workers).map(|w| s.spawn(move || run(w))).collect();
+                // A thread that cannot be started has its share loaded here instead.
+                let handles: Vec<_> = (1..workers)
+                    .map(|w| {
+                        std::thread::Builder::new()
+                            .name(format!("rdb-load-{w}"))
+                            .spawn_scoped(s, move || run(w))
+                            .map_err(|_| w)
+                    })
+                    .collect();
                 let mut all = vec![run(0)];
                 for h in handles {
-                    all.push(
-                        h.join()
+                    all.push(match h {
+                        Ok(h) => h
+                            .join()
                             .unwrap_or_else(|_| Err(RdbError::new(0, "a loader thread panicked"))),
-                    );
+                        Err(w) => run(w),
+                    });
                 }
                 all
             })

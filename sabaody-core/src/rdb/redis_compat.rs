@@ -553,3 +553,38 @@ fn sabaody_loads_what_redis_writes_and_redis_loads_what_sabaody_writes() {
         }
     }
 }
+
+/// A redis-server without a module of that name refuses a dump holding our Bloom/CMS
+/// records, naming the module (and a RedisBloom would not misread them: other names).
+#[test]
+fn redis_refuses_our_module_records_by_name() {
+    if !enabled() {
+        eprintln!("skipped: set SABAODY_DIFF=1 to run against redis-server");
+        return;
+    }
+    let c = system_cache();
+    c.bf_add("bf", "x").unwrap();
+    c.cms_init_by_dim("cms", 10, 2).unwrap();
+    let dir = temp_dir("m");
+    let mut file = Vec::new();
+    c.save_rdb(&mut file, SaveOptions::default()).unwrap();
+    std::fs::write(dir.join("dump.rdb"), file).unwrap();
+    let mut server = start(dir, &[]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.child.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "redis-server did not refuse the file"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = log_of(&server.dir);
+    assert!(
+        log.contains("no matching module type 'sbdybloom'")
+            || log.contains("no matching module type 'sbdy-cms-'"),
+        "{log}"
+    );
+    for l in log.lines().filter(|l| l.contains("module type")) {
+        eprintln!("  redis: {l}");
+    }
+}
