@@ -85,6 +85,61 @@ impl RdbSummary {
     }
 }
 
+/// A report in the spirit of `redis-check-rdb`'s:
+///
+/// ```text
+/// RDB version 10, 22888996 bytes, checksum OK
+/// AUX redis-ver = 7.0.15
+/// db 0: 1000000 keys
+/// 1000000 keys in all, 12 with an expire time
+/// type string: 1000000
+/// ```
+impl std::fmt::Display for RdbSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sum = if self.checksum_verified {
+            "checksum OK"
+        } else {
+            "checksum not verified"
+        };
+        writeln!(
+            f,
+            "RDB version {}, {} bytes, {sum}",
+            self.version, self.bytes
+        )?;
+        for (k, v) in &self.aux {
+            writeln!(
+                f,
+                "AUX {} = {}",
+                String::from_utf8_lossy(k),
+                String::from_utf8_lossy(v)
+            )?;
+        }
+        for (db, n) in &self.keys_per_db {
+            writeln!(f, "db {db}: {n} keys")?;
+        }
+        writeln!(
+            f,
+            "{} keys in all, {} with an expire time",
+            self.keys(),
+            self.keys_with_expiry
+        )?;
+        for (t, n) in &self.types {
+            writeln!(f, "type {t}: {n}")?;
+        }
+        if self.empty > 0 {
+            writeln!(f, "{} empty collections (skipped when loading)", self.empty)?;
+        }
+        if self.skipped_records > 0 {
+            writeln!(
+                f,
+                "{} function / module AUX records (skipped when loading)",
+                self.skipped_records
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// Where the parsed records go.
 trait Sink {
     /// Whether this sink takes `key` (else its value is skipped, not decoded).

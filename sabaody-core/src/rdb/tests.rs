@@ -205,6 +205,17 @@ fn file_framing() {
     assert_eq!(summary.keys(), 1);
     assert!(summary.checksum_verified);
     assert_eq!(summary.bytes, bytes.len() as u64);
+    let report = summary.to_string();
+    assert!(
+        report.starts_with(&format!(
+            "RDB version 10, {} bytes, checksum OK\n",
+            bytes.len()
+        )),
+        "{report}"
+    );
+    assert!(report.contains("AUX redis-ver = 7.0.15\n"), "{report}");
+    assert!(report.contains("db 0: 1 keys\n"), "{report}");
+    assert!(report.contains("type string: 1\n"), "{report}");
 }
 
 fn b(s: &str) -> Vec<u8> {
