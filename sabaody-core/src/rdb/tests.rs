@@ -980,3 +980,43 @@ fn write_fuzz_seeds() {
     )
     .unwrap();
 }
+
+#[test]
+fn quicklist_plain_nodes_and_empty_nodes_load() {
+    let mut lp = Vec::new();
+    let mut w = listpack::Writer::new(&mut lp);
+    w.push_str(b"a");
+    w.push_int(-7);
+    w.finish();
+    let mut empty = Vec::new();
+    listpack::Writer::new(&mut empty).finish();
+    let mut r = Rdb::new(10);
+    r.raw(&[RDB_OPCODE_SELECTDB]).len(0);
+    r.key(RDB_TYPE_LIST_QUICKLIST_2, "l").len(4);
+    r.len(QUICKLIST_NODE_CONTAINER_PACKED).blob(&lp);
+    r.len(QUICKLIST_NODE_CONTAINER_PLAIN).s(&[b'p'; 3000]);
+    // Redis skips empty listpack nodes silently.
+    r.len(QUICKLIST_NODE_CONTAINER_PACKED).blob(&empty);
+    r.len(QUICKLIST_NODE_CONTAINER_PLAIN).s(b"12");
+    r.key(RDB_TYPE_LIST_QUICKLIST_2, "gone").len(1);
+    r.len(QUICKLIST_NODE_CONTAINER_PACKED).blob(&empty);
+    let bytes = r.finish(true);
+    let c = cache();
+    let stats = c.load_rdb(&mut &bytes[..]).unwrap();
+    assert_eq!((stats.keys, stats.empty_skipped), (1, 1));
+    let got: Vec<Vec<u8>> = c
+        .lrange("l", 0, -1)
+        .unwrap()
+        .into_iter()
+        .map(|b| b.to_vec())
+        .collect();
+    assert_eq!(got, vec![b("a"), b("-7"), vec![b'p'; 3000], b("12")]);
+    // An unknown container is refused.
+    let mut r = Rdb::new(10);
+    r.key(RDB_TYPE_LIST_QUICKLIST_2, "l").len(1).len(3).s(b"x");
+    let e = check_rdb(&r.finish(true)).unwrap_err();
+    assert!(
+        e.reason().contains("unknown quicklist node container 3"),
+        "{e}"
+    );
+}
