@@ -337,8 +337,14 @@ impl Bloom {
         if filters.is_empty() || expansion > super::MAX_EXPANSION || sum != items {
             return None;
         }
+        // Grown as `new` and `add` grow it, so the charge (and `BF.INFO`'s size) is the same
+        // as before a save and load.
+        let mut grown = Vec::with_capacity(1);
+        for f in filters {
+            grown.push(f);
+        }
         let mut b = Bloom {
-            filters,
+            filters: grown,
             expansion,
             items,
             charge: 0,

@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //!
-//! * `write.rs`: [`write_entry`] (one key's record) and [`write_file`] (header, AUX fields,
+//! * `write.rs`: `write_entry` (one key's record) and `write_file` (header, AUX fields,
 //!   databases, `EOF`, checksum), the encodings Redis 7.0 writes.
 //! * `read.rs`: a bounds-checked parser over the whole file held in memory; it decodes every
 //!   encoding Redis 7.0 writes and the older ones it still loads, into Sabaody values.
@@ -10,6 +10,26 @@
 //! * `listpack.rs`, `ziplist.rs`: the packed blob formats; `lzf.rs`, `crc64.rs`: compression
 //!   and checksum, written from their format descriptions; `module.rs`: the module-type
 //!   records of Bloom filters and Count-Min sketches.
+//!
+//! # Loading
+//!
+//! The file is read whole into memory and parsed from the slice (no per-key allocation for
+//! strings stored raw: they are copied once, into the keyspace). Records are buffered per
+//! shard and stored a shard at a time, so each shard's table and arena stay in cache. A file
+//! of 4 MiB or more is loaded by one thread per core (up to 8): every thread parses the
+//! whole file, decodes and stores only the keys of its share of the shards, and skips the
+//! other values undecoded (parsing is a small part of the cost; storing is the rest).
+//! Expired keys are skipped, empty collections too (as Redis 7.0), `FUNCTION2` and module
+//! AUX records are skipped and counted, streams and other modules' values are refused.
+//! Collections are rebuilt through their own insert paths, so they end in the encoding
+//! Sabaody would give them (a big hash shrunk to 3 fields comes back `listpack`, as in
+//! Redis).
+//!
+//! # Why our own LZF and CRC64
+//!
+//! Both formats are small and frozen (about 150 and 60 lines here), and the decompressor
+//! must be bounds-checked against hostile input: written here, every check is in view and
+//! tested (including against Redis's CRC64 test vector), with no dependency to vet.
 //!
 //! # Trust
 //!

@@ -251,6 +251,63 @@ impl<'a> Parser<'a> {
         Ok(v)
     }
 
+    /// Skips the value of a record of type `ty` without building it (a parallel loader's
+    /// worker passing over another worker's key). For a valid value it consumes exactly
+    /// what [`Parser::object`] would; types that `object` refuses are refused here too.
+    pub(crate) fn skip_object(&mut self, ty: u8) -> Result<(), RdbError> {
+        match ty {
+            RDB_TYPE_STRING
+            | RDB_TYPE_SET_INTSET
+            | RDB_TYPE_SET_LISTPACK
+            | RDB_TYPE_LIST_ZIPLIST
+            | RDB_TYPE_HASH_ZIPMAP
+            | RDB_TYPE_HASH_ZIPLIST
+            | RDB_TYPE_HASH_LISTPACK
+            | RDB_TYPE_ZSET_ZIPLIST
+            | RDB_TYPE_ZSET_LISTPACK => self.skip_string(),
+            RDB_TYPE_LIST | RDB_TYPE_SET | RDB_TYPE_LIST_QUICKLIST => {
+                for _ in 0..self.count(1)? {
+                    self.skip_string()?;
+                }
+                Ok(())
+            }
+            RDB_TYPE_HASH => {
+                for _ in 0..self.count(2)? {
+                    self.skip_string()?;
+                    self.skip_string()?;
+                }
+                Ok(())
+            }
+            RDB_TYPE_ZSET | RDB_TYPE_ZSET_2 => {
+                for _ in 0..self.count(2)? {
+                    self.skip_string()?;
+                    if ty == RDB_TYPE_ZSET {
+                        let n = self.byte()?;
+                        if n < 253 {
+                            self.take(u64::from(n))?;
+                        }
+                    } else {
+                        self.take(8)?;
+                    }
+                }
+                Ok(())
+            }
+            RDB_TYPE_LIST_QUICKLIST_2 => {
+                for _ in 0..self.count(2)? {
+                    self.len()?;
+                    self.skip_string()?;
+                }
+                Ok(())
+            }
+            RDB_TYPE_MODULE_2 => {
+                self.len()?;
+                module::skip_payload(self)
+            }
+            // Types `object` refuses, with the reason.
+            _ => self.object(ty, &mut Bufs::default()).map(drop),
+        }
+    }
+
     /// The value of a record of type `ty`.
     pub(crate) fn object<'s>(&mut self, ty: u8, bufs: &'s mut Bufs) -> Result<Obj<'s>, RdbError>
     where

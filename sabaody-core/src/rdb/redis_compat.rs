@@ -4,10 +4,9 @@
 //! 1. redis-server writes a dump holding every type in its small and large encodings, TTLs
 //!    and two databases (once with `rdbcompression yes`, once `no`); Sabaody loads it, and
 //!    every key is compared with what redis-server replies for it.
-//! 2. Sabaody writes a dump of that keyspace plus keys of its own; a second redis-server
+//! 2. Sabaody writes a dump (`Cache::save_rdb`) of that keyspace plus keys of its own; a second redis-server
 //!    starts on it, and every key is compared again.
 
-use super::tests::dump;
 use super::*;
 use crate::prelude::*;
 use crate::{Cache, RangeBy, ZAddOptions, ZRangeSpec};
@@ -535,7 +534,9 @@ fn sabaody_loads_what_redis_writes_and_redis_loads_what_sabaody_writes() {
             compression,
             checksum: true,
         };
-        std::fs::write(b.join("dump.rdb"), dump(&c, &opts)).unwrap();
+        let mut file = Vec::new();
+        c.save_rdb(&mut file, opts).unwrap();
+        std::fs::write(b.join("dump.rdb"), file).unwrap();
         // Deep validation: Redis walks every listpack/intset entry of our dump, checks
         // header counts and rejects duplicates.
         let server = start(b, &["--sanitize-dump-payload", "yes"]);
@@ -550,5 +551,40 @@ fn sabaody_loads_what_redis_writes_and_redis_loads_what_sabaody_writes() {
         for l in log.lines().filter(|l| l.contains("RDB")) {
             eprintln!("  redis: {l}");
         }
+    }
+}
+
+/// A redis-server without a module of that name refuses a dump holding our Bloom/CMS
+/// records, naming the module (and a RedisBloom would not misread them: other names).
+#[test]
+fn redis_refuses_our_module_records_by_name() {
+    if !enabled() {
+        eprintln!("skipped: set SABAODY_DIFF=1 to run against redis-server");
+        return;
+    }
+    let c = system_cache();
+    c.bf_add("bf", "x").unwrap();
+    c.cms_init_by_dim("cms", 10, 2).unwrap();
+    let dir = temp_dir("m");
+    let mut file = Vec::new();
+    c.save_rdb(&mut file, SaveOptions::default()).unwrap();
+    std::fs::write(dir.join("dump.rdb"), file).unwrap();
+    let mut server = start(dir, &[]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.child.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "redis-server did not refuse the file"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = log_of(&server.dir);
+    assert!(
+        log.contains("no matching module type 'sbdybloom'")
+            || log.contains("no matching module type 'sbdy-cms-'"),
+        "{log}"
+    );
+    for l in log.lines().filter(|l| l.contains("module type")) {
+        eprintln!("  redis: {l}");
     }
 }

@@ -205,6 +205,17 @@ fn file_framing() {
     assert_eq!(summary.keys(), 1);
     assert!(summary.checksum_verified);
     assert_eq!(summary.bytes, bytes.len() as u64);
+    let report = summary.to_string();
+    assert!(
+        report.starts_with(&format!(
+            "RDB version 10, {} bytes, checksum OK\n",
+            bytes.len()
+        )),
+        "{report}"
+    );
+    assert!(report.contains("AUX redis-ver = 7.0.15\n"), "{report}");
+    assert!(report.contains("db 0: 1 keys\n"), "{report}");
+    assert!(report.contains("type string: 1\n"), "{report}");
 }
 
 fn b(s: &str) -> Vec<u8> {
@@ -616,8 +627,8 @@ impl Rdb {
     }
 }
 
-#[test]
-fn older_encodings_load() {
+/// A version 11 file with every older encoding and the skipped record kinds.
+fn old_file() -> Vec<u8> {
     use listpack::Item::{Int, Str};
     let long = "q".repeat(100);
     let zl = ziplist(&[
@@ -715,7 +726,13 @@ fn older_encodings_load() {
     r.raw(&[RDB_OPCODE_FREQ, 5])
         .key(RDB_TYPE_STRING, "freq")
         .s(b"v");
-    let bytes = r.finish(true);
+    r.finish(true)
+}
+
+#[test]
+fn older_encodings_load() {
+    let long = "q".repeat(100);
+    let bytes = old_file();
     let c = cache();
     let stats = c
         .load_rdb(&mut &bytes[..])
@@ -826,4 +843,180 @@ fn what_sabaody_cannot_hold_is_refused_clearly() {
         .len(1 << 40)
         .raw(&[0, b'a']);
     refuse(r.finish(true), "LZF string declares");
+}
+
+/// CPU time of this process so far (user + system), in ms: robust to waiting for a core on
+/// a busy machine, unlike wall time.
+fn cpu_ms() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 and 15 of the line (utime, stime, in 1/100 s) are the 12th and 13th after
+    // the ')' that ends the command name.
+    let tick = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) * 10.0
+}
+
+/// Write and load of 1M keys with 10-byte string values (best of 5; wall and CPU time):
+/// `cargo test --release -p sabaody-core --lib rdb::tests::timing_1m_keys -- --ignored --nocapture`
+/// `SABAODY_RDB_FILE=dump.rdb` also loads that file.
+#[test]
+#[ignore = "timing; run in release"]
+fn timing_1m_keys() {
+    use std::time::Instant;
+    let c = Cache::builder().housekeeping(false).build();
+    for i in 0..1_000_000u32 {
+        c.set(format!("key:{i}"), format!("val:{i:06}")).unwrap();
+    }
+    let best = |f: &mut dyn FnMut()| {
+        let (mut wall, mut cpu) = (f64::MAX, f64::MAX);
+        for _ in 0..5 {
+            let (t, c0) = (Instant::now(), cpu_ms());
+            f();
+            wall = wall.min(t.elapsed().as_secs_f64() * 1e3);
+            cpu = cpu.min(cpu_ms() - c0);
+        }
+        format!("{wall:.0} ms wall, {cpu:.0} ms CPU")
+    };
+    let bytes = dump(&c, &SaveOptions::default());
+    eprintln!("1M keys, {} bytes", bytes.len());
+    eprintln!(
+        "write_entry + write_file: {}",
+        best(&mut || drop(dump(&c, &SaveOptions::default())))
+    );
+    eprintln!(
+        "save_rdb (snapshot) into memory: {}",
+        best(&mut || {
+            let mut out = Vec::with_capacity(bytes.len());
+            c.save_rdb(&mut out, SaveOptions::default()).unwrap();
+        })
+    );
+    eprintln!(
+        "check: {}",
+        best(&mut || assert_eq!(check_rdb(&bytes).unwrap().keys(), 1_000_000))
+    );
+    let mut files = vec![("ours".to_string(), bytes)];
+    if let Ok(path) = std::env::var("SABAODY_RDB_FILE") {
+        files.push((path.clone(), std::fs::read(path).unwrap()));
+    }
+    for (name, file) in &files {
+        for workers in [1, 2] {
+            let r = best(&mut || {
+                let fresh = Cache::builder().housekeeping(false).build();
+                let st = fresh
+                    .load_rdb_workers(file, &LoadOptions::default(), workers)
+                    .unwrap();
+                assert_eq!(st.keys, 1_000_000);
+                // Dropping 1M keys is not part of the load.
+                std::mem::forget(fresh);
+            });
+            eprintln!("load {name} with {workers} thread(s): {r}");
+        }
+    }
+}
+
+#[test]
+fn parallel_load_matches_and_reports_the_first_error() {
+    let c = everything();
+    let before = contents(&c);
+    let bytes = dump(&c, &SaveOptions::default());
+    for workers in [2, 3, 5] {
+        let d = cache();
+        let stats = d
+            .load_rdb_workers(&bytes, &LoadOptions::default(), workers)
+            .unwrap();
+        assert_eq!(stats.keys as usize, before.len());
+        assert!(stats.aux.iter().any(|(k, _)| k == b"redis-ver"));
+        assert_eq!(contents(&d), before, "{workers} workers");
+        d.validate().unwrap();
+    }
+    let small = small_file();
+    for cut in (0..small.len()).step_by(7) {
+        let one = cache().load_rdb_workers(&small[..cut], &LoadOptions::default(), 1);
+        let three = cache().load_rdb_workers(&small[..cut], &LoadOptions::default(), 3);
+        assert_eq!(
+            one.unwrap_err().offset(),
+            three.unwrap_err().offset(),
+            "cut at {cut}"
+        );
+    }
+}
+
+#[test]
+fn a_key_twice_in_a_file_keeps_its_last_value() {
+    let mut r = Rdb::new(10);
+    r.raw(&[RDB_OPCODE_SELECTDB]).len(0);
+    r.key(RDB_TYPE_STRING, "k").s(b"first");
+    r.key(RDB_TYPE_STRING, "other").s(b"x");
+    r.key(RDB_TYPE_STRING, "k").s(b"second");
+    let bytes = r.finish(true);
+    let c = cache();
+    let stats = c.load_rdb(&mut &bytes[..]).unwrap();
+    assert_eq!((stats.keys, stats.replaced), (3, 1));
+    assert_eq!(c.get("k").unwrap().as_deref(), Some(&b"second"[..]));
+}
+
+/// Seeds for `fuzz/fuzz_targets/rdb_load.rs`:
+/// `SABAODY_FUZZ_SEEDS=fuzz/corpus/rdb_load cargo test -p sabaody-core --lib rdb::tests::write_fuzz_seeds -- --ignored`
+#[test]
+#[ignore = "writes files"]
+fn write_fuzz_seeds() {
+    let Ok(dir) = std::env::var("SABAODY_FUZZ_SEEDS") else {
+        return;
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    let unchecked = |mut b: Vec<u8>| {
+        let n = b.len();
+        b[n - 8..].fill(0);
+        b
+    };
+    std::fs::write(format!("{dir}/small.rdb"), unchecked(small_file())).unwrap();
+    std::fs::write(format!("{dir}/old.rdb"), unchecked(old_file())).unwrap();
+    let c = cache();
+    c.set("k", "v").unwrap();
+    std::fs::write(
+        format!("{dir}/one.rdb"),
+        unchecked(dump(&c, &SaveOptions::default())),
+    )
+    .unwrap();
+}
+
+#[test]
+fn quicklist_plain_nodes_and_empty_nodes_load() {
+    let mut lp = Vec::new();
+    let mut w = listpack::Writer::new(&mut lp);
+    w.push_str(b"a");
+    w.push_int(-7);
+    w.finish();
+    let mut empty = Vec::new();
+    listpack::Writer::new(&mut empty).finish();
+    let mut r = Rdb::new(10);
+    r.raw(&[RDB_OPCODE_SELECTDB]).len(0);
+    r.key(RDB_TYPE_LIST_QUICKLIST_2, "l").len(4);
+    r.len(QUICKLIST_NODE_CONTAINER_PACKED).blob(&lp);
+    r.len(QUICKLIST_NODE_CONTAINER_PLAIN).s(&[b'p'; 3000]);
+    // Redis skips empty listpack nodes silently.
+    r.len(QUICKLIST_NODE_CONTAINER_PACKED).blob(&empty);
+    r.len(QUICKLIST_NODE_CONTAINER_PLAIN).s(b"12");
+    r.key(RDB_TYPE_LIST_QUICKLIST_2, "gone").len(1);
+    r.len(QUICKLIST_NODE_CONTAINER_PACKED).blob(&empty);
+    let bytes = r.finish(true);
+    let c = cache();
+    let stats = c.load_rdb(&mut &bytes[..]).unwrap();
+    assert_eq!((stats.keys, stats.empty_skipped), (1, 1));
+    let got: Vec<Vec<u8>> = c
+        .lrange("l", 0, -1)
+        .unwrap()
+        .into_iter()
+        .map(|b| b.to_vec())
+        .collect();
+    assert_eq!(got, vec![b("a"), b("-7"), vec![b'p'; 3000], b("12")]);
+    // An unknown container is refused.
+    let mut r = Rdb::new(10);
+    r.key(RDB_TYPE_LIST_QUICKLIST_2, "l").len(1).len(3).s(b"x");
+    let e = check_rdb(&r.finish(true)).unwrap_err();
+    assert!(
+        e.reason().contains("unknown quicklist node container 3"),
+        "{e}"
+    );
 }
