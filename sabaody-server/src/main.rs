@@ -57,7 +57,7 @@ fn check_rdb(file: &str) -> i32 {
     };
     match sabaody_core::rdb::check_rdb(&bytes) {
         Ok(summary) => {
-            println!("{file}: OK\n{summary:#?}");
+            println!("{file}: OK\n{summary}");
             0
         }
         Err(e) => {
