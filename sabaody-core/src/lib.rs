@@ -101,6 +101,7 @@ mod ld;
 mod list;
 pub mod num;
 mod ops;
+mod prefetch;
 pub mod rdb;
 mod set;
 mod shard;

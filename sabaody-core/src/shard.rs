@@ -473,6 +473,25 @@ impl Shard {
         }
     }
 
+    /// The address of the table's control bytes and its bucket mask ((0, 0) when it has no
+    /// allocation), for prefetching. hashbrown keeps bucket `i` at `ctrl - (i + 1) * 8` and
+    /// starts a probe for hash `h` at `h & mask`; a stale or wrong location only makes a
+    /// prefetch useless, never incorrect.
+    pub(crate) fn table_location(&self) -> (usize, usize) {
+        let n = self.table.num_buckets();
+        if self.table.is_empty() || n == 0 {
+            return (0, 0);
+        }
+        (0..n)
+            .find_map(|i| {
+                self.table.get_bucket(i).map(|b| {
+                    let addr = std::ptr::from_ref(b).addr();
+                    (addr + (i + 1) * std::mem::size_of::<AtomicU64>(), n - 1)
+                })
+            })
+            .unwrap_or((0, 0))
+    }
+
     /// Calls `f` with every record of the shard (expired ones included), in table order.
     pub(crate) fn for_each_rec(&self, mut f: impl FnMut(&Rec)) {
         for slot in self.table.iter() {
