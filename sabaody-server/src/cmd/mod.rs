@@ -1218,6 +1218,11 @@ impl<'a> Args<'a> {
         parse_i64(self.next_bytes()?).ok_or(CmdError::NotInteger)
     }
 
+    /// The command name as the client sent it (its case kept), for errors that echo it.
+    pub fn name(&self) -> &'a [u8] {
+        self.argv.first().map_or(&[][..], |b| &b[..])
+    }
+
     /// The next argument, if any, without consuming it.
     pub fn peek(&self) -> Option<&'a Bytes> {
         self.argv.get(self.pos)
