@@ -24,6 +24,7 @@ use crate::server::Shared;
 pub(crate) mod bits;
 pub(crate) mod bloom;
 pub(crate) mod connection;
+pub(crate) mod geo;
 pub(crate) mod hash;
 pub(crate) mod keys;
 pub(crate) mod list;
@@ -168,6 +169,7 @@ pub(crate) static FAMILIES: &[&[CommandSpec]] = &[
     list::COMMANDS,
     bloom::COMMANDS,
     bits::COMMANDS,
+    geo::COMMANDS,
 ];
 
 /// Every command the server knows, in table order (`index_of` order).
