@@ -124,8 +124,8 @@ pub use error::Error;
 pub use evict::{EvictionListener, EvictionPolicy, MAX_EVICTIONS_PER_CALL, RemovalCause};
 pub use expire::ExpireCycleStats;
 pub use geo::{
-    Coord, GeoAddOptions, GeoCount, GeoFound, GeoFrom, GeoMatch, GeoOps, GeoSearch, GeoShape, GeoSort,
-    GeoUnit, InvalidCoord,
+    Coord, GeoAddOptions, GeoCount, GeoFound, GeoFrom, GeoMatch, GeoOps, GeoSearch, GeoShape,
+    GeoSort, GeoUnit, InvalidCoord,
 };
 pub use glob::glob_match;
 pub use hash::HashOps;

@@ -164,7 +164,7 @@ pub(crate) fn score_bits(score: f64) -> u64 {
     const TWO63: f64 = 9_223_372_036_854_775_808.0;
     // cvttsd2si yields 0x8000000000000000 for anything outside the i64 range (and NaN).
     let cvt = |d: f64| -> u64 {
-        if d >= -TWO63 && d < TWO63 {
+        if (-TWO63..TWO63).contains(&d) {
             (d as i64) as u64
         } else {
             0x8000_0000_0000_0000
@@ -442,7 +442,13 @@ mod tests {
 
     #[test]
     fn interleave_round_trips() {
-        for &(a, b) in &[(0u32, 0u32), (1, 0), (0, 1), (u32::MAX, 0), (0x1234_5678, 0x9abc_def0)] {
+        for &(a, b) in &[
+            (0u32, 0u32),
+            (1, 0),
+            (0, 1),
+            (u32::MAX, 0),
+            (0x1234_5678, 0x9abc_def0),
+        ] {
             assert_eq!(deinterleave(interleave(a, b)), (a, b));
         }
         assert_eq!(interleave(1, 0), 1);
@@ -503,7 +509,10 @@ mod tests {
 
     #[test]
     fn distance_matches_redis() {
-        let (a, b) = (decode_score(3479099956230698.0), decode_score(3479447370796909.0));
+        let (a, b) = (
+            decode_score(3479099956230698.0),
+            decode_score(3479447370796909.0),
+        );
         let d = distance(a.0, a.1, b.0, b.1);
         assert_eq!(format!("{:.4}", d), "166274.1516");
         assert_eq!(format!("{:.4}", d / 1000.0), "166.2742");

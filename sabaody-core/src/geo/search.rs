@@ -309,8 +309,10 @@ mod tests {
                 if lat.abs() + lat_delta >= hash::LAT_MAX {
                     continue;
                 }
-                let mut got: Vec<(Bytes, f64)> =
-                    scan(&z, &q, 0).into_iter().map(|m| (m.member, m.dist)).collect();
+                let mut got: Vec<(Bytes, f64)> = scan(&z, &q, 0)
+                    .into_iter()
+                    .map(|m| (m.member, m.dist))
+                    .collect();
                 got.sort_by(|a, b| a.0.cmp(&b.0));
                 let want = brute(&z, &q);
                 assert_eq!(got, want, "round {round}: {q:?}");

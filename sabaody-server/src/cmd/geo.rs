@@ -339,7 +339,10 @@ impl Kind {
         matches!(self, Kind::Search | Kind::SearchStore)
     }
     fn may_store(self) -> bool {
-        matches!(self, Kind::Radius { ro: false } | Kind::ByMember { ro: false })
+        matches!(
+            self,
+            Kind::Radius { ro: false } | Kind::ByMember { ro: false }
+        )
     }
 }
 
@@ -490,7 +493,8 @@ fn parse(kind: Kind, name: &[u8], args: &[Bytes]) -> Parsed {
         i += 1;
     }
     let name = String::from_utf8_lossy(name);
-    if (p.store.is_some() || kind == Kind::SearchStore) && (p.withdist || p.withhash || p.withcoord) {
+    if (p.store.is_some() || kind == Kind::SearchStore) && (p.withdist || p.withhash || p.withcoord)
+    {
         let who = if kind == Kind::SearchStore {
             "GEOSEARCHSTORE"
         } else {
@@ -508,7 +512,9 @@ fn parse(kind: Kind, name: &[u8], args: &[Bytes]) -> Parsed {
             "ERR exactly one of BYRADIUS and BYBOX can be specified for {name}"
         )));
     } else if p.any && p.count == 0 {
-        p.err = Some(CmdError::msg("ERR the ANY argument requires COUNT argument"));
+        p.err = Some(CmdError::msg(
+            "ERR the ANY argument requires COUNT argument",
+        ));
     }
     p
 }
