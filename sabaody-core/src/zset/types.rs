@@ -438,8 +438,14 @@ impl ZSet {
     }
 
     /// Calls `f(member, score)` from ascending rank `start` upwards (downwards when `rev`)
-    /// until it returns false.
-    pub(crate) fn walk(&self, start: usize, rev: bool, mut f: impl FnMut(&[u8], f64) -> bool) {
+    /// until it returns false. The members are borrowed from the set (a caller may keep them
+    /// while it holds the set).
+    pub(crate) fn walk<'a>(
+        &'a self,
+        start: usize,
+        rev: bool,
+        mut f: impl FnMut(&'a [u8], f64) -> bool,
+    ) {
         match &self.repr {
             Repr::Small(v) => {
                 if start >= v.len() {
