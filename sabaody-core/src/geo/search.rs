@@ -37,12 +37,34 @@ fn centre(z: &ZSet, from: &GeoFrom) -> Option<(f64, f64)> {
     }
 }
 
+/// A match while the set is locked: the member is borrowed, copied only if returned.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hit<'z> {
+    member: &'z [u8],
+    dist: f64,
+    score: f64,
+    lon: f64,
+    lat: f64,
+}
+
+impl Hit<'_> {
+    fn to_match(self, conversion: f64) -> GeoMatch {
+        GeoMatch {
+            member: Bytes::copy_from_slice(self.member),
+            dist: self.dist / conversion,
+            score: self.score,
+            lon: self.lon,
+            lat: self.lat,
+        }
+    }
+}
+
 /// Every member of `z` inside the query's area, in scan order (cell by cell, score order
 /// within a cell), distances in meters. `limit` > 0 stops at that many (ANY).
-pub(crate) fn scan(z: &ZSet, q: &Query, limit: usize) -> Vec<GeoMatch> {
+pub(crate) fn scan<'z>(z: &'z ZSet, q: &Query, limit: usize) -> Vec<Hit<'z>> {
     let cells = q.cells();
-    let mut out: Vec<GeoMatch> = Vec::new();
-    let full = |out: &Vec<GeoMatch>| limit > 0 && out.len() >= limit;
+    let mut out: Vec<Hit<'z>> = Vec::new();
+    let full = |out: &Vec<Hit<'z>>| limit > 0 && out.len() >= limit;
     // Redis skips a cell equal to the one processed just before it (huge radii make
     // neighbours coincide), but never compares with the centre cell (index 0).
     let mut last: Option<(usize, Cell)> = None;
@@ -67,8 +89,8 @@ pub(crate) fn scan(z: &ZSet, q: &Query, limit: usize) -> Vec<GeoMatch> {
             }
             let (lon, lat) = hash::decode_score(s);
             if let Some(dist) = q.within(lon, lat) {
-                out.push(GeoMatch {
-                    member: Bytes::copy_from_slice(m),
+                out.push(Hit {
+                    member: m,
                     dist,
                     score: s,
                     lon,
@@ -82,7 +104,7 @@ pub(crate) fn scan(z: &ZSet, q: &Query, limit: usize) -> Vec<GeoMatch> {
     out
 }
 
-fn asc(a: &GeoMatch, b: &GeoMatch) -> Ordering {
+fn asc(a: &Hit<'_>, b: &Hit<'_>) -> Ordering {
     if a.dist > b.dist {
         Ordering::Greater
     } else if a.dist == b.dist {
@@ -92,7 +114,7 @@ fn asc(a: &GeoMatch, b: &GeoMatch) -> Ordering {
     }
 }
 
-fn desc(a: &GeoMatch, b: &GeoMatch) -> Ordering {
+fn desc(a: &Hit<'_>, b: &Hit<'_>) -> Ordering {
     asc(a, b).reverse()
 }
 
@@ -115,7 +137,7 @@ pub(crate) fn run(z: &ZSet, q: &GeoSearch) -> Option<Vec<GeoMatch>> {
     } else {
         found.len().min(count)
     };
-    let cmp: Option<fn(&GeoMatch, &GeoMatch) -> Ordering> = match sort {
+    let cmp: Option<fn(&Hit<'_>, &Hit<'_>) -> Ordering> = match sort {
         GeoSort::Unsorted => None,
         GeoSort::Asc => Some(asc),
         GeoSort::Desc => Some(desc),
@@ -128,12 +150,14 @@ pub(crate) fn run(z: &ZSet, q: &GeoSearch) -> Option<Vec<GeoMatch>> {
             pqsort(&mut found, returned - 1, &cmp);
         }
     }
-    found.truncate(returned);
     let conv = q.unit.meters();
-    for m in &mut found {
-        m.dist /= conv;
-    }
-    Some(found)
+    Some(
+        found
+            .into_iter()
+            .take(returned)
+            .map(|h| h.to_match(conv))
+            .collect(),
+    )
 }
 
 pub(crate) fn search<A: Access + ?Sized>(
@@ -311,7 +335,7 @@ mod tests {
                 }
                 let mut got: Vec<(Bytes, f64)> = scan(&z, &q, 0)
                     .into_iter()
-                    .map(|m| (m.member, m.dist))
+                    .map(|h| (Bytes::copy_from_slice(h.member), h.dist))
                     .collect();
                 got.sort_by(|a, b| a.0.cmp(&b.0));
                 let want = brute(&z, &q);

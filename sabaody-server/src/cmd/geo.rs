@@ -156,6 +156,17 @@ fn parse_double(arg: &[u8]) -> Option<f64> {
     {
         return Some(i as f64);
     }
+    // Plain decimals (`13.361389`, `-0.5`, `1.`): Rust's parser rounds correctly, as strtod
+    // does, and accepts exactly the texts strtod consumes whole; anything else (exponents,
+    // `inf`, hex, spaces) takes the full strtod emulation.
+    if arg.len() <= 64
+        && arg.iter().any(u8::is_ascii_digit)
+        && arg
+            .iter()
+            .all(|&c| c.is_ascii_digit() || c == b'.' || c == b'-' || c == b'+')
+    {
+        return std::str::from_utf8(arg).ok()?.parse().ok();
+    }
     sabaody_core::num::parse_f64(arg)
 }
 
