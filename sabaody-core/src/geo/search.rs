@@ -63,6 +63,7 @@ impl Hit<'_> {
 /// within a cell), distances in meters. `limit` > 0 stops at that many (ANY).
 pub(crate) fn scan<'z>(z: &'z ZSet, q: &Query, limit: usize) -> Vec<Hit<'z>> {
     let cells = q.cells();
+    let filter = hash::Filter::new(q);
     let mut out: Vec<Hit<'z>> = Vec::new();
     let full = |out: &Vec<Hit<'z>>| limit > 0 && out.len() >= limit;
     // Redis skips a cell equal to the one processed just before it (huge radii make
@@ -88,7 +89,7 @@ pub(crate) fn scan<'z>(z: &'z ZSet, q: &Query, limit: usize) -> Vec<Hit<'z>> {
                 return false;
             }
             let (lon, lat) = hash::decode_score(s);
-            if let Some(dist) = q.within(lon, lat) {
+            if let Some(dist) = filter.test(lon, lat) {
                 out.push(Hit {
                     member: m,
                     dist,
