@@ -406,6 +406,9 @@ impl Query {
     }
 
     /// Whether a stored point lies in the shape: its distance from the centre (meters) if so.
+    /// The literal Redis 7.0 formulas (`geoWithinShape`); searches use the equal and cheaper
+    /// [`Filter`], tested against this.
+    #[cfg(test)]
     pub(crate) fn within(&self, lon: f64, lat: f64) -> Option<f64> {
         match self.shape {
             Shape::Circle { radius } => {
@@ -472,7 +475,7 @@ impl Filter {
         let cos2 = lat2r.cos();
         match self.shape {
             Shape::Circle { radius } => {
-                let d = self.from_centre(lat2r, lon2r, cos2);
+                let d = self.centre_distance(lat2r, lon2r, cos2);
                 (d <= radius * self.conversion).then_some(d)
             }
             Shape::Rect { width, height } => {
@@ -490,14 +493,14 @@ impl Filter {
                 if lon_d > width_m / 2.0 {
                     return None;
                 }
-                Some(self.from_centre(lat2r, lon2r, cos2))
+                Some(self.centre_distance(lat2r, lon2r, cos2))
             }
         }
     }
 
     /// `distance(centre, point)` with the cosines at hand, in [`distance`]'s operation order.
     #[inline]
-    fn from_centre(&self, lat2r: f64, lon2r: f64, cos2: f64) -> f64 {
+    fn centre_distance(&self, lat2r: f64, lon2r: f64, cos2: f64) -> f64 {
         let u = ((lat2r - self.lat1r) / 2.0).sin();
         let v = ((lon2r - self.lon1r) / 2.0).sin();
         2.0 * EARTH_RADIUS_M * (u * u + self.cos1 * cos2 * v * v).sqrt().asin()

@@ -211,23 +211,81 @@ fn rect(w: &[u8], h: &[u8], u: &[u8]) -> Result<(GeoShape, GeoUnit), CmdError> {
     Ok((GeoShape::Box { width, height }, unit(u)?))
 }
 
-/// A coordinate as Redis's `addReplyHumanLongDouble` prints it: `%.17Lf` without trailing
-/// zeros (a double promoted to long double keeps its exact value, so `{:.17}` of the double
-/// is the same text), a bulk string in RESP2 and a double in RESP3.
-fn human_double(out: &mut BytesMut, proto: Protocol, d: f64) {
-    let mut s = format!("{d:.17}");
-    if s.contains('.') {
-        let t = s.trim_end_matches('0').trim_end_matches('.').len();
-        s.truncate(t);
+/// `x` with exactly `digits` decimals, rounded half to even on the exact binary value, as
+/// glibc's `printf("%.*f")` does; `false` (nothing written) when `x` is outside the range
+/// the fixed-point path covers (then the caller formats with `format!`, which rounds the
+/// same way but takes a slower exact-digit path for many digits).
+fn push_fixed(buf: &mut Vec<u8>, x: f64, digits: u32) -> bool {
+    let bits = x.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as u32;
+    // Normal numbers whose value is M / 2^s with 1 <= s < 128 (the fraction times 10^digits
+    // must also fit in u128: checked below).
+    let Some(s) = 1075u32.checked_sub(biased) else {
+        return false;
+    };
+    let pow = 10u128.pow(digits);
+    if biased == 0 || s == 0 || s >= 128 {
+        return false;
     }
-    if s == "-0" {
-        s = "0".into();
+    let m = u128::from((bits & ((1u64 << 52) - 1)) | (1u64 << 52));
+    let mut int = m >> s;
+    let frac = m & ((1u128 << s) - 1);
+    let Some(scaled) = frac.checked_mul(pow) else {
+        return false;
+    };
+    let mut q = scaled >> s;
+    let r = scaled & ((1u128 << s) - 1);
+    let half = 1u128 << (s - 1);
+    if r > half || (r == half && q & 1 == 1) {
+        q += 1;
+        if q == pow {
+            q = 0;
+            int += 1;
+        }
+    }
+    if x.is_sign_negative() {
+        buf.push(b'-');
+    }
+    buf.extend_from_slice(int.to_string().as_bytes());
+    if digits > 0 {
+        buf.push(b'.');
+        let d = q.to_string();
+        buf.extend(std::iter::repeat_n(b'0', digits as usize - d.len()));
+        buf.extend_from_slice(d.as_bytes());
+    }
+    true
+}
+
+/// `format!("{x:.digits$}")`, through [`push_fixed`] when it applies.
+fn fixed(x: f64, digits: u32) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(32);
+    if !push_fixed(&mut buf, x, digits) {
+        buf = format!("{x:.prec$}", prec = digits as usize).into_bytes();
+    }
+    buf
+}
+
+/// A coordinate as Redis's `addReplyHumanLongDouble` prints it: `%.17Lf` without trailing
+/// zeros (a double promoted to long double keeps its exact value, so 17 decimals of the
+/// double give the same text), a bulk string in RESP2 and a double in RESP3.
+fn human_double(out: &mut BytesMut, proto: Protocol, d: f64) {
+    let mut s = fixed(d, 17);
+    if s.contains(&b'.') {
+        while s.last() == Some(&b'0') {
+            s.pop();
+        }
+        if s.last() == Some(&b'.') {
+            s.pop();
+        }
+    }
+    if s == b"-0" {
+        s = b"0".to_vec();
     }
     match proto {
-        Protocol::Resp2 => write::bulk(out, s.as_bytes()),
+        Protocol::Resp2 => write::bulk(out, &s),
         Protocol::Resp3 => {
             out.extend_from_slice(b",");
-            out.extend_from_slice(s.as_bytes());
+            out.extend_from_slice(&s);
             out.extend_from_slice(b"\r\n");
         }
     }
@@ -235,7 +293,7 @@ fn human_double(out: &mut BytesMut, proto: Protocol, d: f64) {
 
 /// A distance: `%.4f`, a bulk string in both protocols.
 fn distance(out: &mut BytesMut, d: f64) {
-    write::bulk(out, format!("{d:.4}").as_bytes());
+    write::bulk(out, &fixed(d, 4));
 }
 
 /// ```text
@@ -689,4 +747,62 @@ pub(crate) fn geosearch(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<()
 /// ```
 pub(crate) fn geosearchstore(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     search_cmd(ctx, args, Kind::SearchStore)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_point_equals_format() {
+        // xorshift64*: no random-number crate in this crate's dependencies.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        };
+        let unit = |r: u64| (r >> 11) as f64 / (1u64 << 53) as f64;
+        let mut specials = vec![
+            0.0,
+            -0.0,
+            1.0,
+            180.0,
+            -180.0,
+            85.05112878,
+            13.361389338970184,
+            0.5,
+            2f64.powi(-18),
+            1.0 + 2f64.powi(-18),
+            0.00005,
+            1.03125,
+            9.99999999999999999,
+            99999.99995,
+            1e-300,
+            5e-324,
+            1e300,
+            f64::MAX,
+            2f64.powi(52) + 0.5,
+            2f64.powi(53),
+        ];
+        for _ in 0..200_000 {
+            let x = match next() % 4 {
+                0 => (unit(next()) - 0.5) * 360.0,
+                1 => unit(next()) * 2e7,
+                2 => f64::from_bits(next()),
+                _ => ((next() % 2_000_000) as f64 - 1e6) / 2f64.powi((next() % 40) as i32),
+            };
+            specials.push(x);
+        }
+        for x in specials {
+            if !x.is_finite() {
+                continue;
+            }
+            for d in [4u32, 17] {
+                let want = format!("{x:.prec$}", prec = d as usize);
+                assert_eq!(String::from_utf8_lossy(&fixed(x, d)), want, "{x:e} {d}");
+            }
+        }
+    }
 }
