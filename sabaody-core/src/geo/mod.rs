@@ -370,3 +370,172 @@ pub trait GeoOps: Keyspace {
 }
 
 impl<K: Keyspace + ?Sized> GeoOps for K {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Cache, Keyspace, ZSetOps};
+
+    fn c(lon: f64, lat: f64) -> Coord {
+        Coord::new(lon, lat).unwrap_or(Coord::from_score(0.0))
+    }
+
+    fn sicily(cache: &Cache) {
+        let n = cache
+            .geo_add(
+                "s",
+                &GeoAddOptions::default(),
+                &[
+                    (c(13.361389, 38.115556), "Palermo"),
+                    (c(15.087269, 37.502669), "Catania"),
+                ],
+            )
+            .unwrap_or(0);
+        assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn coords_are_checked() {
+        assert!(Coord::new(180.0, 85.05112878).is_ok());
+        let e = Coord::new(200.0, 10.0).err();
+        assert_eq!(
+            e.map(|e| e.to_string()).as_deref(),
+            Some("invalid longitude,latitude pair 200.000000,10.000000")
+        );
+        assert!(Coord::new(f64::NAN, 0.0).is_err());
+        assert!(Coord::new(0.0, -85.06).is_err());
+        assert_eq!(GeoUnit::parse(b"KM"), Some(GeoUnit::Km));
+        assert_eq!(GeoUnit::parse(b"miles"), None);
+    }
+
+    #[test]
+    fn add_pos_dist_hash() {
+        let cache = Cache::builder().build();
+        sicily(&cache);
+        // A geo key is a sorted set of geohash scores.
+        assert_eq!(cache.zscore("s", "Palermo"), Ok(Some(3479099956230698.0)));
+        let nx = GeoAddOptions {
+            nx: true,
+            ch: true,
+            ..GeoAddOptions::default()
+        };
+        assert_eq!(cache.geo_add("s", &nx, &[(c(1.0, 1.0), "Palermo")]), Ok(0));
+        let xx = GeoAddOptions {
+            xx: true,
+            ch: true,
+            ..GeoAddOptions::default()
+        };
+        assert_eq!(
+            cache.geo_add("s", &xx, &[(c(13.5, 38.5), "Palermo"), (c(1.0, 1.0), "x")]),
+            Ok(1)
+        );
+        assert_eq!(cache.zcard("s"), Ok(2));
+        let both = GeoAddOptions {
+            nx: true,
+            xx: true,
+            ch: false,
+        };
+        assert_eq!(
+            cache.geo_add("s", &both, &[(c(1.0, 1.0), "x")]),
+            Err(Error::ZAddNxXx)
+        );
+        cache
+            .geo_add("s", &xx, &[(c(13.361389, 38.115556), "Palermo")])
+            .unwrap_or(0);
+        let pos = cache.geo_pos("s", &["Palermo", "nope"]).unwrap_or_default();
+        assert_eq!(pos.len(), 2);
+        assert_eq!(pos[1], None);
+        let p = pos[0].unwrap_or(Coord::from_score(0.0));
+        assert_eq!(
+            format!("{:.17} {:.17}", p.lon(), p.lat()),
+            "13.36138933897018433 38.11555639549629859"
+        );
+        let d = cache
+            .geo_dist("s", "Palermo", "Catania", GeoUnit::M)
+            .unwrap_or(None);
+        assert_eq!(d.map(|d| format!("{d:.4}")).as_deref(), Some("166274.1516"));
+        assert_eq!(cache.geo_dist("s", "Palermo", "nope", GeoUnit::M), Ok(None));
+        assert_eq!(cache.geo_dist("missing", "a", "b", GeoUnit::Km), Ok(None));
+        let h = cache
+            .geo_hash("s", &["Palermo", "Catania", "nope"])
+            .unwrap_or_default();
+        assert_eq!(h, vec![Some(*b"sqc8b49rny0"), Some(*b"sqdtr74hyu0"), None]);
+        assert_eq!(cache.geo_pos("missing", &["a"]), Ok(vec![None]));
+        cache.set("str", "x").unwrap_or_default();
+        assert_eq!(cache.geo_pos("str", &["a"]), Err(Error::WrongType));
+        assert_eq!(
+            cache.geo_add("str", &GeoAddOptions::default(), &[(c(1.0, 1.0), "a")]),
+            Err(Error::WrongType)
+        );
+    }
+
+    #[test]
+    fn search_and_store() {
+        let cache = Cache::builder().build();
+        sicily(&cache);
+        let q = GeoSearch {
+            from: GeoFrom::LonLat(c(15.0, 37.0)),
+            shape: GeoShape::Radius(200.0),
+            unit: GeoUnit::Km,
+            sort: GeoSort::Desc,
+            count: None,
+        };
+        let found = cache.geo_search("s", &q).unwrap_or(GeoFound::NoKey);
+        let GeoFound::Found(v) = found else {
+            panic!("{found:?}");
+        };
+        let names: Vec<&[u8]> = v.iter().map(|m| &m.member[..]).collect();
+        assert_eq!(names, vec![&b"Palermo"[..], b"Catania"]);
+        assert_eq!(format!("{:.4}", v[0].dist), "190.4424");
+        assert_eq!(v[1].score, 3479447370796909.0);
+        assert_eq!(cache.geo_search("missing", &q), Ok(GeoFound::NoKey));
+        let by_missing = GeoSearch {
+            from: GeoFrom::Member(Bytes::from_static(b"nope")),
+            ..q.clone()
+        };
+        assert_eq!(cache.geo_search("s", &by_missing), Ok(GeoFound::NoMember));
+        // STORE keeps the geohash scores, STOREDIST the distances in the unit.
+        assert_eq!(
+            cache.geo_search_store("d", "s", &q, false),
+            Ok(GeoFound::Found(2))
+        );
+        assert_eq!(cache.zscore("d", "Catania"), Ok(Some(3479447370796909.0)));
+        assert_eq!(
+            cache.geo_search_store("d", "s", &q, true),
+            Ok(GeoFound::Found(2))
+        );
+        let s = cache.zscore("d", "Catania").unwrap_or(None).unwrap_or(0.0);
+        assert_eq!(format!("{s:.4}"), "56.4413");
+        // A member missing leaves the destination alone; a missing source deletes it.
+        assert_eq!(
+            cache.geo_search_store("d", "s", &by_missing, false),
+            Ok(GeoFound::NoMember)
+        );
+        assert_eq!(cache.zcard("d"), Ok(2));
+        assert_eq!(
+            cache.geo_search_store("d", "missing", &q, false),
+            Ok(GeoFound::NoKey)
+        );
+        assert_eq!(cache.exists(&["d"]), 0);
+        let far = GeoSearch {
+            from: GeoFrom::LonLat(c(-70.0, -30.0)),
+            ..q.clone()
+        };
+        cache.set("d", "x").unwrap_or_default();
+        assert_eq!(
+            cache.geo_search_store("d", "s", &far, false),
+            Ok(GeoFound::Found(0))
+        );
+        assert_eq!(cache.exists(&["d"]), 0);
+        cache.set("str", "x").unwrap_or_default();
+        assert_eq!(
+            cache.geo_search_store("d", "str", &q, false),
+            Err(Error::WrongType)
+        );
+        assert_eq!(cache.geo_search("str", &q), Err(Error::WrongType));
+        // The same through a transaction.
+        let r = cache.transaction(|tx| tx.geo_search_store("d2", "s", &q, true));
+        assert_eq!(r, Ok(GeoFound::Found(2)));
+        assert_eq!(cache.zcard("d2"), Ok(2));
+    }
+}

@@ -161,9 +161,15 @@ mod tests {
     #[test]
     fn prefix_is_sorted_and_smallest() {
         let mut rng = fastrand::Rng::with_seed(11);
-        for _ in 0..500 {
-            let n = rng.usize(1..300);
-            let v: Vec<u32> = (0..n).map(|_| rng.u32(0..50)).collect();
+        for round in 0..800 {
+            let n = rng.usize(1..if round % 10 == 0 { 3000 } else { 300 });
+            let span = [1, 2, 50, u32::MAX][round % 4];
+            let mut v: Vec<u32> = (0..n).map(|_| rng.u32(0..span)).collect();
+            match round % 7 {
+                0 => v.sort_unstable(),
+                1 => v.sort_unstable_by(|a, b| b.cmp(a)),
+                _ => {}
+            }
             let last = rng.usize(0..n);
             let mut got = v.clone();
             pqsort(&mut got, last, &|a: &u32, b: &u32| a.cmp(b));
