@@ -21,12 +21,12 @@
 #   geodist    GEODIST pts m:__rand_int__ m:__rand_int__ km                       (N_ADD)
 #
 # geosearch returns the 10 nearest, geobox 61 points with coordinates and distances, georadius
-# the 5 nearest within 300 km of a random member: each scans a few hundred points or more, far
-# more work than a GEOADD, hence fewer requests.
+# the 5 nearest within 300 km of a random member: each does far more work than a GEOADD,
+# hence fewer requests.
 #
 # Environment: TESTS (comma list of the names above, default all), ROUNDS (3), N_ADD (1000000),
-# N_SEARCH (200000), N_HEAVY (20000), POINTS (100000), SABAODY_BIN, SABAODY_ARGS, SKIP_BUILD=1, RUN_TIMEOUT (300),
-# SERVER_CPUS / CLIENT_CPUS (taskset pinning, as in bench-vs-redis.sh).
+# N_SEARCH (200000), N_HEAVY (20000), POINTS (100000), SABAODY_BIN, SABAODY_ARGS, SKIP_BUILD=1,
+# RUN_TIMEOUT (300), SERVER_CPUS / CLIENT_CPUS (taskset pinning, as in bench-vs-redis.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
