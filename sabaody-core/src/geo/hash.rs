@@ -444,6 +444,42 @@ pub(crate) struct Filter {
     conversion: f64,
     /// Largest `R·|Δlatitude|` (meters) a match can have, margin included.
     lat_reach: f64,
+    /// Largest `|Δlongitude|` (radians, folded into 0..=π) a match can have, margin
+    /// included; infinite where no useful bound holds.
+    lon_reach: f64,
+}
+
+/// The longitude bound of [`Filter`]: a point of the latitude band has `cos(lat) >= cos_min`,
+/// so the circle's haversine term `cos(lat1)·cos(lat2)·sin²(Δlon/2)`, or the box's
+/// east-west distance `2R·asin(cos(lat2)·|sin(Δlon/2)|)`, already exceeds the size once
+/// `Δlon` passes the returned angle. Applied only below π/2, where `sin(Δlon/2)` grows
+/// steadily, with a relative margin of 1e-6 (the computed distances err by ~1e-15 relative).
+fn lon_reach(shape: Shape, conversion: f64, cos1: f64, cos_min: f64) -> f64 {
+    let k = match shape {
+        Shape::Circle { radius } => {
+            let half = radius * conversion / (2.0 * EARTH_RADIUS_M);
+            if !(half < std::f64::consts::FRAC_PI_2) {
+                return f64::INFINITY;
+            }
+            (half.sin() * half.sin() / (cos1 * cos_min)).sqrt()
+        }
+        Shape::Rect { width, .. } => {
+            let quarter = width * conversion / (4.0 * EARTH_RADIUS_M);
+            if !(quarter < std::f64::consts::FRAC_PI_2) {
+                return f64::INFINITY;
+            }
+            quarter.sin() / cos_min
+        }
+    };
+    if !(k >= 0.0 && k < 1.0) {
+        return f64::INFINITY;
+    }
+    let reach = 2.0 * k.asin();
+    if reach < std::f64::consts::FRAC_PI_2 {
+        reach * (1.0 + 1e-6) + 1e-9
+    } else {
+        f64::INFINITY
+    }
 }
 
 impl Filter {
@@ -453,13 +489,19 @@ impl Filter {
             Shape::Circle { radius } => radius * q.conversion,
             Shape::Rect { height, .. } => height * q.conversion / 2.0,
         };
+        let lat_reach = reach + reach.abs() * 1e-6 + 1.0;
+        let cos1 = lat1r.cos();
+        // The band of latitudes the latitude bound lets through (stored points never pass
+        // the Mercator limit).
+        let band = (lat1r.abs() + lat_reach / EARTH_RADIUS_M).min(deg_rad(LAT_MAX));
         Filter {
             lon1r: deg_rad(q.lon),
             lat1r,
-            cos1: lat1r.cos(),
+            cos1,
             shape: q.shape,
             conversion: q.conversion,
-            lat_reach: reach + reach.abs() * 1e-6 + 1.0,
+            lat_reach,
+            lon_reach: lon_reach(q.shape, q.conversion, cos1, band.cos()),
         }
     }
 
@@ -472,6 +514,13 @@ impl Filter {
             return None;
         }
         let lon2r = deg_rad(lon);
+        let mut dlon = (lon2r - self.lon1r).abs();
+        if dlon > std::f64::consts::PI {
+            dlon = 2.0 * std::f64::consts::PI - dlon;
+        }
+        if dlon > self.lon_reach {
+            return None;
+        }
         let cos2 = lat2r.cos();
         match self.shape {
             Shape::Circle { radius } => {
@@ -631,21 +680,43 @@ mod tests {
     #[test]
     fn filter_equals_literal_test() {
         let mut rng = fastrand::Rng::with_seed(99);
-        let mut kept = 0;
-        for i in 0..200_000 {
+        let (mut kept, mut lon_cut) = (0, 0);
+        for i in 0..300_000 {
             let clon = rng.f64() * 360.0 - 180.0;
             let clat = (rng.f64() * 2.0 - 1.0) * LAT_MAX;
-            let (lon, lat) = if i % 2 == 0 {
-                (rng.f64() * 360.0 - 180.0, (rng.f64() * 2.0 - 1.0) * LAT_MAX)
-            } else {
-                (
+            let (lon, lat) = match i % 5 {
+                0 | 2 => (rng.f64() * 360.0 - 180.0, (rng.f64() * 2.0 - 1.0) * LAT_MAX),
+                1 => (
                     (clon + (rng.f64() - 0.5) * 10.0).clamp(-180.0, 180.0),
                     (clat + (rng.f64() - 0.5) * 10.0).clamp(LAT_MIN, LAT_MAX),
-                )
+                ),
+                // Near the centre's latitude, east or west of it (across ±180° too).
+                _ => {
+                    let mut x = clon + (rng.f64() - 0.5) * 40.0;
+                    if x > 180.0 {
+                        x -= 360.0;
+                    } else if x < -180.0 {
+                        x += 360.0;
+                    }
+                    (x, (clat + (rng.f64() - 0.5) * 0.6).clamp(LAT_MIN, LAT_MAX))
+                }
             };
             let conversion = [1.0, 1000.0, 0.3048, 1609.34][rng.usize(0..4)];
-            let size = 10f64.powf(rng.f64() * 7.5) / conversion;
-            let shape = match i % 3 {
+            let size = 10f64.powf(rng.f64() * if i % 5 >= 3 { 6.5 } else { 7.5 }) / conversion;
+            let shape = match i % 4 {
+                3 => {
+                    // Just past a point's east-west reach: the longitude bound's edge.
+                    let d = distance(clon, clat, lon, lat) / conversion;
+                    let f = 1.0 + (rng.f64() - 0.5) * 1e-5;
+                    if rng.bool() {
+                        Shape::Circle { radius: d * f }
+                    } else {
+                        Shape::Rect {
+                            width: 2.0 * distance(lon, lat, clon, lat) / conversion * f,
+                            height: size,
+                        }
+                    }
+                }
                 0 => Shape::Circle { radius: size },
                 1 => Shape::Rect {
                     width: size,
@@ -671,7 +742,14 @@ mod tests {
                 conversion,
             };
             let want = q.within(lon, lat);
-            let got = Filter::new(&q).test(lon, lat);
+            let f = Filter::new(&q);
+            let got = f.test(lon, lat);
+            let mut dlon = (deg_rad(lon) - f.lon1r).abs();
+            if dlon > std::f64::consts::PI {
+                dlon = 2.0 * std::f64::consts::PI - dlon;
+            }
+            let in_band = EARTH_RADIUS_M * (deg_rad(lat) - f.lat1r).abs() <= f.lat_reach;
+            lon_cut += usize::from(in_band && dlon > f.lon_reach);
             assert_eq!(
                 got.map(f64::to_bits),
                 want.map(f64::to_bits),
@@ -680,6 +758,7 @@ mod tests {
             kept += usize::from(want.is_some());
         }
         assert!(kept > 20_000, "{kept} inside");
+        assert!(lon_cut > 10_000, "{lon_cut} cut by the longitude bound");
     }
 
     #[test]
