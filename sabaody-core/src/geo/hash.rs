@@ -458,20 +458,20 @@ fn lon_reach(shape: Shape, conversion: f64, cos1: f64, cos_min: f64) -> f64 {
     let k = match shape {
         Shape::Circle { radius } => {
             let half = radius * conversion / (2.0 * EARTH_RADIUS_M);
-            if !(half < std::f64::consts::FRAC_PI_2) {
+            if half.is_nan() || half >= std::f64::consts::FRAC_PI_2 {
                 return f64::INFINITY;
             }
             (half.sin() * half.sin() / (cos1 * cos_min)).sqrt()
         }
         Shape::Rect { width, .. } => {
             let quarter = width * conversion / (4.0 * EARTH_RADIUS_M);
-            if !(quarter < std::f64::consts::FRAC_PI_2) {
+            if quarter.is_nan() || quarter >= std::f64::consts::FRAC_PI_2 {
                 return f64::INFINITY;
             }
             quarter.sin() / cos_min
         }
     };
-    if !(k >= 0.0 && k < 1.0) {
+    if !(0.0..1.0).contains(&k) {
         return f64::INFINITY;
     }
     let reach = 2.0 * k.asin();
