@@ -472,6 +472,31 @@ impl ZSet {
         }
     }
 
+    /// Calls `f(score, at)` from ascending rank `start` upwards until it returns false, where
+    /// `at` names the entry for [`ZSet::member_at`]: the indexed form keeps scores in its
+    /// tree, so a caller that looks at most members' scores only (a geo search) reads the
+    /// slab for the few it keeps.
+    pub(crate) fn walk_scores(&self, start: usize, mut f: impl FnMut(f64, u32) -> bool) {
+        match &self.repr {
+            Repr::Small(v) => {
+                for (i, e) in v.iter().enumerate().skip(start) {
+                    if !f(e.score, i as u32) {
+                        return;
+                    }
+                }
+            }
+            Repr::Big(ix) => ix.tree.walk(start, false, |k| f(k.score, k.id)),
+        }
+    }
+
+    /// The member a [`ZSet::walk_scores`] handle names (empty for a stale handle).
+    pub(crate) fn member_at(&self, at: u32) -> &[u8] {
+        match &self.repr {
+            Repr::Small(v) => v.get(at as usize).map_or(&[], |e| e.member.as_bytes()),
+            Repr::Big(ix) => slot(&ix.slots, at).1,
+        }
+    }
+
     /// One `ZSCAN` step. A listpack is returned whole (cursor 0). The indexed form walks its
     /// slab: a member keeps its slot for life, so one present for the whole scan is returned
     /// exactly once, however the set grows or shrinks meanwhile.
