@@ -142,18 +142,20 @@ pub(crate) fn align52(c: Cell) -> u64 {
 /// The extent of a cell.
 pub(crate) fn decode(lon: Range, lat: Range, c: Cell) -> Area {
     let (ilat, ilon) = deinterleave(c.bits);
-    let div = (1u64 << c.step) as f64;
+    // Redis divides by 2^step; multiplying by 2^-step gives the same double (scaling by a
+    // power of two is exact for these magnitudes) without four divisions per point.
+    let inv = 1.0 / (1u64 << c.step) as f64;
     let lat_scale = lat.max - lat.min;
     let lon_scale = lon.max - lon.min;
     // `ilat + 1` is 32-bit unsigned arithmetic in Redis: it wraps for an all-ones offset.
     Area {
         lat: Range {
-            min: lat.min + (f64::from(ilat) * 1.0 / div) * lat_scale,
-            max: lat.min + (f64::from(ilat.wrapping_add(1)) * 1.0 / div) * lat_scale,
+            min: lat.min + (f64::from(ilat) * inv) * lat_scale,
+            max: lat.min + (f64::from(ilat.wrapping_add(1)) * inv) * lat_scale,
         },
         lon: Range {
-            min: lon.min + (f64::from(ilon) * 1.0 / div) * lon_scale,
-            max: lon.min + (f64::from(ilon.wrapping_add(1)) * 1.0 / div) * lon_scale,
+            min: lon.min + (f64::from(ilon) * inv) * lon_scale,
+            max: lon.min + (f64::from(ilon.wrapping_add(1)) * inv) * lon_scale,
         },
     }
 }
@@ -650,6 +652,33 @@ mod tests {
         // Half the circumference along the equator.
         let half = distance(-90.0, 0.0, 90.0, 0.0);
         assert!((half - std::f64::consts::PI * EARTH_RADIUS_M).abs() < 1e-6);
+    }
+
+    /// Multiplying by 2^-step decodes exactly as Redis's division by 2^step.
+    #[test]
+    fn decode_multiplies_like_redis_divides() {
+        let mut rng = fastrand::Rng::with_seed(17);
+        for _ in 0..200_000 {
+            let step = rng.u8(1..=32);
+            let c = Cell {
+                bits: rng.u64(..) >> (64 - 2 * u32::from(step)),
+                step,
+            };
+            let a = decode(LON_RANGE, LAT_RANGE, c);
+            let (ilat, ilon) = deinterleave(c.bits);
+            let div = (1u64 << step) as f64;
+            let lit = |i: u32, r: Range| r.min + (f64::from(i) * 1.0 / div) * (r.max - r.min);
+            assert_eq!(a.lat.min.to_bits(), lit(ilat, LAT_RANGE).to_bits());
+            assert_eq!(
+                a.lat.max.to_bits(),
+                lit(ilat.wrapping_add(1), LAT_RANGE).to_bits()
+            );
+            assert_eq!(a.lon.min.to_bits(), lit(ilon, LON_RANGE).to_bits());
+            assert_eq!(
+                a.lon.max.to_bits(),
+                lit(ilon.wrapping_add(1), LON_RANGE).to_bits()
+            );
+        }
     }
 
     #[test]

@@ -84,14 +84,14 @@ pub(crate) fn scan<'z>(z: &'z ZSet, q: &Query, limit: usize) -> Vec<Hit<'z>> {
         }
         let (min, max) = hash::cell_scores(cell);
         let start = z.count_while_score(|s| s < min);
-        z.walk(start, false, |m, s| {
+        z.walk_scores(start, |s, at| {
             if s >= max {
                 return false;
             }
             let (lon, lat) = hash::decode_score(s);
             if let Some(dist) = filter.test(lon, lat) {
                 out.push(Hit {
-                    member: m,
+                    member: z.member_at(at),
                     dist,
                     score: s,
                     lon,
