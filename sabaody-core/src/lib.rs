@@ -94,6 +94,7 @@ mod cms;
 mod error;
 mod evict;
 mod expire;
+mod geo;
 mod glob;
 mod hash;
 mod keyspace;
@@ -124,6 +125,10 @@ pub use cms::{Cms, CmsInfo, CmsOps};
 pub use error::Error;
 pub use evict::{EvictionListener, EvictionPolicy, MAX_EVICTIONS_PER_CALL, RemovalCause};
 pub use expire::ExpireCycleStats;
+pub use geo::{
+    Coord, GeoAddOptions, GeoCount, GeoFound, GeoFrom, GeoMatch, GeoOps, GeoSearch, GeoShape,
+    GeoSort, GeoUnit, InvalidCoord,
+};
 pub use glob::glob_match;
 pub use hash::HashOps;
 pub use keyspace::{
@@ -143,6 +148,7 @@ pub use zset::{
 /// traits into scope.
 pub mod prelude {
     pub use crate::{
-        BitOps, BloomOps, Cache, CmsOps, HashOps, HllOps, Keyspace, ListOps, SetOps, ZSetOps,
+        BitOps, BloomOps, Cache, CmsOps, GeoOps, HashOps, HllOps, Keyspace, ListOps, SetOps,
+        ZSetOps,
     };
 }

@@ -24,6 +24,7 @@ use crate::server::Shared;
 pub(crate) mod bits;
 pub(crate) mod bloom;
 pub(crate) mod connection;
+pub(crate) mod geo;
 pub(crate) mod hash;
 pub(crate) mod keys;
 pub(crate) mod list;
@@ -168,6 +169,7 @@ pub(crate) static FAMILIES: &[&[CommandSpec]] = &[
     list::COMMANDS,
     bloom::COMMANDS,
     bits::COMMANDS,
+    geo::COMMANDS,
 ];
 
 /// Every command the server knows, in table order (`index_of` order).
@@ -1240,6 +1242,11 @@ impl<'a> Args<'a> {
     /// The next argument as a Redis integer.
     pub fn next_int(&mut self) -> Result<i64, CmdError> {
         parse_i64(self.next_bytes()?).ok_or(CmdError::NotInteger)
+    }
+
+    /// The command name as the client sent it (its case kept), for errors that echo it.
+    pub fn name(&self) -> &'a [u8] {
+        self.argv.first().map_or(&[][..], |b| &b[..])
     }
 
     /// The next argument, if any, without consuming it.
