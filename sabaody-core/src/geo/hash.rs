@@ -431,12 +431,13 @@ impl Query {
     }
 }
 
-/// [`Query::within`] made cheaper with the same results, bit for bit: the centre's cosine is
-/// computed once, a point's cosine once, and a point whose latitude alone puts it out of
-/// reach is dropped before any trigonometry. The great-circle distance is never below
-/// `R·|Δlatitude|`, and the computed haversine is within a few ulps of the true distance
-/// except near antipodes, where `asin` near 1 magnifies rounding to about 0.1 m; the bound is
-/// applied with a margin of 1 m plus one part per million, far above either error.
+/// `Query::within` (the literal formulas, test-only) made cheaper with the same results, bit
+/// for bit: the centre's cosine is computed once, a point's cosine once, and a point whose
+/// latitude (or, see [`lon_reach`], longitude) alone puts it out of reach is dropped before
+/// any trigonometry. The great-circle distance is never below `R·|Δlatitude|`, and the
+/// computed haversine is within a few ulps of the true distance except near antipodes, where
+/// `asin` near 1 magnifies rounding to about 0.1 m; the bound is applied with a margin of 1 m
+/// plus one part per million, far above either error.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Filter {
     lon1r: f64,
@@ -507,7 +508,7 @@ impl Filter {
         }
     }
 
-    /// As [`Query::within`].
+    /// As `Query::within`.
     #[inline]
     pub(crate) fn test(&self, lon: f64, lat: f64) -> Option<f64> {
         let lat2r = deg_rad(lat);

@@ -1449,7 +1449,9 @@ pub(crate) fn run(
     if shared.monitors_active() && !spec.has(SKIP_MONITOR) {
         shared.feed_monitors(client, argv);
     }
-    if spec.has(WRITE) && !(spec.name == "getex" && argv.len() == 2) {
+    // A command with movable keys marks the keys it writes itself (GEORADIUS only reads its
+    // first key unless it has a STORE option; LMPOP's keys are not at fixed positions).
+    if spec.has(WRITE) && !spec.has(MOVABLEKEYS) && !(spec.name == "getex" && argv.len() == 2) {
         // Marked before the write, so an EXEC that takes its locks after the write always sees
         // the mark (a write that then fails only costs a spurious abort).
         shared.watches.touch_keys(client.db, spec.keys(argv));
