@@ -503,6 +503,16 @@ impl Cache {
         r
     }
 
+    /// Installs a hook told about every key that leaves the store (expired, evicted or
+    /// deleted), with its database, on the thread that removed it, after the shard locks are
+    /// released. One hook per store: returns false if one is already set.
+    pub fn set_removal_hook(
+        &self,
+        f: impl Fn(usize, &[u8], RemovalCause) + Send + Sync + 'static,
+    ) -> bool {
+        self.store.limits.hook.set(Arc::new(f)).is_ok()
+    }
+
     /// The current time of the cache's clock, in Unix milliseconds.
     #[must_use]
     pub fn now_ms(&self) -> i64 {

@@ -121,7 +121,9 @@ pub use cache::{Cache, CacheBuilder, DbInfo, Stats};
 pub use clock::{Clock, CoarseClock, ManualClock, SystemClock};
 pub use cms::{Cms, CmsInfo, CmsOps};
 pub use error::Error;
-pub use evict::{EvictionListener, EvictionPolicy, MAX_EVICTIONS_PER_CALL, RemovalCause};
+pub use evict::{
+    EvictionListener, EvictionPolicy, MAX_EVICTIONS_PER_CALL, RemovalCause, RemovalHook,
+};
 pub use expire::ExpireCycleStats;
 pub use glob::glob_match;
 pub use hash::HashOps;

@@ -340,6 +340,8 @@ pub struct Shard {
     hasher: DefaultHashBuilder,
     /// Access-tracking settings shared by the whole store (LRU or LFU stamps).
     pub(crate) tracking: Arc<Tracking>,
+    /// The database this shard belongs to (told to the removal hook).
+    pub(crate) db: usize,
 }
 
 impl Shard {
@@ -358,7 +360,14 @@ impl Shard {
             expire_hand: 0,
             hasher,
             tracking,
+            db: 0,
         }
+    }
+
+    /// The shard, as one of database `db`'s.
+    pub(crate) fn in_db(mut self, db: usize) -> Shard {
+        self.db = db;
+        self
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -823,7 +832,12 @@ impl Shard {
             }
             sampled += 1;
             if self.is_expired(&r, now) {
-                crate::evict::notify(store, self.key(&r), crate::evict::RemovalCause::Expired);
+                crate::evict::notify(
+                    store,
+                    self.db,
+                    self.key(&r),
+                    crate::evict::RemovalCause::Expired,
+                );
                 self.remove_bucket(b);
                 self.expired += 1;
                 expired += 1;
