@@ -15,8 +15,7 @@ fn q(con: &mut redis::Connection, args: &[&str]) -> Value {
     for a in &args[1..] {
         c.arg(*a);
     }
-    c.query(con)
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    c.query(con).unwrap_or_else(|e| panic!("{args:?}: {e}"))
 }
 
 /// Waits (on the server's wall clock) until `key` is gone. The server runs on the real clock;
@@ -89,7 +88,10 @@ fn workload(h: &sabaody_server::ServerHandle) {
     q(c, &["ZPOPMIN", "z"]);
     q(c, &["ZADD", "z", "GT", "10", "d"]);
     q(c, &["ZRANGESTORE", "zr", "z", "0", "1"]);
-    q(c, &["ZUNIONSTORE", "zu", "2", "z", "zr", "WEIGHTS", "1", "2"]);
+    q(
+        c,
+        &["ZUNIONSTORE", "zu", "2", "z", "zr", "WEIGHTS", "1", "2"],
+    );
     q(c, &["ZREMRANGEBYSCORE", "zu", "0", "3"]);
     // hashes
     q(c, &["HSET", "h", "a", "1", "b", "2", "c", "x"]);
@@ -159,7 +161,12 @@ fn workload(h: &sabaody_server::ServerHandle) {
     q(c, &["SELECT", "0"]);
     // bitmaps, HyperLogLog, Bloom, Count-Min
     q(c, &["SETBIT", "bits", "77", "1"]);
-    q(c, &["BITFIELD", "bf", "SET", "u8", "0", "200", "INCRBY", "u8", "0", "100"]);
+    q(
+        c,
+        &[
+            "BITFIELD", "bf", "SET", "u8", "0", "200", "INCRBY", "u8", "0", "100",
+        ],
+    );
     q(c, &["PFADD", "hll", "a", "b", "c"]);
     q(c, &["BF.ADD", "bloom", "item1"]);
     q(c, &["BF.MADD", "bloom", "item2", "item3"]);
@@ -212,7 +219,15 @@ fn restart_from_the_aof_gives_the_same_keyspace() {
     ] {
         assert!(!log.contains(absent), "{absent:?} logged");
     }
-    for present in ["\r\nPEXPIREAT\r\n", "\r\nPXAT\r\n", "\r\nSREM\r\n", "\r\nMULTI\r\n", "\r\nEXEC\r\n", "\r\nLMOVE\r\n", "\r\nKEEPTTL\r\n"] {
+    for present in [
+        "\r\nPEXPIREAT\r\n",
+        "\r\nPXAT\r\n",
+        "\r\nSREM\r\n",
+        "\r\nMULTI\r\n",
+        "\r\nEXEC\r\n",
+        "\r\nLMOVE\r\n",
+        "\r\nKEEPTTL\r\n",
+    ] {
         assert!(log.contains(present), "{present:?} not logged");
     }
 

@@ -162,7 +162,12 @@ pub fn assert_same(
         if x.pttl < 0 || y.pttl < 0 {
             assert_eq!(x.pttl, y.pttl, "ttl of {k:?}");
         } else {
-            assert!((x.pttl - y.pttl).abs() <= tol_ms, "ttl of {k:?}: {} vs {}", x.pttl, y.pttl);
+            assert!(
+                (x.pttl - y.pttl).abs() <= tol_ms,
+                "ttl of {k:?}: {} vs {}",
+                x.pttl,
+                y.pttl
+            );
         }
     }
 }
@@ -176,5 +181,8 @@ pub fn incr_bytes(dir: &Path) -> Vec<u8> {
         .filter(|p| p.to_string_lossy().ends_with(".incr.aof"))
         .collect();
     names.sort();
-    names.iter().flat_map(|p| std::fs::read(p).unwrap()).collect()
+    names
+        .iter()
+        .flat_map(|p| std::fs::read(p).unwrap())
+        .collect()
 }
