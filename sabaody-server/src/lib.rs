@@ -67,7 +67,7 @@ mod info;
 mod server;
 mod session;
 
-pub use aof::check_aof;
+pub use aof::{check_aof, fuzz_load as fuzz_aof_load};
 pub use config::{Config, ConfigError};
 pub use server::{Server, ServerHandle, ShutdownTrigger};
 pub use session::Session;

@@ -122,9 +122,16 @@ pub(crate) fn next_entry(buf: &[u8]) -> Result<Entry, Stop> {
 /// file. Returns how the file ended.
 pub(crate) fn for_each_command(
     path: &Path,
+    f: impl FnMut(Vec<Bytes>, u64) -> Result<(), String>,
+) -> io::Result<Ending> {
+    for_each_in(File::open(path)?, f)
+}
+
+/// [`for_each_command`] over any reader.
+pub(crate) fn for_each_in(
+    mut file: impl Read,
     mut f: impl FnMut(Vec<Bytes>, u64) -> Result<(), String>,
 ) -> io::Result<Ending> {
-    let mut file = File::open(path)?;
     let mut buf: Vec<u8> = Vec::new();
     let mut start = 0usize; // parse position in buf
     let mut base = 0u64; // file offset of buf[0]

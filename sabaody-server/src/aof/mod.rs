@@ -128,12 +128,13 @@ struct TxLog {
     cmds: Vec<(usize, Vec<Bytes>)>,
 }
 
-fn put_argv(out: &mut Vec<u8>, argv: &[&[u8]]) {
+fn put_argv<'a, A: AsRef<[u8]> + 'a>(out: &mut Vec<u8>, argv: &'a [A]) {
     let mut num = itoa_buf();
     out.push(b'*');
     out.extend_from_slice(fmt_u(&mut num, argv.len() as u64));
     out.extend_from_slice(b"\r\n");
     for a in argv {
+        let a = a.as_ref();
         out.push(b'$');
         out.extend_from_slice(fmt_u(&mut num, a.len() as u64));
         out.extend_from_slice(b"\r\n");
@@ -160,24 +161,19 @@ fn fmt_u(buf: &mut [u8; 20], mut n: u64) -> &[u8] {
 }
 
 impl LogBuf {
-    fn emit(&mut self, db: usize, argv: &[&[u8]]) {
+    fn emit<A: AsRef<[u8]>>(&mut self, db: usize, argv: &[A]) {
         let before = self.bytes.len();
         if self.db != Some(db) {
             let mut num = itoa_buf();
-            let d = fmt_u(&mut num, db as u64).to_vec();
-            put_argv(&mut self.bytes, &[b"SELECT", &d]);
+            let d = fmt_u(&mut num, db as u64);
+            put_argv(&mut self.bytes, &[&b"SELECT"[..], d]);
             self.db = Some(db);
         }
         put_argv(&mut self.bytes, argv);
         self.end += (self.bytes.len() - before) as u64;
     }
 
-    fn emit_bytes(&mut self, db: usize, argv: &[Bytes]) {
-        let refs: Vec<&[u8]> = argv.iter().map(|a| &a[..]).collect();
-        self.emit(db, &refs);
-    }
-
-    fn emit_raw(&mut self, argv: &[&[u8]]) {
+    fn emit_raw(&mut self, argv: &[&[u8]; 1]) {
         let before = self.bytes.len();
         put_argv(&mut self.bytes, argv);
         self.end += (self.bytes.len() - before) as u64;
@@ -352,7 +348,7 @@ impl Aof {
             tx.cmds.push((db, argv.to_vec()));
             return;
         }
-        b.emit_bytes(db, argv);
+        b.emit(db, argv);
         self.inner.appended.store(b.end, Ordering::Release);
     }
 
@@ -369,14 +365,14 @@ impl Aof {
         let mut b = self.inner.buf.lock();
         let Some(tx) = b.tx.take() else { return };
         for (db, key) in &tx.dels {
-            b.emit(*db, &[b"DEL", key]);
+            b.emit(*db, &[&b"DEL"[..], key]);
         }
         let wrap = tx.cmds.len() > 1;
         if wrap {
             b.emit_raw(&[b"MULTI"]);
         }
         for (db, argv) in &tx.cmds {
-            b.emit_bytes(*db, argv);
+            b.emit(*db, argv);
         }
         if wrap {
             b.emit_raw(&[b"EXEC"]);
@@ -527,7 +523,7 @@ impl Inner {
             tx.dels.push((db, Bytes::copy_from_slice(key)));
             return;
         }
-        b.emit(db, &[b"DEL", key]);
+        b.emit(db, &[&b"DEL"[..], key]);
         self.appended.store(b.end, Ordering::Release);
     }
 
@@ -744,34 +740,10 @@ fn replay_file(shared: &Shared, path: &Path, truncated_ok: bool) -> Result<u64, 
         Ok(false) => {}
         Err(e) => return Err(format!("Can't open the append-only file {shown}: {e}")),
     }
-    let info = Arc::new(ClientInfo::new(0, None, None, 0, -1));
-    let mut client = Client::new(info, true);
-    client.in_exec = true;
-    let mut out = BytesMut::new();
-    let mut count = 0u64;
-    // Offset of a MULTI whose EXEC has not been read yet.
-    let mut multi_at: Option<u64> = None;
-    let ending = load::for_each_command(path, |argv, at| {
-        let Some(spec) = argv.first().and_then(|n| cmd::lookup(n)) else {
-            let name = argv
-                .first()
-                .map(|n| String::from_utf8_lossy(n).into_owned())
-                .unwrap_or_default();
-            return Err(format!(
-                "Unknown command '{name}' reading the append only file"
-            ));
-        };
-        match spec.name {
-            "multi" => multi_at = Some(at),
-            "exec" | "discard" => multi_at = None,
-            _ => {}
-        }
-        cmd::execute(shared, &mut client, &argv, &mut out);
-        out.clear();
-        count += 1;
-        Ok(())
-    })
-    .map_err(|e| format!("Can't read the append-only file {shown}: {e}"))?;
+    let file =
+        File::open(path).map_err(|e| format!("Can't open the append-only file {shown}: {e}"))?;
+    let (ending, multi_at, count) = replay_reader(shared, file)
+        .map_err(|e| format!("Can't read the append-only file {shown}: {e}"))?;
     let cut = |valid: u64, len: u64, what: &str| -> Result<(), String> {
         if !truncated_ok {
             return Err(format!(
@@ -794,13 +766,11 @@ fn replay_file(shared: &Shared, path: &Path, truncated_ok: bool) -> Result<u64, 
         load::Ending::Clean { len } => {
             if let Some(m) = multi_at {
                 // A transaction without its EXEC: its commands were only queued.
-                client.multi = None;
                 cut(m, len, "a MULTI without EXEC")?;
             }
         }
         load::Ending::Truncated { valid, len } => {
             let valid = multi_at.unwrap_or(valid);
-            client.multi = None;
             cut(valid, len, "the last command is incomplete")?;
         }
         load::Ending::Corrupt { offset, at, msg } => {
@@ -812,8 +782,62 @@ fn replay_file(shared: &Shared, path: &Path, truncated_ok: bool) -> Result<u64, 
             return Err(format!("{msg} {shown} at offset {offset}"));
         }
     }
-    shared.unregister_client(&mut client);
     Ok(count)
+}
+
+/// Replays the commands read from `r` as a client that is always authenticated and never
+/// blocks. Returns how the input ended, the offset of a MULTI left without its EXEC (its
+/// commands were only queued, and are dropped), and the number of commands.
+fn replay_reader(
+    shared: &Shared,
+    r: impl io::Read,
+) -> io::Result<(load::Ending, Option<u64>, u64)> {
+    let info = Arc::new(ClientInfo::new(0, None, None, 0, -1));
+    let mut client = Client::new(info, true);
+    client.in_exec = true;
+    let mut out = BytesMut::new();
+    let mut count = 0u64;
+    let mut multi_at: Option<u64> = None;
+    let ending = load::for_each_in(r, |argv, at| {
+        let Some(spec) = argv.first().and_then(|n| cmd::lookup(n)) else {
+            let name = argv
+                .first()
+                .map(|n| String::from_utf8_lossy(n).into_owned())
+                .unwrap_or_default();
+            return Err(format!(
+                "Unknown command '{name}' reading the append only file"
+            ));
+        };
+        match spec.name {
+            "multi" => multi_at = Some(at),
+            "exec" | "discard" => multi_at = None,
+            _ => {}
+        }
+        cmd::execute(shared, &mut client, &argv, &mut out);
+        out.clear();
+        count += 1;
+        Ok(())
+    })?;
+    client.multi = None;
+    shared.unregister_client(&mut client);
+    Ok((ending, multi_at, count))
+}
+
+/// Fuzzing entry: replays `data` as an AOF into a fresh server state (under a 256 MB memory
+/// bound) and checks the keyspace's invariants. Never panics on any input; returns how the
+/// input ended, or an error (a broken invariant) that the fuzz target reports.
+#[doc(hidden)]
+pub fn fuzz_load(data: &[u8]) -> Result<String, String> {
+    let mut config = crate::config::Config::default();
+    let _ = config.set("maxmemory", &["256mb"]);
+    let _ = config.set("maxmemory-policy", &["allkeys-random"]);
+    let shared = Shared::new(config, Vec::new(), 0);
+    // Reading a slice cannot fail: an error here would itself be a bug worth reporting.
+    let (ending, _, _) = replay_reader(&shared, data).map_err(|e| e.to_string())?;
+    shared.dbs[0]
+        .validate()
+        .map_err(|e| format!("keyspace invariant broken: {e}"))?;
+    Ok(format!("{ending:?}"))
 }
 
 /// Loads an RDB base (a rewrite's snapshot) into the keyspace.
