@@ -107,7 +107,9 @@ struct Stripe(RwLock<()>);
 #[derive(Debug)]
 pub(crate) enum Guard<'a> {
     Shared(#[allow(dead_code)] RwLockReadGuard<'a, ()>),
-    Exclusive(#[allow(dead_code)] Vec<RwLockWriteGuard<'a, ()>>),
+    /// One loop thread: its only stripe (no allocation on the write path).
+    Exclusive(#[allow(dead_code)] RwLockWriteGuard<'a, ()>),
+    ExclusiveAll(#[allow(dead_code)] Vec<RwLockWriteGuard<'a, ()>>),
 }
 
 /// Commands appended and not yet written to the file.
@@ -336,7 +338,10 @@ impl Aof {
 
     /// The exclusive side: every stripe, in order.
     pub(crate) fn enter_exclusive(&self) -> Guard<'_> {
-        Guard::Exclusive(self.inner.stripes.iter().map(|s| s.0.write()).collect())
+        match &self.inner.stripes[..] {
+            [one] => Guard::Exclusive(one.0.write()),
+            all => Guard::ExclusiveAll(all.iter().map(|s| s.0.write()).collect()),
+        }
     }
 
     // ----- logging ---------------------------------------------------------------------------
@@ -611,7 +616,15 @@ pub(crate) fn load(shared: &Shared) -> Result<(), String> {
     fs::create_dir_all(&dir)
         .map_err(|e| format!("Can't create the AOF directory {}: {e}", dir.display()))?;
     remove_temp_files(&dir);
-    let loaded = replay_all(shared, &dir, &manifest, cfg.aof_load_truncated)?;
+    let maxmemory = shared.dbs[0].max_memory();
+    let loaded = replay_all(shared, &dir, &manifest, cfg.aof_load_truncated);
+    let loaded = match loaded {
+        Ok(n) => n,
+        Err(e) => {
+            shared.dbs[0].set_max_memory(maxmemory);
+            return Err(e);
+        }
+    };
     if manifest.base.is_none() && manifest.incr.is_empty() {
         // A fresh log: an empty base, as Redis 7.0 creates (the dataset is empty).
         let base = Entry {
@@ -671,6 +684,8 @@ pub(crate) fn load(shared: &Shared) -> Result<(), String> {
     aof.inner.rewrite.lock().base_for_growth = disk.current_size();
     *aof.inner.disk.lock() = Some(disk);
     aof.inner.on.store(true, Ordering::Release);
+    // The bound comes back once logging is on: what it evicts now is logged.
+    shared.dbs[0].set_max_memory(maxmemory);
     aof.start_fsync_thread();
     if loaded > 0 {
         log_notice!(
@@ -709,9 +724,8 @@ fn replay_all(
     if files.is_empty() {
         return Ok(0);
     }
-    let cache = &shared.dbs[0];
-    let maxmemory = cache.max_memory();
-    cache.set_max_memory(0);
+    // The caller restores the memory bound.
+    shared.dbs[0].set_max_memory(0);
     shared.clock.stop_for_load();
     let mut total = 0;
     let mut result = Ok(());
@@ -726,7 +740,6 @@ fn replay_all(
         }
     }
     shared.clock.update();
-    cache.set_max_memory(maxmemory);
     result.map(|()| total)
 }
 
