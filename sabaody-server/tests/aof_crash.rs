@@ -286,3 +286,49 @@ fn sigkill_with_fsync_everysec_loses_at_most_about_a_second() {
     );
     kill(&mut srv);
 }
+
+#[test]
+#[ignore = "needs the RDB codec (rdb branch): the base is an RDB file"]
+fn sigkill_during_rewrites_loses_no_acknowledged_write() {
+    let dir = TempDir::new("aof-crash-rewrite");
+    let mut rng = Rng::seeded();
+    let threads = 3;
+    let acked: Arc<Vec<Mutex<Acked>>> =
+        Arc::new((0..threads).map(|_| Mutex::new(Acked::default())).collect());
+    let mut next = vec![0u64; threads];
+    let mut srv = spawn(dir.path(), "always");
+    let mut rewrites_seen = 0u64;
+    for round in 0..8 {
+        let (stop, handles) = write_until_killed(srv.addr, threads, &acked, &mut next);
+        // BGREWRITEAOF over and over while the writers run ("already in progress" is fine).
+        let addr = srv.addr;
+        let rstop = stop.clone();
+        let rewriter = std::thread::spawn(move || {
+            let mut con = connect(addr);
+            let mut started = 0u64;
+            while !rstop.load(Ordering::Relaxed) {
+                let r: redis::RedisResult<String> = redis::cmd("BGREWRITEAOF").query(&mut con);
+                match r {
+                    Ok(_) => started += 1,
+                    Err(e) if e.to_string().contains("already in progress") => {}
+                    Err(_) => break,
+                }
+                std::thread::sleep(Duration::from_millis(15));
+            }
+            started
+        });
+        std::thread::sleep(Duration::from_millis(100 + rng.below(400)));
+        kill(&mut srv);
+        stop.store(true, Ordering::Relaxed);
+        for (t, h) in handles.into_iter().enumerate() {
+            next[t] = h.join().unwrap();
+        }
+        rewrites_seen += rewriter.join().unwrap();
+        srv = spawn(dir.path(), "always");
+        let missing = missing_sets(srv.addr, &acked, true);
+        assert!(missing.is_empty(), "round {round}: lost {missing:?}");
+    }
+    eprintln!("{rewrites_seen} rewrites started across the rounds");
+    assert!(rewrites_seen >= 8);
+    kill(&mut srv);
+}

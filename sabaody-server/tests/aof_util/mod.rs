@@ -1,5 +1,6 @@
 //! Helpers shared by the AOF tests: temp directories, in-process servers with an AOF, and a
-//! dump of the whole keyspace (type, value, PTTL of every key of every database).
+//! dump of the whole keyspace (type, value, absolute expire time of every key of every
+//! database: PEXPIRETIME, so dumps taken seconds apart compare exactly).
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -65,7 +66,7 @@ pub fn connect(h: &ServerHandle) -> redis::Connection {
 pub struct KeyDump {
     pub kind: String,
     pub value: Vec<Vec<u8>>,
-    pub pttl: i64,
+    pub expire_at: i64,
 }
 
 fn bytes_list(v: Value) -> Vec<Vec<u8>> {
@@ -94,7 +95,7 @@ fn bytes_list(v: Value) -> Vec<Vec<u8>> {
     }
 }
 
-/// Every key of databases 0..16: type, value (sets and hashes sorted), PTTL.
+/// Every key of databases 0..16: type, value (sets and hashes sorted), PEXPIRETIME.
 pub fn dump(con: &mut redis::Connection) -> BTreeMap<(u32, Vec<u8>), KeyDump> {
     let mut all = BTreeMap::new();
     for db in 0..16u32 {
@@ -131,18 +132,25 @@ pub fn dump(con: &mut redis::Connection) -> BTreeMap<(u32, Vec<u8>), KeyDump> {
             if kind == "set" {
                 value.sort();
             }
-            let pttl: i64 = redis::cmd("PTTL").arg(&key).query(con).unwrap();
-            if pttl == -2 {
+            let expire_at: i64 = redis::cmd("PEXPIRETIME").arg(&key).query(con).unwrap();
+            if expire_at == -2 {
                 continue; // expired between KEYS and now
             }
-            all.insert((db, key), KeyDump { kind, value, pttl });
+            all.insert(
+                (db, key),
+                KeyDump {
+                    kind,
+                    value,
+                    expire_at,
+                },
+            );
         }
     }
     let _: () = redis::cmd("SELECT").arg(0).query(con).unwrap();
     all
 }
 
-/// Asserts two dumps hold the same keys, types and values, and TTLs within `tol_ms`.
+/// Asserts two dumps hold the same keys, types and values, and expire times within `tol_ms`.
 pub fn assert_same(
     a: &BTreeMap<(u32, Vec<u8>), KeyDump>,
     b: &BTreeMap<(u32, Vec<u8>), KeyDump>,
@@ -159,14 +167,14 @@ pub fn assert_same(
         let y = &b[k];
         assert_eq!(x.kind, y.kind, "type of {k:?}");
         assert_eq!(x.value, y.value, "value of {k:?}");
-        if x.pttl < 0 || y.pttl < 0 {
-            assert_eq!(x.pttl, y.pttl, "ttl of {k:?}");
+        if x.expire_at < 0 || y.expire_at < 0 {
+            assert_eq!(x.expire_at, y.expire_at, "expire time of {k:?}");
         } else {
             assert!(
-                (x.pttl - y.pttl).abs() <= tol_ms,
-                "ttl of {k:?}: {} vs {}",
-                x.pttl,
-                y.pttl
+                (x.expire_at - y.expire_at).abs() <= tol_ms,
+                "expire time of {k:?}: {} vs {}",
+                x.expire_at,
+                y.expire_at
             );
         }
     }
