@@ -1348,6 +1348,7 @@ impl<'t> Ctx<'_, 't> {
         };
         self.propagate(logged);
     }
+
     pub fn ok(&mut self) {
         write::simple(self.out, b"OK");
     }
