@@ -513,6 +513,18 @@ impl Cache {
         self.store.limits.hook.set(Arc::new(f)).is_ok()
     }
 
+    /// How many modifications the whole cache has seen since it was built (every database;
+    /// each write that changed a key counts once). Persistence uses the difference between two
+    /// readings as Redis uses its `dirty` counter (`rdb_changes_since_last_save`, save points).
+    #[must_use]
+    pub fn change_count(&self) -> u64 {
+        self.store
+            .slots
+            .iter()
+            .map(|s| s.version.load(Ordering::Relaxed))
+            .sum()
+    }
+
     /// The current time of the cache's clock, in Unix milliseconds.
     #[must_use]
     pub fn now_ms(&self) -> i64 {

@@ -35,8 +35,10 @@ pub(crate) struct SnapState {
     opts: SaveOptions,
     /// The entry encoder: `rdb::write_entry` (tests use a readable one).
     encode: EncodeFn,
-    /// Shards encoded by writers before the saver reached them, by global shard index.
-    parked: Mutex<Vec<Option<Encoded>>>,
+    /// Shards encoded by writers before the saver reached them (global shard index, bytes),
+    /// in the order they were parked. The saver writes them out first, so they stay parked
+    /// only briefly.
+    parked: Mutex<Vec<(usize, Encoded)>>,
     /// Bytes currently parked (INFO, and the memory-growth measurement).
     parked_bytes: std::sync::atomic::AtomicUsize,
 }
@@ -100,9 +102,7 @@ impl Store {
                 // encode it meanwhile.
                 let encoded = encode_shard(shard, &st);
                 st.parked_bytes.fetch_add(encoded.0.len(), Relaxed);
-                if let Some(p) = st.parked.lock().get_mut(gid) {
-                    *p = Some(encoded);
-                }
+                st.parked.lock().push((gid, encoded));
                 slot.saved_gen.store(generation, Release);
             }
             // A transaction that started before a newer cut: it is wholly before that cut.
@@ -154,7 +154,7 @@ impl Cache {
             now: store.now(),
             opts,
             encode,
-            parked: Mutex::new(vec![None; store.slots.len()]),
+            parked: Mutex::new(Vec::new()),
             parked_bytes: std::sync::atomic::AtomicUsize::new(0),
         });
         *snap = Some(Arc::clone(&state));
@@ -225,12 +225,7 @@ impl RdbSnapshot {
         all_aux.extend_from_slice(aux);
         let mut keys = 0u64;
         let mut peak = 0usize;
-        let chunks = Chunks {
-            snap: &self,
-            next: 0,
-            keys: &mut keys,
-            peak: &mut peak,
-        };
+        let chunks = Chunks::new(&self, &mut keys, &mut peak);
         let bytes = rdb::write_file(w, &self.state.opts, &all_aux, &self.db_sizes, chunks)?;
         Ok(SaveStats {
             keys,
@@ -239,17 +234,14 @@ impl RdbSnapshot {
         })
     }
 
-    /// Encodes shard `gid` as of the cut, or takes the bytes a writer parked for it.
-    fn shard_bytes(&self, gid: usize) -> (Vec<u8>, u64) {
+    /// Encodes shard `gid` as of the cut, unless a writer already did (then its bytes are
+    /// parked and `None` is returned).
+    fn encode_pending(&self, gid: usize) -> Option<Encoded> {
         let slot = &self.store.slots[gid];
         let st = &self.state;
         let shard = slot.shard.read();
         if slot.saved_gen.load(Acquire) == st.generation {
-            drop(shard);
-            let parked = st.parked.lock().get_mut(gid).and_then(Option::take);
-            let encoded = parked.unwrap_or_default();
-            st.parked_bytes.fetch_sub(encoded.0.len(), Relaxed);
-            return encoded;
+            return None;
         }
         let encoded = if shard.len() == 0 {
             (Vec::new(), 0)
@@ -258,7 +250,17 @@ impl RdbSnapshot {
         };
         // Under the shared lock: writers (who need the exclusive one) see it saved.
         slot.saved_gen.store(st.generation, Release);
-        encoded
+        Some(encoded)
+    }
+
+    /// Takes one parked shard of database `db`, if any.
+    fn take_parked(&self, db: usize) -> Option<Encoded> {
+        let spd = self.store.shards_per_db;
+        let mut parked = self.state.parked.lock();
+        let i = parked.iter().position(|(gid, _)| gid / spd == db)?;
+        let (_, encoded) = parked.swap_remove(i);
+        self.state.parked_bytes.fetch_sub(encoded.0.len(), Relaxed);
+        Some(encoded)
     }
 }
 
@@ -271,29 +273,52 @@ impl Drop for RdbSnapshot {
     }
 }
 
-/// The shards of a snapshot as RDB chunks, in global shard (so database) order.
+/// The shards of a snapshot as RDB chunks, database by database. Within a database, shards
+/// that writers parked go out first, then the saver encodes the next pending one.
 struct Chunks<'a> {
     snap: &'a RdbSnapshot,
+    db: usize,
+    /// Next global shard index the saver looks at.
     next: usize,
     keys: &'a mut u64,
     peak: &'a mut usize,
+}
+
+impl<'a> Chunks<'a> {
+    fn new(snap: &'a RdbSnapshot, keys: &'a mut u64, peak: &'a mut usize) -> Chunks<'a> {
+        Chunks {
+            snap,
+            db: 0,
+            next: 0,
+            keys,
+            peak,
+        }
+    }
 }
 
 impl Iterator for Chunks<'_> {
     type Item = Chunk;
     fn next(&mut self) -> Option<Chunk> {
         let store = &self.snap.store;
-        while self.next < store.slots.len() {
-            let gid = self.next;
-            self.next += 1;
+        while self.db < store.databases {
             *self.peak = (*self.peak).max(self.snap.state.parked_bytes.load(Relaxed));
-            let (bytes, keys) = self.snap.shard_bytes(gid);
-            if !bytes.is_empty() {
+            let encoded = if let Some(e) = self.snap.take_parked(self.db) {
+                Some(e)
+            } else if self.next < store.db_range(self.db).end {
+                let gid = self.next;
+                self.next += 1;
+                self.snap.encode_pending(gid)
+            } else {
+                // Every shard of this database was encoded here or parked, and nothing of it
+                // is parked any more: a writer parks before it marks the shard saved.
+                self.db += 1;
+                None
+            };
+            if let Some((bytes, keys)) = encoded
+                && !bytes.is_empty()
+            {
                 *self.keys += keys;
-                return Some(Chunk {
-                    db: gid / store.shards_per_db,
-                    bytes,
-                });
+                return Some(Chunk { db: self.db, bytes });
             }
         }
         None
@@ -359,12 +384,7 @@ mod tests {
         let (mut keys, mut peak) = (0, 0);
         let mut chunks = Vec::new();
         {
-            let mut it = Chunks {
-                snap,
-                next: 0,
-                keys: &mut keys,
-                peak: &mut peak,
-            };
+            let mut it = Chunks::new(snap, &mut keys, &mut peak);
             loop {
                 between(it.next);
                 match it.next() {

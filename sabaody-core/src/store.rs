@@ -23,6 +23,8 @@ pub struct Slot {
     /// The snapshot generation this shard has been saved for (`snapshot.rs`): when it differs
     /// from `Store::snap_gen`, the shard is pending and its first writer saves it first.
     pub(crate) saved_gen: AtomicU64,
+    /// Copy of the shard's modification count (`Cache::change_count`).
+    pub(crate) version: AtomicU64,
 }
 
 /// Hit/miss counters striped per thread: readers under a shared lock count without writing
@@ -120,6 +122,7 @@ impl Store {
                 keys: AtomicU32::new(0),
                 volatile: AtomicU32::new(0),
                 saved_gen: AtomicU64::new(0),
+                version: AtomicU64::new(0),
             })
             .collect();
         Store {
@@ -173,6 +176,9 @@ impl Store {
         let keys = shard.len() as u32;
         if slot.keys.load(Ordering::Relaxed) != keys {
             slot.keys.store(keys, Ordering::Relaxed);
+        }
+        if slot.version.load(Ordering::Relaxed) != shard.version {
+            slot.version.store(shard.version, Ordering::Relaxed);
         }
         let volatile = shard.volatile as u32;
         if slot.volatile.load(Ordering::Relaxed) != volatile {
