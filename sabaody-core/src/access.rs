@@ -51,7 +51,7 @@ impl Access for crate::Cache {
     #[inline]
     fn write<R>(&self, gid: usize, f: impl FnOnce(&mut Shard) -> R) -> R {
         let mut g = self.store.slots[gid].shard.write();
-        self.store.before_write(gid, &g, self.store.snap_gen());
+        self.store.before_write(gid, &mut g, self.store.snap_gen());
         let before = g.mem;
         let r = f(&mut g);
         self.store.settle(gid, &g, before);
@@ -73,7 +73,7 @@ impl Access for crate::Cache {
             .map(|&g| self.store.slots[g].shard.write())
             .collect();
         let generation = self.store.snap_gen();
-        for (g, &gid) in guards.iter().zip(gids) {
+        for (g, &gid) in guards.iter_mut().zip(gids) {
             self.store.before_write(gid, g, generation);
         }
         let before: Vec<usize> = guards.iter().map(|g| g.mem).collect();
@@ -140,7 +140,7 @@ impl Access for Transaction<'_> {
     }
     fn write<R>(&self, gid: usize, f: impl FnOnce(&mut Shard) -> R) -> R {
         let mut g = self.guards.borrow_mut();
-        self.store.before_write(gid, &g[gid], self.generation);
+        self.store.before_write(gid, &mut g[gid], self.generation);
         let before = g[gid].mem;
         let r = f(&mut g[gid]);
         self.store.settle(gid, &g[gid], before);
@@ -154,7 +154,7 @@ impl Access for Transaction<'_> {
     fn write_many<R>(&self, gids: &[usize], f: impl FnOnce(&mut [&mut Shard]) -> R) -> R {
         let mut g = self.guards.borrow_mut();
         for &i in gids {
-            self.store.before_write(i, &g[i], self.generation);
+            self.store.before_write(i, &mut g[i], self.generation);
         }
         let before: Vec<usize> = gids.iter().map(|&i| g[i].mem).collect();
         let mut refs: Vec<&mut Shard> = Vec::with_capacity(gids.len());

@@ -489,7 +489,7 @@ impl Store {
                 return false;
             };
             let mut shard = self.slots[gid].shard.write();
-            self.before_write(gid, &shard, self.snap_gen());
+            self.before_write(gid, &mut shard, self.snap_gen());
             let before = shard.mem;
             let nb = shard.num_buckets();
             let start = fastrand::usize(..nb.max(1));
@@ -538,7 +538,7 @@ impl Store {
                 if volatile && !r.has_ttl {
                     continue;
                 }
-                self.before_write(c.gid, &shard, self.snap_gen());
+                self.before_write(c.gid, &mut shard, self.snap_gen());
                 let before = shard.mem;
                 shard.remove(c.hash, &c.key, false);
                 self.settle(c.gid, &shard, before);

@@ -43,7 +43,7 @@ pub(crate) fn cycle(store: &Store, budget: Duration) -> ExpireCycleStats {
         loop {
             let (sampled, expired, walked, buckets) = {
                 let mut shard = slot.shard.write();
-                store.before_write(gid, &shard, store.snap_gen());
+                store.before_write(gid, &mut shard, store.snap_gen());
                 let before = shard.mem;
                 let (s, e, w) = shard.expire_step(now, SAMPLE, MAX_BUCKETS, store);
                 store.settle(gid, &shard, before);

@@ -94,6 +94,7 @@ mod cms;
 mod error;
 mod evict;
 mod expire;
+mod geo;
 mod glob;
 mod hash;
 mod keyspace;
@@ -101,6 +102,7 @@ mod ld;
 mod list;
 pub mod num;
 mod ops;
+mod prefetch;
 pub mod rdb;
 mod set;
 mod shard;
@@ -125,6 +127,10 @@ pub use evict::{
     EvictionListener, EvictionPolicy, MAX_EVICTIONS_PER_CALL, RemovalCause, RemovalHook,
 };
 pub use expire::ExpireCycleStats;
+pub use geo::{
+    Coord, GeoAddOptions, GeoCount, GeoFound, GeoFrom, GeoMatch, GeoOps, GeoSearch, GeoShape,
+    GeoSort, GeoUnit, InvalidCoord,
+};
 pub use glob::glob_match;
 pub use hash::HashOps;
 pub use keyspace::{
@@ -132,6 +138,7 @@ pub use keyspace::{
     SetOptions, SetOutcome,
 };
 pub use list::{ListEnd, ListIter, ListOps, LposOptions};
+pub use rdb::{LoadOptions, LoadStats, RdbError, RdbSummary, SaveOptions, check_rdb};
 pub use set::SetOps;
 pub use snapshot::{RdbSnapshot, SaveStats};
 pub use value::KeyType;
@@ -143,6 +150,7 @@ pub use zset::{
 /// traits into scope.
 pub mod prelude {
     pub use crate::{
-        BitOps, BloomOps, Cache, CmsOps, HashOps, HllOps, Keyspace, ListOps, SetOps, ZSetOps,
+        BitOps, BloomOps, Cache, CmsOps, GeoOps, HashOps, HllOps, Keyspace, ListOps, SetOps,
+        ZSetOps,
     };
 }

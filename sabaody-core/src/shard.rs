@@ -342,6 +342,22 @@ pub struct Shard {
     pub(crate) tracking: Arc<Tracking>,
     /// The database this shard belongs to (told to the removal hook).
     pub(crate) db: usize,
+    /// While a snapshot has not yet encoded this shard: the pre-cut versions of the keys
+    /// changed since the cut (`snapshot.rs`). `None` otherwise.
+    pub(crate) cow: Option<Box<ShardCow>>,
+}
+
+/// Copy-on-write state of a shard that a running snapshot has not encoded yet: every change
+/// to a key first encodes the key's version as of the cut (once per key), so the snapshot
+/// costs memory in proportion to what is written during it, not to the shard's size.
+#[derive(Debug)]
+pub(crate) struct ShardCow {
+    pub(crate) st: Arc<crate::snapshot::SnapState>,
+    /// Keys changed, created or deleted since the cut: the saver skips their current records.
+    pub(crate) touched: hashbrown::HashSet<Box<[u8]>>,
+    /// The pre-cut versions of the touched keys that existed then (RDB entries).
+    pub(crate) parked: Vec<u8>,
+    pub(crate) parked_keys: u64,
 }
 
 impl Shard {
@@ -361,6 +377,7 @@ impl Shard {
             hasher,
             tracking,
             db: 0,
+            cow: None,
         }
     }
 
@@ -368,6 +385,56 @@ impl Shard {
     pub(crate) fn in_db(mut self, db: usize) -> Shard {
         self.db = db;
         self
+    }
+
+    /// Before changing the record `r`: keeps its pre-cut version for a running snapshot.
+    #[inline]
+    fn preserve_rec(&mut self, r: &Rec) {
+        if self.cow.is_some() {
+            self.preserve_slow(None, Some(r));
+        }
+    }
+
+    /// Before changing `key` (whose record is `r`, if it exists).
+    #[inline]
+    fn preserve_key(&mut self, h: u64, key: &[u8]) {
+        if self.cow.is_some() {
+            let r = self.find(h, key);
+            self.preserve_slow(Some(key), r.as_ref());
+        }
+    }
+
+    #[cold]
+    fn preserve_slow(&mut self, key: Option<&[u8]>, r: Option<&Rec>) {
+        let Some(mut c) = self.cow.take() else {
+            return;
+        };
+        let key: &[u8] = match (key, r) {
+            (Some(k), _) => k,
+            (None, Some(r)) => &self.arena[r.key_start..r.key_start + r.key_len],
+            (None, None) => &[],
+        };
+        if !c.touched.contains(key) {
+            c.touched.insert(key.into());
+            if let Some(r) = r
+                && !self.is_expired(r, c.st.now)
+            {
+                let before = c.parked.len();
+                (c.st.encode)(
+                    &mut c.parked,
+                    key,
+                    self.view(r),
+                    self.expire_at(r),
+                    &c.st.opts,
+                );
+                c.parked_keys += 1;
+                c.st.cow_bytes.fetch_add(
+                    c.parked.len() - before,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+            }
+        }
+        self.cow = Some(c);
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -413,6 +480,25 @@ impl Shard {
         if new != old {
             slot.store((u64::from(new) << 32) | (v & OFF_MASK), Relaxed);
         }
+    }
+
+    /// The address of the table's control bytes and its bucket mask ((0, 0) when it has no
+    /// allocation), for prefetching. hashbrown keeps bucket `i` at `ctrl - (i + 1) * 8` and
+    /// starts a probe for hash `h` at `h & mask`; a stale or wrong location only makes a
+    /// prefetch useless, never incorrect.
+    pub(crate) fn table_location(&self) -> (usize, usize) {
+        let n = self.table.num_buckets();
+        if self.table.is_empty() || n == 0 {
+            return (0, 0);
+        }
+        (0..n)
+            .find_map(|i| {
+                self.table.get_bucket(i).map(|b| {
+                    let addr = std::ptr::from_ref(b).addr();
+                    (addr + (i + 1) * std::mem::size_of::<AtomicU64>(), n - 1)
+                })
+            })
+            .unwrap_or((0, 0))
     }
 
     /// Calls `f` with every record of the shard (expired ones included), in table order.
@@ -476,6 +562,7 @@ impl Shard {
         let Some(i) = self.slab_index(r) else {
             return false;
         };
+        self.preserve_rec(r);
         let Some(Some(v)) = self.slab.get_mut(i as usize) else {
             return false;
         };
@@ -577,6 +664,7 @@ impl Shard {
         };
         let new_len = rec_len(key.len(), probe, ttl);
         self.ensure_room(new_len)?;
+        self.preserve_key(h, key);
         let old = self.find(h, key);
         let mut lru = 0;
         if let Some(r) = &old {
@@ -634,6 +722,7 @@ impl Shard {
         if r.kind != K_INT {
             return false;
         }
+        self.preserve_rec(r);
         self.arena[r.val_start..r.val_start + 8].copy_from_slice(&v.to_le_bytes());
         self.version += 1;
         true
@@ -641,6 +730,7 @@ impl Shard {
 
     /// Sets or clears the TTL of an existing record.
     pub(crate) fn set_ttl(&mut self, h: u64, r: &Rec, ttl: Option<i64>) -> Result<(), Error> {
+        self.preserve_rec(r);
         self.version += 1;
         match (r.has_ttl, ttl) {
             (true, Some(t)) if r.ttl_len == ttl_width(ttl) => {
@@ -698,6 +788,7 @@ impl Shard {
 
     /// Removes `key`; returns its value if `want` and the key existed.
     pub(crate) fn remove(&mut self, h: u64, key: &[u8], want: bool) -> Option<Option<Owned>> {
+        self.preserve_key(h, key);
         let a = &self.arena;
         let entry = self
             .table
@@ -710,6 +801,7 @@ impl Shard {
     /// Removes `key` but hands back its out-of-line value (if any) instead of freeing it, so
     /// the caller can drop it after releasing the lock (UNLINK). `None` if absent.
     pub(crate) fn remove_lazy(&mut self, h: u64, key: &[u8]) -> Option<Option<Value>> {
+        self.preserve_key(h, key);
         let a = &self.arena;
         let entry = self
             .table
@@ -747,6 +839,11 @@ impl Shard {
 
     /// Removes the record in `bucket` (active expiry).
     fn remove_bucket(&mut self, bucket: usize) {
+        if self.cow.is_some()
+            && let Some(r) = self.bucket(bucket)
+        {
+            self.preserve_rec(&r);
+        }
         if let Ok(entry) = self.table.get_bucket_entry(bucket) {
             let (slot, _) = entry.remove();
             self.after_unlink(slot.into_inner() as u32, false);
@@ -763,6 +860,13 @@ impl Shard {
 
     /// Drops every key (FLUSHDB). Returns how many there were.
     pub(crate) fn clear(&mut self) -> usize {
+        if self.cow.is_some() {
+            let mut recs = Vec::with_capacity(self.table.len());
+            self.for_each_rec(|r| recs.push(*r));
+            for r in &recs {
+                self.preserve_rec(r);
+            }
+        }
         let n = self.table.len();
         if self.table.num_buckets() > 0 {
             self.epoch = self.epoch.wrapping_add(1);

@@ -1,72 +1,75 @@
 //! Point-in-time snapshots without `fork()` and without stopping writers.
 //!
 //! A snapshot is a *cut*: [`Cache::begin_snapshot`] bumps the store's snapshot generation
-//! (`Store::snap_gen`) and from that instant every shard is *pending* until its contents as of the
-//! cut have been encoded. The saver walks the shards in order and encodes each pending one under
-//! its shared lock (readers go on; a writer of that shard waits for one shard's encoding). A writer
-//! that takes a pending shard's exclusive lock first encodes the shard as it still is, parks the
-//! bytes for the saver, and only then changes it: copy-on-write at shard granularity. So every
-//! shard is encoded exactly once, in its state at the cut, and memory grows at most by the
-//! encoded (compact RDB) bytes of shards written to before the saver reached them, never by a
-//! copy of the keyspace.
+//! (`Store::snap_gen`) and from that instant every shard is *pending* until the saver has
+//! encoded it. The saver walks the shards in order and encodes each under its shared lock
+//! (readers go on). A writer that takes a pending shard's exclusive lock switches the shard to
+//! copy-on-write (`Shard::cow`): before it changes, creates or deletes a key, the key's pre-cut
+//! version is encoded and parked (once per key) and the key is remembered as touched. The saver
+//! then writes the shard's untouched records plus the parked versions. Copying is per key, so a
+//! snapshot costs memory in proportion to the keys written while it runs, never a second copy
+//! of the keyspace, and a writer pays one small encoding per key it changes first.
 //!
 //! Why the cut is consistent: a writer checks the generation after taking its locks and holds
 //! them until its change is complete. A write that checked before the bump is in every shard it
-//! touched before the saver (or another writer) can encode that shard; a write that checked after
-//! it finds its shards pending and saves them first. A transaction (MULTI/EXEC) holds every lock
+//! touched before the saver can encode that shard; a write that checked after it finds its
+//! shards pending and preserves what it changes. A transaction (MULTI/EXEC) holds every lock
 //! and reads the generation once when it starts, so it is wholly before the cut or wholly after.
 //! Keys whose expire time had passed at the cut are left out.
 
 use crate::Cache;
 use crate::rdb::{self, Chunk, SaveOptions};
-use crate::shard::Shard;
+use crate::shard::{Shard, ShardCow};
 use crate::store::Store;
-use parking_lot::Mutex;
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
-/// The running snapshot, shared by the saver and the writers that save shards for it.
+/// The running snapshot, shared by the saver and the shards it has not encoded yet.
 #[derive(Debug)]
 pub(crate) struct SnapState {
     generation: u64,
     /// Clock time of the cut: keys expired by then are not saved.
-    now: i64,
-    opts: SaveOptions,
+    pub(crate) now: i64,
+    pub(crate) opts: SaveOptions,
     /// The entry encoder: `rdb::write_entry` (tests use a readable one).
-    encode: EncodeFn,
-    /// Shards encoded by writers before the saver reached them (global shard index, bytes),
-    /// in the order they were parked. The saver writes them out first, so they stay parked
-    /// only briefly.
-    parked: Mutex<Vec<(usize, Encoded)>>,
-    /// Bytes currently parked (INFO, and the memory-growth measurement).
-    parked_bytes: std::sync::atomic::AtomicUsize,
+    pub(crate) encode: EncodeFn,
+    /// Bytes of pre-cut versions parked by writers so far (`rdb_last_cow_size`).
+    pub(crate) cow_bytes: std::sync::atomic::AtomicUsize,
 }
 
 /// An encoded shard: RDB entry bytes and the number of keys in them.
 type Encoded = (Vec<u8>, u64);
 
-type EncodeFn = fn(&mut Vec<u8>, &[u8], crate::shard::View<'_>, Option<i64>, &SaveOptions);
+pub(crate) type EncodeFn =
+    fn(&mut Vec<u8>, &[u8], crate::shard::View<'_>, Option<i64>, &SaveOptions);
 
-/// Encodes the live records of one shard as RDB entries.
-/// Returns the bytes and the number of keys.
-fn encode_shard(shard: &Shard, st: &SnapState) -> (Vec<u8>, u64) {
+/// Encodes the records of one shard as of the cut: its current records except the keys
+/// touched since the cut (if the shard is in copy-on-write for this snapshot), then the parked
+/// pre-cut versions of those.
+fn encode_shard(shard: &Shard, st: &SnapState) -> Encoded {
     let (now, opts) = (st.now, &st.opts);
+    let cow = shard
+        .cow
+        .as_deref()
+        .filter(|c| c.st.generation == st.generation);
     let mut out = Vec::new();
     let mut keys = 0;
     shard.for_each_rec(|r| {
         if shard.is_expired(r, now) {
             return;
         }
+        let key = shard.key(r);
+        if cow.is_some_and(|c| c.touched.contains(key)) {
+            return;
+        }
         keys += 1;
-        (st.encode)(
-            &mut out,
-            shard.key(r),
-            shard.view(r),
-            shard.expire_at(r),
-            opts,
-        );
+        (st.encode)(&mut out, key, shard.view(r), shard.expire_at(r), opts);
     });
+    if let Some(c) = cow {
+        out.extend_from_slice(&c.parked);
+        keys += c.parked_keys;
+    }
     (out, keys)
 }
 
@@ -74,9 +77,12 @@ impl Store {
     /// Called by every writer right after taking shard `gid`'s exclusive lock and before
     /// changing it, with the generation it read after taking its locks.
     #[inline]
-    pub(crate) fn before_write(&self, gid: usize, shard: &Shard, generation: u64) {
+    pub(crate) fn before_write(&self, gid: usize, shard: &mut Shard, generation: u64) {
         if self.slots[gid].saved_gen.load(Acquire) != generation {
-            self.save_pending_shard(gid, shard, generation);
+            self.pending_shard(gid, shard, generation);
+        } else if shard.cow.is_some() {
+            // Encoded by the saver already (or its snapshot is gone): nothing to keep.
+            shard.cow = None;
         }
     }
 
@@ -87,23 +93,28 @@ impl Store {
     }
 
     #[cold]
-    fn save_pending_shard(&self, gid: usize, shard: &Shard, generation: u64) {
+    fn pending_shard(&self, gid: usize, shard: &mut Shard, generation: u64) {
         let snap = self.snap.lock();
         let slot = &self.slots[gid];
         match snap.as_ref() {
             // No snapshot running (one was abandoned): nothing is pending; stop checking.
-            None => slot.saved_gen.store(self.snap_gen.load(Relaxed), Release),
-            Some(st)
-                if st.generation == generation && slot.saved_gen.load(Acquire) != generation =>
-            {
-                let st = Arc::clone(st);
-                drop(snap);
-                // We hold the shard's exclusive lock: neither the saver nor another writer can
-                // encode it meanwhile.
-                let encoded = encode_shard(shard, &st);
-                st.parked_bytes.fetch_add(encoded.0.len(), Relaxed);
-                st.parked.lock().push((gid, encoded));
-                slot.saved_gen.store(generation, Release);
+            None => {
+                slot.saved_gen.store(self.snap_gen.load(Relaxed), Release);
+                shard.cow = None;
+            }
+            Some(st) if st.generation == generation => {
+                if shard
+                    .cow
+                    .as_ref()
+                    .is_none_or(|c| c.st.generation != generation)
+                {
+                    shard.cow = Some(Box::new(ShardCow {
+                        st: Arc::clone(st),
+                        touched: hashbrown::HashSet::new(),
+                        parked: Vec::new(),
+                        parked_keys: 0,
+                    }));
+                }
             }
             // A transaction that started before a newer cut: it is wholly before that cut.
             Some(_) => {}
@@ -118,8 +129,9 @@ pub struct SaveStats {
     pub keys: u64,
     /// Bytes of the RDB file.
     pub bytes: u64,
-    /// Most bytes held at once in shards encoded ahead of the saver by writers.
-    pub peak_parked_bytes: u64,
+    /// Bytes of pre-cut versions that writers preserved while the snapshot ran (the
+    /// copy-on-write cost; Redis reports the same idea as `rdb_last_cow_size`).
+    pub cow_bytes: u64,
 }
 
 /// A point-in-time snapshot of the whole cache, taken by [`Cache::begin_snapshot`] and written
@@ -154,8 +166,7 @@ impl Cache {
             now: store.now(),
             opts,
             encode,
-            parked: Mutex::new(Vec::new()),
-            parked_bytes: std::sync::atomic::AtomicUsize::new(0),
+            cow_bytes: std::sync::atomic::AtomicUsize::new(0),
         });
         *snap = Some(Arc::clone(&state));
         // The cut. Writers read the generation under their shard locks, after this store.
@@ -224,43 +235,34 @@ impl RdbSnapshot {
         let mut all_aux: Vec<(&str, &[u8])> = vec![("used-mem", used.as_bytes())];
         all_aux.extend_from_slice(aux);
         let mut keys = 0u64;
-        let mut peak = 0usize;
-        let chunks = Chunks::new(&self, &mut keys, &mut peak);
+        let chunks = Chunks::new(&self, &mut keys);
         let bytes = rdb::write_file(w, &self.state.opts, &all_aux, &self.db_sizes, chunks)?;
         Ok(SaveStats {
             keys,
             bytes,
-            peak_parked_bytes: peak as u64,
+            cow_bytes: self.state.cow_bytes.load(Relaxed) as u64,
         })
     }
 
-    /// Encodes shard `gid` as of the cut, unless a writer already did (then its bytes are
-    /// parked and `None` is returned).
-    fn encode_pending(&self, gid: usize) -> Option<Encoded> {
+    /// Encodes shard `gid` as of the cut.
+    fn encode_shard_at(&self, gid: usize) -> Encoded {
         let slot = &self.store.slots[gid];
         let st = &self.state;
         let shard = slot.shard.read();
-        if slot.saved_gen.load(Acquire) == st.generation {
-            return None;
-        }
-        let encoded = if shard.len() == 0 {
+        let encoded = if shard.len() == 0 && shard.cow.is_none() {
             (Vec::new(), 0)
         } else {
             encode_shard(&shard, st)
         };
         // Under the shared lock: writers (who need the exclusive one) see it saved.
         slot.saved_gen.store(st.generation, Release);
-        Some(encoded)
-    }
-
-    /// Takes one parked shard of database `db`, if any.
-    fn take_parked(&self, db: usize) -> Option<Encoded> {
-        let spd = self.store.shards_per_db;
-        let mut parked = self.state.parked.lock();
-        let i = parked.iter().position(|(gid, _)| gid / spd == db)?;
-        let (_, encoded) = parked.swap_remove(i);
-        self.state.parked_bytes.fetch_sub(encoded.0.len(), Relaxed);
-        Some(encoded)
+        let had_cow = shard.cow.is_some();
+        drop(shard);
+        if had_cow && let Some(mut g) = slot.shard.try_write() {
+            // Release the parked versions now rather than at the shard's next write.
+            g.cow = None;
+        }
+        encoded
     }
 }
 
@@ -273,25 +275,20 @@ impl Drop for RdbSnapshot {
     }
 }
 
-/// The shards of a snapshot as RDB chunks, database by database. Within a database, shards
-/// that writers parked go out first, then the saver encodes the next pending one.
+/// The shards of a snapshot as RDB chunks, in global shard (so database) order.
 struct Chunks<'a> {
     snap: &'a RdbSnapshot,
-    db: usize,
-    /// Next global shard index the saver looks at.
+    /// Next global shard index.
     next: usize,
     keys: &'a mut u64,
-    peak: &'a mut usize,
 }
 
 impl<'a> Chunks<'a> {
-    fn new(snap: &'a RdbSnapshot, keys: &'a mut u64, peak: &'a mut usize) -> Chunks<'a> {
+    fn new(snap: &'a RdbSnapshot, keys: &'a mut u64) -> Chunks<'a> {
         Chunks {
             snap,
-            db: 0,
             next: 0,
             keys,
-            peak,
         }
     }
 }
@@ -300,25 +297,16 @@ impl Iterator for Chunks<'_> {
     type Item = Chunk;
     fn next(&mut self) -> Option<Chunk> {
         let store = &self.snap.store;
-        while self.db < store.databases {
-            *self.peak = (*self.peak).max(self.snap.state.parked_bytes.load(Relaxed));
-            let encoded = if let Some(e) = self.snap.take_parked(self.db) {
-                Some(e)
-            } else if self.next < store.db_range(self.db).end {
-                let gid = self.next;
-                self.next += 1;
-                self.snap.encode_pending(gid)
-            } else {
-                // Every shard of this database was encoded here or parked, and nothing of it
-                // is parked any more: a writer parks before it marks the shard saved.
-                self.db += 1;
-                None
-            };
-            if let Some((bytes, keys)) = encoded
-                && !bytes.is_empty()
-            {
+        while self.next < store.slots.len() {
+            let gid = self.next;
+            self.next += 1;
+            let (bytes, keys) = self.snap.encode_shard_at(gid);
+            if !bytes.is_empty() {
                 *self.keys += keys;
-                return Some(Chunk { db: self.db, bytes });
+                return Some(Chunk {
+                    db: gid / store.shards_per_db,
+                    bytes,
+                });
             }
         }
         None
@@ -381,10 +369,10 @@ mod tests {
 
     /// Runs the snapshot's chunk iterator to the end, with `between(i)` called before shard i.
     fn drain(snap: &RdbSnapshot, mut between: impl FnMut(usize)) -> (Dump, u64, usize) {
-        let (mut keys, mut peak) = (0, 0);
+        let mut keys = 0;
         let mut chunks = Vec::new();
         {
-            let mut it = Chunks::new(snap, &mut keys, &mut peak);
+            let mut it = Chunks::new(snap, &mut keys);
             loop {
                 between(it.next);
                 match it.next() {
@@ -393,7 +381,8 @@ mod tests {
                 }
             }
         }
-        (decode(chunks.into_iter()), keys, peak)
+        let cow = snap.state.cow_bytes.load(Relaxed);
+        (decode(chunks.into_iter()), keys, cow)
     }
 
     /// Everything the cache holds now, read through the public API.
@@ -461,7 +450,9 @@ mod tests {
         let (dump, keys, peak) = drain(&snap, |_| {});
         assert_eq!(dump, before);
         assert_eq!(keys as usize, before.len());
-        assert!(peak > 0, "writers parked the shards they changed");
+        assert!(peak > 0, "writers preserved the keys they changed");
+        // Only the changed keys were copied, not whole shards.
+        assert!(peak < 400, "cow bytes {peak}");
         drop(snap);
         assert!(!c.snapshot_in_progress());
 
@@ -561,6 +552,124 @@ mod tests {
                     "round {round}, thread {t}: not a prefix pattern: {vals:?}"
                 );
             }
+        }
+    }
+
+    /// Every key of every database: (canonical value, expire time), through the public API.
+    fn contents(c: &Cache) -> BTreeMap<(usize, Vec<u8>), (String, i64)> {
+        let mut m = BTreeMap::new();
+        for db in 0..c.databases() {
+            let d = c.db(db).unwrap();
+            for k in d.keys("*") {
+                let v = match d.key_type(&k) {
+                    Some(crate::KeyType::Set) => {
+                        let mut v = d.smembers(&k).unwrap();
+                        v.sort();
+                        format!("set {v:?}")
+                    }
+                    Some(crate::KeyType::ZSet) => {
+                        let spec = crate::ZRangeSpec {
+                            by: crate::RangeBy::Rank(0, -1),
+                            rev: false,
+                            limit: None,
+                        };
+                        format!("zset {:?}", d.zrange(&k, &spec).unwrap())
+                    }
+                    Some(crate::KeyType::Hash) => {
+                        let mut v = d.hgetall(&k).unwrap();
+                        v.sort();
+                        format!("hash {v:?}")
+                    }
+                    Some(crate::KeyType::List) => {
+                        format!("list {:?}", d.lrange(&k, 0, -1).unwrap())
+                    }
+                    t => format!("{t:?} {:?}", d.get(&k).unwrap()),
+                };
+                m.insert((db, k.to_vec()), (v, d.pexpire_time(&k)));
+            }
+        }
+        m
+    }
+
+    /// Random writes of every family interleaved with the saver, shard by shard; the file the
+    /// real encoder writes loads into exactly the keyspace of the cut.
+    #[test]
+    fn random_writes_during_a_real_save_leave_the_cut_intact() {
+        use crate::ZAddOptions;
+        let clock = ManualClock::new(1_700_000_000_000);
+        let c = cache(&clock);
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut rnd = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for round in 0..6 {
+            // Fresh contents of every type.
+            for i in 0..300 {
+                let k = format!("k{}", rnd(400));
+                let db = c.db((i % 3) as usize).unwrap();
+                let _ = match rnd(6) {
+                    0 => db.set(&k, format!("v{i}")).map(|_| 0),
+                    1 => db.sadd(&k, &[format!("m{}", rnd(50)), "x".into()]),
+                    2 => db.zadd(&k, &ZAddOptions::default(), &[(rnd(100) as f64 / 7.0, "z")]),
+                    3 => db.hset(&k, &[(format!("f{}", rnd(20)), "v")]),
+                    4 => db.rpush(&k, &[format!("e{i}")]),
+                    _ => db.incr_by(&k, 3).map(|_| 0),
+                };
+                if rnd(5) == 0 {
+                    let _ = db.pexpire(&k, 60_000 + rnd(1000) as i64, ExpireCondition::Always);
+                }
+            }
+            let at_cut = contents(&c);
+            let snap = c.begin_snapshot(SaveOptions::default()).unwrap();
+            let mut keys = 0;
+            let mut chunks = Vec::new();
+            {
+                let mut it = Chunks::new(&snap, &mut keys);
+                loop {
+                    for _ in 0..rnd(40) {
+                        let k = format!("k{}", rnd(400));
+                        let db = c.db(rnd(3) as usize).unwrap();
+                        let _ = match rnd(12) {
+                            0 => db.set(&k, "new").map(|_| 0),
+                            1 => db.sadd(&k, &["new"]),
+                            2 => db.srem(&k, &["x"]),
+                            3 => db.zadd(&k, &ZAddOptions::default(), &[(1.0, "new")]),
+                            4 => db.hset(&k, &[("f1", "new")]),
+                            5 => db.lpush(&k, &["new"]),
+                            6 => db.lpop(&k).map(|_| 0),
+                            7 => Ok(db.del(&[&k])),
+                            8 => db.append(&k, "+"),
+                            9 => db.incr(&k).map(|_| 0),
+                            10 => db.rename(&k, format!("k{}", rnd(400))).map(|()| 0),
+                            _ => Ok(usize::from(db.persist(&k))),
+                        };
+                    }
+                    if round == 3 && rnd(50) == 0 {
+                        c.db(1).unwrap().flush();
+                    }
+                    match it.next() {
+                        Some(ch) => chunks.push(ch),
+                        None => break,
+                    }
+                }
+            }
+            let mut file = Vec::new();
+            rdb::write_file(
+                &mut file,
+                &SaveOptions::default(),
+                &[],
+                &snap.db_sizes,
+                chunks.into_iter(),
+            )
+            .unwrap();
+            drop(snap);
+            let fresh = cache(&clock);
+            fresh.load_rdb(&mut &file[..]).unwrap();
+            assert_eq!(keys as usize, at_cut.len(), "round {round}");
+            assert_eq!(contents(&fresh), at_cut, "round {round}");
         }
     }
 }

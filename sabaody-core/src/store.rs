@@ -25,6 +25,12 @@ pub struct Slot {
     pub(crate) saved_gen: AtomicU64,
     /// Copy of the shard's modification count (`Cache::change_count`).
     pub(crate) version: AtomicU64,
+    /// Where the shard's table lives, for `Cache::prefetch` (read without the lock, only to
+    /// compute addresses to prefetch): its control bytes, bucket mask, and the table epoch
+    /// they were taken at. Kept by the writers in `settle`.
+    pub(crate) pf_ctrl: AtomicUsize,
+    pub(crate) pf_mask: AtomicUsize,
+    pub(crate) pf_epoch: AtomicU32,
 }
 
 /// Hit/miss counters striped per thread: readers under a shared lock count without writing
@@ -123,6 +129,9 @@ impl Store {
                 volatile: AtomicU32::new(0),
                 saved_gen: AtomicU64::new(0),
                 version: AtomicU64::new(0),
+                pf_ctrl: AtomicUsize::new(0),
+                pf_mask: AtomicUsize::new(0),
+                pf_epoch: AtomicU32::new(u32::MAX),
             })
             .collect();
         Store {
@@ -179,6 +188,12 @@ impl Store {
         }
         if slot.version.load(Ordering::Relaxed) != shard.version {
             slot.version.store(shard.version, Ordering::Relaxed);
+        }
+        if slot.pf_epoch.load(Ordering::Relaxed) != shard.epoch {
+            let (ctrl, mask) = shard.table_location();
+            slot.pf_ctrl.store(ctrl, Ordering::Relaxed);
+            slot.pf_mask.store(mask, Ordering::Relaxed);
+            slot.pf_epoch.store(shard.epoch, Ordering::Relaxed);
         }
         let volatile = shard.volatile as u32;
         if slot.volatile.load(Ordering::Relaxed) != volatile {

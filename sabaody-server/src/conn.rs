@@ -65,6 +65,56 @@ pub(crate) enum InputOutcome {
     Blocked,
 }
 
+/// Requests of a pipeline whose keys are prefetched before the first one runs.
+const PREFETCH_AHEAD: usize = 32;
+
+/// Starts loading the hash-table memory of the first key of up to [`PREFETCH_AHEAD`] complete
+/// requests at the front of `buf`, so their lookups overlap their cache misses (a pipeline of
+/// random keys spends most of its time waiting for memory otherwise). Only looks at the bytes:
+/// anything that does not parse as a complete RESP array simply ends the scan.
+fn prefetch_keys(db: &sabaody_core::Cache, buf: &[u8]) {
+    let mut p = 0;
+    for _ in 0..PREFETCH_AHEAD {
+        let Some((n, q)) = header(buf, p, b'*') else {
+            return;
+        };
+        p = q;
+        for i in 0..n {
+            let Some((len, q)) = header(buf, p, b'$') else {
+                return;
+            };
+            let Some(arg) = buf.get(q..q + len) else {
+                return;
+            };
+            if i == 1 && n >= 2 {
+                db.prefetch(arg);
+            }
+            p = q + len + 2;
+        }
+    }
+}
+
+/// Parses `<tag><decimal>\r\n` at `p`: the number and the position after it.
+fn header(buf: &[u8], p: usize, tag: u8) -> Option<(usize, usize)> {
+    if *buf.get(p)? != tag {
+        return None;
+    }
+    let mut n: usize = 0;
+    let mut i = p + 1;
+    loop {
+        let c = *buf.get(i)?;
+        if c == b'\r' {
+            break;
+        }
+        if !c.is_ascii_digit() || i - p > 12 {
+            return None;
+        }
+        n = n * 10 + usize::from(c - b'0');
+        i += 1;
+    }
+    Some((n, i + 2))
+}
+
 /// Decodes and executes every complete request at the front of `buf`, appending replies to
 /// `out`. Shared by the event loop and [`crate::Session`].
 pub(crate) fn process_input(
@@ -79,6 +129,9 @@ pub(crate) fn process_input(
     client.clock = std::time::Instant::now();
     if client.blocked {
         return InputOutcome::Blocked;
+    }
+    if let Some(db) = shared.dbs.get(client.db) {
+        prefetch_keys(db, buf);
     }
     loop {
         if client.close_after_reply {
@@ -110,5 +163,56 @@ pub(crate) fn process_input(
                 return InputOutcome::Close;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{header, prefetch_keys};
+    use sabaody_core::prelude::*;
+
+    #[test]
+    fn header_parses_only_well_formed_lengths() {
+        assert_eq!(header(b"*3\r\n", 0, b'*'), Some((3, 4)));
+        assert_eq!(header(b"$10\r\nx", 0, b'$'), Some((10, 5)));
+        assert_eq!(header(b"*3\r\n", 0, b'$'), None);
+        assert_eq!(header(b"*3", 0, b'*'), None);
+        assert_eq!(header(b"*-1\r\n", 0, b'*'), None);
+        assert_eq!(header(b"*99999999999999999999\r\n", 0, b'*'), None);
+        assert_eq!(header(b"", 0, b'*'), None);
+    }
+
+    /// The scan looks at raw client bytes: every prefix of a pipeline, and garbage, must be
+    /// handled without a panic (it can only prefetch or stop).
+    #[test]
+    fn prefetch_scan_survives_any_bytes() {
+        let cache = sabaody_core::Cache::builder().housekeeping(false).build();
+        cache.set("key:1", "v").unwrap_or_default();
+        let mut pipeline = Vec::new();
+        for i in 0..40 {
+            pipeline.extend_from_slice(
+                format!("*3\r\n$3\r\nSET\r\n$5\r\nkey:{}\r\n$1\r\nv\r\n", i % 10).as_bytes(),
+            );
+        }
+        pipeline.extend_from_slice(b"*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$999999999999\r\n");
+        for end in 0..=pipeline.len() {
+            prefetch_keys(&cache, &pipeline[..end]);
+        }
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..2000 {
+            let mut junk = pipeline.clone();
+            for _ in 0..8 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let i = (x as usize) % junk.len();
+                junk[i] = (x >> 32) as u8;
+            }
+            prefetch_keys(&cache, &junk);
+        }
+        assert_eq!(
+            cache.get("key:1").ok().flatten().as_deref(),
+            Some(&b"v"[..])
+        );
     }
 }

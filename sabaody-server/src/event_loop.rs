@@ -854,6 +854,9 @@ impl Loop {
             }
         }
         self.shared.cron(self.idx);
+        if self.idx == 0 {
+            crate::persist::cron(&self.shared);
+        }
     }
 
     // ----- shutdown ----------------------------------------------------------------------------

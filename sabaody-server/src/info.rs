@@ -162,11 +162,8 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
             );
         }
         "persistence" => {
-            let _ = write!(
-                s,
-                "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\n",
-                shared.lastsave.load(Ordering::Relaxed),
-            );
+            let _ = write!(s, "# Persistence\r\nloading:0\r\nasync_loading:0\r\n");
+            crate::persist::info_lines(shared, s);
             for (k, v) in shared.aof.info_fields() {
                 let _ = write!(s, "{k}:{v}\r\n");
             }

@@ -17,6 +17,11 @@ fn main() {
             sabaody_server::check_aof(std::path::Path::new(file), fix, &mut std::io::stdout());
         std::process::exit(code);
     }
+    if let [flag, file] = args.as_slice()
+        && flag == "--check-rdb"
+    {
+        std::process::exit(check_rdb(file));
+    }
     let config = match Config::from_args(args) {
         Ok(c) => c,
         Err(e) => {
@@ -50,6 +55,27 @@ fn main() {
         }
         Err(e) => eprintln!("sabaody-server: cannot install signal handlers: {e}"),
     }
-    handle.wait();
-    std::process::exit(0);
+    let clean = handle.wait();
+    std::process::exit(if clean { 0 } else { 1 });
+}
+
+/// `sabaody-server --check-rdb FILE`: validates a dump without loading it into a server.
+fn check_rdb(file: &str) -> i32 {
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("Cannot open {file}: {e}");
+            return 1;
+        }
+    };
+    match sabaody_core::rdb::check_rdb(&bytes) {
+        Ok(summary) => {
+            println!("{file}: OK\n{summary}");
+            0
+        }
+        Err(e) => {
+            println!("{file}: {e}");
+            1
+        }
+    }
 }

@@ -308,7 +308,8 @@ pub(crate) struct Shared {
     pub monitors: Mutex<Vec<(usize, u64)>>,
     monitors_n: AtomicUsize,
     pub started: Instant,
-    pub lastsave: AtomicU64,
+    /// RDB persistence state (LASTSAVE, BGSAVE, save points).
+    pub persist: Arc<crate::persist::Persist>,
     pub run_id: String,
     pub tcp_port: u16,
     /// Cached config values read on hot paths.
@@ -336,7 +337,6 @@ pub(crate) fn unix_micros() -> u64 {
 
 impl Shared {
     pub(crate) fn new(config: Config, loops: Vec<Arc<LoopHandle>>, tcp_port: u16) -> Self {
-        let now = unix_secs();
         let run_id = {
             // 40 hex chars, like Redis; uniqueness is all that matters.
             use std::hash::{BuildHasher, Hasher};
@@ -379,7 +379,7 @@ impl Shared {
             monitors: Mutex::new(Vec::new()),
             monitors_n: AtomicUsize::new(0),
             started: Instant::now(),
-            lastsave: AtomicU64::new(now),
+            persist: Arc::new(crate::persist::Persist::new()),
             run_id,
             tcp_port,
             maxclients: AtomicUsize::new(0),
@@ -794,6 +794,15 @@ impl Server {
         }
         let shared = Arc::new(Shared::new(config, loops, addr.port()));
         crate::aof::load(&shared).map_err(std::io::Error::other)?;
+        {
+            // Without the AOF, the dump (if any) is the data set to start from.
+            let cfg = shared.config.read();
+            if !cfg.appendonly {
+                crate::persist::load_at_startup(&shared.dbs[0], &cfg)
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+            }
+        }
+        shared.persist.mark_clean(&shared.dbs[0]);
         let threads = event_loop::spawn_all(shared.clone(), listeners)?;
         log_notice!(
             "Sabaody server started, {} loop thread(s), ready to accept connections tcp on {}",
@@ -823,17 +832,25 @@ impl ServerHandle {
 
     /// Graceful shutdown: stop accepting, finish in-flight commands, flush replies, join the
     /// threads.
-    pub fn shutdown(self) {
+    pub fn shutdown(self) -> bool {
         self.shared.request_stop(StopReason::Handle);
-        self.wait();
+        self.wait()
     }
 
-    /// Blocks until the server stops (SHUTDOWN command, signal, or a trigger).
-    pub fn wait(self) {
+    /// Blocks until the server stops (SHUTDOWN command, signal, or a trigger), then writes the
+    /// final snapshot when save points are configured (or SHUTDOWN SAVE asked for one). False if
+    /// that save failed (the previous dump is left intact).
+    pub fn wait(self) -> bool {
         for t in self.threads {
             let _ = t.join();
         }
+        // The AOF first: everything acknowledged is on disk before the final save.
         self.shared.aof.shutdown();
+        if let Err(e) = crate::persist::at_shutdown(&self.shared) {
+            log_warning!("Error trying to save the DB, can't exit cleanly: {e}");
+            return false;
+        }
         log_notice!("Sabaody server is now ready to exit, bye bye...");
+        true
     }
 }

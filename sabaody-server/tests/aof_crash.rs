@@ -288,7 +288,6 @@ fn sigkill_with_fsync_everysec_loses_at_most_about_a_second() {
 }
 
 #[test]
-#[ignore = "needs the RDB codec (rdb branch): the base is an RDB file"]
 fn sigkill_during_rewrites_loses_no_acknowledged_write() {
     let dir = TempDir::new("aof-crash-rewrite");
     let mut rng = Rng::seeded();

@@ -64,7 +64,6 @@ fn manifest(dir: &std::path::Path) -> String {
 }
 
 #[test]
-#[ignore = "needs the RDB codec (rdb branch): the base is an RDB file"]
 fn bgrewriteaof_compacts_and_loses_nothing() {
     let dir = TempDir::new("aof-rewrite");
     let h = start(dir.path(), &[("appendfsync", "everysec")]);
@@ -117,7 +116,6 @@ fn bgrewriteaof_compacts_and_loses_nothing() {
 }
 
 #[test]
-#[ignore = "needs the RDB codec (rdb branch): the base is an RDB file"]
 fn config_set_appendonly_yes_starts_the_log_with_a_rewrite() {
     let dir = TempDir::new("aof-enable");
     let mut c = Config::default();
@@ -155,7 +153,6 @@ fn config_set_appendonly_yes_starts_the_log_with_a_rewrite() {
 }
 
 #[test]
-#[ignore = "needs the RDB codec (rdb branch): the base is an RDB file"]
 fn automatic_rewrite_past_the_min_size() {
     let dir = TempDir::new("aof-auto");
     let h = start(

@@ -187,6 +187,11 @@ fn diff_hll() {
     run_dir("hll");
 }
 
+#[test]
+fn diff_geo() {
+    run_dir("geo");
+}
+
 /// The scripts of a directory family, sorted by name: `(family name, text)`.
 fn dir_scripts(dir: &str) -> Vec<(String, String)> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -99,6 +99,48 @@ impl SubFilter {
         heap_size(self.words.len() * 8)
     }
 
+    /// The persisted fields, for the RDB codec: (capacity, error rate, items, hash count,
+    /// bit count, bit words).
+    pub(crate) fn parts(&self) -> (u64, f64, u64, u32, u64, &[u64]) {
+        (
+            self.capacity,
+            self.error,
+            self.items,
+            self.hashes,
+            self.nbits,
+            &self.words,
+        )
+    }
+
+    /// Rebuilds a sub-filter from [`SubFilter::parts`]; `None` unless the fields are
+    /// consistent (a bit count of whole words matching `words`, within the size limit, a
+    /// hash count and an error rate in range, items within capacity).
+    pub(crate) fn from_parts(
+        capacity: u64,
+        error: f64,
+        items: u64,
+        hashes: u32,
+        nbits: u64,
+        words: Box<[u64]>,
+    ) -> Option<SubFilter> {
+        let ok = nbits > 0
+            && nbits <= MAX_FILTER_BITS
+            && nbits == (words.len() as u64).checked_mul(64)?
+            && (1..=4096).contains(&hashes)
+            && capacity >= 1
+            && error > 0.0
+            && error < 1.0
+            && items <= capacity;
+        ok.then_some(SubFilter {
+            words,
+            nbits,
+            hashes,
+            capacity,
+            error,
+            items,
+        })
+    }
+
     #[cfg(test)]
     /// Its false-positive rate at capacity.
     pub(crate) fn error(&self) -> f64 {
@@ -278,6 +320,37 @@ impl Bloom {
     #[must_use]
     pub fn bits(&self) -> u64 {
         self.filters.iter().map(|f| f.nbits).sum()
+    }
+
+    /// The persisted fields, for the RDB codec: (expansion, 0 for non-scaling; items added;
+    /// the sub-filters, oldest first).
+    pub(crate) fn parts(&self) -> (u32, u64, &[SubFilter]) {
+        (self.expansion, self.items, &self.filters)
+    }
+
+    /// Rebuilds a filter from [`Bloom::parts`]; `None` unless it is consistent (at least one
+    /// sub-filter, an expansion in range, an item count equal to the sub-filters' sum).
+    pub(crate) fn from_parts(expansion: u32, items: u64, filters: Vec<SubFilter>) -> Option<Bloom> {
+        let sum = filters
+            .iter()
+            .try_fold(0u64, |acc, f| acc.checked_add(f.items))?;
+        if filters.is_empty() || expansion > super::MAX_EXPANSION || sum != items {
+            return None;
+        }
+        // Grown as `new` and `add` grow it, so the charge (and `BF.INFO`'s size) is the same
+        // as before a save and load.
+        let mut grown = Vec::with_capacity(1);
+        for f in filters {
+            grown.push(f);
+        }
+        let mut b = Bloom {
+            filters: grown,
+            expansion,
+            items,
+            charge: 0,
+        };
+        b.recharge();
+        Some(b)
     }
 
     #[cfg(test)]

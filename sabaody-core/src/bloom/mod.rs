@@ -46,6 +46,7 @@ mod filter;
 pub(crate) mod hash;
 
 pub use filter::Bloom;
+pub(crate) use filter::SubFilter;
 
 use crate::Error;
 use crate::keyspace::Keyspace;

@@ -228,6 +228,29 @@ impl Cms {
         self.count
     }
 
+    /// The counters, row after row (for the RDB codec).
+    pub(crate) fn cells(&self) -> &[u32] {
+        &self.cells
+    }
+
+    /// Rebuilds a sketch from its dimensions, total and counters (the RDB codec); `None`
+    /// unless `cells` has `width × depth` counters, both at least 1, within [`MAX_CELLS`],
+    /// and the total fits an `i64`.
+    pub(crate) fn from_parts(width: u64, depth: u64, count: u64, cells: Box<[u32]>) -> Option<Cms> {
+        let n = width.checked_mul(depth)?;
+        let ok = width >= 1
+            && depth >= 1
+            && n <= MAX_CELLS
+            && n == cells.len() as u64
+            && count <= i64::MAX as u64;
+        ok.then_some(Cms {
+            width: usize::try_from(width).ok()?,
+            depth: usize::try_from(depth).ok()?,
+            count,
+            cells,
+        })
+    }
+
     fn info(&self) -> CmsInfo {
         CmsInfo {
             width: self.width(),

@@ -66,6 +66,15 @@ impl Set {
         heap_size(std::mem::size_of::<Self>()) + body
     }
 
+    /// The members of an `intset`, ascending; `None` for a `hashtable` (the RDB writer picks
+    /// the record type from it).
+    pub(crate) fn ints(&self) -> Option<&[i64]> {
+        match &self.repr {
+            Repr::Ints(v) => Some(v),
+            Repr::Table(_) => None,
+        }
+    }
+
     /// `OBJECT ENCODING` name.
     pub(crate) fn encoding(&self) -> &'static str {
         match self.repr {

@@ -438,8 +438,14 @@ impl ZSet {
     }
 
     /// Calls `f(member, score)` from ascending rank `start` upwards (downwards when `rev`)
-    /// until it returns false.
-    pub(crate) fn walk(&self, start: usize, rev: bool, mut f: impl FnMut(&[u8], f64) -> bool) {
+    /// until it returns false. The members are borrowed from the set (a caller may keep them
+    /// while it holds the set).
+    pub(crate) fn walk<'a>(
+        &'a self,
+        start: usize,
+        rev: bool,
+        mut f: impl FnMut(&'a [u8], f64) -> bool,
+    ) {
         match &self.repr {
             Repr::Small(v) => {
                 if start >= v.len() {
@@ -463,6 +469,31 @@ impl ZSet {
                 let (s, m) = slot(&ix.slots, k.id);
                 f(m, s)
             }),
+        }
+    }
+
+    /// Calls `f(score, at)` from ascending rank `start` upwards until it returns false, where
+    /// `at` names the entry for [`ZSet::member_at`]: the indexed form keeps scores in its
+    /// tree, so a caller that looks at most members' scores only (a geo search) reads the
+    /// slab for the few it keeps.
+    pub(crate) fn walk_scores(&self, start: usize, mut f: impl FnMut(f64, u32) -> bool) {
+        match &self.repr {
+            Repr::Small(v) => {
+                for (i, e) in v.iter().enumerate().skip(start) {
+                    if !f(e.score, i as u32) {
+                        return;
+                    }
+                }
+            }
+            Repr::Big(ix) => ix.tree.walk(start, false, |k| f(k.score, k.id)),
+        }
+    }
+
+    /// The member a [`ZSet::walk_scores`] handle names (empty for a stale handle).
+    pub(crate) fn member_at(&self, at: u32) -> &[u8] {
+        match &self.repr {
+            Repr::Small(v) => v.get(at as usize).map_or(&[], |e| e.member.as_bytes()),
+            Repr::Big(ix) => slot(&ix.slots, at).1,
         }
     }
 

@@ -24,6 +24,7 @@ use crate::server::Shared;
 pub(crate) mod bits;
 pub(crate) mod bloom;
 pub(crate) mod connection;
+pub(crate) mod geo;
 pub(crate) mod hash;
 pub(crate) mod keys;
 pub(crate) mod list;
@@ -168,6 +169,7 @@ pub(crate) static FAMILIES: &[&[CommandSpec]] = &[
     list::COMMANDS,
     bloom::COMMANDS,
     bits::COMMANDS,
+    geo::COMMANDS,
 ];
 
 /// Every command the server knows, in table order (`index_of` order).
@@ -1039,6 +1041,30 @@ pub(crate) static BASE: &[CommandSpec] = &[
         "A container for memory diagnostics commands."
     ),
     cmd!(
+        "save",
+        1,
+        ADMIN | NOSCRIPT | NO_MULTI,
+        0,
+        0,
+        0,
+        server::save,
+        "server",
+        "1.0.0",
+        "Synchronously saves the database(s) to disk."
+    ),
+    cmd!(
+        "bgsave",
+        -1,
+        ADMIN | NOSCRIPT,
+        0,
+        0,
+        0,
+        server::bgsave,
+        "server",
+        "1.0.0",
+        "Asynchronously saves the database(s) to disk."
+    ),
+    cmd!(
         "bgrewriteaof",
         1,
         ADMIN | NOSCRIPT,
@@ -1228,6 +1254,11 @@ impl<'a> Args<'a> {
     /// The next argument as a Redis integer.
     pub fn next_int(&mut self) -> Result<i64, CmdError> {
         parse_i64(self.next_bytes()?).ok_or(CmdError::NotInteger)
+    }
+
+    /// The command name as the client sent it (its case kept), for errors that echo it.
+    pub fn name(&self) -> &'a [u8] {
+        self.argv.first().map_or(&[][..], |b| &b[..])
     }
 
     /// The next argument, if any, without consuming it.
@@ -1461,6 +1492,16 @@ fn execute_spec(
         }
         CmdError::Core(sabaody_core::Error::OutOfMemory).write(out);
         shared.stats_at(client.info.loop_idx).note_error("OOM");
+        return;
+    }
+    // As Redis: while background saves fail and save points are configured
+    // (`stop-writes-on-bgsave-error yes`), writes (and PING) are refused.
+    if (spec.has(WRITE) || spec.name == "ping") && shared.persist.refusing_writes() {
+        if let Some(m) = client.multi.as_mut() {
+            m.dirty = true;
+        }
+        write::error(out, crate::persist::MISCONF.as_bytes());
+        shared.stats_at(client.info.loop_idx).note_error("MISCONF");
         return;
     }
     if in_multi {

@@ -433,8 +433,57 @@ pub(crate) fn monitor(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(),
 /// LASTSAVE
 /// ```
 pub(crate) fn lastsave(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), CmdError> {
-    let t = ctx.shared.lastsave.load(Ordering::Relaxed);
+    let t = ctx.shared.persist.lastsave.load(Ordering::Relaxed);
     write::integer(ctx.out, t as i64);
+    Ok(())
+}
+
+/// ```text
+/// SAVE
+/// ```
+/// Writes the snapshot on this loop thread; the other loops keep serving meanwhile.
+pub(crate) fn save(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), CmdError> {
+    if ctx.shared.persist.bgsave_in_progress() || ctx.shared.dbs[0].snapshot_in_progress() {
+        return Err(CmdError::msg("ERR Background save already in progress"));
+    }
+    match crate::persist::save(ctx.shared) {
+        Ok(_) => {
+            ctx.ok();
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            Err(CmdError::msg("ERR Background save already in progress"))
+        }
+        Err(_) => Err(CmdError::msg("ERR")),
+    }
+}
+
+/// ```text
+/// BGSAVE [SCHEDULE]
+/// ```
+pub(crate) fn bgsave(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let schedule = match args.rest() {
+        [] => false,
+        [a] if is(a, b"SCHEDULE") => true,
+        _ => return Err(CmdError::Syntax),
+    };
+    let p = &ctx.shared.persist;
+    if p.bgsave_in_progress() {
+        return Err(CmdError::msg("ERR Background save already in progress"));
+    }
+    match crate::persist::bgsave(ctx.shared) {
+        crate::persist::Start::Started => write::simple(ctx.out, b"Background saving started"),
+        crate::persist::Start::Busy if schedule => {
+            // Another snapshot (an AOF rewrite) is running: save when it is done.
+            p.bgsave_scheduled.store(true, Ordering::Relaxed);
+            write::simple(ctx.out, b"Background saving scheduled");
+        }
+        crate::persist::Start::Busy => {
+            return Err(CmdError::msg(
+                "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -498,8 +547,12 @@ pub(crate) fn shutdown(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(),
     if abort {
         return Err(CmdError::msg("ERR No shutdown in progress."));
     }
-    // Persistence comes with a later issue: SAVE/NOSAVE are accepted and there is nothing to
-    // write yet. On success Redis sends no reply; the connection closes as the server exits.
+    // The final save (SAVE, NOSAVE, or by the save points) runs once every loop has stopped,
+    // so it holds every acknowledged write. On success Redis sends no reply; the connection
+    // closes as the server exits.
+    if save || nosave {
+        *ctx.shared.persist.shutdown_save.lock() = Some(save);
+    }
     log_warning!(
         "User requested shutdown{}...",
         if nosave { " (nosave)" } else { "" }

@@ -1,0 +1,590 @@
+//! Compatibility with the real redis-server 7.0, in both directions (run with
+//! `SABAODY_DIFF=1`; skipped otherwise, like the differential harness):
+//!
+//! 1. redis-server writes a dump holding every type in its small and large encodings, TTLs
+//!    and two databases (once with `rdbcompression yes`, once `no`); Sabaody loads it, and
+//!    every key is compared with what redis-server replies for it.
+//! 2. Sabaody writes a dump (`Cache::save_rdb`) of that keyspace plus keys of its own; a second redis-server
+//!    starts on it, and every key is compared again.
+
+use super::*;
+use crate::prelude::*;
+use crate::{Cache, RangeBy, ZAddOptions, ZRangeSpec};
+use std::io::{BufRead, BufReader, Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn enabled() -> bool {
+    std::env::var("SABAODY_DIFF").as_deref() == Ok("1")
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Reply {
+    Str(Vec<u8>),
+    Int(i64),
+    Nil,
+    Arr(Vec<Reply>),
+    Err(String),
+}
+
+impl Reply {
+    fn bytes(self) -> Vec<u8> {
+        match self {
+            Reply::Str(b) => b,
+            other => panic!("expected a string, got {other:?}"),
+        }
+    }
+    fn int(self) -> i64 {
+        match self {
+            Reply::Int(i) => i,
+            other => panic!("expected an integer, got {other:?}"),
+        }
+    }
+    fn list(self) -> Vec<Vec<u8>> {
+        match self {
+            Reply::Arr(v) => v.into_iter().map(Reply::bytes).collect(),
+            other => panic!("expected an array, got {other:?}"),
+        }
+    }
+}
+
+struct Conn {
+    r: BufReader<TcpStream>,
+    w: TcpStream,
+}
+
+impl Conn {
+    fn open(port: u16) -> Conn {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
+                let w = s.try_clone().unwrap();
+                let mut c = Conn {
+                    r: BufReader::new(s),
+                    w,
+                };
+                // Loading a dump answers -LOADING until done.
+                loop {
+                    match c.cmd(&[b"PING"]) {
+                        Reply::Err(e) if e.starts_with("LOADING") => {
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                        _ => return c,
+                    }
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not start on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn cmd(&mut self, args: &[&[u8]]) -> Reply {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+        }
+        self.w.write_all(&out).unwrap();
+        self.read()
+    }
+
+    fn cmds(&mut self, args: &[Vec<u8>]) -> Reply {
+        let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+        self.cmd(&refs)
+    }
+
+    fn line(&mut self) -> Vec<u8> {
+        let mut l = Vec::new();
+        self.r.read_until(b'\n', &mut l).unwrap();
+        assert!(l.ends_with(b"\r\n"), "short reply line {l:?}");
+        l.truncate(l.len() - 2);
+        l
+    }
+
+    fn read(&mut self) -> Reply {
+        let l = self.line();
+        let rest = String::from_utf8_lossy(&l[1..]).into_owned();
+        match l[0] {
+            b'+' => Reply::Str(l[1..].to_vec()),
+            b'-' => Reply::Err(rest),
+            b':' => Reply::Int(rest.parse().unwrap()),
+            b'$' => {
+                let n: i64 = rest.parse().unwrap();
+                if n < 0 {
+                    return Reply::Nil;
+                }
+                let mut b = vec![0; n as usize + 2];
+                self.r.read_exact(&mut b).unwrap();
+                b.truncate(n as usize);
+                Reply::Str(b)
+            }
+            b'*' => {
+                let n: i64 = rest.parse().unwrap();
+                if n < 0 {
+                    return Reply::Nil;
+                }
+                Reply::Arr((0..n).map(|_| self.read()).collect())
+            }
+            other => panic!("unexpected reply type {other}"),
+        }
+    }
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "sabaody-rdb-{tag}-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Starts redis-server in `dir` (loading `dump.rdb` if present), with `extra` arguments.
+fn start(dir: PathBuf, extra: &[&str]) -> Server {
+    let port = free_port();
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .args(["--appendonly", "no", "--dbfilename", "dump.rdb"])
+        .arg("--dir")
+        .arg(&dir)
+        .arg("--logfile")
+        .arg(dir.join("redis.log"))
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server (Debian package) must be installed");
+    Server { child, port, dir }
+}
+
+fn log_of(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("redis.log")).unwrap_or_default()
+}
+
+fn v(s: impl AsRef<[u8]>) -> Vec<u8> {
+    s.as_ref().to_vec()
+}
+
+/// Fills redis-server with every type in both encodings, TTLs and two databases.
+fn populate(r: &mut Conn) {
+    let mut run = |args: Vec<Vec<u8>>| {
+        let rep = r.cmds(&args);
+        assert!(
+            !matches!(rep, Reply::Err(_)),
+            "{rep:?} for {:?}",
+            String::from_utf8_lossy(&args[0])
+        );
+    };
+    let mut rng = fastrand::Rng::with_seed(3);
+    run(vec![v("SET"), v("s:small"), v("hello")]);
+    run(vec![v("SET"), v("s:int"), v("12345")]);
+    run(vec![v("SET"), v("s:negint"), v("-99")]);
+    run(vec![v("SET"), v("s:bigint"), v("9223372036854775807")]);
+    run(vec![v("SET"), v("s:notint"), v("0123")]);
+    run(vec![v("SET"), v("s:empty"), v("")]);
+    run(vec![
+        v("SET"),
+        v("s:long"),
+        v("compress me please ".repeat(60)),
+    ]);
+    let huge: Vec<u8> = (0..2_000_000)
+        .map(|i| {
+            if i % 100 < 70 {
+                b'a' + (i % 5) as u8
+            } else {
+                rng.u8(..)
+            }
+        })
+        .collect();
+    run(vec![v("SET"), v("s:huge"), huge]);
+    run(vec![v("SET"), v(b"bin\x00\xff\r\n"), v(b"\x00\x01\xfe")]);
+    run(vec![v("SET"), v("777"), v("an integer key")]);
+    run(vec![
+        v("SADD"),
+        v("set:intset"),
+        v("1"),
+        v("2"),
+        v("3"),
+        v("-4"),
+        v("100000"),
+    ]);
+    let mut a = vec![v("SADD"), v("set:600ints")];
+    a.extend((0..600).map(|i| v((i * 3).to_string())));
+    run(a);
+    run(vec![v("SADD"), v("set:str"), v("a"), v("b"), v("c")]);
+    let mut a = vec![v("SADD"), v("set:200")];
+    a.extend((0..200).map(|i| v(format!("member:{i}"))));
+    run(a);
+    run(vec![
+        v("ZADD"),
+        v("z:small"),
+        v("1"),
+        v("a"),
+        v("2.5"),
+        v("b"),
+        v("-3"),
+        v("c"),
+        v("0.1"),
+        v("d"),
+        v("inf"),
+        v("e"),
+        v("-inf"),
+        v("f"),
+        v("1e300"),
+        v("g"),
+        v("123456789012"),
+        v("h"),
+    ]);
+    let mut a = vec![v("ZADD"), v("z:200")];
+    for i in 0..200 {
+        a.push(v(format!("{}", f64::from(i) / 7.0)));
+        a.push(v(format!("m{i}")));
+    }
+    run(a);
+    run(vec![
+        v("ZADD"),
+        v("z:longmember"),
+        v("1"),
+        v("x".repeat(100)),
+        v("2"),
+        v("short"),
+    ]);
+    run(vec![
+        v("HSET"),
+        v("h:small"),
+        v("f1"),
+        v("v1"),
+        v("f2"),
+        v("2"),
+        v(""),
+        v(""),
+    ]);
+    let mut a = vec![v("HSET"), v("h:200")];
+    for i in 0..200 {
+        a.push(v(format!("field{i}")));
+        a.push(v(format!("{}", i * 11)));
+    }
+    run(a);
+    let mut a = vec![v("HSET"), v("h:600")];
+    for i in 0..600 {
+        a.push(v(format!("f{i}")));
+        a.push(v(format!("value-{i}")));
+    }
+    run(a);
+    run(vec![v("HSET"), v("h:longval"), v("f"), v("y".repeat(100))]);
+    run(vec![
+        v("RPUSH"),
+        v("l:small"),
+        v("a"),
+        v("b"),
+        v("1"),
+        v("-2"),
+        v(""),
+    ]);
+    let mut a = vec![v("RPUSH"), v("l:10k")];
+    a.extend((0..10_000).map(|i| {
+        if i % 3 == 0 {
+            v(i.to_string())
+        } else {
+            v(format!("element-{i}"))
+        }
+    }));
+    run(a);
+    run(vec![
+        v("RPUSH"),
+        v("l:bigelem"),
+        v("before"),
+        v("z".repeat(20_000)),
+        v("after"),
+    ]);
+    run(vec![v("SET"), v("ttl:px"), v("v"), v("PX"), v("100000")]);
+    run(vec![v("EXPIRE"), v("set:str"), v("1000")]);
+    run(vec![v("PEXPIRE"), v("z:200"), v("500000")]);
+    run(vec![v("PEXPIRE"), v("l:10k"), v("700000")]);
+    run(vec![v("SELECT"), v("1")]);
+    run(vec![v("SET"), v("one"), v("1")]);
+    run(vec![v("HSET"), v("h"), v("f"), v("v")]);
+    run(vec![v("RPUSH"), v("l"), v("x")]);
+    run(vec![v("SET"), v("s:small"), v("db1")]);
+    run(vec![v("EXPIRE"), v("h"), v("9000")]);
+    run(vec![v("SELECT"), v("0")]);
+}
+
+fn sorted<T: Ord>(mut x: Vec<T>) -> Vec<T> {
+    x.sort();
+    x
+}
+
+/// Every key of databases 0 and 1 in `c` against redis-server: the same keys, types,
+/// values, encodings (collections) and TTLs (within 5 s: the two clocks run apart).
+fn compare(c: &Cache, r: &mut Conn) -> usize {
+    let mut checked = 0;
+    for db in 0..2usize {
+        let ours = c.db(db).unwrap();
+        assert!(matches!(
+            r.cmd(&[b"SELECT", db.to_string().as_bytes()]),
+            Reply::Str(_)
+        ));
+        let keys = sorted(r.cmd(&[b"KEYS", b"*"]).list());
+        let our_keys = sorted(ours.keys("*").into_iter().map(|k| k.to_vec()).collect());
+        assert_eq!(our_keys, keys, "keys of db {db}");
+        for k in &keys {
+            let name = String::from_utf8_lossy(k).into_owned();
+            let ty = r.cmd(&[b"TYPE", k]).bytes();
+            let our_ty = ours.key_type(k).map(|t| t.as_str().as_bytes().to_vec());
+            assert_eq!(our_ty.as_deref(), Some(&ty[..]), "type of {name}");
+            match &ty[..] {
+                b"string" => {
+                    let val = r.cmd(&[b"GET", k]).bytes();
+                    assert_eq!(ours.get(k).unwrap().as_deref(), Some(&val[..]), "{name}");
+                }
+                b"list" => {
+                    let val = r.cmd(&[b"LRANGE", k, b"0", b"-1"]).list();
+                    let mine: Vec<Vec<u8>> = ours
+                        .lrange(k, 0, -1)
+                        .unwrap()
+                        .into_iter()
+                        .map(|b| b.to_vec())
+                        .collect();
+                    assert_eq!(mine, val, "{name}");
+                }
+                b"set" => {
+                    let val = sorted(r.cmd(&[b"SMEMBERS", k]).list());
+                    let mine = sorted(
+                        ours.smembers(k)
+                            .unwrap()
+                            .into_iter()
+                            .map(|b| b.to_vec())
+                            .collect(),
+                    );
+                    assert_eq!(mine, val, "{name}");
+                }
+                b"zset" => {
+                    let val = r.cmd(&[b"ZRANGE", k, b"0", b"-1", b"WITHSCORES"]).list();
+                    let spec = ZRangeSpec {
+                        by: RangeBy::Rank(0, -1),
+                        rev: false,
+                        limit: None,
+                    };
+                    let mine = ours.zrange(k, &spec).unwrap();
+                    assert_eq!(mine.len() * 2, val.len(), "{name}");
+                    for ((m, s), pair) in mine.iter().zip(val.chunks(2)) {
+                        assert_eq!(&m[..], &pair[0][..], "{name}");
+                        let theirs = crate::num::parse_f64(&pair[1]).unwrap();
+                        assert_eq!(
+                            s.to_bits(),
+                            theirs.to_bits(),
+                            "{name} score of {:?}",
+                            String::from_utf8_lossy(m)
+                        );
+                    }
+                }
+                b"hash" => {
+                    let flat = r.cmd(&[b"HGETALL", k]).list();
+                    let val = sorted(
+                        flat.chunks(2)
+                            .map(|p| (p[0].clone(), p[1].clone()))
+                            .collect(),
+                    );
+                    let mine = sorted(
+                        ours.hgetall(k)
+                            .unwrap()
+                            .into_iter()
+                            .map(|(f, v)| (f.to_vec(), v.to_vec()))
+                            .collect(),
+                    );
+                    assert_eq!(mine, val, "{name}");
+                }
+                other => panic!("unexpected type {:?}", String::from_utf8_lossy(other)),
+            }
+            if &ty[..] != b"string" {
+                let enc = r.cmd(&[b"OBJECT", b"ENCODING", k]).bytes();
+                assert_eq!(
+                    ours.object_encoding(k).map(str::as_bytes),
+                    Some(&enc[..]),
+                    "encoding of {name}"
+                );
+            }
+            let pttl = r.cmd(&[b"PTTL", k]).int();
+            let mine = ours.pttl(k);
+            if pttl < 0 || mine < 0 {
+                assert_eq!(mine, pttl, "PTTL of {name}");
+            } else {
+                assert!(
+                    (mine - pttl).abs() < 5000,
+                    "PTTL of {name}: {mine} vs {pttl}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    checked
+}
+
+fn system_cache() -> Cache {
+    Cache::builder().databases(16).housekeeping(false).build()
+}
+
+#[test]
+fn sabaody_loads_what_redis_writes_and_redis_loads_what_sabaody_writes() {
+    if !enabled() {
+        eprintln!("skipped: set SABAODY_DIFF=1 to run against redis-server");
+        return;
+    }
+    let a = start(temp_dir("a"), &[]);
+    let mut ra = Conn::open(a.port);
+    populate(&mut ra);
+    let mut loaded = None;
+    for compression in ["yes", "no"] {
+        assert!(matches!(
+            ra.cmd(&[b"CONFIG", b"SET", b"rdbcompression", compression.as_bytes()]),
+            Reply::Str(_)
+        ));
+        assert!(matches!(ra.cmd(&[b"SAVE"]), Reply::Str(_)));
+        let bytes = std::fs::read(a.dir.join("dump.rdb")).unwrap();
+        let summary = check_rdb(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        assert!(summary.checksum_verified);
+        for t in [
+            "zset-listpack",
+            "hash-listpack",
+            "set-intset",
+            "list-quicklist-2",
+            "zset-2",
+            "hash",
+            "set",
+            "string",
+        ] {
+            assert!(
+                summary.types.contains_key(t),
+                "redis wrote no {t} record: {:?}",
+                summary.types
+            );
+        }
+        let c = system_cache();
+        let stats = c
+            .load_rdb(&mut &bytes[..])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(stats.expired_skipped, 0);
+        let n = compare(&c, &mut ra);
+        assert_eq!(n as u64, stats.keys);
+        eprintln!(
+            "rdbcompression {compression}: {} bytes, {n} keys compared",
+            bytes.len()
+        );
+        loaded = Some(c);
+    }
+    let c = loaded.unwrap();
+    // Keys of our own, in forms Redis's population did not produce.
+    let z = ZAddOptions::default();
+    c.zadd(
+        "ours:z-negzero",
+        &z,
+        &[(-0.0, "n".to_string()), (5.0, "x".repeat(80))],
+    )
+    .unwrap();
+    c.zadd("ours:z-small-negzero", &z, &[(-0.0, "n"), (0.5, "h")])
+        .unwrap();
+    c.rpush("ours:l-huge", &["a".repeat(100_000), "b".into()])
+        .unwrap();
+    c.sadd(
+        "ours:set-wide",
+        &["-9223372036854775808", "9223372036854775807"],
+    )
+    .unwrap();
+    c.db(1)
+        .unwrap()
+        .set("ours:i64", "-9223372036854775808")
+        .unwrap();
+    for compression in [true, false] {
+        let b = temp_dir("b");
+        let opts = SaveOptions {
+            compression,
+            checksum: true,
+        };
+        let mut file = Vec::new();
+        c.save_rdb(&mut file, opts).unwrap();
+        std::fs::write(b.join("dump.rdb"), file).unwrap();
+        // Deep validation: Redis walks every listpack/intset entry of our dump, checks
+        // header counts and rejects duplicates.
+        let server = start(b, &["--sanitize-dump-payload", "yes"]);
+        let mut rb = match std::panic::catch_unwind(|| Conn::open(server.port)) {
+            Ok(conn) => conn,
+            Err(_) => panic!("redis-server refused our dump:\n{}", log_of(&server.dir)),
+        };
+        let n = compare(&c, &mut rb);
+        eprintln!("our dump (compression {compression}): {n} keys compared in redis-server");
+        let log = log_of(&server.dir);
+        assert!(log.contains("DB loaded from disk"), "{log}");
+        for l in log.lines().filter(|l| l.contains("RDB")) {
+            eprintln!("  redis: {l}");
+        }
+    }
+}
+
+/// A redis-server without a module of that name refuses a dump holding our Bloom/CMS
+/// records, naming the module (and a RedisBloom would not misread them: other names).
+#[test]
+fn redis_refuses_our_module_records_by_name() {
+    if !enabled() {
+        eprintln!("skipped: set SABAODY_DIFF=1 to run against redis-server");
+        return;
+    }
+    let c = system_cache();
+    c.bf_add("bf", "x").unwrap();
+    c.cms_init_by_dim("cms", 10, 2).unwrap();
+    let dir = temp_dir("m");
+    let mut file = Vec::new();
+    c.save_rdb(&mut file, SaveOptions::default()).unwrap();
+    std::fs::write(dir.join("dump.rdb"), file).unwrap();
+    let mut server = start(dir, &[]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.child.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "redis-server did not refuse the file"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = log_of(&server.dir);
+    assert!(
+        log.contains("no matching module type 'sbdybloom'")
+            || log.contains("no matching module type 'sbdy-cms-'"),
+        "{log}"
+    );
+    for l in log.lines().filter(|l| l.contains("module type")) {
+        eprintln!("  redis: {l}");
+    }
+}
