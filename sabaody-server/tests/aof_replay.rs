@@ -172,6 +172,40 @@ fn workload(h: &sabaody_server::ServerHandle) {
     q(c, &["BF.MADD", "bloom", "item2", "item3"]);
     q(c, &["CMS.INITBYDIM", "cms", "100", "5"]);
     q(c, &["CMS.INCRBY", "cms", "a", "3", "b", "4"]);
+    // geo (deterministic: logged as they are)
+    q(
+        c,
+        &[
+            "GEOADD",
+            "geo",
+            "13.361389",
+            "38.115556",
+            "Palermo",
+            "15.087269",
+            "37.502669",
+            "Catania",
+        ],
+    );
+    q(
+        c,
+        &[
+            "GEOSEARCHSTORE",
+            "geost",
+            "geo",
+            "FROMLONLAT",
+            "15",
+            "37",
+            "BYRADIUS",
+            "200",
+            "km",
+            "ASC",
+            "STOREDIST",
+        ],
+    );
+    q(
+        c,
+        &["GEORADIUS", "geo", "15", "37", "300", "km", "STORE", "geor"],
+    );
     // A key that expires between two writes: INCR after the expiry starts from 0 again, which
     // replay reproduces only because the expiry is in the log (as a DEL).
     q(c, &["SET", "e", "5", "PX", "120"]);
