@@ -21,6 +21,9 @@
 #   EXTRA_ARGS   extra redis-benchmark arguments for every run (e.g. "-r 100000 -d 16")
 #   SABAODY_BIN  sabaody-server binary (default: <target dir>/release/sabaody-server, built here)
 #   SABAODY_ARGS extra sabaody-server arguments (e.g. "--io-threads 1")
+#   BOTH_ARGS    extra arguments for both servers, after the defaults (e.g. "--appendonly yes
+#                --appendfsync always"; scripts/aof-vs-redis.sh uses it); each server runs in
+#                its own temp directory, so its files stay apart
 #   SKIP_BUILD=1 do not run cargo build
 #   SELF_TEST=1  the second side is another redis-server: checks this script, not Sabaody
 #   RUN_TIMEOUT  seconds before one redis-benchmark run is killed (default 300)
@@ -137,7 +140,8 @@ fi
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 (( $(ulimit -n) >= 1100 )) || die "open-file limit $(ulimit -n) is too low for -c 1000"
 
-COMMON=(--bind 127.0.0.1 --save "" --appendonly no)
+# shellcheck disable=SC2206 # BOTH_ARGS is a word list on purpose
+COMMON=(--bind 127.0.0.1 --save "" --appendonly no ${BOTH_ARGS:-})
 start_server redis redis
 REDIS_PORT=$STARTED_PORT REDIS_PID=$STARTED_PID
 if [[ "$SELF_TEST" == 1 ]]; then

@@ -503,6 +503,16 @@ impl Cache {
         r
     }
 
+    /// Installs a hook told about every key that leaves the store (expired, evicted or
+    /// deleted), with its database, on the thread that removed it, after the shard locks are
+    /// released. One hook per store: returns false if one is already set.
+    pub fn set_removal_hook(
+        &self,
+        f: impl Fn(usize, &[u8], RemovalCause) + Send + Sync + 'static,
+    ) -> bool {
+        self.store.limits.hook.set(Arc::new(f)).is_ok()
+    }
+
     /// Hints that `key` (in this handle's database) is about to be looked up: starts loading
     /// the memory of its hash-table probe into the CPU cache, so a batch of lookups (a client's
     /// pipeline) overlaps its cache misses instead of taking them one after another. Takes no

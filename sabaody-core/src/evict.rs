@@ -287,6 +287,8 @@ pub(crate) struct Limits {
     picks: AtomicU32,
     pool: Mutex<Vec<Candidate>>,
     pub(crate) listener: Option<EvictionListener>,
+    /// The server's hook (AOF): told the database too; set once, after the build.
+    pub(crate) hook: std::sync::OnceLock<RemovalHook>,
 }
 
 impl std::fmt::Debug for Limits {
@@ -310,33 +312,56 @@ impl Limits {
             picks: AtomicU32::new(0),
             pool: Mutex::new(Vec::with_capacity(POOL_SIZE)),
             listener,
+            hook: std::sync::OnceLock::new(),
         }
     }
 }
 
+/// Like [`EvictionListener`], also told the database of the key (for a server that logs
+/// removals, e.g. an append-only file). Set with `Cache::set_removal_hook`.
+pub type RemovalHook = Arc<dyn Fn(usize, &[u8], RemovalCause) + Send + Sync>;
+
+/// One queued removal notice.
+type Notice = (
+    Option<EvictionListener>,
+    Option<RemovalHook>,
+    usize,
+    Vec<u8>,
+    RemovalCause,
+);
+
 thread_local! {
     /// Removals noticed under a shard lock, told to the listener once the lock is released.
-    static PENDING: RefCell<Vec<(EvictionListener, Vec<u8>, RemovalCause)>> =
-        const { RefCell::new(Vec::new()) };
+    static PENDING: RefCell<Vec<Notice>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Queues a removal notice (no-op without a listener).
+/// Queues a removal notice of a key of database `db` (no-op without a listener or hook).
 #[inline]
-pub(crate) fn notify(store: &Store, key: &[u8], cause: RemovalCause) {
-    if let Some(l) = &store.limits.listener {
-        PENDING.with(|p| p.borrow_mut().push((Arc::clone(l), key.to_vec(), cause)));
+pub(crate) fn notify(store: &Store, db: usize, key: &[u8], cause: RemovalCause) {
+    let l = store.limits.listener.as_ref();
+    let h = store.limits.hook.get();
+    if l.is_some() || h.is_some() {
+        PENDING.with(|p| {
+            p.borrow_mut()
+                .push((l.cloned(), h.cloned(), db, key.to_vec(), cause))
+        });
     }
 }
 
-/// Tells the listener about queued removals. Call with no shard lock held.
+/// Tells the listener (and hook) about queued removals. Call with no shard lock held.
 #[inline]
 pub(crate) fn flush_notices(store: &Store) {
-    if store.limits.listener.is_none() {
+    if store.limits.listener.is_none() && store.limits.hook.get().is_none() {
         return;
     }
     let pending = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
-    for (l, key, cause) in pending {
-        l(&key, cause);
+    for (l, h, db, key, cause) in pending {
+        if let Some(l) = l {
+            l(&key, cause);
+        }
+        if let Some(h) = h {
+            h(db, &key, cause);
+        }
     }
 }
 
@@ -483,7 +508,12 @@ impl Store {
                 self.settle(gid, &shard, before);
                 drop(shard);
                 self.limits.evicted.fetch_add(1, Relaxed);
-                notify(self, &key, RemovalCause::Evicted);
+                notify(
+                    self,
+                    gid / self.shards_per_db.max(1),
+                    &key,
+                    RemovalCause::Evicted,
+                );
                 return true;
             }
         }
@@ -514,7 +544,12 @@ impl Store {
                 self.settle(c.gid, &shard, before);
                 drop(shard);
                 self.limits.evicted.fetch_add(1, Relaxed);
-                notify(self, &c.key, RemovalCause::Evicted);
+                notify(
+                    self,
+                    c.gid / self.shards_per_db.max(1),
+                    &c.key,
+                    RemovalCause::Evicted,
+                );
                 return true;
             }
         }

@@ -123,7 +123,9 @@ pub use cache::{Cache, CacheBuilder, DbInfo, Stats};
 pub use clock::{Clock, CoarseClock, ManualClock, SystemClock};
 pub use cms::{Cms, CmsInfo, CmsOps};
 pub use error::Error;
-pub use evict::{EvictionListener, EvictionPolicy, MAX_EVICTIONS_PER_CALL, RemovalCause};
+pub use evict::{
+    EvictionListener, EvictionPolicy, MAX_EVICTIONS_PER_CALL, RemovalCause, RemovalHook,
+};
 pub use expire::ExpireCycleStats;
 pub use geo::{
     Coord, GeoAddOptions, GeoCount, GeoFound, GeoFrom, GeoMatch, GeoOps, GeoSearch, GeoShape,

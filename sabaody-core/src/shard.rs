@@ -340,6 +340,8 @@ pub struct Shard {
     hasher: DefaultHashBuilder,
     /// Access-tracking settings shared by the whole store (LRU or LFU stamps).
     pub(crate) tracking: Arc<Tracking>,
+    /// The database this shard belongs to (told to the removal hook).
+    pub(crate) db: usize,
     /// While a snapshot has not yet encoded this shard: the pre-cut versions of the keys
     /// changed since the cut (`snapshot.rs`). `None` otherwise.
     pub(crate) cow: Option<Box<ShardCow>>,
@@ -374,8 +376,15 @@ impl Shard {
             expire_hand: 0,
             hasher,
             tracking,
+            db: 0,
             cow: None,
         }
+    }
+
+    /// The shard, as one of database `db`'s.
+    pub(crate) fn in_db(mut self, db: usize) -> Shard {
+        self.db = db;
+        self
     }
 
     /// Before changing the record `r`: keeps its pre-cut version for a running snapshot.
@@ -927,7 +936,12 @@ impl Shard {
             }
             sampled += 1;
             if self.is_expired(&r, now) {
-                crate::evict::notify(store, self.key(&r), crate::evict::RemovalCause::Expired);
+                crate::evict::notify(
+                    store,
+                    self.db,
+                    self.key(&r),
+                    crate::evict::RemovalCause::Expired,
+                );
                 self.remove_bucket(b);
                 self.expired += 1;
                 expired += 1;

@@ -120,8 +120,11 @@ impl Store {
         let hasher = DefaultHashBuilder::default();
         let tracking = Arc::new(Tracking::new(Arc::clone(&clock)));
         let slots = (0..databases * shards_per_db)
-            .map(|_| Slot {
-                shard: RwLock::new(Shard::new(hasher.clone(), Arc::clone(&tracking))),
+            .map(|i| Slot {
+                shard: RwLock::new(
+                    Shard::new(hasher.clone(), Arc::clone(&tracking))
+                        .in_db(i / shards_per_db.max(1)),
+                ),
                 keys: AtomicU32::new(0),
                 volatile: AtomicU32::new(0),
                 saved_gen: AtomicU64::new(0),

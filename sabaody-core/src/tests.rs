@@ -1017,3 +1017,34 @@ fn append_to_long_strings_is_amortized() {
     );
     c.validate().unwrap();
 }
+
+#[test]
+fn removal_hook_is_told_the_database() {
+    let clock = ManualClock::new(T0);
+    let c = Cache::builder()
+        .clock(clock.clone())
+        .housekeeping(false)
+        .databases(4)
+        .shards(16)
+        .build();
+    let seen = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    assert!(c.set_removal_hook(move |db, key: &[u8], cause| {
+        log.lock().push((db, key.to_vec(), cause))
+    }));
+    assert!(!c.set_removal_hook(|_, _: &[u8], _| {}));
+    let db2 = c.db(2).unwrap();
+    db2.set("a", "1").unwrap();
+    db2.pexpire("a", 10, ExpireCondition::Always).unwrap();
+    c.db(3).unwrap().set("b", "1").unwrap();
+    c.db(3).unwrap().del(&["b"]);
+    clock.advance(Duration::from_millis(20));
+    assert_eq!(db2.get("a").unwrap(), None);
+    assert_eq!(
+        *seen.lock(),
+        vec![
+            (3, b"b".to_vec(), RemovalCause::Removed),
+            (2, b"a".to_vec(), RemovalCause::Expired),
+        ]
+    );
+}

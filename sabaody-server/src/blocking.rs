@@ -143,6 +143,12 @@ impl Blocking {
         if !self.has_ready.load(Ordering::SeqCst) {
             return;
         }
+        // Serving pops: a write, ordered with the others and logged (see `aof`).
+        let _order = if shared.aof.on() {
+            shared.aof.enter_exclusive()
+        } else {
+            shared.aof.enter_shared(0)
+        };
         let mut inner = self.inner.lock();
         loop {
             let batch = {
@@ -171,6 +177,20 @@ impl Blocking {
                 return;
             };
             let mut out = BytesMut::new();
+            // What the AOF logs: the non-blocking form of what was served, as Redis does.
+            let mut logged: Option<Vec<Bytes>> = None;
+            let side = |end: &ListEnd| -> &'static [u8] {
+                match end {
+                    ListEnd::Left => b"LEFT",
+                    ListEnd::Right => b"RIGHT",
+                }
+            };
+            let pop = |end: &ListEnd| -> Bytes {
+                Bytes::from_static(match end {
+                    ListEnd::Left => b"LPOP",
+                    ListEnd::Right => b"RPOP",
+                })
+            };
             let served = match &w.op {
                 BlockOp::Pop(end) => match cache.pop_count(key, *end, 1) {
                     Ok(Some(mut v)) => match v.pop() {
@@ -178,6 +198,7 @@ impl Blocking {
                             write::array_len(&mut out, 2);
                             write::bulk(&mut out, key);
                             write::bulk(&mut out, &e);
+                            logged = Some(vec![pop(end), key.clone()]);
                             true
                         }
                         None => false,
@@ -186,6 +207,11 @@ impl Blocking {
                 },
                 BlockOp::MPop { end, count } => match cache.pop_count(key, *end, *count) {
                     Ok(Some(v)) if !v.is_empty() => {
+                        logged = Some(vec![
+                            pop(end),
+                            key.clone(),
+                            Bytes::from(v.len().to_string()),
+                        ]);
                         write::array_len(&mut out, 2);
                         write::bulk(&mut out, key);
                         write::array_len(&mut out, v.len());
@@ -199,6 +225,13 @@ impl Blocking {
                 BlockOp::Move { dst, from, to } => match cache.lmove(key, dst, *from, *to) {
                     Ok(Some(e)) => {
                         write::bulk(&mut out, &e);
+                        logged = Some(vec![
+                            Bytes::from_static(b"LMOVE"),
+                            key.clone(),
+                            dst.clone(),
+                            Bytes::from_static(side(from)),
+                            Bytes::from_static(side(to)),
+                        ]);
                         shared.watches.touch_key(db, dst);
                         // The destination may have waiters of its own.
                         self.ready.lock().push((db, dst.clone()));
@@ -217,6 +250,11 @@ impl Blocking {
             if !served {
                 // No element left for this key: the rest wait for the next push.
                 return;
+            }
+            if let Some(argv) = logged
+                && shared.aof.on()
+            {
+                shared.aof.log(db, &argv);
             }
             shared.watches.touch_key(db, key);
             if let Some(w) = Self::remove_waiter(inner, id) {

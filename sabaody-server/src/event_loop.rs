@@ -596,6 +596,9 @@ impl Loop {
 
     /// Writes the replies of this turn, connection by connection, in the order produced.
     fn flush_deferred(&mut self) {
+        // The AOF first: with `appendfsync always` no reply leaves before the fsync that
+        // covers its command (one fsync for the whole turn: group commit).
+        self.shared.aof.before_reply();
         let mut deferred = std::mem::take(&mut self.deferred);
         for (slot, id, range) in deferred.drain(..) {
             // The slot may have been closed (and even reused) since.

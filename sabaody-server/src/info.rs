@@ -164,11 +164,9 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
         "persistence" => {
             let _ = write!(s, "# Persistence\r\nloading:0\r\nasync_loading:0\r\n");
             crate::persist::info_lines(shared, s);
-            let _ = write!(
-                s,
-                "aof_enabled:{}\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n",
-                u8::from(cfg.appendonly),
-            );
+            for (k, v) in shared.aof.info_fields() {
+                let _ = write!(s, "{k}:{v}\r\n");
+            }
         }
         "stats" => {
             let ks = shared.dbs[0].stats();

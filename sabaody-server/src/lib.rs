@@ -13,6 +13,8 @@
 //!   limits, cron, graceful shutdown. `conn`: one connection and `process_input`.
 //! * `cmd`: the command table (one declaration per command) and dispatch; one file per
 //!   family: `connection`, `server`, `string`, `keys`, `transaction`.
+//! * `aof`: the append-only file (logging in command order, group-commit fsync, rewrite,
+//!   loading at start-up, `--check-aof`).
 //! * `info`: the INFO sections. `log`: the stdout logger.
 //! * [`Session`]: the connection and command path without a socket (fuzzing, tests).
 //!
@@ -55,6 +57,7 @@
 pub mod log;
 pub mod config;
 
+mod aof;
 mod blocking;
 mod client;
 mod cmd;
@@ -65,6 +68,7 @@ mod persist;
 mod server;
 mod session;
 
+pub use aof::{check_aof, fuzz_load as fuzz_aof_load};
 pub use config::{Config, ConfigError};
 pub use server::{Server, ServerHandle, ShutdownTrigger};
 pub use session::Session;

@@ -1,15 +1,28 @@
 //! `sabaody-server [config-file] [--directive value ...]`, started like `redis-server`.
+//! `sabaody-server --check-aof [--fix] FILE` checks an append-only file (or manifest).
 
 use sabaody_server::{Config, Server};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--check-aof") {
+        // `--check-aof FILE [--fix]`: FILE is an AOF file or a manifest.
+        let fix = args.iter().any(|a| a == "--fix");
+        let files: Vec<&String> = args[1..].iter().filter(|a| *a != "--fix").collect();
+        let [file] = files[..] else {
+            eprintln!("Usage: sabaody-server --check-aof [--fix] <file.aof | file.manifest>");
+            std::process::exit(1);
+        };
+        let code =
+            sabaody_server::check_aof(std::path::Path::new(file), fix, &mut std::io::stdout());
+        std::process::exit(code);
+    }
     if let [flag, file] = args.as_slice()
         && flag == "--check-rdb"
     {
         std::process::exit(check_rdb(file));
     }
-    let config = match Config::from_args(std::env::args().skip(1)) {
+    let config = match Config::from_args(args) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("*** FATAL CONFIG ERROR ***\n{e}");

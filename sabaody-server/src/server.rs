@@ -297,6 +297,8 @@ pub(crate) struct Shared {
     pub watches: Watches,
     /// Clients blocked on list keys.
     pub blocking: crate::blocking::Blocking,
+    /// The append-only file (off unless `appendonly yes`).
+    pub aof: crate::aof::Aof,
     pub clients: Mutex<hashbrown::HashMap<u64, Arc<ClientInfo>>>,
     pub connected: AtomicUsize,
     pub next_client_id: AtomicU64,
@@ -358,7 +360,9 @@ impl Shared {
         let dbs = (0..config.databases)
             .map(|i| cache.db(i).unwrap_or_else(|_| cache.clone()))
             .collect();
+        let aof = crate::aof::Aof::new(&cache, loops.len());
         let shared = Shared {
+            aof,
             dbs,
             clock,
             now_ms: AtomicU64::new(0),
@@ -420,6 +424,7 @@ impl Shared {
         cache.set_lfu_decay_time(u32::try_from(c.lfu_decay_time).unwrap_or(u32::MAX));
         let max = c.maxmemory;
         drop(c);
+        self.aof.apply_config(self);
         if cache.max_memory() != max {
             cache.set_max_memory(max);
         }
@@ -576,9 +581,14 @@ impl Shared {
 
     /// Periodic work of loop `idx`: the keyspace's active expiry cycle (one caller at a time;
     /// the others return at once), with a quarter of the cron period as budget, as Redis.
-    pub(crate) fn cron(&self, _idx: usize) {
+    pub(crate) fn cron(&self, idx: usize) {
         let hz = self.cron_hz().max(1);
         let budget = Duration::from_micros(250_000 / hz);
+        if idx == 0 {
+            self.aof.cron(self);
+        }
+        // Deletions by expiry are logged to the AOF: ordered like a read (see `aof`).
+        let _order = self.aof.enter_shared(idx);
         self.dbs[0].active_expire_cycle(budget);
     }
 
@@ -649,6 +659,12 @@ impl CoarseClock {
         };
         c.update();
         c
+    }
+
+    /// Stops the clock at 0 while the AOF is replayed (nothing expires while loading, as in
+    /// Redis); the next `update` brings it back to the real time.
+    pub(crate) fn stop_for_load(&self) {
+        self.ms.store(0, Ordering::Relaxed);
     }
 
     pub(crate) fn update(&self) {
@@ -777,6 +793,7 @@ impl Server {
             loops.push(Arc::new(LoopHandle::new()?));
         }
         let shared = Arc::new(Shared::new(config, loops, addr.port()));
+        crate::aof::load(&shared).map_err(std::io::Error::other)?;
         {
             // Without the AOF, the dump (if any) is the data set to start from.
             let cfg = shared.config.read();
@@ -827,6 +844,8 @@ impl ServerHandle {
         for t in self.threads {
             let _ = t.join();
         }
+        // The AOF first: everything acknowledged is on disk before the final save.
+        self.shared.aof.shutdown();
         if let Err(e) = crate::persist::at_shutdown(&self.shared) {
             log_warning!("Error trying to save the DB, can't exit cleanly: {e}");
             return false;

@@ -21,7 +21,7 @@ pub(crate) fn del<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K], lazy: b
             if live(s, store, h, key).is_none() {
                 return 0;
             }
-            notify(store, key, RemovalCause::Removed);
+            notify(store, s.db, key, RemovalCause::Removed);
             if lazy {
                 match s.remove_lazy(h, key) {
                     Some(v) => {
@@ -43,7 +43,7 @@ pub(crate) fn del<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K], lazy: b
                 if live(s, store, h, k.as_ref()).is_none() {
                     continue;
                 }
-                notify(store, k.as_ref(), RemovalCause::Removed);
+                notify(store, s.db, k.as_ref(), RemovalCause::Removed);
                 if lazy {
                     if let Some(v) = s.remove_lazy(h, k.as_ref()) {
                         freed.extend(v);

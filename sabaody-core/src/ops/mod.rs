@@ -27,7 +27,7 @@ pub(crate) fn locate<A: Access + ?Sized>(a: &A, key: &[u8]) -> (u64, usize) {
 pub(crate) fn live(s: &mut Shard, store: &Store, h: u64, key: &[u8]) -> Option<Rec> {
     let (slot, r) = s.find_slot(h, key)?;
     if r.has_ttl && s.is_expired(&r, store.now()) {
-        crate::evict::notify(store, key, crate::evict::RemovalCause::Expired);
+        crate::evict::notify(store, s.db, key, crate::evict::RemovalCause::Expired);
         s.remove(h, key, false);
         s.expired += 1;
         None

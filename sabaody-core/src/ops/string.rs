@@ -170,7 +170,7 @@ pub(crate) fn getdel<A: Access + ?Sized>(a: &A, key: &[u8]) -> Result<Option<Byt
         count_lookup(store, found.is_some());
         let Some(r) = found else { return Ok(None) };
         let v = bytes_of(s, &r)?;
-        crate::evict::notify(store, key, crate::evict::RemovalCause::Removed);
+        crate::evict::notify(store, s.db, key, crate::evict::RemovalCause::Removed);
         s.remove(h, key, false);
         Ok(Some(v))
     })

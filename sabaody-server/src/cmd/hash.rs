@@ -398,6 +398,12 @@ pub(crate) fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result
     let f = args.next_bytes()?;
     let by = args.next_bytes()?;
     let v = ks!(ctx, k => k.hincr_by_float_text(key, f, by))?;
+    ctx.propagate(vec![
+        bytes::Bytes::from_static(b"HSET"),
+        key.clone(),
+        f.clone(),
+        v.clone(),
+    ]);
     write::bulk(ctx.out, &v);
     Ok(())
 }

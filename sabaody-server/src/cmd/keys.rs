@@ -302,6 +302,12 @@ macro_rules! expire_cmd {
                     k.$method(key, when, cond)?
                 }
             });
+            // Logged as PEXPIREAT with the absolute time (DEL if it was past).
+            if done {
+                ctx.propagate_expiry(key, &[]);
+            } else {
+                ctx.propagate_nothing();
+            }
             write::integer(ctx.out, i64::from(done));
             Ok(())
         }

@@ -667,14 +667,31 @@ fn bpop(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>, end: ListEnd) -> Result<(), 
         if let Some(mut v) = ks!(ctx, k => k.pop_count(key, end, 1))?
             && let Some(e) = v.pop()
         {
+            // Logged as the pop that was served (LPOP / RPOP), as Redis does.
+            ctx.propagate(vec![pop_name(end), key.clone()]);
             write::array_len(ctx.out, 2);
             write::bulk(ctx.out, key);
             write::bulk(ctx.out, &e);
             return Ok(());
         }
     }
+    ctx.propagate_nothing();
     block(ctx, keys, BlockOp::Pop(end), timeout);
     Ok(())
+}
+
+fn pop_name(end: ListEnd) -> Bytes {
+    Bytes::from_static(match end {
+        ListEnd::Left => b"LPOP",
+        ListEnd::Right => b"RPOP",
+    })
+}
+
+fn side_name(end: ListEnd) -> Bytes {
+    Bytes::from_static(match end {
+        ListEnd::Left => b"LEFT",
+        ListEnd::Right => b"RIGHT",
+    })
 }
 
 /// ```text
@@ -700,8 +717,18 @@ fn bmove(
     timeout: u64,
 ) -> Result<(), CmdError> {
     match ks!(ctx, k => k.lmove(src, dst, from, to))? {
-        Some(v) => write::bulk(ctx.out, &v),
+        Some(v) => {
+            ctx.propagate(vec![
+                Bytes::from_static(b"LMOVE"),
+                src.clone(),
+                dst.clone(),
+                side_name(from),
+                side_name(to),
+            ]);
+            write::bulk(ctx.out, &v)
+        }
         None => {
+            ctx.propagate_nothing();
             let op = BlockOp::Move {
                 dst: Bytes::copy_from_slice(dst),
                 from,
@@ -744,9 +771,17 @@ pub(crate) fn blmpop(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
     match ks!(ctx, k => k.lmpop(keys, end, count))? {
         Some((key, v)) => {
             ctx.shared.watches.touch_key(ctx.client.db, &key);
+            ctx.propagate(vec![
+                pop_name(end),
+                key.clone(),
+                Bytes::from(v.len().to_string()),
+            ]);
             write_mpop(ctx, &key, &v);
         }
-        None => block(ctx, keys, BlockOp::MPop { end, count }, timeout),
+        None => {
+            ctx.propagate_nothing();
+            block(ctx, keys, BlockOp::MPop { end, count }, timeout)
+        }
     }
     Ok(())
 }

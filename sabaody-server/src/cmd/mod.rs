@@ -1064,6 +1064,18 @@ pub(crate) static BASE: &[CommandSpec] = &[
         "1.0.0",
         "Asynchronously saves the database(s) to disk."
     ),
+    cmd!(
+        "bgrewriteaof",
+        1,
+        ADMIN | NOSCRIPT,
+        0,
+        0,
+        0,
+        crate::aof::bgrewriteaof,
+        "server",
+        "1.0.0",
+        "Asynchronously rewrites the append-only file to disk."
+    ),
 ];
 
 const GET_INDEX: usize = 25;
@@ -1283,6 +1295,8 @@ pub(crate) struct Ctx<'a, 't> {
     pub client: &'a mut Client,
     pub out: &'a mut BytesMut,
     pub tx: Option<&'a Transaction<'t>>,
+    /// What the AOF logs for this command instead of its arguments (see [`Ctx::propagate`]).
+    pub prop: Option<Vec<Vec<Bytes>>>,
 }
 
 /// The keyspace a handler talks to: the client's database, or the EXEC transaction.
@@ -1319,6 +1333,53 @@ impl<'t> Ctx<'_, 't> {
     pub fn proto(&self) -> Protocol {
         self.client.proto
     }
+
+    /// Whether [`Ctx::propagate`] is heard (the AOF is on): handlers skip building what
+    /// would be logged otherwise.
+    pub fn propagating(&self) -> bool {
+        self.shared.aof.on()
+    }
+
+    /// Logs `argv` to the AOF in place of this command's own arguments (several calls log
+    /// several commands, in order). For commands whose effect depends on when or where they
+    /// ran: relative TTLs become absolute, random picks become the members picked, blocking
+    /// pops become the pop that was served, as Redis propagates them.
+    pub fn propagate(&mut self, argv: Vec<Bytes>) {
+        if self.propagating() {
+            self.prop.get_or_insert_with(Vec::new).push(argv);
+        }
+    }
+
+    /// Logs nothing for this command (it changed nothing).
+    pub fn propagate_nothing(&mut self) {
+        if self.propagating() {
+            self.prop.get_or_insert_with(Vec::new);
+        }
+    }
+
+    /// Logs a command that gave `key` a time to live as the key now stands: `argv` followed
+    /// by `PXAT <absolute ms>` (or, with `argv` empty, `PEXPIREAT key <ms>`), or `DEL key`
+    /// when the time was already past and the key is gone. Exact because the AOF's order lock
+    /// is held: nothing else changed the key since the command.
+    pub fn propagate_expiry(&mut self, key: &Bytes, argv: &[&[u8]]) {
+        if !self.propagating() {
+            return;
+        }
+        let at = ks!(self, k => sabaody_core::Keyspace::pexpire_time(k, key));
+        let b = |s: &[u8]| Bytes::copy_from_slice(s);
+        let logged = if at == -2 {
+            vec![b(b"DEL"), key.clone()]
+        } else if argv.is_empty() {
+            vec![b(b"PEXPIREAT"), key.clone(), Bytes::from(at.to_string())]
+        } else {
+            let mut v: Vec<Bytes> = argv.iter().map(|a| b(a)).collect();
+            v.push(b(b"PXAT"));
+            v.push(Bytes::from(at.to_string()));
+            v
+        };
+        self.propagate(logged);
+    }
+
     pub fn ok(&mut self) {
         write::simple(self.out, b"OK");
     }
@@ -1370,6 +1431,19 @@ pub(crate) fn execute(shared: &Shared, client: &mut Client, argv: &[Bytes], out:
         shared.stats_at(client.info.loop_idx).note_error("ERR");
         return;
     };
+    // The AOF's order lock: a write and its log entry are one step (see `aof`).
+    let in_multi = client.multi.is_some() && !spec.has(NO_QUEUE);
+    let _order = shared.aof.enter(client.info.loop_idx, spec, in_multi);
+    execute_spec(shared, client, spec, argv, out);
+}
+
+fn execute_spec(
+    shared: &Shared,
+    client: &mut Client,
+    spec: &'static CommandSpec,
+    argv: &[Bytes],
+    out: &mut BytesMut,
+) {
     let n = argv.len() as i32;
     if (spec.arity > 0 && n != spec.arity) || n < -spec.arity {
         if spec.name == "exec" {
@@ -1463,15 +1537,28 @@ pub(crate) fn run(
     // (`process_input` starts the chain once per batch).
     let start = client.clock;
     let mut args = Args::new(argv);
-    let result = {
+    let db = client.db;
+    let (result, prop) = {
         let mut ctx = Ctx {
             shared,
             client: &mut *client,
             out: &mut *out,
             tx,
+            prop: None,
         };
-        (spec.handler)(&mut ctx, &mut args)
+        let r = (spec.handler)(&mut ctx, &mut args);
+        (r, ctx.prop)
     };
+    if result.is_ok() && spec.has(WRITE) && shared.aof.on() {
+        match prop {
+            None => shared.aof.log(db, argv),
+            Some(v) => {
+                for a in &v {
+                    shared.aof.log(db, a);
+                }
+            }
+        }
+    }
     let now = Instant::now();
     let elapsed = now.saturating_duration_since(start);
     client.clock = now;

@@ -331,14 +331,35 @@ pub(crate) fn spop(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cmd
     match args.remaining() {
         0 => {
             match ks!(ctx, k => k.spop(key))? {
-                Some(m) => write::bulk(ctx.out, &m),
-                None => ctx.null(),
+                Some(m) => {
+                    // The member picked, not the random pick.
+                    ctx.propagate(vec![Bytes::from_static(b"SREM"), key.clone(), m.clone()]);
+                    write::bulk(ctx.out, &m);
+                }
+                None => {
+                    ctx.propagate_nothing();
+                    ctx.null();
+                }
             }
             Ok(())
         }
         1 => {
             let count = positive_count(args.next_bytes()?)?;
             let v = ks!(ctx, k => k.spop_count(key, count))?;
+            if v.is_empty() {
+                ctx.propagate_nothing();
+            } else if ctx.propagating() {
+                if ks!(ctx, k => k.exists(&[key])) == 0 {
+                    // The set was emptied: one DEL, as Redis logs it.
+                    ctx.propagate(vec![Bytes::from_static(b"DEL"), key.clone()]);
+                } else {
+                    let mut argv = Vec::with_capacity(v.len() + 2);
+                    argv.push(Bytes::from_static(b"SREM"));
+                    argv.push(key.clone());
+                    argv.extend(v.iter().cloned());
+                    ctx.propagate(argv);
+                }
+            }
             members(ctx.out, ctx.proto(), &v);
             Ok(())
         }

@@ -69,6 +69,11 @@ pub(crate) fn set(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdE
         }
     }
     let outcome = ks!(ctx, k => k.set_with(key, value, &opts))?;
+    if !outcome.written {
+        ctx.propagate_nothing();
+    } else if matches!(opts.expiry, Some(e) if e != SetExpiry::KeepTtl) {
+        ctx.propagate_expiry(key, &[b"SET", key, value]);
+    }
     if opts.get {
         match outcome.previous {
             Some(v) => write::bulk(ctx.out, &v),
@@ -153,6 +158,13 @@ pub(crate) fn getex(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
         }
         other => other?,
     };
+    match (&v, expiry) {
+        (Some(_), Some(GetExExpiry::Persist)) => {
+            ctx.propagate(vec![bytes::Bytes::from_static(b"PERSIST"), key.clone()])
+        }
+        (Some(_), Some(_)) => ctx.propagate_expiry(key, &[]),
+        _ => ctx.propagate_nothing(),
+    }
     bulk_or_null(ctx, v);
     Ok(())
 }
@@ -284,6 +296,7 @@ pub(crate) fn setex(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
     let secs = args.next_int()?;
     let value = args.next_bytes()?;
     ks!(ctx, k => k.setex(key, secs, value))?;
+    ctx.propagate_expiry(key, &[b"SET", key, value]);
     ctx.ok();
     Ok(())
 }
@@ -296,6 +309,7 @@ pub(crate) fn psetex(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
     let ms = args.next_int()?;
     let value = args.next_bytes()?;
     ks!(ctx, k => k.psetex(key, ms, value))?;
+    ctx.propagate_expiry(key, &[b"SET", key, value]);
     ctx.ok();
     Ok(())
 }
@@ -351,6 +365,13 @@ pub(crate) fn incrbyfloat(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<
     // the type check, so the result and the error precedence are Redis's.
     let by = args.next_bytes()?;
     let v = ks!(ctx, k => k.incr_by_float_text(key, by))?;
+    // The result, not the increment: replay gives the same text whatever the float rounding.
+    ctx.propagate(vec![
+        bytes::Bytes::from_static(b"SET"),
+        key.clone(),
+        v.clone(),
+        bytes::Bytes::from_static(b"KEEPTTL"),
+    ]);
     write::bulk(ctx.out, &v);
     Ok(())
 }

@@ -88,6 +88,8 @@ pub(crate) fn exec(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), Cm
     let flagged =
         |f: &Option<Arc<AtomicBool>>| f.as_ref().is_some_and(|f| f.load(Ordering::Acquire));
     let needs_plain = queued.iter().any(|(spec, _)| spec.has(flag::NO_TX));
+    // The AOF logs the transaction's writes inside MULTI ... EXEC.
+    shared.aof.begin_tx();
     let client = &mut *ctx.client;
     let out = &mut *ctx.out;
     if needs_plain {
@@ -119,6 +121,7 @@ pub(crate) fn exec(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), Cm
             }
         });
     }
+    shared.aof.end_tx();
     end_watch(shared, client);
     Ok(())
 }

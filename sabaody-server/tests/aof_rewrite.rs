@@ -1,0 +1,176 @@
+//! AOF rewrite: BGREWRITEAOF while writes go on loses nothing and leaves a manifest of the new
+//! base and the new incremental file only; `CONFIG SET appendonly yes` at run time starts the
+//! log with a rewrite; the automatic rewrite fires past `auto-aof-rewrite-min-size`; a SIGKILL
+//! during rewrites loses no acknowledged write.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod aof_util;
+
+use std::time::{Duration, Instant};
+
+use aof_util::{TempDir, assert_same, connect, dump, start};
+use sabaody_server::{Config, Server};
+
+fn info_field(con: &mut redis::Connection, field: &str) -> String {
+    let info: String = redis::cmd("INFO").arg("persistence").query(con).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in {info}"))
+        .trim()
+        .to_string()
+}
+
+fn wait_rewrites(con: &mut redis::Connection, n: u64) {
+    let t = Instant::now();
+    while info_field(con, "aof_rewrite_in_progress") != "0"
+        || info_field(con, "aof_rewrites").parse::<u64>().unwrap() < n
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "rewrite did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(info_field(con, "aof_last_bgrewrite_status"), "ok");
+}
+
+fn fill(con: &mut redis::Connection, from: usize, to: usize) {
+    for i in from..to {
+        let _: () = redis::pipe()
+            .cmd("SET")
+            .arg(format!("k{i}"))
+            .arg(i)
+            .ignore()
+            .cmd("SADD")
+            .arg(format!("s{}", i % 7))
+            .arg(i)
+            .ignore()
+            .cmd("HSET")
+            .arg("h")
+            .arg(i)
+            .arg("x")
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(format!("k{}", i / 2))
+            .arg(900_000)
+            .ignore()
+            .query(con)
+            .unwrap();
+    }
+}
+
+fn manifest(dir: &std::path::Path) -> String {
+    std::fs::read_to_string(dir.join("appendonlydir").join("appendonly.aof.manifest")).unwrap()
+}
+
+#[test]
+fn bgrewriteaof_compacts_and_loses_nothing() {
+    let dir = TempDir::new("aof-rewrite");
+    let h = start(dir.path(), &[("appendfsync", "everysec")]);
+    let mut con = connect(&h);
+    fill(&mut con, 0, 2000);
+    // Writes from another client all through the rewrite.
+    let addr = h.local_addr();
+    let writer = std::thread::spawn(move || {
+        let mut c = redis::Client::open(format!("redis://{addr}/"))
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        fill(&mut c, 2000, 6000);
+    });
+    let reply: String = redis::cmd("BGREWRITEAOF").query(&mut con).unwrap();
+    assert!(
+        reply.starts_with("Background append only file rewriting"),
+        "{reply}"
+    );
+    wait_rewrites(&mut con, 1);
+    writer.join().unwrap();
+    let _: String = redis::cmd("BGREWRITEAOF").query(&mut con).unwrap();
+    wait_rewrites(&mut con, 2);
+    fill(&mut con, 6000, 6500);
+    let before = dump(&mut con);
+    h.shutdown();
+    let m = manifest(dir.path());
+    assert_eq!(
+        m,
+        "file appendonly.aof.3.base.rdb seq 3 type b\nfile appendonly.aof.3.incr.aof seq 3 type i\n"
+    );
+    let mut files: Vec<String> = std::fs::read_dir(dir.path().join("appendonlydir"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "appendonly.aof.3.base.rdb",
+            "appendonly.aof.3.incr.aof",
+            "appendonly.aof.manifest"
+        ]
+    );
+    let h = start(dir.path(), &[]);
+    let mut con = connect(&h);
+    assert_same(&before, &dump(&mut con), 0);
+    h.shutdown();
+}
+
+#[test]
+fn config_set_appendonly_yes_starts_the_log_with_a_rewrite() {
+    let dir = TempDir::new("aof-enable");
+    let mut c = Config::default();
+    c.set("port", &["0"]).unwrap();
+    c.set("loglevel", &["warning"]).unwrap();
+    c.set("dir", &[dir.path().to_str().unwrap()]).unwrap();
+    let h = Server::start(c).unwrap();
+    let mut con = connect(&h);
+    fill(&mut con, 0, 1000);
+    assert_eq!(info_field(&mut con, "aof_enabled"), "0");
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("appendonly")
+        .arg("yes")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(info_field(&mut con, "aof_enabled"), "1");
+    fill(&mut con, 1000, 1500);
+    wait_rewrites(&mut con, 1);
+    fill(&mut con, 1500, 1600);
+    let before = dump(&mut con);
+    h.shutdown();
+    let h = start(dir.path(), &[]);
+    let mut con = connect(&h);
+    assert_same(&before, &dump(&mut con), 0);
+    // And off again: the log stops growing.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("appendonly")
+        .arg("no")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(info_field(&mut con, "aof_enabled"), "0");
+    h.shutdown();
+}
+
+#[test]
+fn automatic_rewrite_past_the_min_size() {
+    let dir = TempDir::new("aof-auto");
+    let h = start(
+        dir.path(),
+        &[
+            ("auto-aof-rewrite-min-size", "1mb"),
+            ("auto-aof-rewrite-percentage", "100"),
+            ("hz", "50"),
+        ],
+    );
+    let mut con = connect(&h);
+    fill(&mut con, 0, 12_000);
+    wait_rewrites(&mut con, 1);
+    let before = dump(&mut con);
+    h.shutdown();
+    assert!(manifest(dir.path()).contains(".base.rdb"));
+    let h = start(dir.path(), &[]);
+    let mut con = connect(&h);
+    assert_same(&before, &dump(&mut con), 0);
+    h.shutdown();
+}
