@@ -53,4 +53,5 @@ pub use encode::{encode, format_double, write};
 pub use error::DecodeError;
 pub use frame::{Frame, Protocol};
 pub use limits::Limits;
+pub use num::fmt_u64;
 pub use request::RequestDecoder;

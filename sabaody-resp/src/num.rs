@@ -55,8 +55,9 @@ pub(crate) fn push_usize(out: &mut bytes::BytesMut, n: usize) {
     out.extend_from_slice(fmt_u64(&mut buf, n as u64));
 }
 
+/// The decimal text of `n`, written at the end of `buf`.
 #[inline]
-fn fmt_u64(buf: &mut [u8; 20], mut n: u64) -> &[u8] {
+pub fn fmt_u64(buf: &mut [u8; 20], mut n: u64) -> &[u8] {
     let mut i = buf.len();
     loop {
         i -= 1;

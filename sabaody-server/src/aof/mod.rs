@@ -131,43 +131,26 @@ struct TxLog {
 }
 
 fn put_argv<'a, A: AsRef<[u8]> + 'a>(out: &mut Vec<u8>, argv: &'a [A]) {
-    let mut num = itoa_buf();
+    let mut num = [0u8; 20];
     out.push(b'*');
-    out.extend_from_slice(fmt_u(&mut num, argv.len() as u64));
+    out.extend_from_slice(sabaody_resp::fmt_u64(&mut num, argv.len() as u64));
     out.extend_from_slice(b"\r\n");
     for a in argv {
         let a = a.as_ref();
         out.push(b'$');
-        out.extend_from_slice(fmt_u(&mut num, a.len() as u64));
+        out.extend_from_slice(sabaody_resp::fmt_u64(&mut num, a.len() as u64));
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(a);
         out.extend_from_slice(b"\r\n");
     }
 }
 
-fn itoa_buf() -> [u8; 20] {
-    [0u8; 20]
-}
-
-fn fmt_u(buf: &mut [u8; 20], mut n: u64) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    &buf[i..]
-}
-
 impl LogBuf {
     fn emit<A: AsRef<[u8]>>(&mut self, db: usize, argv: &[A]) {
         let before = self.bytes.len();
         if self.db != Some(db) {
-            let mut num = itoa_buf();
-            let d = fmt_u(&mut num, db as u64);
+            let mut num = [0u8; 20];
+            let d = sabaody_resp::fmt_u64(&mut num, db as u64);
             put_argv(&mut self.bytes, &[&b"SELECT"[..], d]);
             self.db = Some(db);
         }
