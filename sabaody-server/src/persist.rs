@@ -145,23 +145,29 @@ pub(crate) enum Start {
 
 /// SAVE: a snapshot written by the calling thread (other loops keep serving).
 pub(crate) fn save(shared: &Shared) -> io::Result<SaveStats> {
+    let Some((path, changes, snap)) = take_cut(shared) else {
+        return Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            "Background save already in progress",
+        ));
+    };
+    let r = write_snapshot_file(&path, snap, &[]);
+    finish(&shared.persist, &path, changes, &r, false);
+    r
+}
+
+/// Takes the cut of a save: the dump's path, the change count at the cut and the snapshot, or
+/// `None` while another snapshot is being written.
+fn take_cut(shared: &Shared) -> Option<(PathBuf, u64, RdbSnapshot)> {
     let cache = &shared.dbs[0];
     let (path, opts) = {
         let c = shared.config.read();
         (rdb_path(&c), save_options(&c))
     };
     let changes = cache.change_count();
-    let Some(snap) = cache.begin_snapshot(opts) else {
-        return Err(io::Error::new(
-            io::ErrorKind::WouldBlock,
-            "Background save already in progress",
-        ));
-    };
-    let p = &shared.persist;
-    p.last_try.store(unix_secs(), Relaxed);
-    let r = write_snapshot_file(&path, snap, &[]);
-    finish(p, &path, changes, &r, false);
-    r
+    let snap = cache.begin_snapshot(opts)?;
+    shared.persist.last_try.store(unix_secs(), Relaxed);
+    Some((path, changes, snap))
 }
 
 fn finish(p: &Persist, path: &Path, changes: u64, r: &io::Result<SaveStats>, background: bool) {
@@ -197,17 +203,10 @@ pub(crate) fn bgsave(shared: &Shared) -> Start {
     if p.bgsave_running.swap(true, Relaxed) {
         return Start::Busy;
     }
-    let cache = shared.dbs[0].clone();
-    let (path, opts) = {
-        let c = shared.config.read();
-        (rdb_path(&c), save_options(&c))
-    };
-    let changes = cache.change_count();
-    let Some(snap) = cache.begin_snapshot(opts) else {
+    let Some((path, changes, snap)) = take_cut(shared) else {
         p.bgsave_running.store(false, Relaxed);
         return Start::Busy;
     };
-    p.last_try.store(unix_secs(), Relaxed);
     *p.bgsave_started.lock() = Some(Instant::now());
     // The previous thread (if any) has finished: join it before replacing its handle.
     if let Some(t) = p.bgsave_thread.lock().take() {

@@ -443,9 +443,7 @@ pub(crate) fn lastsave(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<()
 /// ```
 /// Writes the snapshot on this loop thread; the other loops keep serving meanwhile.
 pub(crate) fn save(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), CmdError> {
-    if ctx.shared.persist.bgsave_in_progress() || ctx.shared.dbs[0].snapshot_in_progress() {
-        return Err(CmdError::msg("ERR Background save already in progress"));
-    }
+    // A running BGSAVE or AOF rewrite holds the one snapshot: `save` reports it as WouldBlock.
     match crate::persist::save(ctx.shared) {
         Ok(_) => {
             ctx.ok();
