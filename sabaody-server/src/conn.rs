@@ -74,10 +74,16 @@ const PREFETCH_AHEAD: usize = 32;
 /// anything that does not parse as a complete RESP array simply ends the scan.
 fn prefetch_keys(db: &sabaody_core::Cache, buf: &[u8]) {
     let mut p = 0;
-    for _ in 0..PREFETCH_AHEAD {
+    // A lone request gains nothing (its lookup follows at once): the first key is prefetched
+    // only once a second request is seen, so an unpipelined client pays no second hash.
+    let mut first = None;
+    for r in 0..PREFETCH_AHEAD {
         let Some((n, q)) = header(buf, p, b'*') else {
             return;
         };
+        if let Some(k) = first.take() {
+            db.prefetch(k);
+        }
         p = q;
         for i in 0..n {
             let Some((len, q)) = header(buf, p, b'$') else {
@@ -86,8 +92,12 @@ fn prefetch_keys(db: &sabaody_core::Cache, buf: &[u8]) {
             let Some(arg) = buf.get(q..q + len) else {
                 return;
             };
-            if i == 1 && n >= 2 {
-                db.prefetch(arg);
+            if i == 1 {
+                if r == 0 {
+                    first = Some(arg);
+                } else {
+                    db.prefetch(arg);
+                }
             }
             p = q + len + 2;
         }
