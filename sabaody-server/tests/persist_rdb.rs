@@ -3,27 +3,13 @@
 //! type, value and absolute expire time in every database).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod aof_util;
+
+use aof_util::TempDir;
 use redis::{Commands, Connection};
 use sabaody_server::{Config, Server, ServerHandle};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "sabaody-persist-{name}-{}-{}",
-        std::process::id(),
-        fastrand_suffix()
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn fastrand_suffix() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(0);
-    h.finish()
-}
 
 fn start(dir: &Path, extra: &[(&str, &str)]) -> std::io::Result<ServerHandle> {
     let mut c = Config::default();
@@ -194,8 +180,9 @@ fn populate(con: &mut Connection) {
 
 #[test]
 fn save_then_restart_loads_the_same_keyspace() {
-    let dir = temp_dir("save");
-    let h = start(&dir, &[]).unwrap();
+    let tmp = TempDir::new("persist-save");
+    let dir = tmp.path();
+    let h = start(dir, &[]).unwrap();
     let mut con = client(&h);
     populate(&mut con);
     let before = digest(&mut con);
@@ -209,17 +196,16 @@ fn save_then_restart_loads_the_same_keyspace() {
     assert!(t1 >= t0);
     assert!(dir.join("dump.rdb").exists());
     // Nothing else is left in the directory (the temp file was renamed).
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    assert_eq!(std::fs::read_dir(dir).unwrap().count(), 1);
     drop(con);
     assert!(h.shutdown());
 
-    let h = start(&dir, &[]).unwrap();
+    let h = start(dir, &[]).unwrap();
     let mut con = client(&h);
     assert_eq!(digest(&mut con), before);
     assert_eq!(info_field(&mut con, "rdb_changes_since_last_save"), "0");
     drop(con);
     h.shutdown();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// All string keys of database 0 with their values (MGET in batches: many keys).
@@ -236,8 +222,9 @@ fn strings(con: &mut Connection) -> Vec<(String, String)> {
 
 #[test]
 fn bgsave_while_writing_keeps_serving_and_saves() {
-    let dir = temp_dir("bgsave");
-    let h = start(&dir, &[]).unwrap();
+    let tmp = TempDir::new("persist-bgsave");
+    let dir = tmp.path();
+    let h = start(dir, &[]).unwrap();
     let mut con = client(&h);
     for chunk in 0..20 {
         let pairs: Vec<(String, String)> = (0..5_000)
@@ -263,18 +250,18 @@ fn bgsave_while_writing_keeps_serving_and_saves() {
     drop((con, other));
     h.shutdown();
     // The dump is the keyspace as of the BGSAVE.
-    let h = start(&dir, &[]).unwrap();
+    let h = start(dir, &[]).unwrap();
     let mut con = client(&h);
     assert_eq!(strings(&mut con), at_cut);
     drop(con);
     h.shutdown();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn save_point_triggers_a_background_save() {
-    let dir = temp_dir("savepoint");
-    let h = start(&dir, &[("save", "1 1")]).unwrap();
+    let tmp = TempDir::new("persist-savepoint");
+    let dir = tmp.path();
+    let h = start(dir, &[("save", "1 1")]).unwrap();
     let mut con = client(&h);
     let _: () = con.set("a", "1").unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -290,27 +277,27 @@ fn save_point_triggers_a_background_save() {
     let _: () = con.set("b", "2").unwrap();
     let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").arg("NOSAVE").query(&mut con);
     assert!(h.wait());
-    let h = start(&dir, &[]).unwrap();
+    let h = start(dir, &[]).unwrap();
     let mut con = client(&h);
     let a: Option<String> = con.get("a").unwrap();
     let b: Option<String> = con.get("b").unwrap();
     assert_eq!((a.as_deref(), b), (Some("1"), None));
     drop(con);
     h.shutdown();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn shutdown_saves_when_save_points_are_configured() {
-    let dir = temp_dir("shutdown");
-    let h = start(&dir, &[("save", "3600 1")]).unwrap();
+    let tmp = TempDir::new("persist-shutdown");
+    let dir = tmp.path();
+    let h = start(dir, &[("save", "3600 1")]).unwrap();
     let mut con = client(&h);
     populate(&mut con);
     let before = digest(&mut con);
     drop(con);
     // A graceful stop (as on SIGTERM) writes the final snapshot.
     assert!(h.shutdown());
-    let h = start(&dir, &[]).unwrap();
+    let h = start(dir, &[]).unwrap();
     let mut con = client(&h);
     assert_eq!(digest(&mut con), before);
     // SHUTDOWN SAVE saves even without save points.
@@ -318,18 +305,18 @@ fn shutdown_saves_when_save_points_are_configured() {
     let after = digest(&mut con);
     let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").arg("SAVE").query(&mut con);
     assert!(h.wait());
-    let h = start(&dir, &[]).unwrap();
+    let h = start(dir, &[]).unwrap();
     let mut con = client(&h);
     assert_eq!(digest(&mut con), after);
     drop(con);
     h.shutdown();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_damaged_dump_refuses_to_start_naming_the_file() {
-    let dir = temp_dir("damaged");
-    let h = start(&dir, &[]).unwrap();
+    let tmp = TempDir::new("persist-damaged");
+    let dir = tmp.path();
+    let h = start(dir, &[]).unwrap();
     let mut con = client(&h);
     populate(&mut con);
     let _: String = redis::cmd("SAVE").query(&mut con).unwrap();
@@ -340,19 +327,19 @@ fn a_damaged_dump_refuses_to_start_naming_the_file() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x5a;
     std::fs::write(&path, &bytes).unwrap();
-    let err = start(&dir, &[]).expect_err("a corrupt dump must not load");
+    let err = start(dir, &[]).expect_err("a corrupt dump must not load");
     assert!(err.to_string().contains("dump.rdb"), "{err}");
     // Truncated.
     std::fs::write(&path, &bytes[..mid]).unwrap();
-    let err = start(&dir, &[]).expect_err("a truncated dump must not load");
+    let err = start(dir, &[]).expect_err("a truncated dump must not load");
     assert!(err.to_string().contains("dump.rdb"), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn save_commands_errors() {
-    let dir = temp_dir("errors");
-    let h = start(&dir, &[]).unwrap();
+    let tmp = TempDir::new("persist-errors");
+    let dir = tmp.path();
+    let h = start(dir, &[]).unwrap();
     let mut con = client(&h);
     let e = redis::cmd("BGSAVE")
         .arg("NOW")
@@ -365,17 +352,17 @@ fn save_commands_errors() {
     assert!(e.to_string().contains("not allowed"), "{e}");
     drop(con);
     h.shutdown();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn failed_background_save_refuses_writes_until_a_save_succeeds() {
-    let dir = temp_dir("misconf");
-    let h = start(&dir, &[("save", "3600 1000000")]).unwrap();
+    let tmp = TempDir::new("persist-misconf");
+    let dir = tmp.path();
+    let h = start(dir, &[("save", "3600 1000000")]).unwrap();
     let mut con = client(&h);
     let _: () = con.set("a", "1").unwrap();
     // The directory vanishes: the next background save fails.
-    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
     let r: String = redis::cmd("BGSAVE").query(&mut con).unwrap();
     assert_eq!(r, "Background saving started");
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -394,7 +381,7 @@ fn failed_background_save_refuses_writes_until_a_save_succeeds() {
     let a: String = con.get("a").unwrap();
     assert_eq!(a, "1");
     // Once a save succeeds, writes are accepted again.
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
     let _: String = redis::cmd("BGSAVE").query(&mut con).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while con.set::<_, _, ()>("b", "2").is_err() {
@@ -406,5 +393,4 @@ fn failed_background_save_refuses_writes_until_a_save_succeeds() {
     }
     drop(con);
     h.shutdown();
-    let _ = std::fs::remove_dir_all(&dir);
 }
