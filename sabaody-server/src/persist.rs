@@ -396,6 +396,52 @@ pub(crate) fn changes_since_save(shared: &Shared) -> u64 {
         .saturating_sub(shared.persist.changes_at_save.load(Relaxed))
 }
 
+/// Deletes `temp-<pid>-<n>.rdb` files in `dir` left by a save that was killed: only those whose
+/// process no longer exists (on Linux, no `/proc/<pid>`), so a live server sharing the directory
+/// keeps its file. Elsewhere nothing is deleted.
+pub(crate) fn remove_stale_temp_files(c: &Config) {
+    let Ok(entries) = std::fs::read_dir(&c.dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("temp-")?.strip_suffix(".rdb"))
+            .and_then(|rest| rest.split_once('-'))
+            .filter(|(_, seq)| seq.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let gone = cfg!(target_os = "linux")
+            && pid != std::process::id()
+            && !Path::new(&format!("/proc/{pid}")).exists();
+        if gone {
+            match std::fs::remove_file(e.path()) {
+                Ok(()) => log_notice!("Removed {} left by an interrupted save", e.path().display()),
+                Err(err) => log_warning!("Cannot remove {}: {err}", e.path().display()),
+            }
+        }
+    }
+}
+
+/// FLUSHALL with save points configured saves the now-empty data set at once, as Redis does, so a
+/// restart cannot bring the flushed keys back from the previous dump. While another snapshot is
+/// being written (its cut may predate the flush) a BGSAVE is scheduled to follow it.
+pub(crate) fn after_flushall(shared: &Shared) {
+    if shared.config.read().save.is_empty() {
+        return;
+    }
+    match save(shared) {
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            shared.persist.bgsave_scheduled.store(true, Relaxed);
+        }
+        Err(e) => log_warning!("Saving after FLUSHALL failed: {e}"),
+    }
+}
+
 /// Loads `dir/dbfilename` at startup, if it exists.
 ///
 /// # Errors

@@ -797,6 +797,7 @@ impl Server {
         {
             // Without the AOF, the dump (if any) is the data set to start from.
             let cfg = shared.config.read();
+            crate::persist::remove_stale_temp_files(&cfg);
             if !cfg.appendonly {
                 crate::persist::load_at_startup(&shared.dbs[0], &cfg)
                     .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;

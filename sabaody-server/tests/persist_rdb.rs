@@ -394,3 +394,51 @@ fn failed_background_save_refuses_writes_until_a_save_succeeds() {
     drop(con);
     h.shutdown();
 }
+
+#[test]
+fn flushall_with_save_points_saves_the_empty_data_set() {
+    let tmp = TempDir::new("persist-flushall");
+    let dir = tmp.path();
+    let h = start(dir, &[("save", "3600 1")]).unwrap();
+    let mut con = client(&h);
+    populate(&mut con);
+    let _: () = redis::cmd("SAVE").query(&mut con).unwrap();
+    let _: () = redis::cmd("FLUSHALL").query(&mut con).unwrap();
+    // No final save: only the FLUSHALL's own save can keep the flushed keys from coming back.
+    let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").arg("NOSAVE").query(&mut con);
+    assert!(h.wait());
+    let h = start(dir, &[]).unwrap();
+    let mut con = client(&h);
+    assert_eq!(digest(&mut con), Vec::new());
+    // Without save points FLUSHALL writes nothing (as in Redis): the last dump stays.
+    populate(&mut con);
+    let saved = digest(&mut con);
+    let _: () = redis::cmd("SAVE").query(&mut con).unwrap();
+    let _: () = redis::cmd("FLUSHALL").query(&mut con).unwrap();
+    let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").arg("NOSAVE").query(&mut con);
+    assert!(h.wait());
+    let h = start(dir, &[]).unwrap();
+    let mut con = client(&h);
+    assert_eq!(digest(&mut con), saved);
+    drop(con);
+    h.shutdown();
+}
+
+#[test]
+fn temp_files_of_dead_saves_are_removed_at_start() {
+    let tmp = TempDir::new("persist-temp");
+    let dir = tmp.path();
+    // pid_max is at most 2^22, so no process has this pid; our own pid is alive (the server
+    // runs in this process); the third name is not a save's temp file.
+    let dead = dir.join("temp-99999999-3.rdb");
+    let alive = dir.join(format!("temp-{}-0.rdb", std::process::id()));
+    let other = dir.join("temp-notes.rdb");
+    for p in [&dead, &alive, &other] {
+        std::fs::write(p, b"partial").unwrap();
+    }
+    let h = start(dir, &[]).unwrap();
+    assert!(!dead.exists());
+    assert!(alive.exists());
+    assert!(other.exists());
+    h.shutdown();
+}

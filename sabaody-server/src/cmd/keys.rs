@@ -239,6 +239,10 @@ pub(crate) fn flushall(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(),
     flush_mode(args)?;
     touch_watched(ctx, None);
     ks!(ctx, k => k.flush_all());
+    // Client id 0 is the AOF replay's: no save while loading.
+    if ctx.client.id != 0 {
+        crate::persist::after_flushall(ctx.shared);
+    }
     ctx.ok();
     Ok(())
 }
