@@ -391,12 +391,16 @@ impl Shared {
             tcp_keepalive: AtomicU64::new(0),
             config: RwLock::new(config),
         };
-        shared.refresh_cached_config();
+        // Before `aof::load` the AOF only takes the fsync policy: nothing can fail yet.
+        let _ = shared.refresh_cached_config();
         shared
     }
 
     /// Copies the config values the hot paths read into atomics (after start and CONFIG SET).
-    pub(crate) fn refresh_cached_config(&self) {
+    ///
+    /// # Errors
+    /// `appendonly yes` could not turn the AOF on: `appendonly` is set back to `no`.
+    pub(crate) fn refresh_cached_config(&self) -> Result<(), ()> {
         let c = self.config.read();
         self.maxclients.store(c.maxclients, Ordering::Relaxed);
         self.query_buffer_limit
@@ -424,10 +428,14 @@ impl Shared {
         cache.set_lfu_decay_time(u32::try_from(c.lfu_decay_time).unwrap_or(u32::MAX));
         let max = c.maxmemory;
         drop(c);
-        self.aof.apply_config(self);
+        let aof = self.aof.apply_config(self);
+        if aof.is_err() {
+            self.config.write().appendonly = false;
+        }
         if cache.max_memory() != max {
             cache.set_max_memory(max);
         }
+        aof
     }
 
     /// Registers a new client and returns its registry entry.

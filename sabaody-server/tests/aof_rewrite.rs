@@ -174,3 +174,36 @@ fn automatic_rewrite_past_the_min_size() {
     assert_same(&before, &dump(&mut con), 0);
     h.shutdown();
 }
+
+#[test]
+fn config_set_appendonly_yes_that_fails_is_an_error_and_stays_off() {
+    let dir = TempDir::new("aof-enable-fails");
+    // A regular file where the AOF directory should be: it cannot be created.
+    std::fs::write(dir.path().join("appendonlydir"), b"in the way").unwrap();
+    let mut c = Config::default();
+    c.set("port", &["0"]).unwrap();
+    c.set("loglevel", &["nothing"]).unwrap();
+    c.set("dir", &[dir.path().to_str().unwrap()]).unwrap();
+    let h = Server::start(c).unwrap();
+    let mut con = connect(&h);
+    let err = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("appendonly")
+        .arg("yes")
+        .query::<()>(&mut con)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("Unable to turn on AOF"),
+        "unexpected error: {err}"
+    );
+    assert_eq!(info_field(&mut con, "aof_enabled"), "0");
+    let got: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("appendonly")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(got, ["appendonly", "no"]);
+    // Writes go on as before.
+    let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut con).unwrap();
+    h.shutdown();
+}

@@ -295,7 +295,10 @@ impl Aof {
     /// Follows `appendonly` / `appendfsync` after CONFIG SET. The caller holds the exclusive
     /// order lock (CONFIG is an admin command); at start-up (before `load`) only the fsync
     /// policy is taken.
-    pub(crate) fn apply_config(&self, shared: &Shared) {
+    ///
+    /// # Errors
+    /// The AOF could not be turned on (the reason is logged); it stays off.
+    pub(crate) fn apply_config(&self, shared: &Shared) -> Result<(), ()> {
         let (want, fsync, no_fsync) = {
             let c = shared.config.read();
             (
@@ -306,15 +309,17 @@ impl Aof {
         };
         self.set_policy(&fsync, no_fsync);
         if !self.inner.started.load(Ordering::Acquire) {
-            return;
+            return Ok(());
         }
         if want && !self.on() {
             if let Err(e) = self.start_at_runtime(shared) {
                 log_warning!("Unable to turn on AOF: {e}");
+                return Err(());
             }
         } else if !want && self.on() {
             self.stop_at_runtime();
         }
+        Ok(())
     }
 
     /// `CONFIG SET appendonly yes`: logging starts now, into a new incremental file, and a

@@ -275,7 +275,12 @@ pub(crate) fn config(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
             })?;
         }
         *ctx.shared.config.write() = updated;
-        ctx.shared.refresh_cached_config();
+        if ctx.shared.refresh_cached_config().is_err() {
+            // As Redis words it; the reason is in the log, and appendonly is back to no.
+            return Err(CmdError::msg(
+                "ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs.",
+            ));
+        }
         ctx.ok();
     } else if is(sub, b"RESETSTAT") {
         if args.remaining() != 0 {
