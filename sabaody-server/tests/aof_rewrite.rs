@@ -207,3 +207,64 @@ fn config_set_appendonly_yes_that_fails_is_an_error_and_stays_off() {
     let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut con).unwrap();
     h.shutdown();
 }
+
+/// Writes that the AOF cannot take (here every incremental file after the first is /dev/full:
+/// ENOSPC; turning the AOF on starts a rewrite, which moves to the second at once) are refused
+/// with Redis's MISCONF error until the AOF is turned off; reads go on.
+#[cfg(target_os = "linux")]
+#[test]
+fn failing_aof_writes_refuse_further_writes() {
+    let dir = TempDir::new("aof-enospc");
+    let aof_dir = dir.path().join("appendonlydir");
+    std::fs::create_dir(&aof_dir).unwrap();
+    for seq in 2..=8 {
+        std::os::unix::fs::symlink(
+            "/dev/full",
+            aof_dir.join(format!("appendonly.aof.{seq}.incr.aof")),
+        )
+        .unwrap();
+    }
+    let mut c = Config::default();
+    c.set("port", &["0"]).unwrap();
+    c.set("loglevel", &["nothing"]).unwrap();
+    c.set("dir", &[dir.path().to_str().unwrap()]).unwrap();
+    let h = Server::start(c).unwrap();
+    let mut con = connect(&h);
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("appendonly")
+        .arg("yes")
+        .query(&mut con)
+        .unwrap();
+    // Acknowledged as with Redis's everysec: the write to the file fails after it.
+    let _: () = redis::cmd("SET").arg("a").arg("1").query(&mut con).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let err = loop {
+        match redis::cmd("SET").arg("b").arg("2").query::<()>(&mut con) {
+            Err(e) => break e,
+            Ok(()) => {
+                assert!(Instant::now() < deadline, "writes never refused");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    };
+    assert_eq!(err.code(), Some("MISCONF"));
+    assert!(
+        err.to_string()
+            .contains("Errors writing to the AOF file: No space left on device"),
+        "{err}"
+    );
+    assert!(redis::cmd("PING").query::<String>(&mut con).is_err());
+    assert_eq!(info_field(&mut con, "aof_last_write_status"), "err");
+    let a: String = redis::cmd("GET").arg("a").query(&mut con).unwrap();
+    assert_eq!(a, "1");
+    // With the AOF off, writes are accepted again.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("appendonly")
+        .arg("no")
+        .query(&mut con)
+        .unwrap();
+    let _: () = redis::cmd("SET").arg("c").arg("3").query(&mut con).unwrap();
+    h.shutdown();
+}

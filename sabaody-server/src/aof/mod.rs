@@ -222,6 +222,10 @@ struct Inner {
     rewriting: AtomicBool,
     rewrite: Mutex<RewriteInfo>,
     write_ok: AtomicBool,
+    /// The last fsync of the everysec thread succeeded.
+    fsync_ok: AtomicBool,
+    /// Why the last write or fsync failed (`strerror` text), for the MISCONF reply.
+    last_error: Mutex<String>,
     stop: AtomicBool,
     /// `load` ran: CONFIG SET appendonly turns the AOF on and off from now on.
     started: AtomicBool,
@@ -254,6 +258,8 @@ impl Aof {
                 ..RewriteInfo::default()
             }),
             write_ok: AtomicBool::new(true),
+            fsync_ok: AtomicBool::new(true),
+            last_error: Mutex::new(String::new()),
             stop: AtomicBool::new(false),
             started: AtomicBool::new(false),
             fsync_thread: Mutex::new(None),
@@ -274,6 +280,25 @@ impl Aof {
     #[inline]
     pub(crate) fn on(&self) -> bool {
         self.inner.on.load(Ordering::Relaxed)
+    }
+
+    /// As Redis: while the AOF is on and its last write (or background fsync) failed, writes
+    /// and PING are refused with this MISCONF error, so nothing is acknowledged that the log
+    /// does not hold. The next successful write (each loop turn with `no`, each second with
+    /// `everysec`) lifts it. (`always` exits on such an error instead.)
+    #[inline]
+    pub(crate) fn write_error(&self) -> Option<String> {
+        let inner = &*self.inner;
+        if inner.write_ok.load(Ordering::Relaxed) && inner.fsync_ok.load(Ordering::Relaxed) {
+            return None;
+        }
+        if !self.on() {
+            return None;
+        }
+        Some(format!(
+            "MISCONF Errors writing to the AOF file: {}",
+            inner.last_error.lock()
+        ))
     }
 
     /// Applies `appendfsync` and `no-appendfsync-on-rewrite` (start-up and CONFIG SET).
@@ -544,10 +569,20 @@ impl Inner {
                 let mut b = self.buf.lock();
                 data.extend_from_slice(&b.bytes);
                 b.bytes = data;
+                *self.last_error.lock() = strerror(&e);
                 self.write_ok.store(false, Ordering::Relaxed);
                 Err(e)
             }
         }
+    }
+}
+
+/// The OS's text for an I/O error without Rust's " (os error N)" suffix, as Redis prints it.
+fn strerror(e: &io::Error) -> String {
+    let text = e.to_string();
+    match (e.raw_os_error(), text.rfind(" (os error ")) {
+        (Some(_), Some(at)) => text[..at].to_string(),
+        _ => text,
     }
 }
 
@@ -894,8 +929,13 @@ impl Aof {
                         match fd.sync_data() {
                             Ok(()) => {
                                 inner.synced.fetch_max(upto, Ordering::AcqRel);
+                                inner.fsync_ok.store(true, Ordering::Relaxed);
                             }
-                            Err(e) => log_warning!("Error fsyncing the AOF file: {e}"),
+                            Err(e) => {
+                                log_warning!("Error fsyncing the AOF file: {e}");
+                                *inner.last_error.lock() = strerror(&e);
+                                inner.fsync_ok.store(false, Ordering::Relaxed);
+                            }
                         }
                     }
                 }

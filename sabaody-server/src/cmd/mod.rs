@@ -1496,13 +1496,21 @@ fn execute_spec(
     }
     // As Redis: while background saves fail and save points are configured
     // (`stop-writes-on-bgsave-error yes`), writes (and PING) are refused.
-    if (spec.has(WRITE) || spec.name == "ping") && shared.persist.refusing_writes() {
-        if let Some(m) = client.multi.as_mut() {
-            m.dirty = true;
+    // Likewise while writes to the AOF fail.
+    if spec.has(WRITE) || spec.name == "ping" {
+        let refusal = if shared.persist.refusing_writes() {
+            Some(std::borrow::Cow::Borrowed(crate::persist::MISCONF))
+        } else {
+            shared.aof.write_error().map(std::borrow::Cow::Owned)
+        };
+        if let Some(text) = refusal {
+            if let Some(m) = client.multi.as_mut() {
+                m.dirty = true;
+            }
+            write::error(out, text.as_bytes());
+            shared.stats_at(client.info.loop_idx).note_error("MISCONF");
+            return;
         }
-        write::error(out, crate::persist::MISCONF.as_bytes());
-        shared.stats_at(client.info.loop_idx).note_error("MISCONF");
-        return;
     }
     if in_multi {
         transaction::queue(shared, client, spec, argv, out);
