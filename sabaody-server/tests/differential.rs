@@ -128,6 +128,11 @@ fn diff_multi() {
 }
 
 #[test]
+fn diff_multi_oom() {
+    run_family("multi_oom", include_str!("diff/multi_oom.redis"));
+}
+
+#[test]
 fn diff_errors() {
     run_family("errors", include_str!("diff/errors.redis"));
 }
@@ -1561,6 +1566,7 @@ fn every_family_script_parses() {
         ("rename_copy", include_str!("diff/rename_copy.redis")),
         ("select", include_str!("diff/select.redis")),
         ("multi", include_str!("diff/multi.redis")),
+        ("multi_oom", include_str!("diff/multi_oom.redis")),
         ("errors", include_str!("diff/errors.redis")),
         ("connection", include_str!("diff/connection.redis")),
         ("protocol", include_str!("diff/protocol.redis")),

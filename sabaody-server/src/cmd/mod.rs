@@ -1482,33 +1482,37 @@ fn execute_spec(
         shared.stats_at(client.info.loop_idx).note_error("ERR");
         return;
     }
+    // EXEC counts as the commands it will run (Redis's getCommandFlags: the union of the
+    // queued commands' flags), so a transaction is refused as a whole (EXECABORT) when memory
+    // or persistence went bad after its commands were queued.
+    let exec = spec.has(NO_QUEUE) && spec.name == "exec";
+    let (denyoom, writes) = match client.multi.as_ref() {
+        Some(m) if exec => (
+            m.queued.iter().any(|(s, _)| s.has(DENYOOM)),
+            m.queued.iter().any(|(s, _)| s.has(WRITE)),
+        ),
+        _ => (spec.has(DENYOOM), spec.has(WRITE)),
+    };
     // The memory bound, as Redis's processCommand: evict before a command that may grow
     // memory; refuse it if nothing may be evicted. Inside MULTI every queued command counts
-    // (queuing itself takes memory); EXEC, DISCARD and QUIT never do.
+    // (queuing itself takes memory); DISCARD and QUIT never do, EXEC only for what it runs.
     let in_multi = client.multi.is_some() && !spec.has(NO_QUEUE);
-    if (spec.has(DENYOOM) || in_multi) && shared.dbs[0].make_room().is_err() {
-        if let Some(m) = client.multi.as_mut() {
-            m.dirty = true;
-        }
-        CmdError::Core(sabaody_core::Error::OutOfMemory).write(out);
-        shared.stats_at(client.info.loop_idx).note_error("OOM");
+    if (denyoom || in_multi) && shared.dbs[0].make_room().is_err() {
+        let text = sabaody_core::Error::OutOfMemory.redis_text();
+        reject(shared, client, exec, out, &text, "OOM");
         return;
     }
     // As Redis: while background saves fail and save points are configured
     // (`stop-writes-on-bgsave-error yes`), writes (and PING) are refused.
     // Likewise while writes to the AOF fail.
-    if spec.has(WRITE) || spec.name == "ping" {
+    if writes || spec.name == "ping" {
         let refusal = if shared.persist.refusing_writes() {
             Some(std::borrow::Cow::Borrowed(crate::persist::MISCONF))
         } else {
             shared.aof.write_error().map(std::borrow::Cow::Owned)
         };
         if let Some(text) = refusal {
-            if let Some(m) = client.multi.as_mut() {
-                m.dirty = true;
-            }
-            write::error(out, text.as_bytes());
-            shared.stats_at(client.info.loop_idx).note_error("MISCONF");
+            reject(shared, client, exec, out, &text, "MISCONF");
             return;
         }
     }
@@ -1517,6 +1521,34 @@ fn execute_spec(
         return;
     }
     run(shared, client, spec, argv, out, None);
+}
+
+/// Refuses a command before it runs: inside MULTI the transaction is flagged (EXEC will answer
+/// EXECABORT); a refused EXEC discards the transaction and says why, as Redis's rejectCommand.
+fn reject(
+    shared: &Shared,
+    client: &mut Client,
+    exec: bool,
+    out: &mut BytesMut,
+    text: &str,
+    code: &str,
+) {
+    if exec {
+        transaction::abort(shared, client);
+        write::error(
+            out,
+            format!("EXECABORT Transaction discarded because of: {text}").as_bytes(),
+        );
+        shared
+            .stats_at(client.info.loop_idx)
+            .note_error("EXECABORT");
+        return;
+    }
+    if let Some(m) = client.multi.as_mut() {
+        m.dirty = true;
+    }
+    write::error(out, text.as_bytes());
+    shared.stats_at(client.info.loop_idx).note_error(code);
 }
 
 /// Runs an already validated command (also used by EXEC for queued commands, with `tx`).
