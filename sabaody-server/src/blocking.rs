@@ -137,6 +137,26 @@ impl Blocking {
         }
     }
 
+    /// Every key waited on in these databases may have changed (SWAPDB): all are checked.
+    pub fn signal_dbs(&self, dbs: &[usize]) {
+        if !self.active() {
+            return;
+        }
+        let keys: Vec<(usize, Bytes)> = self
+            .inner
+            .lock()
+            .by_key
+            .keys()
+            .filter(|(d, _)| dbs.contains(d))
+            .cloned()
+            .collect();
+        if keys.is_empty() {
+            return;
+        }
+        self.ready.lock().extend(keys);
+        self.has_ready.store(true, Ordering::SeqCst);
+    }
+
     /// Serves the clients blocked on keys signalled since the last call. Must run with no
     /// shard lock held.
     pub fn serve(&self, shared: &Shared) {

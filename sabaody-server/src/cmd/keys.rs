@@ -2,6 +2,7 @@
 //! DBSIZE FLUSHDB FLUSHALL, and the TTL family EXPIRE PEXPIRE EXPIREAT PEXPIREAT TTL PTTL
 //! EXPIRETIME PEXPIRETIME PERSIST.
 
+use bytes::Bytes;
 use sabaody_core::{CopyOptions, ExpireCondition, KeyType, Keyspace, ScanOptions};
 use sabaody_resp::write;
 
@@ -97,6 +98,10 @@ pub(crate) fn copy(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cmd
         }
     }
     let done = ks!(ctx, k => k.copy(src, dst, &opts))?;
+    if let Some(db) = opts.db.filter(|&d| done && d != ctx.client.db) {
+        // The command's own key marks cover the client's database only.
+        key_written_in(ctx, db, dst);
+    }
     write::integer(ctx.out, i64::from(done));
     Ok(())
 }
@@ -370,6 +375,9 @@ pub(crate) fn move_(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
     let db = args.next_int()?;
     let db = usize::try_from(db).map_err(|_| CmdError::msg("ERR DB index is out of range"))?;
     let moved = ks!(ctx, k => k.move_key(key, db))?;
+    if moved {
+        key_written_in(ctx, db, key);
+    }
     write::integer(ctx.out, i64::from(moved));
     Ok(())
 }
@@ -393,8 +401,17 @@ pub(crate) fn swapdb(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
     // Watched keys of either database that exist in either change meaning.
     touch_watched_in(ctx, &[a, b]);
     ks!(ctx, k => k.swap_db(a, b))?;
+    ctx.shared.blocking.signal_dbs(&[a, b]);
     ctx.ok();
     Ok(())
+}
+
+/// A key written in database `db` other than the client's (MOVE, COPY ... DB): its watchers
+/// are marked and clients blocked on it there may be served.
+fn key_written_in(ctx: &Ctx<'_, '_>, db: usize, key: &[u8]) {
+    let key = Bytes::copy_from_slice(key);
+    ctx.shared.watches.touch_key(db, &key);
+    ctx.shared.blocking.signal(db, std::iter::once(&key));
 }
 
 /// Marks the watchers of keys of the databases `dbs` when the key exists in any of them.
