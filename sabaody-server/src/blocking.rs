@@ -50,6 +50,8 @@ pub(crate) struct Waiter {
     pub db: usize,
     pub keys: Vec<Bytes>,
     pub op: BlockOp,
+    /// Blocked with a timeout (INFO `clients_in_timeout_table`).
+    pub timed: bool,
 }
 
 #[derive(Debug, Default)]
@@ -135,6 +137,14 @@ impl Blocking {
         if !r.is_empty() {
             self.has_ready.store(true, Ordering::SeqCst);
         }
+    }
+
+    /// Blocked clients, and those among them with a timeout (INFO `blocked_clients`,
+    /// `clients_in_timeout_table`).
+    pub fn counts(&self) -> (usize, usize) {
+        let inner = self.inner.lock();
+        let timed = inner.waiters.values().filter(|w| w.timed).count();
+        (inner.waiters.len(), timed)
     }
 
     /// Every key waited on in these databases may have changed (SWAPDB): all are checked.

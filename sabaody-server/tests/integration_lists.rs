@@ -304,3 +304,43 @@ fn blocking_forms_do_not_block_inside_exec() {
     call(&mut c, &["PING"], "+PONG\r\n");
     server.shutdown();
 }
+
+/// INFO clients counts blocked clients (and those with a timeout) while they wait, and no
+/// more once they are served, time out or leave.
+#[test]
+fn info_counts_blocked_clients() {
+    fn field(c: &mut TcpStream, name: &str) -> String {
+        c.write_all(&cmd(&["INFO", "clients"])).unwrap();
+        let mut text = String::new();
+        let mut buf = [0u8; 4096];
+        while !text.contains("clients_in_timeout_table:") || !text.ends_with("\r\n\r\n") {
+            let n = c.read(&mut buf).unwrap();
+            assert!(n > 0, "connection closed");
+            text.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        let at = text.find(&format!("{name}:")).unwrap() + name.len() + 1;
+        text[at..].split("\r\n").next().unwrap().to_string()
+    }
+    let server = start();
+    let addr = server.local_addr();
+    let mut c = connect(addr);
+    assert_eq!(field(&mut c, "blocked_clients"), "0");
+    let mut forever = connect(addr);
+    forever.write_all(&cmd(&["BLPOP", "q", "0"])).unwrap();
+    let mut timed = connect(addr);
+    timed.write_all(&cmd(&["BRPOP", "r", "30"])).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(field(&mut c, "blocked_clients"), "2");
+    assert_eq!(field(&mut c, "clients_in_timeout_table"), "1");
+    call(&mut c, &["RPUSH", "q", "x"], ":1\r\n");
+    assert_eq!(
+        String::from_utf8_lossy(&read_n(&mut forever, 20)),
+        "*2\r\n$1\r\nq\r\n$1\r\nx\r\n"
+    );
+    assert_eq!(field(&mut c, "blocked_clients"), "1");
+    drop(timed);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(field(&mut c, "blocked_clients"), "0");
+    assert_eq!(field(&mut c, "clients_in_timeout_table"), "0");
+    server.shutdown();
+}

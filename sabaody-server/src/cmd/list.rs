@@ -656,6 +656,7 @@ fn block(ctx: &mut Ctx<'_, '_>, keys: &[Bytes], op: BlockOp, timeout_ms: u64) {
         db: ctx.client.db,
         keys: uniq,
         op,
+        timed: timeout_ms > 0,
     });
 }
 
