@@ -1446,24 +1446,9 @@ fn execute_spec(
 ) {
     let n = argv.len() as i32;
     if (spec.arity > 0 && n != spec.arity) || n < -spec.arity {
-        if spec.name == "exec" {
-            // Redis aborts the transaction outright when EXEC itself is malformed.
-            transaction::abort(shared, client);
-            let msg = format!(
-                "EXECABORT Transaction discarded because of: wrong number of arguments for '{}' command",
-                spec.name
-            );
-            write::error(out, msg.as_bytes());
-            shared
-                .stats_at(client.info.loop_idx)
-                .note_error("EXECABORT");
-            return;
-        }
-        if let Some(m) = client.multi.as_mut() {
-            m.dirty = true;
-        }
-        CmdError::WrongArity(spec.name).write(out);
-        shared.stats_at(client.info.loop_idx).note_error("ERR");
+        // Redis aborts the transaction outright when EXEC itself is malformed.
+        let text = format!("ERR wrong number of arguments for '{}' command", spec.name);
+        reject(shared, client, spec.name == "exec", out, &text, "ERR");
         return;
     }
     if !client.authenticated && !spec.has(NO_AUTH) {
@@ -1523,8 +1508,9 @@ fn execute_spec(
     run(shared, client, spec, argv, out, None);
 }
 
-/// Refuses a command before it runs: inside MULTI the transaction is flagged (EXEC will answer
-/// EXECABORT); a refused EXEC discards the transaction and says why, as Redis's rejectCommand.
+/// Refuses a command before it runs with the error `text`: inside MULTI the transaction is
+/// flagged (EXEC will answer EXECABORT); a refused EXEC discards the transaction and says why
+/// (`text` without its `ERR ` prefix), as Redis's rejectCommand.
 fn reject(
     shared: &Shared,
     client: &mut Client,
@@ -1535,9 +1521,10 @@ fn reject(
 ) {
     if exec {
         transaction::abort(shared, client);
+        let reason = text.strip_prefix("ERR ").unwrap_or(text);
         write::error(
             out,
-            format!("EXECABORT Transaction discarded because of: {text}").as_bytes(),
+            format!("EXECABORT Transaction discarded because of: {reason}").as_bytes(),
         );
         shared
             .stats_at(client.info.loop_idx)
