@@ -11,6 +11,23 @@ use std::time::{Duration, Instant};
 use aof_util::{TempDir, assert_same, connect, dump, start};
 use sabaody_server::{Config, Server};
 
+/// A server in `dir` with the AOF off (`start` turns it on).
+fn start_without_aof(dir: &std::path::Path) -> sabaody_server::ServerHandle {
+    let mut c = Config::default();
+    c.set("port", &["0"]).unwrap();
+    c.set("loglevel", &["warning"]).unwrap();
+    c.set("dir", &[dir.to_str().unwrap()]).unwrap();
+    Server::start(c).unwrap()
+}
+
+fn set_appendonly(con: &mut redis::Connection, value: &str) -> redis::RedisResult<()> {
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("appendonly")
+        .arg(value)
+        .query(con)
+}
+
 fn info_field(con: &mut redis::Connection, field: &str) -> String {
     let info: String = redis::cmd("INFO").arg("persistence").query(con).unwrap();
     info.lines()
@@ -118,20 +135,11 @@ fn bgrewriteaof_compacts_and_loses_nothing() {
 #[test]
 fn config_set_appendonly_yes_starts_the_log_with_a_rewrite() {
     let dir = TempDir::new("aof-enable");
-    let mut c = Config::default();
-    c.set("port", &["0"]).unwrap();
-    c.set("loglevel", &["warning"]).unwrap();
-    c.set("dir", &[dir.path().to_str().unwrap()]).unwrap();
-    let h = Server::start(c).unwrap();
+    let h = start_without_aof(dir.path());
     let mut con = connect(&h);
     fill(&mut con, 0, 1000);
     assert_eq!(info_field(&mut con, "aof_enabled"), "0");
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("appendonly")
-        .arg("yes")
-        .query(&mut con)
-        .unwrap();
+    let _: () = set_appendonly(&mut con, "yes").unwrap();
     assert_eq!(info_field(&mut con, "aof_enabled"), "1");
     fill(&mut con, 1000, 1500);
     wait_rewrites(&mut con, 1);
@@ -142,12 +150,7 @@ fn config_set_appendonly_yes_starts_the_log_with_a_rewrite() {
     let mut con = connect(&h);
     assert_same(&before, &dump(&mut con), 0);
     // And off again: the log stops growing.
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("appendonly")
-        .arg("no")
-        .query(&mut con)
-        .unwrap();
+    let _: () = set_appendonly(&mut con, "no").unwrap();
     assert_eq!(info_field(&mut con, "aof_enabled"), "0");
     h.shutdown();
 }
@@ -180,18 +183,9 @@ fn config_set_appendonly_yes_that_fails_is_an_error_and_stays_off() {
     let dir = TempDir::new("aof-enable-fails");
     // A regular file where the AOF directory should be: it cannot be created.
     std::fs::write(dir.path().join("appendonlydir"), b"in the way").unwrap();
-    let mut c = Config::default();
-    c.set("port", &["0"]).unwrap();
-    c.set("loglevel", &["nothing"]).unwrap();
-    c.set("dir", &[dir.path().to_str().unwrap()]).unwrap();
-    let h = Server::start(c).unwrap();
+    let h = start_without_aof(dir.path());
     let mut con = connect(&h);
-    let err = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("appendonly")
-        .arg("yes")
-        .query::<()>(&mut con)
-        .unwrap_err();
+    let err = set_appendonly(&mut con, "yes").unwrap_err();
     assert!(
         err.to_string().contains("Unable to turn on AOF"),
         "unexpected error: {err}"
@@ -224,18 +218,9 @@ fn failing_aof_writes_refuse_further_writes() {
         )
         .unwrap();
     }
-    let mut c = Config::default();
-    c.set("port", &["0"]).unwrap();
-    c.set("loglevel", &["nothing"]).unwrap();
-    c.set("dir", &[dir.path().to_str().unwrap()]).unwrap();
-    let h = Server::start(c).unwrap();
+    let h = start_without_aof(dir.path());
     let mut con = connect(&h);
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("appendonly")
-        .arg("yes")
-        .query(&mut con)
-        .unwrap();
+    let _: () = set_appendonly(&mut con, "yes").unwrap();
     // Acknowledged as with Redis's everysec: the write to the file fails after it.
     let _: () = redis::cmd("SET").arg("a").arg("1").query(&mut con).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -259,12 +244,7 @@ fn failing_aof_writes_refuse_further_writes() {
     let a: String = redis::cmd("GET").arg("a").query(&mut con).unwrap();
     assert_eq!(a, "1");
     // With the AOF off, writes are accepted again.
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("appendonly")
-        .arg("no")
-        .query(&mut con)
-        .unwrap();
+    let _: () = set_appendonly(&mut con, "no").unwrap();
     let _: () = redis::cmd("SET").arg("c").arg("3").query(&mut con).unwrap();
     h.shutdown();
 }

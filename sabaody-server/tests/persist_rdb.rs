@@ -30,6 +30,20 @@ fn client(h: &ServerHandle) -> Connection {
         .unwrap()
 }
 
+/// `SHUTDOWN <how>` (SAVE / NOSAVE), then a fresh server on the same directory.
+fn shutdown_and_restart(
+    h: ServerHandle,
+    mut con: Connection,
+    dir: &Path,
+    how: &str,
+) -> (ServerHandle, Connection) {
+    let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").arg(how).query(&mut con);
+    assert!(h.wait());
+    let h = start(dir, &[]).unwrap();
+    let con = client(&h);
+    (h, con)
+}
+
 fn info_field(con: &mut Connection, field: &str) -> String {
     let info: String = redis::cmd("INFO").arg("persistence").query(con).unwrap();
     info.lines()
@@ -275,10 +289,7 @@ fn save_point_triggers_a_background_save() {
     // SHUTDOWN NOSAVE leaves the dump as the save point wrote it.
     let mut con = client(&h);
     let _: () = con.set("b", "2").unwrap();
-    let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").arg("NOSAVE").query(&mut con);
-    assert!(h.wait());
-    let h = start(dir, &[]).unwrap();
-    let mut con = client(&h);
+    let (h, mut con) = shutdown_and_restart(h, con, dir, "NOSAVE");
     let a: Option<String> = con.get("a").unwrap();
     let b: Option<String> = con.get("b").unwrap();
     assert_eq!((a.as_deref(), b), (Some("1"), None));
@@ -303,10 +314,7 @@ fn shutdown_saves_when_save_points_are_configured() {
     // SHUTDOWN SAVE saves even without save points.
     let _: () = con.set("later", "x").unwrap();
     let after = digest(&mut con);
-    let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").arg("SAVE").query(&mut con);
-    assert!(h.wait());
-    let h = start(dir, &[]).unwrap();
-    let mut con = client(&h);
+    let (h, mut con) = shutdown_and_restart(h, con, dir, "SAVE");
     assert_eq!(digest(&mut con), after);
     drop(con);
     h.shutdown();
@@ -405,20 +413,14 @@ fn flushall_with_save_points_saves_the_empty_data_set() {
     let _: () = redis::cmd("SAVE").query(&mut con).unwrap();
     let _: () = redis::cmd("FLUSHALL").query(&mut con).unwrap();
     // No final save: only the FLUSHALL's own save can keep the flushed keys from coming back.
-    let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").arg("NOSAVE").query(&mut con);
-    assert!(h.wait());
-    let h = start(dir, &[]).unwrap();
-    let mut con = client(&h);
+    let (h, mut con) = shutdown_and_restart(h, con, dir, "NOSAVE");
     assert_eq!(digest(&mut con), Vec::new());
     // Without save points FLUSHALL writes nothing (as in Redis): the last dump stays.
     populate(&mut con);
     let saved = digest(&mut con);
     let _: () = redis::cmd("SAVE").query(&mut con).unwrap();
     let _: () = redis::cmd("FLUSHALL").query(&mut con).unwrap();
-    let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").arg("NOSAVE").query(&mut con);
-    assert!(h.wait());
-    let h = start(dir, &[]).unwrap();
-    let mut con = client(&h);
+    let (h, mut con) = shutdown_and_restart(h, con, dir, "NOSAVE");
     assert_eq!(digest(&mut con), saved);
     drop(con);
     h.shutdown();
