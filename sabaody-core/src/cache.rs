@@ -379,6 +379,18 @@ impl Cache {
         st
     }
 
+    /// Zeroes the counters of [`Cache::stats`] (the server's CONFIG RESETSTAT).
+    pub fn reset_stats(&self) {
+        for stripe in &self.store.stripes {
+            stripe.hits.store(0, Ordering::Relaxed);
+            stripe.misses.store(0, Ordering::Relaxed);
+        }
+        for slot in &self.store.slots {
+            slot.shard.write().expired = 0;
+        }
+        self.store.limits.evicted.store(0, Ordering::Relaxed);
+    }
+
     /// The memory bound in bytes (0 = none).
     #[must_use]
     pub fn max_memory(&self) -> u64 {

@@ -164,3 +164,38 @@ fn keys_scan_and_info() {
     assert_eq!(size, 0);
     h.shutdown();
 }
+
+/// CONFIG RESETSTAT zeroes the keyspace counters too (hits, misses, expired keys), as Redis.
+#[test]
+fn config_resetstat_zeroes_keyspace_counters() {
+    let h = start();
+    let mut con = client(&h, false);
+    let stat = |con: &mut redis::Connection, name: &str| -> u64 {
+        let info: redis::InfoDict = redis::cmd("INFO").arg("stats").query(con).unwrap();
+        info.get::<u64>(name).unwrap()
+    };
+    let _: Option<String> = con.get("missing").unwrap();
+    let _: () = con.set("k", "v").unwrap();
+    let _: String = con.get("k").unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("short")
+        .arg("v")
+        .arg("PX")
+        .arg(1)
+        .query(&mut con)
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let _: Option<String> = con.get("short").unwrap();
+    assert_eq!(stat(&mut con, "keyspace_hits"), 1);
+    assert_eq!(stat(&mut con, "keyspace_misses"), 2);
+    assert_eq!(stat(&mut con, "expired_keys"), 1);
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(stat(&mut con, "keyspace_hits"), 0);
+    assert_eq!(stat(&mut con, "keyspace_misses"), 0);
+    assert_eq!(stat(&mut con, "expired_keys"), 0);
+    assert_eq!(stat(&mut con, "evicted_keys"), 0);
+    h.shutdown();
+}

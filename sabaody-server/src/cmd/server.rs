@@ -289,6 +289,7 @@ pub(crate) fn config(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
         for st in ctx.shared.stats.iter() {
             st.reset();
         }
+        ctx.shared.dbs[0].reset_stats();
         ctx.shared.slowlog.entries.lock().clear();
         ctx.ok();
     } else if is(sub, b"REWRITE") {
