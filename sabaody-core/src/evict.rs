@@ -617,13 +617,28 @@ impl Store {
         let volatile = policy.is_volatile();
         let mut found = [Candidate::default(); MAX_SAMPLES];
         let mut n = 0;
+        // Start loading the run's control bytes and slots before taking the lock, from the
+        // table location the slot keeps for prefetching (a stale one only wastes the hint).
+        let pf = &self.slots[gid];
+        let ctrl = pf.pf_ctrl.load(Relaxed);
+        let start = fastrand::usize(..=pf.pf_mask.load(Relaxed));
+        if ctrl != 0 {
+            let slot_of = |b: usize| ctrl.wrapping_sub((b + 1) * std::mem::size_of::<u64>());
+            crate::prefetch::line(ctrl.wrapping_add(start));
+            crate::prefetch::line(slot_of(start));
+            crate::prefetch::line(slot_of(start + 7));
+        }
         {
             let shard = self.slots[gid].shard.read();
             let nb = shard.num_buckets();
             if nb == 0 {
                 return;
             }
-            let mut b = fastrand::usize(..nb);
+            let mut b = if start < nb {
+                start
+            } else {
+                fastrand::usize(..nb)
+            };
             let mut empty_run = 0;
             for _ in 0..(samples * 16).min(nb) {
                 if n == samples {
