@@ -15,13 +15,15 @@
 //!   mapping shifts by 100k keys).
 //!
 //! `SAMPLES` and `LFU_LOG_FACTOR` set Sabaody's `maxmemory-samples` (default 5) and
-//! `lfu-log-factor` (default 10). `SEED` changes the streams' seed; `STREAMS` and `CACHES`
+//! `lfu-log-factor` (default 10), `LFU_DECAY_TIME` its `lfu-decay-time` (minutes, default 1),
+//! `RATE` the simulated requests per second (default 1,000,000: 5M requests last 5 seconds,
+//! too short for any LFU decay). `SEED` changes the streams' seed; `STREAMS` and `CACHES`
 //! (comma-separated parts of names, e.g. `CACHES=lfu,moka`) run a subset.
 //!
 //! Every request is a read; a miss inserts the key (read-through cache). Sabaody's caches are
 //! `Cache`s with `maxmemory` set to exactly 100,000 keys' charge (keys and values of fixed
 //! width, so every key costs the same) and a manual clock advanced 1 ms per 1,000 requests (a
-//! steady 1M requests/s), so LRU times have the resolution a live server would see.
+//! steady 1M requests/s, see `RATE`), so LRU times have the resolution a live server would see.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use sabaody::{Cache, EvictionPolicy, Keyspace, ManualClock};

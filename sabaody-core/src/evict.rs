@@ -16,8 +16,8 @@
 //!   then increments it with probability `1 / ((counter - 5) * lfu-log-factor + 1)`; new keys
 //!   start at 5 so they are not evicted before they had a chance to be read. The finer time
 //!   breaks ties between equal counters: of two keys read equally often, the one idle longer
-//!   is evicted first (measured with `examples/hit_ratio.rs`: +0.5 to +1 point on Zipf streams
-//!   over Redis's random choice among ties).
+//!   is evicted first (measured with `examples/hit_ratio.rs`, Zipf stream: 78.86% against
+//!   78.70% when every access falls in the same tick, i.e. ties broken by pool order).
 //!
 //! # Eviction
 //!
@@ -617,28 +617,13 @@ impl Store {
         let volatile = policy.is_volatile();
         let mut found = [Candidate::default(); MAX_SAMPLES];
         let mut n = 0;
-        // Start loading the run's control bytes and slots before taking the lock, from the
-        // table location the slot keeps for prefetching (a stale one only wastes the hint).
-        let pf = &self.slots[gid];
-        let ctrl = pf.pf_ctrl.load(Relaxed);
-        let start = fastrand::usize(..=pf.pf_mask.load(Relaxed));
-        if ctrl != 0 {
-            let slot_of = |b: usize| ctrl.wrapping_sub((b + 1) * std::mem::size_of::<u64>());
-            crate::prefetch::line(ctrl.wrapping_add(start));
-            crate::prefetch::line(slot_of(start));
-            crate::prefetch::line(slot_of(start + 7));
-        }
         {
             let shard = self.slots[gid].shard.read();
             let nb = shard.num_buckets();
             if nb == 0 {
                 return;
             }
-            let mut b = if start < nb {
-                start
-            } else {
-                fastrand::usize(..nb)
-            };
+            let mut b = fastrand::usize(..nb);
             let mut empty_run = 0;
             for _ in 0..(samples * 16).min(nb) {
                 if n == samples {
