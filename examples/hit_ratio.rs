@@ -15,12 +15,15 @@
 //!   mapping shifts by 100k keys).
 //!
 //! `SAMPLES` and `LFU_LOG_FACTOR` set Sabaody's `maxmemory-samples` (default 5) and
-//! `lfu-log-factor` (default 10).
+//! `lfu-log-factor` (default 10), `LFU_DECAY_TIME` its `lfu-decay-time` (minutes, default 1),
+//! `RATE` the simulated requests per second (default 1,000,000: 5M requests last 5 seconds,
+//! too short for any LFU decay). `SEED` changes the streams' seed; `STREAMS` and `CACHES`
+//! (comma-separated parts of names, e.g. `CACHES=lfu,moka`) run a subset.
 //!
 //! Every request is a read; a miss inserts the key (read-through cache). Sabaody's caches are
 //! `Cache`s with `maxmemory` set to exactly 100,000 keys' charge (keys and values of fixed
 //! width, so every key costs the same) and a manual clock advanced 1 ms per 1,000 requests (a
-//! steady 1M requests/s), so LRU times have the resolution a live server would see.
+//! steady 1M requests/s, see `RATE`), so LRU times have the resolution a live server would see.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use sabaody::{Cache, EvictionPolicy, Keyspace, ManualClock};
@@ -55,9 +58,9 @@ impl Zipf {
     }
 }
 
-fn stream(name: &str, requests: usize) -> Vec<u64> {
+fn stream(name: &str, requests: usize, seed: u64) -> Vec<u64> {
     let zipf = Zipf::new(KEYS, 0.99);
-    let mut rng = fastrand::Rng::with_seed(0x5eed);
+    let mut rng = fastrand::Rng::with_seed(seed);
     // A fixed random permutation so popular ranks are not neighbouring key numbers.
     let mut perm: Vec<u64> = (0..KEYS).collect();
     rng.shuffle(&mut perm);
@@ -166,6 +169,8 @@ struct Sabaody {
     cache: Cache,
     clock: ManualClock,
     n: u64,
+    /// Requests per simulated millisecond.
+    per_ms: u64,
     buf: [u8; 8],
 }
 
@@ -187,6 +192,7 @@ impl Sabaody {
             .eviction_policy(policy)
             .eviction_samples(env("SAMPLES", 5))
             .lfu_log_factor(env("LFU_LOG_FACTOR", 10))
+            .lfu_decay_time(env("LFU_DECAY_TIME", 1))
             .max_memory(per_key * CAPACITY as u64)
             .build();
         Sabaody {
@@ -194,6 +200,7 @@ impl Sabaody {
             cache,
             clock,
             n: 0,
+            per_ms: (u64::from(env("RATE", 1_000_000)) / 1000).max(1),
             buf: [0; 8],
         }
     }
@@ -205,7 +212,7 @@ impl Policy for Sabaody {
     }
     fn access(&mut self, key: u64) -> bool {
         self.n += 1;
-        if self.n.is_multiple_of(1000) {
+        if self.n.is_multiple_of(self.per_ms) {
             self.clock.advance(Duration::from_millis(1));
         }
         // Fixed-width key: 8 bytes of the number, so every key is charged the same.
@@ -253,17 +260,33 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5_000_000);
-    let names = ["zipf", "zipf+scan", "shifting"];
+    let seed: u64 = std::env::var("SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x5eed);
+    // STREAMS / CACHES: comma-separated names (or parts of names) to run a subset.
+    let wanted = |var: &str, name: &str| match std::env::var(var) {
+        Ok(list) => list.split(',').any(|w| !w.is_empty() && name.contains(w)),
+        Err(_) => true,
+    };
+    let names: Vec<&str> = ["zipf", "zipf+scan", "shifting"]
+        .into_iter()
+        .filter(|n| wanted("STREAMS", n))
+        .collect();
     let mut rows: Vec<(String, Vec<f64>)> = Vec::new();
     for (si, sname) in names.iter().enumerate() {
-        let keys = stream(sname, requests);
-        let mut caches: Vec<Box<dyn Policy>> = vec![
+        let keys = stream(sname, requests, seed);
+        let caches: Vec<Box<dyn Policy>> = vec![
             Box::new(Sabaody::new(EvictionPolicy::AllKeysLru)),
             Box::new(Sabaody::new(EvictionPolicy::AllKeysLfu)),
             Box::new(ExactLru::new()),
             Box::new(Moka(moka::sync::Cache::new(CAPACITY as u64))),
             Box::new(Quick(quick_cache::unsync::Cache::new(CAPACITY))),
         ];
+        let mut caches: Vec<Box<dyn Policy>> = caches
+            .into_iter()
+            .filter(|c| wanted("CACHES", &c.name()))
+            .collect();
         for (ci, c) in caches.iter_mut().enumerate() {
             let t = Instant::now();
             let hits = keys.iter().filter(|&&k| c.access(k)).count();
@@ -280,7 +303,9 @@ fn main() {
             rows[ci].1.push(ratio);
         }
     }
-    println!("\nhit ratio, {requests} requests per stream, capacity 100,000 keys (10% of 1M)\n");
+    println!(
+        "\nhit ratio, {requests} requests per stream, seed {seed}, capacity 100,000 keys (10% of 1M)\n"
+    );
     println!("| cache | {} |", names.join(" | "));
     println!(
         "|---|{}|",

@@ -454,6 +454,14 @@ impl Shard {
         })
     }
 
+    /// The raw slot of `bucket` (record offset in the low 32 bits, access stamp in the high
+    /// ones), if it holds a key: eviction sampling scores keys by their stamps without
+    /// reading their records.
+    #[inline]
+    pub(crate) fn slot_value(&self, bucket: usize) -> Option<u64> {
+        self.table.get_bucket(bucket).map(|slot| slot.load(Relaxed))
+    }
+
     pub(crate) fn find(&self, h: u64, key: &[u8]) -> Option<Rec> {
         self.find_slot(h, key).map(|(_, r)| r)
     }
@@ -837,8 +845,8 @@ impl Shard {
         out
     }
 
-    /// Removes the record in `bucket` (active expiry).
-    fn remove_bucket(&mut self, bucket: usize) {
+    /// Removes the record in `bucket` (active expiry, eviction).
+    pub(crate) fn remove_bucket(&mut self, bucket: usize) {
         if self.cow.is_some()
             && let Some(r) = self.bucket(bucket)
         {

@@ -1,5 +1,6 @@
 //! The memory bound: each policy evicts only what it may, OOM under noeviction, lowering the
-//! bound evicts down to it, LFU counters grow and decay on the manual clock, idle times,
+//! bound evicts down to it, LFU counters grow and decay on the manual clock (by minute
+//! boundaries, as Redis), idle times,
 //! the eviction listener and counters, and the bound under two writer threads.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -196,6 +197,42 @@ fn lfu_counters_grow_logarithmically_and_decay() {
     clock.advance(Duration::from_secs(24 * 60 * 60));
     assert_eq!(c.object_freq("k").unwrap(), Some(0));
     assert_eq!(c.object_freq("missing").unwrap(), None);
+}
+
+/// Redis keeps the last access in minutes, so decay counts minute boundaries crossed: a key
+/// read 100 ms before a boundary has lost one period 200 ms later, and a key read every 30 s
+/// still decays by one per minute.
+#[test]
+fn lfu_decay_counts_minute_boundaries() {
+    let (c, clock) = cache(EvictionPolicy::AllKeysLfu);
+    c.set_lfu_log_factor(0);
+    // START is 20 s into a minute: 100 ms before the next boundary.
+    clock.set_ms(START + 40_000 - 100);
+    c.set("k", "v").unwrap();
+    for _ in 0..10 {
+        c.get("k").unwrap();
+    }
+    assert_eq!(c.object_freq("k").unwrap(), Some(15));
+    clock.advance(Duration::from_millis(99));
+    assert_eq!(c.object_freq("k").unwrap(), Some(15), "same minute");
+    clock.advance(Duration::from_millis(2));
+    assert_eq!(
+        c.object_freq("k").unwrap(),
+        Some(14),
+        "one boundary crossed"
+    );
+    // Read every 30 s with increments all but off: one period lost per minute.
+    c.set_lfu_log_factor(u32::MAX);
+    c.get("k").unwrap(); // decays to 14, then +1 with probability ~1e-10
+    for _ in 0..6 {
+        clock.advance(Duration::from_secs(30));
+        c.get("k").unwrap();
+    }
+    assert_eq!(
+        c.object_freq("k").unwrap(),
+        Some(11),
+        "three minutes of reads every 30 s"
+    );
 }
 
 #[test]
