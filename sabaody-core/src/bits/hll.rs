@@ -52,9 +52,10 @@ pub(crate) fn murmur64a(key: &[u8], seed: u32) -> u64 {
         h = h.wrapping_mul(M);
     }
     if !tail.is_empty() {
-        for (i, &b) in tail.iter().enumerate() {
-            h ^= u64::from(b) << (8 * i);
-        }
+        // The 1..7 tail bytes, little-endian and zero-padded: one XOR instead of one per byte.
+        let mut last = [0u8; 8];
+        last[..tail.len()].copy_from_slice(tail);
+        h ^= u64::from_le_bytes(last);
         h = h.wrapping_mul(M);
     }
     h ^= h >> R;
@@ -72,15 +73,15 @@ pub(crate) fn pattern(ele: &[u8]) -> (usize, u8) {
 }
 
 /// A new, empty HLL: sparse, one XZERO opcode covering every register, cached count 0.
-pub(crate) fn empty() -> [u8; HDR + 2] {
+pub(crate) const EMPTY: [u8; HDR + 2] = {
     let mut v = [0u8; HDR + 2];
-    v[..4].copy_from_slice(b"HYLL");
+    (v[0], v[1], v[2], v[3]) = (b'H', b'Y', b'L', b'L');
     v[4] = SPARSE;
     let l = REGS - 1;
     v[HDR] = 0x40 | (l >> 8) as u8;
     v[HDR + 1] = (l & 0xFF) as u8;
     v
-}
+};
 
 /// Whether `v` is a string Redis accepts as a HyperLogLog.
 pub(crate) fn check(v: &[u8]) -> Result<(), Error> {
@@ -545,7 +546,7 @@ mod tests {
     use super::*;
 
     fn fresh() -> BytesMut {
-        BytesMut::from(&empty()[..])
+        BytesMut::from(&EMPTY[..])
     }
 
     #[test]
@@ -555,6 +556,40 @@ mod tests {
         assert_eq!(pattern(b"a"), (12711, 2));
         assert_eq!(pattern(b"hello"), (9216, 1));
         assert_eq!(murmur64a(b"", 0), 0);
+    }
+
+    /// Appleby's reference loop: the tail mixed in one byte at a time.
+    fn murmur64a_bytewise(key: &[u8], seed: u32) -> u64 {
+        const M: u64 = 0xc6a4_a793_5bd1_e995;
+        let mut h = u64::from(seed) ^ (key.len() as u64).wrapping_mul(M);
+        let (words, tail) = key.as_chunks::<8>();
+        for w in words {
+            let mut k = u64::from_le_bytes(*w).wrapping_mul(M);
+            k ^= k >> 47;
+            h = (h ^ k.wrapping_mul(M)).wrapping_mul(M);
+        }
+        for (i, &b) in tail.iter().enumerate().rev() {
+            h ^= u64::from(b) << (8 * i);
+        }
+        if !tail.is_empty() {
+            h = h.wrapping_mul(M);
+        }
+        h ^= h >> 47;
+        h = h.wrapping_mul(M);
+        h ^ (h >> 47)
+    }
+
+    #[test]
+    fn murmur_tail_of_every_length() {
+        let key: Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(151) ^ 0xA5).collect();
+        for n in 0..=key.len() {
+            let k = &key[..n];
+            assert_eq!(
+                murmur64a(k, 0xadc8_3b19),
+                murmur64a_bytewise(k, 0xadc8_3b19),
+                "length {n}"
+            );
+        }
     }
 
     #[test]
@@ -593,13 +628,13 @@ mod tests {
     #[test]
     fn checks() {
         assert_eq!(check(b"HYLL"), Err(Error::NotHyperLogLog));
-        assert!(check(&empty()).is_ok());
-        let mut bad = empty();
+        assert!(check(&EMPTY).is_ok());
+        let mut bad = EMPTY;
         bad[4] = 0;
         assert_eq!(check(&bad), Err(Error::NotHyperLogLog));
-        let mut corrupt = BytesMut::from(&empty()[..]);
+        let mut corrupt = BytesMut::from(&EMPTY[..]);
         corrupt[HDR + 1] = 0;
         assert_eq!(count(&corrupt), Err(Error::CorruptHyperLogLog));
-        assert_eq!(count(&empty()), Ok(0));
+        assert_eq!(count(&EMPTY), Ok(0));
     }
 }

@@ -503,7 +503,6 @@ pub(crate) fn pfadd<A: Access + ?Sized, E: AsRef<[u8]>>(
     elements: &[E],
 ) -> Result<bool, Error> {
     a.make_room()?;
-    let empty = hll::empty();
     // A dense HLL that no element would raise stays untouched (the common case once it is full).
     let unchanged = |b: &[u8]| {
         (hll::check(b).is_ok()
@@ -511,7 +510,7 @@ pub(crate) fn pfadd<A: Access + ?Sized, E: AsRef<[u8]>>(
             && elements.iter().all(|e| !hll::would_raise(b, e.as_ref())))
         .then_some(false)
     };
-    let r = with_string_mut_unless(a, key, Some(&empty), unchanged, |m, created| {
+    let r = with_string_mut_unless(a, key, Some(&hll::EMPTY), unchanged, |m, created| {
         if !created {
             hll::check(m)?;
         }
@@ -596,13 +595,12 @@ pub(crate) fn pfmerge<A: Access + ?Sized, K: AsRef<[u8]>>(
             }
         }
         let (h, gid) = located[0];
-        let empty = hll::empty();
         string_mut(
             shards[pos(&gids, gid)],
             st,
             h,
             dest,
-            Some(&empty),
+            Some(&hll::EMPTY),
             |m, _| {
                 hll::write_merged(m, &max, dense)?;
                 Ok(((), true))
