@@ -49,7 +49,7 @@ SABAODY_BIN_B="${SABAODY_BIN_B:-}"
 SABAODY_ARGS="${SABAODY_ARGS:-}"
 
 die() { echo "bits-vs-redis: $*" >&2; exit 1; }
-for tool in redis-server redis-benchmark redis-cli awk timeout sha1sum; do
+for tool in redis-server redis-benchmark redis-cli awk timeout sha1sum python3; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool not found (apt-get install -y redis-server redis-tools)"
 done
 [[ -r /proc/self/stat ]] || die "/proc is needed for CPU accounting"
@@ -173,33 +173,58 @@ cpu_ticks() {
   rest="${stat##*) }"
   awk '{ print $12 + $13 }' <<<"$rest"
 }
+# Nanoseconds every thread of a process spent on a CPU and waiting in a run queue.
+sched_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ run += $1; wait += $2 } END { printf "%d %d\n", run, wait }'; }
 
-RESULTS="$WORK/results" # test|side|round|rps|p50|p99|server_us|client_us|client_busy|server_busy
+# Runs redis-benchmark and prints "wall user sys run wait" (seconds): its exact user/sys time
+# (rusage) and, read from the exited child before it is reaped, the time it spent on a CPU or
+# runnable but waiting for one. (run + wait) / wall near 100% means redis-benchmark never sat
+# idle waiting for the server: the client side, not the server, set the pace.
+cat >"$WORK/client.py" <<'PY'
+import os, subprocess, sys, threading, time
+limit, out, err, cmd = float(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+t0 = time.monotonic()
+with open(out, "wb") as o, open(err, "wb") as e:
+    p = subprocess.Popen(cmd, stdout=o, stderr=e)
+killer = threading.Timer(limit, p.kill)
+killer.start()
+os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOWAIT)
+wall = time.monotonic() - t0
+run, wait = (int(x) / 1e9 for x in open(f"/proc/{p.pid}/schedstat").read().split()[:2])
+killer.cancel()
+_, status, ru = os.wait4(p.pid, 0)
+print(f"{wall:.4f} {ru.ru_utime:.4f} {ru.ru_stime:.4f} {run:.4f} {wait:.4f}")
+sys.exit(os.waitstatus_to_exitcode(status) or 0)
+PY
+
+# test|side|round|rps|p50|p99|server_us|client_us|client_busy|server_busy|client_paced|server_paced
+RESULTS="$WORK/results"
 : >"$RESULTS"
 run_one() { # test side round
-  local test="$1" side="$2" round="$3" spec n opts cmd before after wall cuser csys
+  local test="$1" side="$2" round="$3" spec n opts cmd pid before after sb sa wall cuser csys crun cwait
   spec="$(cmd_of "$test")"
   n="${spec%%|*}"
   spec="${spec#*|}"
   read -r -a opts <<<"${spec%%|*}"
   read -r -a cmd <<<"${spec#*|}"
-  before="$(cpu_ticks "${PID[$side]}")"
-  # bash's `time` gives the wall time and the user/sys time of redis-benchmark (a child).
-  { TIMEFORMAT='%R %U %S'
-    time timeout "$RUN_TIMEOUT" "${CLIENT_PIN[@]}" redis-benchmark -h 127.0.0.1 -p "${PORT[$side]}" \
-      "${opts[@]}" -n "$n" -r "$R_RAND" --csv "${cmd[@]}" >"$WORK/bench.out" 2>"$WORK/bench.err"
-  } 2>"$WORK/time.out" ||
-    { cat "$WORK/bench.err" >&2; die "redis-benchmark failed against $side: ${cmd[*]}"; }
-  after="$(cpu_ticks "${PID[$side]}")"
-  read -r wall cuser csys <"$WORK/time.out"
+  pid="${PID[$side]}"
+  before="$(cpu_ticks "$pid")"
+  sb="$(sched_ns "$pid")"
+  python3 "$WORK/client.py" "$RUN_TIMEOUT" "$WORK/bench.out" "$WORK/bench.err" "${CLIENT_PIN[@]}" \
+    redis-benchmark -h 127.0.0.1 -p "${PORT[$side]}" "${opts[@]}" -n "$n" -r "$R_RAND" --csv "${cmd[@]}" \
+    >"$WORK/time.out" || { cat "$WORK/bench.err" >&2; die "redis-benchmark failed against $side: ${cmd[*]}"; }
+  after="$(cpu_ticks "$pid")"
+  sa="$(sched_ns "$pid")"
+  read -r wall cuser csys crun cwait <"$WORK/time.out"
   awk -F'","' -v t="$test" -v s="$side" -v r="$round" -v n="$n" -v ticks="$((after - before))" -v hz="$CLK_TCK" \
-    -v wall="$wall" -v cu="$cuser" -v cs="$csys" '
+    -v wall="$wall" -v cu="$cuser" -v cs="$csys" -v crun="$crun" -v cwait="$cwait" -v sb="$sb" -v sa="$sa" '
     /^"[A-Z]/ {
       gsub(/"/, "", $NF); run = n / $2
-      printf "%s|%s|%s|%s|%s|%s|%.3f|%.3f|%.0f|%.0f\n", t, s, r, $2, $5, $7, ticks / hz * 1e6 / n,
-        (cu + cs) * 1e6 / n, 100 * (cu + cs) / wall, 100 * ticks / hz / run
+      split(sb, b, " "); split(sa, a, " "); spaced = (a[1] - b[1] + a[2] - b[2]) / 1e9
+      printf "%s|%s|%s|%s|%s|%s|%.3f|%.3f|%.0f|%.0f|%.0f|%.0f\n", t, s, r, $2, $5, $7, ticks / hz * 1e6 / n,
+        (cu + cs) * 1e6 / n, 100 * (cu + cs) / wall, 100 * ticks / hz / run, 100 * (crun + cwait) / wall, 100 * spaced / run
     }' "$WORK/bench.out" >>"$RESULTS"
-  tail -n 1 "$RESULTS" | awk -F'|' '{ printf "  %-10s %-8s rps=%-11s p50=%-6s p99=%-6s server=%sus/req (%s%% busy) client=%sus/req (%s%% busy)\n", $1, $2, $4, $5, $6, $7, $10, $8, $9 }' >&2
+  tail -n 1 "$RESULTS" | awk -F'|' '{ printf "  %-10s %-8s rps=%-11s p50=%-6s p99=%-6s server %sus/req busy %s%% run+wait %s%%; client %sus/req busy %s%% run+wait %s%%\n", $1, $2, $4, $5, $6, $7, $10, $12, $8, $9, $11 }' >&2
 }
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
@@ -216,7 +241,9 @@ done
 
 echo
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'), load $(load). Medians over $ROUNDS round(s); ratio = sabaody rps / redis rps;"
-echo "p99 in ms; srv/cli = server / redis-benchmark CPU us per request; cli% = redis-benchmark busy share of its wall time."
+echo "p99 in ms; srv/cli us = server / redis-benchmark CPU us per request; busy% = CPU time over the run's"
+echo "wall time; paced% = share of the run the process was on a CPU or waiting for one (near 100% for"
+echo "redis-benchmark: it never waited for the server, so the client side capped the rate)."
 awk -F'|' -v sides="${SIDES[*]}" '
   function median(list,   a, n, i, j, t) {
     n = split(list, a, " ")
@@ -225,17 +252,18 @@ awk -F'|' -v sides="${SIDES[*]}" '
   }
   {
     if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 }
-    for (f = 4; f <= 10; f++) col[$1, $2, f] = col[$1, $2, f] " " $f
+    for (f = 4; f <= 12; f++) col[$1, $2, f] = col[$1, $2, f] " " $f
   }
   END {
     ns = split(sides, side, " ")
-    printf "%-10s %-8s %11s %6s %7s %9s %9s %5s %5s\n", "test", "side", "rps", "ratio", "p99", "srv us", "cli us", "srv%", "cli%"
+    printf "%-10s %-8s %10s %6s %7s %9s %9s %5s %6s %5s %6s\n", "test", "side", "rps", "ratio", "p99", "srv us", "cli us", "srv%", "srvpc%", "cli%", "clipc%"
     for (i = 1; i <= k; i++) {
       t = order[i]; base = median(col[t, "redis", 4])
       for (s = 1; s <= ns; s++) {
         sd = side[s]; r = median(col[t, sd, 4])
-        printf "%-10s %-8s %11.0f %5.2fx %7.3f %9.3f %9.3f %5.0f %5.0f\n", t, sd, r, (base > 0 ? r / base : 0),
-          median(col[t, sd, 6]), median(col[t, sd, 7]), median(col[t, sd, 8]), median(col[t, sd, 10]), median(col[t, sd, 9])
+        printf "%-10s %-8s %10.0f %5.2fx %7.3f %9.3f %9.3f %5.0f %6.0f %5.0f %6.0f\n", t, sd, r, (base > 0 ? r / base : 0),
+          median(col[t, sd, 6]), median(col[t, sd, 7]), median(col[t, sd, 8]), median(col[t, sd, 10]), median(col[t, sd, 12]),
+          median(col[t, sd, 9]), median(col[t, sd, 11])
       }
     }
   }' "$RESULTS"
