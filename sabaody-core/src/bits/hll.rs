@@ -52,16 +52,33 @@ pub(crate) fn murmur64a(key: &[u8], seed: u32) -> u64 {
         h = h.wrapping_mul(M);
     }
     if !tail.is_empty() {
-        // The 1..7 tail bytes, little-endian and zero-padded: one XOR instead of one per byte.
-        let mut last = [0u8; 8];
-        last[..tail.len()].copy_from_slice(tail);
-        h ^= u64::from_le_bytes(last);
+        h ^= tail_word(tail);
         h = h.wrapping_mul(M);
     }
     h ^= h >> R;
     h = h.wrapping_mul(M);
     h ^= h >> R;
     h
+}
+
+/// The 1..=7 bytes of `t` as a little-endian, zero-padded word (what MurmurHash64A's tail
+/// switch XORs in byte by byte), from at most two overlapping loads: bytes at the same
+/// position are the same, so OR-ing the overlap is harmless.
+fn tail_word(t: &[u8]) -> u64 {
+    let n = t.len();
+    let byte = |i: usize| u64::from(t.get(i).copied().unwrap_or(0));
+    let quad = |i: usize| {
+        t.get(i..i + 4)
+            .and_then(|q| <[u8; 4]>::try_from(q).ok())
+            .map_or(0, |q| u64::from(u32::from_le_bytes(q)))
+    };
+    if n >= 4 {
+        quad(0) | quad(n - 4) << (8 * (n - 4))
+    } else if n > 0 {
+        byte(0) | byte(n / 2) << (8 * (n / 2)) | byte(n - 1) << (8 * (n - 1))
+    } else {
+        0
+    }
 }
 
 /// The register an element goes to and the value it proposes (1..=51).
