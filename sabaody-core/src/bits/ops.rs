@@ -503,25 +503,37 @@ pub(crate) fn pfadd<A: Access + ?Sized, E: AsRef<[u8]>>(
     elements: &[E],
 ) -> Result<bool, Error> {
     a.make_room()?;
-    // A dense HLL that no element would raise stays untouched (the common case once it is full).
-    let unchanged = |b: &[u8]| {
-        (hll::check(b).is_ok()
-            && hll::is_dense(b)
-            && elements.iter().all(|e| !hll::would_raise(b, e.as_ref())))
-        .then_some(false)
-    };
-    let r = with_string_mut_unless(a, key, Some(&hll::EMPTY), unchanged, |m, created| {
-        if !created {
-            hll::check(m)?;
-        }
-        let mut updated = created;
-        for e in elements {
-            updated |= hll::add(m, e.as_ref())?;
-        }
-        if updated {
-            hll::invalidate(m);
-        }
-        Ok((updated, updated))
+    let (h, gid) = locate(a, key);
+    let st = a.store();
+    // A dense HLL that no element would raise stays untouched (the common case once it is
+    // full): that is seen under the read lock, with none of a write's bookkeeping. An expired
+    // key counts as missing here and is deleted by the write below.
+    let unchanged = a.read(gid, |s| {
+        live_ro(s, st, h, key).is_some_and(|r| {
+            str_view(s.view(&r)).is_ok_and(|b| {
+                hll::check(&b).is_ok()
+                    && hll::is_dense(&b)
+                    && elements.iter().all(|e| !hll::would_raise(&b, e.as_ref()))
+            })
+        })
+    });
+    if unchanged {
+        return Ok(false);
+    }
+    let r = a.write(gid, |s| {
+        string_mut(s, st, h, key, Some(&hll::EMPTY), |m, created| {
+            if !created {
+                hll::check(m)?;
+            }
+            let mut updated = created;
+            for e in elements {
+                updated |= hll::add(m, e.as_ref())?;
+            }
+            if updated {
+                hll::invalidate(m);
+            }
+            Ok((updated, updated))
+        })
     })?;
     Ok(r.unwrap_or(false))
 }
