@@ -175,7 +175,7 @@ cpu_ticks() {
   awk '{ print $12 + $13 }' <<<"$rest"
 }
 # Nanoseconds every thread of a process spent on a CPU and waiting in a run queue.
-sched_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ run += $1; wait += $2 } END { printf "%d %d\n", run, wait }'; }
+sched_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ run += $1; wait += $2 } END { printf "%.0f %.0f\n", run, wait }'; }
 
 # Runs redis-benchmark and prints "wall user sys run wait" (seconds): its exact user/sys time
 # (rusage) and, read from the exited child before it is reaped, the time it spent on a CPU or
