@@ -10,9 +10,14 @@
 #   * requests/s of each server and their ratio (sabaody / redis);
 #   * server CPU time per request (the on-CPU time of all its threads from
 #     /proc/PID/task/*/schedstat, nanosecond resolution; microseconds per request);
-#   * client CPU time per request and the client's busy share: redis-benchmark's user+sys over
-#     its wall time. redis-benchmark is one thread, so near 100% the client's core is the cap
-#     and the rps ratio understates the servers' difference (compare the CPU ratio then).
+#   * client CPU time per request (redis-benchmark's user+sys, from its rusage) and its busy
+#     share (that CPU time over its wall time);
+#   * "paced" shares: the part of the run the server's threads (srvpc%) and redis-benchmark
+#     (clipc%) spent on a CPU or runnable and waiting for one (schedstat). redis-benchmark is
+#     one thread: near 100% it never sat waiting for replies, so the client side (its own CPU
+#     or a contended client core) set the rate and the rps ratio understates the servers'
+#     difference; compare the CPU ratio then. On a quiet machine busy% and paced% agree; on a
+#     loaded one the gap between them is time spent waiting for a CPU.
 #
 #   scripts/bits-vs-redis.sh
 #   SERVER_CPUS=1 CLIENT_CPUS=0 SABAODY_ARGS="--io-threads 1" ROUNDS=3 scripts/bits-vs-redis.sh
@@ -32,6 +37,9 @@
 # SABAODY_ARGS, SABAODY_BIN_B (a second sabaody binary, run as side "sabaodyB" with the same
 # arguments: A/B of two builds under the same load), SKIP_BUILD=1, RUN_TIMEOUT (300),
 # SERVER_CPUS / CLIENT_CPUS (taskset pinning, as in bench-vs-redis.sh).
+#
+# Needs: bash, awk, python3 (runs redis-benchmark to read its rusage and schedstat), redis-server,
+# redis-benchmark, redis-cli, sha1sum, Linux /proc.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
