@@ -52,15 +52,33 @@ pub(crate) fn murmur64a(key: &[u8], seed: u32) -> u64 {
         h = h.wrapping_mul(M);
     }
     if !tail.is_empty() {
-        for (i, &b) in tail.iter().enumerate() {
-            h ^= u64::from(b) << (8 * i);
-        }
+        h ^= tail_word(tail);
         h = h.wrapping_mul(M);
     }
     h ^= h >> R;
     h = h.wrapping_mul(M);
     h ^= h >> R;
     h
+}
+
+/// The 1..=7 bytes of `t` as a little-endian, zero-padded word (what MurmurHash64A's tail
+/// switch XORs in byte by byte), from at most two overlapping loads: bytes at the same
+/// position are the same, so OR-ing the overlap is harmless.
+fn tail_word(t: &[u8]) -> u64 {
+    let n = t.len();
+    let byte = |i: usize| u64::from(t.get(i).copied().unwrap_or(0));
+    let quad = |i: usize| {
+        t.get(i..i + 4)
+            .and_then(|q| <[u8; 4]>::try_from(q).ok())
+            .map_or(0, |q| u64::from(u32::from_le_bytes(q)))
+    };
+    if n >= 4 {
+        quad(0) | quad(n - 4) << (8 * (n - 4))
+    } else if n > 0 {
+        byte(0) | byte(n / 2) << (8 * (n / 2)) | byte(n - 1) << (8 * (n - 1))
+    } else {
+        0
+    }
 }
 
 /// The register an element goes to and the value it proposes (1..=51).
@@ -72,15 +90,15 @@ pub(crate) fn pattern(ele: &[u8]) -> (usize, u8) {
 }
 
 /// A new, empty HLL: sparse, one XZERO opcode covering every register, cached count 0.
-pub(crate) fn empty() -> [u8; HDR + 2] {
+pub(crate) const EMPTY: [u8; HDR + 2] = {
     let mut v = [0u8; HDR + 2];
-    v[..4].copy_from_slice(b"HYLL");
+    (v[0], v[1], v[2], v[3]) = (b'H', b'Y', b'L', b'L');
     v[4] = SPARSE;
     let l = REGS - 1;
     v[HDR] = 0x40 | (l >> 8) as u8;
     v[HDR + 1] = (l & 0xFF) as u8;
     v
-}
+};
 
 /// Whether `v` is a string Redis accepts as a HyperLogLog.
 pub(crate) fn check(v: &[u8]) -> Result<(), Error> {
@@ -545,7 +563,7 @@ mod tests {
     use super::*;
 
     fn fresh() -> BytesMut {
-        BytesMut::from(&empty()[..])
+        BytesMut::from(&EMPTY[..])
     }
 
     #[test]
@@ -555,6 +573,40 @@ mod tests {
         assert_eq!(pattern(b"a"), (12711, 2));
         assert_eq!(pattern(b"hello"), (9216, 1));
         assert_eq!(murmur64a(b"", 0), 0);
+    }
+
+    /// Appleby's reference loop: the tail mixed in one byte at a time.
+    fn murmur64a_bytewise(key: &[u8], seed: u32) -> u64 {
+        const M: u64 = 0xc6a4_a793_5bd1_e995;
+        let mut h = u64::from(seed) ^ (key.len() as u64).wrapping_mul(M);
+        let (words, tail) = key.as_chunks::<8>();
+        for w in words {
+            let mut k = u64::from_le_bytes(*w).wrapping_mul(M);
+            k ^= k >> 47;
+            h = (h ^ k.wrapping_mul(M)).wrapping_mul(M);
+        }
+        for (i, &b) in tail.iter().enumerate().rev() {
+            h ^= u64::from(b) << (8 * i);
+        }
+        if !tail.is_empty() {
+            h = h.wrapping_mul(M);
+        }
+        h ^= h >> 47;
+        h = h.wrapping_mul(M);
+        h ^ (h >> 47)
+    }
+
+    #[test]
+    fn murmur_tail_of_every_length() {
+        let key: Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(151) ^ 0xA5).collect();
+        for n in 0..=key.len() {
+            let k = &key[..n];
+            assert_eq!(
+                murmur64a(k, 0xadc8_3b19),
+                murmur64a_bytewise(k, 0xadc8_3b19),
+                "length {n}"
+            );
+        }
     }
 
     #[test]
@@ -593,13 +645,13 @@ mod tests {
     #[test]
     fn checks() {
         assert_eq!(check(b"HYLL"), Err(Error::NotHyperLogLog));
-        assert!(check(&empty()).is_ok());
-        let mut bad = empty();
+        assert!(check(&EMPTY).is_ok());
+        let mut bad = EMPTY;
         bad[4] = 0;
         assert_eq!(check(&bad), Err(Error::NotHyperLogLog));
-        let mut corrupt = BytesMut::from(&empty()[..]);
+        let mut corrupt = BytesMut::from(&EMPTY[..]);
         corrupt[HDR + 1] = 0;
         assert_eq!(count(&corrupt), Err(Error::CorruptHyperLogLog));
-        assert_eq!(count(&empty()), Ok(0));
+        assert_eq!(count(&EMPTY), Ok(0));
     }
 }

@@ -503,26 +503,37 @@ pub(crate) fn pfadd<A: Access + ?Sized, E: AsRef<[u8]>>(
     elements: &[E],
 ) -> Result<bool, Error> {
     a.make_room()?;
-    let empty = hll::empty();
-    // A dense HLL that no element would raise stays untouched (the common case once it is full).
-    let unchanged = |b: &[u8]| {
-        (hll::check(b).is_ok()
-            && hll::is_dense(b)
-            && elements.iter().all(|e| !hll::would_raise(b, e.as_ref())))
-        .then_some(false)
-    };
-    let r = with_string_mut_unless(a, key, Some(&empty), unchanged, |m, created| {
-        if !created {
-            hll::check(m)?;
-        }
-        let mut updated = created;
-        for e in elements {
-            updated |= hll::add(m, e.as_ref())?;
-        }
-        if updated {
-            hll::invalidate(m);
-        }
-        Ok((updated, updated))
+    let (h, gid) = locate(a, key);
+    let st = a.store();
+    // A dense HLL that no element would raise stays untouched (the common case once it is
+    // full): that is seen under the read lock, with none of a write's bookkeeping. An expired
+    // key counts as missing here and is deleted by the write below.
+    let unchanged = a.read(gid, |s| {
+        live_ro(s, st, h, key).is_some_and(|r| {
+            str_view(s.view(&r)).is_ok_and(|b| {
+                hll::check(&b).is_ok()
+                    && hll::is_dense(&b)
+                    && elements.iter().all(|e| !hll::would_raise(&b, e.as_ref()))
+            })
+        })
+    });
+    if unchanged {
+        return Ok(false);
+    }
+    let r = a.write(gid, |s| {
+        string_mut(s, st, h, key, Some(&hll::EMPTY), |m, created| {
+            if !created {
+                hll::check(m)?;
+            }
+            let mut updated = created;
+            for e in elements {
+                updated |= hll::add(m, e.as_ref())?;
+            }
+            if updated {
+                hll::invalidate(m);
+            }
+            Ok((updated, updated))
+        })
     })?;
     Ok(r.unwrap_or(false))
 }
@@ -596,13 +607,12 @@ pub(crate) fn pfmerge<A: Access + ?Sized, K: AsRef<[u8]>>(
             }
         }
         let (h, gid) = located[0];
-        let empty = hll::empty();
         string_mut(
             shards[pos(&gids, gid)],
             st,
             h,
             dest,
-            Some(&empty),
+            Some(&hll::EMPTY),
             |m, _| {
                 hll::write_merged(m, &max, dense)?;
                 Ok(((), true))

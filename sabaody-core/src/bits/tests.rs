@@ -263,3 +263,34 @@ fn hll_inline_slab_and_transactions() {
     assert!(c.getbit("bm", 3).unwrap());
     c.validate().unwrap();
 }
+
+#[test]
+fn pfadd_leaves_a_dense_hll_alone_unless_it_expired() {
+    let (c, clock) = cache();
+    let items: Vec<String> = (0..5000).map(|i| format!("e{i}")).collect();
+    c.pfadd("h", &items).unwrap();
+    assert_eq!(c.strlen("h").unwrap(), 12304);
+    let n = c.pfcount(&["h"]).unwrap();
+    let bytes = c.get("h").unwrap().unwrap();
+    assert!(c.expire("h", 10, crate::ExpireCondition::Always).unwrap());
+    // Elements already counted raise no register: same bytes (cached count kept), same TTL.
+    assert!(!c.pfadd("h", &items[..100]).unwrap());
+    assert_eq!(c.get("h").unwrap().unwrap(), bytes);
+    assert_eq!(c.ttl("h"), 10);
+    // One new element that raises a register: the count goes stale, the TTL stays.
+    let raiser = (0..)
+        .map(|i| format!("new{i}"))
+        .find(|e| hll::would_raise(&bytes, e.as_bytes()))
+        .unwrap();
+    assert!(c.pfadd("h", &[&items[0], &raiser]).unwrap());
+    assert_ne!(c.get("h").unwrap().unwrap(), bytes);
+    assert_eq!(c.ttl("h"), 10);
+    assert!(c.pfcount(&["h"]).unwrap() >= n);
+    // Expired: the same elements go into a new, sparse HLL without a TTL.
+    clock.advance(std::time::Duration::from_secs(11));
+    assert!(c.pfadd("h", &items[..3]).unwrap());
+    assert_eq!(c.pfcount(&["h"]).unwrap(), 3);
+    assert_eq!(c.ttl("h"), -1);
+    assert!(c.strlen("h").unwrap() < 100);
+    c.validate().unwrap();
+}
