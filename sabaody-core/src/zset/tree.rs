@@ -153,6 +153,53 @@ impl<T: Elem> Tree<T> {
         found
     }
 
+    /// Replaces `old` (present) by `new` in place when `new` sorts strictly between the
+    /// neighbours of `old` in its leaf (a small score change: Redis's `zslUpdateScore` fast
+    /// path). `old` is then neither first nor last in its leaf, so no size or maximum above
+    /// it changes. False (and nothing changed) otherwise: the caller removes and inserts.
+    pub(crate) fn replace_in_place(
+        &mut self,
+        old: T,
+        new: T,
+        cmp: &impl Fn(T, T) -> Ordering,
+    ) -> bool {
+        let mut node = &mut self.root;
+        loop {
+            match node {
+                Node::Leaf(v) => {
+                    let p = v.partition_point(|&x| cmp(x, old) == Ordering::Less);
+                    let (Some(&prev), Some(&cur), Some(&next)) = (
+                        p.checked_sub(1).and_then(|q| v.get(q)),
+                        v.get(p),
+                        v.get(p + 1),
+                    ) else {
+                        return false;
+                    };
+                    if cur != old
+                        || cmp(prev, new) != Ordering::Less
+                        || cmp(new, next) != Ordering::Less
+                    {
+                        return false;
+                    }
+                    return match v.get_mut(p) {
+                        Some(x) => {
+                            *x = new;
+                            true
+                        }
+                        None => false,
+                    };
+                }
+                Node::Inner(kids) => {
+                    let i = pick(kids, old, cmp);
+                    match kids.get_mut(i) {
+                        Some(c) => node = &mut c.node,
+                        None => return false,
+                    }
+                }
+            }
+        }
+    }
+
     /// How many leading elements satisfy `pred` (which must hold for a prefix of the order).
     pub(crate) fn count_while(&self, pred: impl Fn(T) -> bool) -> usize {
         let mut node = &self.root;
@@ -258,7 +305,12 @@ fn insert_rec<T: Elem>(
             let i = pick(kids, id, cmp);
             let c = kids.get_mut(i)?;
             let split = insert_rec(&mut c.node, id, cmp, counts);
-            c.size = c.node.size();
+            // One more element below `c`, unless part of it moved to a new right sibling.
+            if split.is_some() {
+                c.size = c.node.size();
+            } else {
+                c.size += 1;
+            }
             c.max = c.node.max().unwrap_or(c.max);
             if let Some(right) = split.and_then(Node::child) {
                 kids.insert(i + 1, right);
@@ -535,6 +587,61 @@ mod tests {
         }
         t.validate(&cmp).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(t.len(), 0);
+    }
+
+    #[test]
+    fn replace_in_place_only_between_leaf_neighbours() {
+        let ord = |a: u32, b: u32| a.cmp(&b);
+        let mut t = Tree::new();
+        let mut rng = fastrand::Rng::with_seed(11);
+        let mut model: Vec<u32> = (0..5_000).map(|i| i * 4).collect();
+        let mut shuffled = model.clone();
+        rng.shuffle(&mut shuffled);
+        for &x in &shuffled {
+            t.insert(x, &ord);
+        }
+        let (mut fast, mut slow) = (0, 0);
+        for _ in 0..20_000 {
+            let p = rng.usize(..model.len());
+            let old = model[p];
+            // A nearby value (often between the neighbours) or a far one.
+            let new = if rng.bool() {
+                old + 1
+            } else {
+                rng.u32(..20_000) * 4 + 2
+            };
+            if model.binary_search(&new).is_ok() {
+                continue;
+            }
+            let between = p > 0 && model[p - 1] < new && model.get(p + 1).is_some_and(|&n| new < n);
+            if t.replace_in_place(old, new, &ord) {
+                assert!(between, "moved {old} to {new} past a neighbour");
+                fast += 1;
+            } else {
+                assert!(t.remove(old, &ord));
+                t.insert(new, &ord);
+                slow += 1;
+            }
+            model.remove(p);
+            let q = model.partition_point(|&y| y < new);
+            model.insert(q, new);
+        }
+        t.validate(&ord).unwrap_or_else(|e| panic!("{e}"));
+        assert!(fast > 1000 && slow > 1000, "fast {fast} slow {slow}");
+        let mut all = Vec::new();
+        t.walk(0, false, |x| {
+            all.push(x);
+            true
+        });
+        assert_eq!(all, model);
+        for (r, &x) in model.iter().enumerate().step_by(31) {
+            assert_eq!(t.rank(x, &ord), r);
+        }
+        // A missing element is never replaced.
+        let missing = (0u32..)
+            .find(|v| model.binary_search(v).is_err())
+            .unwrap_or(u32::MAX);
+        assert!(!t.replace_in_place(missing, missing, &ord));
     }
 
     #[test]

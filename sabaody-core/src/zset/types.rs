@@ -158,12 +158,20 @@ impl Index {
 
     fn set_score(&mut self, id: u32, score: f64) {
         let Index { slots, tree, .. } = self;
-        let old = slot(slots, id).0;
-        tree.remove(Key { score: old, id }, &key_cmp(slots));
+        let old = Key {
+            score: slot(slots, id).0,
+            id,
+        };
+        let new = Key { score, id };
+        // The tree compares its own score copies and reads only members from the slab, so
+        // the slab's score may change before or after the tree's.
+        if !tree.replace_in_place(old, new, &key_cmp(slots)) {
+            tree.remove(old, &key_cmp(slots));
+            tree.insert(new, &key_cmp(slots));
+        }
         if let Some(e) = slots.get_mut(id as usize) {
             e.score = score;
         }
-        tree.insert(Key { score, id }, &key_cmp(slots));
     }
 }
 
