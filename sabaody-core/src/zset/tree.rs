@@ -134,11 +134,20 @@ impl<T: Elem> Tree<T> {
 
     /// Removes `id`; false if it was not found.
     pub(crate) fn remove(&mut self, id: T, cmp: &impl Fn(T, T) -> Ordering) -> bool {
+        self.remove_or_replace(id, None, cmp) == Removal::Removed
+    }
+
+    fn remove_or_replace(
+        &mut self,
+        id: T,
+        with: Option<T>,
+        cmp: &impl Fn(T, T) -> Ordering,
+    ) -> Removal {
         let mut counts = (0usize, 0usize);
-        let found = remove_rec(&mut self.root, id, cmp, &mut counts);
+        let r = remove_rec(&mut self.root, id, with, cmp, &mut counts);
         self.leaves -= counts.0;
         self.inners -= counts.1;
-        if found {
+        if r == Removal::Removed {
             self.len -= 1;
             // Collapse a root with a single child.
             while let Node::Inner(kids) = &mut self.root {
@@ -150,53 +159,22 @@ impl<T: Elem> Tree<T> {
                 self.inners -= 1;
             }
         }
-        found
+        r
     }
 
-    /// Replaces `old` (present) by `new` in place when `new` sorts strictly between the
-    /// neighbours of `old` in its leaf (a small score change: Redis's `zslUpdateScore` fast
-    /// path). `old` is then neither first nor last in its leaf, so no size or maximum above
-    /// it changes. False (and nothing changed) otherwise: the caller removes and inserts.
-    pub(crate) fn replace_in_place(
-        &mut self,
-        old: T,
-        new: T,
-        cmp: &impl Fn(T, T) -> Ordering,
-    ) -> bool {
-        let mut node = &mut self.root;
-        loop {
-            match node {
-                Node::Leaf(v) => {
-                    let p = v.partition_point(|&x| cmp(x, old) == Ordering::Less);
-                    let (Some(&prev), Some(&cur), Some(&next)) = (
-                        p.checked_sub(1).and_then(|q| v.get(q)),
-                        v.get(p),
-                        v.get(p + 1),
-                    ) else {
-                        return false;
-                    };
-                    if cur != old
-                        || cmp(prev, new) != Ordering::Less
-                        || cmp(new, next) != Ordering::Less
-                    {
-                        return false;
-                    }
-                    return match v.get_mut(p) {
-                        Some(x) => {
-                            *x = new;
-                            true
-                        }
-                        None => false,
-                    };
-                }
-                Node::Inner(kids) => {
-                    let i = pick(kids, old, cmp);
-                    match kids.get_mut(i) {
-                        Some(c) => node = &mut c.node,
-                        None => return false,
-                    }
-                }
+    /// Moves `old` (present) to `new`. When `new` sorts strictly between the neighbours of
+    /// `old` in its leaf (a small score change: Redis's `zslUpdateScore` fast path) the leaf
+    /// slot is rewritten in place: `old` is then neither first nor last in its leaf, so no size
+    /// or maximum above it changes. Otherwise `old` is removed on that same descent and `new`
+    /// inserted. True when the move was in place. `old` missing: nothing changes.
+    pub(crate) fn rescore(&mut self, old: T, new: T, cmp: &impl Fn(T, T) -> Ordering) -> bool {
+        match self.remove_or_replace(old, Some(new), cmp) {
+            Removal::Replaced => true,
+            Removal::Removed => {
+                self.insert(new, cmp);
+                false
             }
+            Removal::NotFound => false,
         }
     }
 
@@ -327,36 +305,57 @@ fn insert_rec<T: Elem>(
     }
 }
 
+/// What [`remove_rec`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Removal {
+    NotFound,
+    Removed,
+    /// Overwritten in place by the replacement, strictly inside its leaf.
+    Replaced,
+}
+
+/// Removes `id`, or, given `with`, overwrites it in place when `with` sorts strictly between
+/// its neighbours in the leaf.
 fn remove_rec<T: Elem>(
     node: &mut Node<T>,
     id: T,
+    with: Option<T>,
     cmp: &impl Fn(T, T) -> Ordering,
     counts: &mut (usize, usize),
-) -> bool {
+) -> Removal {
     match node {
         Node::Leaf(v) => {
             let p = v.partition_point(|&x| cmp(x, id) == Ordering::Less);
-            if v.get(p) == Some(&id) {
-                v.remove(p);
-                true
-            } else {
-                false
+            if v.get(p) != Some(&id) {
+                return Removal::NotFound;
             }
+            if let Some(new) = with
+                && p > 0
+                && v.get(p - 1).is_some_and(|&a| cmp(a, new) == Ordering::Less)
+                && v.get(p + 1).is_some_and(|&b| cmp(new, b) == Ordering::Less)
+                && let Some(x) = v.get_mut(p)
+            {
+                *x = new;
+                return Removal::Replaced;
+            }
+            v.remove(p);
+            Removal::Removed
         }
         Node::Inner(kids) => {
             let i = pick(kids, id, cmp);
             let Some(c) = kids.get_mut(i) else {
-                return false;
+                return Removal::NotFound;
             };
-            if !remove_rec(&mut c.node, id, cmp, counts) {
-                return false;
+            let r = remove_rec(&mut c.node, id, with, cmp, counts);
+            if r != Removal::Removed {
+                return r;
             }
             c.size -= 1;
             if let Some(m) = c.node.max() {
                 c.max = m;
             }
             rebalance(kids, i, counts);
-            true
+            Removal::Removed
         }
     }
 }
@@ -590,7 +589,7 @@ mod tests {
     }
 
     #[test]
-    fn replace_in_place_only_between_leaf_neighbours() {
+    fn rescore_in_place_only_between_leaf_neighbours() {
         let ord = |a: u32, b: u32| a.cmp(&b);
         let mut t = Tree::new();
         let mut rng = fastrand::Rng::with_seed(11);
@@ -614,12 +613,10 @@ mod tests {
                 continue;
             }
             let between = p > 0 && model[p - 1] < new && model.get(p + 1).is_some_and(|&n| new < n);
-            if t.replace_in_place(old, new, &ord) {
-                assert!(between, "moved {old} to {new} past a neighbour");
+            if t.rescore(old, new, &ord) {
+                assert!(between, "moved {old} to {new} past a neighbour in place");
                 fast += 1;
             } else {
-                assert!(t.remove(old, &ord));
-                t.insert(new, &ord);
                 slow += 1;
             }
             model.remove(p);
@@ -637,11 +634,12 @@ mod tests {
         for (r, &x) in model.iter().enumerate().step_by(31) {
             assert_eq!(t.rank(x, &ord), r);
         }
-        // A missing element is never replaced.
+        // A missing element is neither replaced nor inserted.
         let missing = (0u32..)
             .find(|v| model.binary_search(v).is_err())
             .unwrap_or(u32::MAX);
-        assert!(!t.replace_in_place(missing, missing, &ord));
+        assert!(!t.rescore(missing, missing, &ord));
+        assert_eq!(t.len(), model.len());
     }
 
     #[test]

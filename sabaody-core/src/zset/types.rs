@@ -165,10 +165,7 @@ impl Index {
         let new = Key { score, id };
         // The tree compares its own score copies and reads only members from the slab, so
         // the slab's score may change before or after the tree's.
-        if !tree.replace_in_place(old, new, &key_cmp(slots)) {
-            tree.remove(old, &key_cmp(slots));
-            tree.insert(new, &key_cmp(slots));
-        }
+        tree.rescore(old, new, &key_cmp(slots));
         if let Some(e) = slots.get_mut(id as usize) {
             e.score = score;
         }
