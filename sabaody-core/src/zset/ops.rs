@@ -89,7 +89,7 @@ pub(crate) fn zadd<A: Access + ?Sized, M: AsRef<[u8]>>(
         };
         // One lookup: an existing key is updated in place (a lazily expired one is deleted
         // first); only a missing key gets a new value, its encoding chosen from the hint.
-        if let Some(n) = modify_quiet_in(s, store, h, key, KeyType::ZSet, None, &run)? {
+        if let Some(n) = modify_quiet_in(s, store, h, key, KeyType::ZSet, None, run)? {
             return Ok(n);
         }
         if opts.xx {
