@@ -74,10 +74,6 @@ pub(crate) fn zadd<A: Access + ?Sized, M: AsRef<[u8]>>(
     let (h, gid) = locate(a, key);
     let store = a.store();
     a.write(gid, |s| {
-        let exists = live(s, store, h, key).is_some();
-        if opts.xx && !exists {
-            return Ok(0);
-        }
         let run = |v: &mut Value| -> Result<(usize, bool), Error> {
             let z = as_zset(v)?;
             let (mut added, mut updated) = (0, 0);
@@ -91,8 +87,13 @@ pub(crate) fn zadd<A: Access + ?Sized, M: AsRef<[u8]>>(
             let n = if opts.ch { added + updated } else { added };
             Ok((n, added + updated > 0))
         };
-        if exists {
-            return Ok(modify_quiet_in(s, store, h, key, KeyType::ZSet, None, run)?.unwrap_or(0));
+        // One lookup: an existing key is updated in place (a lazily expired one is deleted
+        // first); only a missing key gets a new value, its encoding chosen from the hint.
+        if let Some(n) = modify_quiet_in(s, store, h, key, KeyType::ZSet, None, run)? {
+            return Ok(n);
+        }
+        if opts.xx {
+            return Ok(0);
         }
         let mut v = Value::ZSet(Box::new(ZSet::with_hint(1, first_len)));
         let (n, _) = run(&mut v)?;

@@ -134,11 +134,20 @@ impl<T: Elem> Tree<T> {
 
     /// Removes `id`; false if it was not found.
     pub(crate) fn remove(&mut self, id: T, cmp: &impl Fn(T, T) -> Ordering) -> bool {
+        self.remove_or_replace(id, None, cmp) == Removal::Removed
+    }
+
+    fn remove_or_replace(
+        &mut self,
+        id: T,
+        with: Option<T>,
+        cmp: &impl Fn(T, T) -> Ordering,
+    ) -> Removal {
         let mut counts = (0usize, 0usize);
-        let found = remove_rec(&mut self.root, id, cmp, &mut counts);
+        let r = remove_rec(&mut self.root, id, with, cmp, &mut counts);
         self.leaves -= counts.0;
         self.inners -= counts.1;
-        if found {
+        if r == Removal::Removed {
             self.len -= 1;
             // Collapse a root with a single child.
             while let Node::Inner(kids) = &mut self.root {
@@ -150,7 +159,23 @@ impl<T: Elem> Tree<T> {
                 self.inners -= 1;
             }
         }
-        found
+        r
+    }
+
+    /// Moves `old` (present) to `new`. When `new` sorts strictly between the neighbours of
+    /// `old` in its leaf (a small score change: Redis's `zslUpdateScore` fast path) the leaf
+    /// slot is rewritten in place: `old` is then neither first nor last in its leaf, so no size
+    /// or maximum above it changes. Otherwise `old` is removed on that same descent and `new`
+    /// inserted. True when the move was in place. `old` missing: nothing changes.
+    pub(crate) fn rescore(&mut self, old: T, new: T, cmp: &impl Fn(T, T) -> Ordering) -> bool {
+        match self.remove_or_replace(old, Some(new), cmp) {
+            Removal::Replaced => true,
+            Removal::Removed => {
+                self.insert(new, cmp);
+                false
+            }
+            Removal::NotFound => false,
+        }
     }
 
     /// How many leading elements satisfy `pred` (which must hold for a prefix of the order).
@@ -258,7 +283,12 @@ fn insert_rec<T: Elem>(
             let i = pick(kids, id, cmp);
             let c = kids.get_mut(i)?;
             let split = insert_rec(&mut c.node, id, cmp, counts);
-            c.size = c.node.size();
+            // One more element below `c`, unless part of it moved to a new right sibling.
+            if split.is_some() {
+                c.size = c.node.size();
+            } else {
+                c.size += 1;
+            }
             c.max = c.node.max().unwrap_or(c.max);
             if let Some(right) = split.and_then(Node::child) {
                 kids.insert(i + 1, right);
@@ -275,36 +305,57 @@ fn insert_rec<T: Elem>(
     }
 }
 
+/// What [`remove_rec`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Removal {
+    NotFound,
+    Removed,
+    /// Overwritten in place by the replacement, strictly inside its leaf.
+    Replaced,
+}
+
+/// Removes `id`, or, given `with`, overwrites it in place when `with` sorts strictly between
+/// its neighbours in the leaf.
 fn remove_rec<T: Elem>(
     node: &mut Node<T>,
     id: T,
+    with: Option<T>,
     cmp: &impl Fn(T, T) -> Ordering,
     counts: &mut (usize, usize),
-) -> bool {
+) -> Removal {
     match node {
         Node::Leaf(v) => {
             let p = v.partition_point(|&x| cmp(x, id) == Ordering::Less);
-            if v.get(p) == Some(&id) {
-                v.remove(p);
-                true
-            } else {
-                false
+            if v.get(p) != Some(&id) {
+                return Removal::NotFound;
             }
+            if let Some(new) = with
+                && p > 0
+                && v.get(p - 1).is_some_and(|&a| cmp(a, new) == Ordering::Less)
+                && v.get(p + 1).is_some_and(|&b| cmp(new, b) == Ordering::Less)
+                && let Some(x) = v.get_mut(p)
+            {
+                *x = new;
+                return Removal::Replaced;
+            }
+            v.remove(p);
+            Removal::Removed
         }
         Node::Inner(kids) => {
             let i = pick(kids, id, cmp);
             let Some(c) = kids.get_mut(i) else {
-                return false;
+                return Removal::NotFound;
             };
-            if !remove_rec(&mut c.node, id, cmp, counts) {
-                return false;
+            let r = remove_rec(&mut c.node, id, with, cmp, counts);
+            if r != Removal::Removed {
+                return r;
             }
             c.size -= 1;
             if let Some(m) = c.node.max() {
                 c.max = m;
             }
             rebalance(kids, i, counts);
-            true
+            Removal::Removed
         }
     }
 }
@@ -535,6 +586,60 @@ mod tests {
         }
         t.validate(&cmp).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(t.len(), 0);
+    }
+
+    #[test]
+    fn rescore_in_place_only_between_leaf_neighbours() {
+        let ord = |a: u32, b: u32| a.cmp(&b);
+        let mut t = Tree::new();
+        let mut rng = fastrand::Rng::with_seed(11);
+        let mut model: Vec<u32> = (0..5_000).map(|i| i * 4).collect();
+        let mut shuffled = model.clone();
+        rng.shuffle(&mut shuffled);
+        for &x in &shuffled {
+            t.insert(x, &ord);
+        }
+        let (mut fast, mut slow) = (0, 0);
+        for _ in 0..20_000 {
+            let p = rng.usize(..model.len());
+            let old = model[p];
+            // A nearby value (often between the neighbours) or a far one.
+            let new = if rng.bool() {
+                old + 1
+            } else {
+                rng.u32(..20_000) * 4 + 2
+            };
+            if model.binary_search(&new).is_ok() {
+                continue;
+            }
+            let between = p > 0 && model[p - 1] < new && model.get(p + 1).is_some_and(|&n| new < n);
+            if t.rescore(old, new, &ord) {
+                assert!(between, "moved {old} to {new} past a neighbour in place");
+                fast += 1;
+            } else {
+                slow += 1;
+            }
+            model.remove(p);
+            let q = model.partition_point(|&y| y < new);
+            model.insert(q, new);
+        }
+        t.validate(&ord).unwrap_or_else(|e| panic!("{e}"));
+        assert!(fast > 1000 && slow > 1000, "fast {fast} slow {slow}");
+        let mut all = Vec::new();
+        t.walk(0, false, |x| {
+            all.push(x);
+            true
+        });
+        assert_eq!(all, model);
+        for (r, &x) in model.iter().enumerate().step_by(31) {
+            assert_eq!(t.rank(x, &ord), r);
+        }
+        // A missing element is neither replaced nor inserted.
+        let missing = (0u32..)
+            .find(|v| model.binary_search(v).is_err())
+            .unwrap_or(u32::MAX);
+        assert!(!t.rescore(missing, missing, &ord));
+        assert_eq!(t.len(), model.len());
     }
 
     #[test]

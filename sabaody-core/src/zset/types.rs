@@ -158,12 +158,17 @@ impl Index {
 
     fn set_score(&mut self, id: u32, score: f64) {
         let Index { slots, tree, .. } = self;
-        let old = slot(slots, id).0;
-        tree.remove(Key { score: old, id }, &key_cmp(slots));
+        let old = Key {
+            score: slot(slots, id).0,
+            id,
+        };
+        let new = Key { score, id };
+        // The tree compares its own score copies and reads only members from the slab, so
+        // the slab's score may change before or after the tree's.
+        tree.rescore(old, new, &key_cmp(slots));
         if let Some(e) = slots.get_mut(id as usize) {
             e.score = score;
         }
-        tree.insert(Key { score, id }, &key_cmp(slots));
     }
 }
 
@@ -319,13 +324,25 @@ impl ZSet {
         }
     }
 
-    /// Sets the score of a member known to be present.
-    fn rescore(&mut self, m: &[u8], score: f64) {
+    /// Where `m` is (a listpack index or a slab id) and its score.
+    fn locate(&self, m: &[u8]) -> Option<(usize, f64)> {
+        match &self.repr {
+            Repr::Small(v) => {
+                let i = Self::small_pos(v, m)?;
+                v.get(i).map(|e| (i, e.score))
+            }
+            Repr::Big(ix) => ix.find(m).map(|id| (id as usize, slot(&ix.slots, id).0)),
+        }
+    }
+
+    /// Sets the score of the member [`ZSet::locate`] found at `at`.
+    fn rescore(&mut self, at: usize, score: f64) {
         match &mut self.repr {
             Repr::Small(v) => {
-                if let Some(i) = Self::small_pos(v, m) {
+                if at < v.len() {
                     let score = listpack_score(score);
-                    let e = v.remove(i);
+                    let e = v.remove(at);
+                    let m = e.member.as_bytes();
                     let p = v.partition_point(|x| {
                         order(x.score, x.member.as_bytes(), score, m) == Ordering::Less
                     });
@@ -339,7 +356,7 @@ impl ZSet {
                 }
             }
             Repr::Big(ix) => {
-                if let Some(id) = ix.find(m) {
+                if let Ok(id) = u32::try_from(at) {
                     ix.set_score(id, score);
                 }
             }
@@ -351,8 +368,8 @@ impl ZSet {
     /// # Errors
     /// [`Error::ScoreNan`] when INCR produces NaN (`inf + -inf`); nothing changes.
     pub(crate) fn add(&mut self, score: f64, m: &[u8], flags: AddFlags) -> Result<Added, Error> {
-        match self.score(m) {
-            Some(cur) => {
+        match self.locate(m) {
+            Some((at, cur)) => {
                 if flags.nx {
                     return Ok(Added::Nop);
                 }
@@ -369,7 +386,7 @@ impl ZSet {
                 // Redis compares with `!=`: -0.0 replacing 0.0 is "the same score".
                 #[allow(clippy::float_cmp)]
                 if new != cur {
-                    self.rescore(m, new);
+                    self.rescore(at, new);
                     Ok(Added::Updated(new))
                 } else {
                     Ok(Added::Same(new))

@@ -544,22 +544,33 @@ pub(crate) fn zadd(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cmd
             "ERR INCR option supports a single increment-element pair",
         ));
     }
+    // One pair (the common case, and INCR's only form) needs no allocation.
+    if let [s, m] = rest {
+        let s = parse_score(s)?;
+        if incr {
+            let r = ks!(ctx, k => k.zadd_incr(key, &o, s, m))?;
+            double_or_null(ctx, r);
+            return Ok(());
+        }
+        return zadd_reply(ctx, key, &o, &[(s, m)]);
+    }
     let mut pairs = Vec::with_capacity(rest.len() / 2);
     for p in rest.chunks_exact(2) {
         if let [s, m] = p {
             pairs.push((parse_score(s)?, m));
         }
     }
-    if incr {
-        let Some(&(s, m)) = pairs.first() else {
-            return Err(CmdError::Syntax);
-        };
-        let r = ks!(ctx, k => k.zadd_incr(key, &o, s, m))?;
-        double_or_null(ctx, r);
-    } else {
-        let n = ks!(ctx, k => k.zadd(key, &o, &pairs))?;
-        write::integer(ctx.out, n as i64);
-    }
+    zadd_reply(ctx, key, &o, &pairs)
+}
+
+fn zadd_reply(
+    ctx: &mut Ctx<'_, '_>,
+    key: &Bytes,
+    o: &ZAddOptions,
+    pairs: &[(f64, &Bytes)],
+) -> Result<(), CmdError> {
+    let n = ks!(ctx, k => k.zadd(key, o, pairs))?;
+    write::integer(ctx.out, n as i64);
     Ok(())
 }
 
