@@ -17,7 +17,6 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::thread::JoinHandle;
-use std::time::Duration;
 use std::time::Instant;
 
 /// Redis waits this long after a failed background save before a save point may retry.
@@ -42,10 +41,6 @@ pub(crate) struct Persist {
     last_try: AtomicU64,
     bgsave_started: Mutex<Option<Instant>>,
     bgsave_thread: Mutex<Option<JoinHandle<()>>>,
-    /// Thread id of a BGSAVE thread running at idle priority (`SCHED_IDLE`), until it finishes
-    /// or `cron` promotes it (see `promote_starved_save`). Cleared under this lock before the
-    /// thread exits, so a promotion never reaches a recycled thread id.
-    bgsave_idle_tid: Mutex<Option<i32>>,
     /// Saves completed since start (`rdb_saves`).
     saves: AtomicU64,
     /// Bytes of pre-cut versions preserved by writers during the last save (`rdb_last_cow_size`).
@@ -140,100 +135,6 @@ pub(crate) fn lower_priority() {
     }
 }
 
-/// A BGSAVE at idle priority that has run this long (or 3x the last BGSAVE, if longer) is
-/// promoted back to a normal thread (at nice 10): the machine is saturated, and a save that
-/// never ends would leave the data undurable.
-const IDLE_SAVE_GRACE: Duration = Duration::from_secs(5);
-
-/// Moves the calling BGSAVE thread to `SCHED_IDLE`: it runs only on a core that would otherwise
-/// idle, so it never delays a loop thread's wake-up (at nice 10 it still took ~10% of a busy
-/// core in scheduler slices, and client p99 with it). Returns the thread id for `cron`'s
-/// starvation guard, or `None` where the policy is unavailable (the save runs at nice 10).
-fn enter_idle_priority() -> Option<i32> {
-    #[cfg(target_os = "linux")]
-    if idle_priority_reversible() {
-        #[allow(unsafe_code)]
-        // SAFETY: gettid takes no arguments and cannot fail.
-        let tid = unsafe { libc::gettid() };
-        if set_sched_idle(0, true) {
-            return Some(tid);
-        }
-    }
-    None
-}
-
-/// Whether a thread at nice 10 may go to `SCHED_IDLE` and come back: the way back needs
-/// `CAP_SYS_NICE` or an `RLIMIT_NICE` that allows nice 10, which many unprivileged services lack.
-/// Without it the starvation guard could not act, so BGSAVE stays at nice 10. Probed once, on a
-/// throwaway thread.
-#[cfg(target_os = "linux")]
-fn idle_priority_reversible() -> bool {
-    static REVERSIBLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *REVERSIBLE.get_or_init(|| {
-        let probe = std::thread::Builder::new()
-            .name("sabaody-probe".into())
-            .spawn(|| {
-                lower_priority();
-                set_sched_idle(0, true) && set_sched_idle(0, false)
-            });
-        let ok = probe.ok().and_then(|t| t.join().ok()).unwrap_or(false);
-        if !ok {
-            log_verbose!("BGSAVE runs at nice 10: idle priority could not be undone here");
-        }
-        ok
-    })
-}
-
-/// `SCHED_IDLE` (`idle`) or `SCHED_OTHER` for thread `tid` of this process (0: the caller).
-/// The nice value set by `lower_priority` is kept across both.
-#[cfg(target_os = "linux")]
-#[allow(unsafe_code)]
-fn set_sched_idle(tid: i32, idle: bool) -> bool {
-    let param = libc::sched_param { sched_priority: 0 };
-    let policy = if idle {
-        libc::SCHED_IDLE
-    } else {
-        libc::SCHED_OTHER
-    };
-    // SAFETY: `param` is a valid, initialised sched_param that outlives the call; priority 0 is
-    // the one value both policies accept. `tid` is 0 (the caller) or a thread of this process
-    // that is still running (see `Persist::bgsave_idle_tid`).
-    let rc = unsafe { libc::sched_setscheduler(tid, policy, &param) };
-    if rc != 0 {
-        log_verbose!(
-            "Cannot change the scheduling policy of a background thread: {}",
-            std::io::Error::last_os_error()
-        );
-    }
-    rc == 0
-}
-
-/// Starvation guard for a BGSAVE at idle priority (called from `cron`): once it has run longer
-/// than `IDLE_SAVE_GRACE` or 3x the last BGSAVE, it competes for the CPU like an ordinary
-/// (nice 10) thread until it finishes.
-fn promote_starved_save(p: &Persist, now: Instant) {
-    let mut tid = p.bgsave_idle_tid.lock();
-    let Some(t) = *tid else { return };
-    let Some(started) = *p.bgsave_started.lock() else {
-        return;
-    };
-    let last = u64::try_from(p.last_bgsave_secs.load(Relaxed)).unwrap_or(0);
-    let grace = IDLE_SAVE_GRACE.max(Duration::from_secs(last.saturating_mul(3)));
-    if now.saturating_duration_since(started) < grace {
-        return;
-    }
-    #[cfg(target_os = "linux")]
-    if set_sched_idle(t, false) {
-        log_notice!(
-            "Background saving has waited {}s for idle CPU: it now runs at normal priority",
-            grace.as_secs()
-        );
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = t;
-    *tid = None;
-}
-
 /// Outcome of a save request.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Start {
@@ -317,11 +218,9 @@ pub(crate) fn bgsave(shared: &Shared) -> Start {
         .name("sabaody-bgsave".into())
         .spawn(move || {
             lower_priority();
-            *pst.bgsave_idle_tid.lock() = enter_idle_priority();
             let started = Instant::now();
             let r = write_snapshot_file(&path, snap, &[]);
             let p = &*pst;
-            *p.bgsave_idle_tid.lock() = None;
             p.last_bgsave_secs
                 .store(started.elapsed().as_secs() as i64, Relaxed);
             finish(p, &path, changes, &r, true);
@@ -350,7 +249,6 @@ pub(crate) fn bgsave(shared: &Shared) -> Start {
 /// point reached (`save <seconds> <changes>`), starts a BGSAVE.
 pub(crate) fn cron(shared: &Shared) {
     let p = &shared.persist;
-    promote_starved_save(p, Instant::now());
     let refuse = !p.last_bgsave_ok.load(Relaxed) && {
         let c = shared.config.read();
         c.stop_writes_on_bgsave_error && !c.save.is_empty()
@@ -511,56 +409,4 @@ pub(crate) fn info_lines(shared: &Shared, out: &mut String) {
         p.saves.load(Relaxed),
         p.last_cow.load(Relaxed),
     );
-}
-
-#[cfg(all(test, target_os = "linux"))]
-mod tests {
-    use super::*;
-
-    #[allow(unsafe_code)]
-    fn policy() -> i32 {
-        // SAFETY: pid 0 names the calling thread; no pointers are involved.
-        unsafe { libc::sched_getscheduler(0) }
-    }
-
-    /// A BGSAVE thread runs at idle priority and the starvation guard returns it to a normal
-    /// policy once its grace period has passed, not before.
-    #[test]
-    fn idle_save_thread_is_promoted_when_starved() {
-        if !idle_priority_reversible() {
-            eprintln!(
-                "skipped: this process may not undo SCHED_IDLE (no CAP_SYS_NICE/RLIMIT_NICE)"
-            );
-            return;
-        }
-        let p = std::sync::Arc::new(Persist::new());
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (go, wait) = std::sync::mpsc::channel::<()>();
-        let pt = std::sync::Arc::clone(&p);
-        let t = std::thread::spawn(move || {
-            lower_priority();
-            *pt.bgsave_idle_tid.lock() = enter_idle_priority();
-            let _ = tx.send(policy());
-            let _ = wait.recv();
-            policy()
-        });
-        assert_eq!(rx.recv().ok(), Some(libc::SCHED_IDLE));
-        let started = Instant::now();
-        *p.bgsave_started.lock() = Some(started);
-        promote_starved_save(&p, started + Duration::from_secs(4));
-        assert!(
-            p.bgsave_idle_tid.lock().is_some(),
-            "promoted inside the grace period"
-        );
-        p.last_bgsave_secs.store(2, Relaxed); // 3x the last save: 6 s
-        promote_starved_save(&p, started + Duration::from_secs(5));
-        assert!(
-            p.bgsave_idle_tid.lock().is_some(),
-            "grace ignores the last save's time"
-        );
-        promote_starved_save(&p, started + Duration::from_secs(6));
-        assert!(p.bgsave_idle_tid.lock().is_none());
-        let _ = go.send(());
-        assert_eq!(t.join().ok(), Some(libc::SCHED_OTHER));
-    }
 }
