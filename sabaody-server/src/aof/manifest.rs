@@ -48,8 +48,8 @@ impl Manifest {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let words =
-                split_words(line).ok_or_else(|| format!("line {}: unbalanced quotes", i + 1))?;
+            let words = crate::config::split_args(line)
+                .ok_or_else(|| format!("line {}: unbalanced quotes", i + 1))?;
             if words.len() % 2 != 0 {
                 return Err(format!("line {}: invalid manifest line: {line}", i + 1));
             }
@@ -142,45 +142,6 @@ impl Manifest {
 /// Fsyncs a directory, so a rename or a new file in it survives a crash.
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
-}
-
-/// Splits a line into words, with double-quoted words (`\"`, `\\`, `\n` escapes) as Redis's
-/// `sdssplitargs`. None on an unterminated quote.
-fn split_words(line: &str) -> Option<Vec<String>> {
-    let mut words = Vec::new();
-    let mut chars = line.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        let Some(&c) = chars.peek() else { break };
-        let mut w = String::new();
-        if c == '"' {
-            chars.next();
-            loop {
-                match chars.next()? {
-                    '"' => break,
-                    '\\' => match chars.next()? {
-                        'n' => w.push('\n'),
-                        'r' => w.push('\r'),
-                        't' => w.push('\t'),
-                        other => w.push(other),
-                    },
-                    other => w.push(other),
-                }
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c.is_whitespace() {
-                    break;
-                }
-                w.push(c);
-                chars.next();
-            }
-        }
-        words.push(w);
-    }
-    Some(words)
 }
 
 fn quote(name: &str) -> String {
