@@ -17,7 +17,11 @@ fn start(args: &[(&str, &str)]) -> ServerHandle {
 }
 
 fn client(h: &ServerHandle) -> redis::Connection {
-    redis::Client::open(format!("redis://{}/", h.local_addr()))
+    connect(h.local_addr())
+}
+
+fn connect(addr: std::net::SocketAddr) -> redis::Connection {
+    redis::Client::open(format!("redis://{addr}/"))
         .unwrap()
         .get_connection()
         .unwrap()
@@ -216,10 +220,7 @@ fn the_bound_holds_with_two_loop_threads() {
     std::thread::scope(|s| {
         for t in 0..2u64 {
             s.spawn(move || {
-                let mut con = redis::Client::open(format!("redis://{addr}/"))
-                    .unwrap()
-                    .get_connection()
-                    .unwrap();
+                let mut con = connect(addr);
                 let mut seed = t * 7919 + 1;
                 let big = "v".repeat(4096);
                 for _ in 0..200 {
@@ -292,10 +293,7 @@ fn bound_holds_at_64mb() {
     std::thread::scope(|s| {
         for t in 0..2u64 {
             s.spawn(move || {
-                let mut con = redis::Client::open(format!("redis://{addr}/"))
-                    .unwrap()
-                    .get_connection()
-                    .unwrap();
+                let mut con = connect(addr);
                 // xorshift64*: no dependency for a few random numbers.
                 let mut state = 0x2545_F491_4F6C_DD1D_u64 ^ (t + 1);
                 let mut next = move |n: u64| {
