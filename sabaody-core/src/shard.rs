@@ -24,7 +24,7 @@ use bytes::Bytes;
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 /// Strings up to this many bytes live inside the record; longer ones go to the slab as `Bytes`.
 pub(crate) const INLINE_MAX: usize = 48;
@@ -345,6 +345,11 @@ pub struct Shard {
     /// While a snapshot has not yet encoded this shard: the pre-cut versions of the keys
     /// changed since the cut (`snapshot.rs`). `None` otherwise.
     pub(crate) cow: Option<Box<ShardCow>>,
+    /// The snapshot generation whose saver is partway through this shard's table, and the
+    /// buckets it has encoded so far (`0..save_cursor`). The saver sets both under the shared
+    /// lock between the pieces it encodes; writers read them under the exclusive lock.
+    pub(crate) save_gen: AtomicU64,
+    pub(crate) save_cursor: AtomicUsize,
 }
 
 /// Copy-on-write state of a shard that a running snapshot has not encoded yet: every change
@@ -358,6 +363,9 @@ pub(crate) struct ShardCow {
     /// The pre-cut versions of the touched keys that existed then (RDB entries).
     pub(crate) parked: Vec<u8>,
     pub(crate) parked_keys: u64,
+    /// Every pre-cut record the saver had not reached is parked (a writer did it before the
+    /// table's slots moved or were dropped): the saver has only `parked` left to write.
+    pub(crate) all_parked: bool,
 }
 
 impl Shard {
@@ -378,6 +386,8 @@ impl Shard {
             tracking,
             db: 0,
             cow: None,
+            save_gen: AtomicU64::new(0),
+            save_cursor: AtomicUsize::new(0),
         }
     }
 
@@ -414,25 +424,79 @@ impl Shard {
             (None, Some(r)) => &self.arena[r.key_start..r.key_start + r.key_len],
             (None, None) => &[],
         };
-        if !c.touched.contains(key) {
+        if !c.all_parked && !c.touched.contains(key) {
+            // Touched even when its record was encoded already: a re-creation of the key in a
+            // bucket the saver has yet to reach must not be saved.
             c.touched.insert(key.into());
             if let Some(r) = r
                 && !self.is_expired(r, c.st.now)
+                && !self.already_saved(&c, key, r)
             {
-                let before = c.parked.len();
-                (c.st.encode)(
-                    &mut c.parked,
-                    key,
-                    self.view(r),
-                    self.expire_at(r),
-                    &c.st.opts,
-                );
-                c.parked_keys += 1;
-                c.st.cow_bytes.fetch_add(
-                    c.parked.len() - before,
-                    std::sync::atomic::Ordering::Relaxed,
-                );
+                self.park(&mut c, key, r);
             }
+        }
+        self.cow = Some(c);
+    }
+
+    /// Buckets below this index were encoded by the running snapshot's saver (0: it has not
+    /// started this shard).
+    fn saved_below(&self, c: &ShardCow) -> usize {
+        if self.save_gen.load(Relaxed) == c.st.generation() {
+            self.save_cursor.load(Relaxed)
+        } else {
+            0
+        }
+    }
+
+    /// Whether the saver has encoded `r` (the record of `key`) already.
+    fn already_saved(&self, c: &ShardCow, key: &[u8], r: &Rec) -> bool {
+        let below = self.saved_below(c);
+        below > 0
+            && self
+                .table
+                .find_bucket_index(self.hasher.hash_one(key), |o| slot_off(o) as usize == r.off)
+                .is_some_and(|b| b < below)
+    }
+
+    /// Encodes `r`'s current (pre-cut) version into the snapshot's parked entries.
+    fn park(&self, c: &mut ShardCow, key: &[u8], r: &Rec) {
+        let before = c.parked.len();
+        (c.st.encode)(
+            &mut c.parked,
+            key,
+            self.view(r),
+            self.expire_at(r),
+            &c.st.opts,
+        );
+        c.parked_keys += 1;
+        c.st.cow_bytes.fetch_add(
+            c.parked.len() - before,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    /// Before the table's slots move (rehash) or are dropped (clear) while a snapshot still
+    /// needs this shard: parks every pre-cut record the saver has not reached, so the saver
+    /// only has the parked entries left to write. `started_only`: only if the saver is partway
+    /// through the table (before it starts, moving slots is harmless).
+    #[cold]
+    fn park_unsaved(&mut self, started_only: bool) {
+        let Some(mut c) = self.cow.take() else {
+            return;
+        };
+        let from = self.saved_below(&c);
+        if !c.all_parked && (from > 0 || !started_only) {
+            for b in from..self.table.num_buckets() {
+                let Some(r) = self.bucket(b) else {
+                    continue;
+                };
+                let key = self.key(&r);
+                if !self.is_expired(&r, c.st.now) && !c.touched.contains(key) {
+                    self.park(&mut c, key, &r);
+                }
+            }
+            c.all_parked = true;
+            c.touched = hashbrown::HashSet::new();
         }
         self.cow = Some(c);
     }
@@ -507,15 +571,6 @@ impl Shard {
                 })
             })
             .unwrap_or((0, 0))
-    }
-
-    /// Calls `f` with every record of the shard (expired ones included), in table order.
-    pub(crate) fn for_each_rec(&self, mut f: impl FnMut(&Rec)) {
-        for slot in self.table.iter() {
-            let mut r = parse(&self.arena, slot_off(slot) as usize);
-            r.stamp = stamp(slot);
-            f(&r);
-        }
     }
 
     pub(crate) fn key(&self, r: &Rec) -> &[u8] {
@@ -707,6 +762,10 @@ impl Shard {
                 let off = self.append_space(new_len)?;
                 write_rec(&mut self.arena[off..], key, enc, ttl, lru);
                 if self.table.len() == self.table.capacity() {
+                    // The insert rehashes: slots move.
+                    if self.cow.is_some() {
+                        self.park_unsaved(true);
+                    }
                     self.epoch = self.epoch.wrapping_add(1);
                 }
                 let stamp = self.tracking.initial();
@@ -869,11 +928,7 @@ impl Shard {
     /// Drops every key (FLUSHDB). Returns how many there were.
     pub(crate) fn clear(&mut self) -> usize {
         if self.cow.is_some() {
-            let mut recs = Vec::with_capacity(self.table.len());
-            self.for_each_rec(|r| recs.push(*r));
-            for r in &recs {
-                self.preserve_rec(r);
-            }
+            self.park_unsaved(false);
         }
         let n = self.table.len();
         if self.table.num_buckets() > 0 {
@@ -909,6 +964,9 @@ impl Shard {
         self.arena = fresh;
         self.dead = 0;
         if self.table.num_buckets() > 64 && self.table.len() * 8 < self.table.num_buckets() {
+            if self.cow.is_some() {
+                self.park_unsaved(true);
+            }
             self.epoch = self.epoch.wrapping_add(1);
             let (a, hb) = (&self.arena, &self.hasher);
             self.table
