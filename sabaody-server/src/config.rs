@@ -159,6 +159,7 @@ pub struct Config {
     pub dbfilename: String,
     pub rdbcompression: bool,
     pub rdbchecksum: bool,
+    pub rdb_save_incremental_fsync: bool,
     pub stop_writes_on_bgsave_error: bool,
     pub maxmemory: u64,
     pub maxmemory_policy: String,
@@ -257,6 +258,7 @@ impl Default for Config {
             dbfilename: "dump.rdb".into(),
             rdbcompression: true,
             rdbchecksum: true,
+            rdb_save_incremental_fsync: true,
             stop_writes_on_bgsave_error: true,
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
@@ -752,6 +754,11 @@ pub static DIRECTIVES: &[Directive] = &[
     str_d!("dbfilename", true, dbfilename),
     bool_d!("rdbcompression", true, rdbcompression),
     bool_d!("rdbchecksum", false, rdbchecksum),
+    bool_d!(
+        "rdb-save-incremental-fsync",
+        true,
+        rdb_save_incremental_fsync
+    ),
     bool_d!(
         "stop-writes-on-bgsave-error",
         true,
