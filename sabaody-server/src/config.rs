@@ -186,6 +186,9 @@ pub struct Config {
     pub enable_debug_command: String,
     pub always_show_logo: bool,
     pub set_proc_title: bool,
+    /// Values of the directives accepted without effect (see [`inert!`]), by name; absent
+    /// ones are at their Redis default.
+    pub inert: std::collections::BTreeMap<&'static str, String>,
     /// The config file the server was started with (for `CONFIG REWRITE`), if any.
     pub config_file: Option<PathBuf>,
 }
@@ -285,6 +288,7 @@ impl Default for Config {
             enable_debug_command: "no".into(),
             always_show_logo: false,
             set_proc_title: true,
+            inert: std::collections::BTreeMap::new(),
             config_file: None,
         }
     }
@@ -550,6 +554,79 @@ macro_rules! str_d {
             |c| c.$field.clone()
         )
     };
+}
+
+/// A Redis 7.0 directive that Sabaody accepts, checks as Redis checks it and reports back
+/// (`CONFIG GET`, `CONFIG REWRITE`), but that changes nothing here: replication, memory-encoding
+/// thresholds, allocator, defragmentation and OS tuning. A stock `redis.conf` sets many of them,
+/// and it must start Sabaody unchanged. `$check` turns the arguments into the canonical value.
+macro_rules! inert {
+    ($name:literal, $default:literal, $check:expr) => {
+        d!(
+            $name,
+            true,
+            |c, a| {
+                let v = ($check)(a)?;
+                c.inert.insert($name, v);
+                Ok(())
+            },
+            |c| c
+                .inert
+                .get($name)
+                .cloned()
+                .unwrap_or_else(|| $default.to_owned())
+        )
+    };
+    ($name:literal / $alias:literal, $default:literal, $check:expr) => {
+        d!(
+            $name / $alias,
+            true,
+            |c, a| {
+                let v = ($check)(a)?;
+                c.inert.insert($name, v);
+                Ok(())
+            },
+            |c| c
+                .inert
+                .get($name)
+                .cloned()
+                .unwrap_or_else(|| $default.to_owned())
+        )
+    };
+}
+
+fn inert_bool(a: &[&str]) -> Result<String, String> {
+    parse_bool(a).map(yes_no)
+}
+
+fn inert_uint(a: &[&str]) -> Result<String, String> {
+    parse_u64(a).map(|n| n.to_string())
+}
+
+fn inert_int(a: &[&str]) -> Result<String, String> {
+    parse_i64(a).map(|n| n.to_string())
+}
+
+fn inert_mem(a: &[&str]) -> Result<String, String> {
+    parse_mem(a).map(|n| n.to_string())
+}
+
+fn inert_str(a: &[&str]) -> Result<String, String> {
+    one(a).map(str::to_owned)
+}
+
+/// Numbers separated by blanks, one argument or several (`oom-score-adj-values 0 200 800`,
+/// `latency-tracking-info-percentiles 50 99 99.9`).
+fn inert_numbers(a: &[&str], count: Option<usize>) -> Result<String, String> {
+    let words: Vec<&str> = a.iter().flat_map(|w| w.split_ascii_whitespace()).collect();
+    if count.is_some_and(|n| n != words.len())
+        || words
+            .iter()
+            .any(|w| w.parse::<f64>().map_or(true, |f| !f.is_finite()))
+    {
+        return Err("Invalid argument(s)".into());
+    }
+    Ok(words.join(" "))
 }
 
 /// Every directive the server accepts.
@@ -857,6 +934,148 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     bool_d!("always-show-logo", false, always_show_logo),
     bool_d!("set-proc-title", false, set_proc_title),
+    // Accepted without effect (see `inert!`), with Redis 7.0's defaults.
+    d!(
+        "cluster-enabled",
+        false,
+        |_, a| {
+            if parse_bool(a)? {
+                return Err("cluster mode is not supported by Sabaody".into());
+            }
+            Ok(())
+        },
+        |_| "no".into()
+    ),
+    d!(
+        "hll-sparse-max-bytes",
+        true,
+        |_, a| {
+            if parse_mem(a)? != 3000 {
+                return Err(
+                    "Sabaody keeps HyperLogLogs sparse up to the default 3000 bytes only".into(),
+                );
+            }
+            Ok(())
+        },
+        |_| "3000".into()
+    ),
+    inert!(
+        "proc-title-template",
+        "{title} {listen-addr} {server-mode}",
+        inert_str
+    ),
+    inert!("rdb-del-sync-files", "no", inert_bool),
+    inert!("masterauth", "", inert_str),
+    inert!("masteruser", "", inert_str),
+    inert!(
+        "replica-serve-stale-data" / "slave-serve-stale-data",
+        "yes",
+        inert_bool
+    ),
+    inert!("replica-read-only" / "slave-read-only", "yes", inert_bool),
+    inert!("repl-diskless-sync", "yes", inert_bool),
+    inert!("repl-diskless-sync-delay", "5", inert_uint),
+    inert!("repl-diskless-sync-max-replicas", "0", inert_uint),
+    inert!("repl-diskless-load", "disabled", |a| parse_enum(
+        a,
+        &["disabled", "on-empty-db", "swapdb"]
+    )),
+    inert!(
+        "repl-ping-replica-period" / "repl-ping-slave-period",
+        "10",
+        inert_uint
+    ),
+    inert!("repl-timeout", "60", inert_uint),
+    inert!("repl-disable-tcp-nodelay", "no", inert_bool),
+    inert!("repl-backlog-size", "1048576", inert_mem),
+    inert!("repl-backlog-ttl", "3600", inert_uint),
+    inert!("replica-priority" / "slave-priority", "100", inert_uint),
+    inert!("replica-announced", "yes", inert_bool),
+    inert!(
+        "min-replicas-to-write" / "min-slaves-to-write",
+        "0",
+        inert_uint
+    ),
+    inert!(
+        "min-replicas-max-lag" / "min-slaves-max-lag",
+        "10",
+        inert_uint
+    ),
+    inert!("replica-lazy-flush" / "slave-lazy-flush", "no", inert_bool),
+    inert!(
+        "replica-ignore-maxmemory" / "slave-ignore-maxmemory",
+        "yes",
+        inert_bool
+    ),
+    inert!("acllog-max-len", "128", inert_uint),
+    inert!("oom-score-adj", "no", |a| parse_enum(
+        a,
+        &["no", "yes", "relative", "absolute"]
+    )),
+    inert!("oom-score-adj-values", "0 200 800", |a| inert_numbers(
+        a,
+        Some(3)
+    )),
+    inert!("disable-thp", "yes", inert_bool),
+    inert!("aof-timestamp-enabled", "no", inert_bool),
+    inert!("aof-rewrite-incremental-fsync", "yes", inert_bool),
+    inert!(
+        "hash-max-listpack-entries" / "hash-max-ziplist-entries",
+        "512",
+        inert_uint
+    ),
+    inert!(
+        "hash-max-listpack-value" / "hash-max-ziplist-value",
+        "64",
+        inert_uint
+    ),
+    inert!(
+        "list-max-listpack-size" / "list-max-ziplist-size",
+        "-2",
+        inert_int
+    ),
+    inert!("list-compress-depth", "0", inert_uint),
+    inert!("set-max-intset-entries", "512", inert_uint),
+    inert!(
+        "zset-max-listpack-entries" / "zset-max-ziplist-entries",
+        "128",
+        inert_uint
+    ),
+    inert!(
+        "zset-max-listpack-value" / "zset-max-ziplist-value",
+        "64",
+        inert_uint
+    ),
+    inert!("stream-node-max-bytes", "4096", inert_mem),
+    inert!("stream-node-max-entries", "100", inert_uint),
+    inert!("activerehashing", "yes", inert_bool),
+    inert!("dynamic-hz", "yes", inert_bool),
+    inert!("jemalloc-bg-thread", "yes", inert_bool),
+    inert!("activedefrag", "no", inert_bool),
+    inert!("active-defrag-ignore-bytes", "104857600", inert_mem),
+    inert!("active-defrag-threshold-lower", "10", inert_uint),
+    inert!("active-defrag-threshold-upper", "100", inert_uint),
+    inert!("active-defrag-cycle-min", "1", inert_uint),
+    inert!("active-defrag-cycle-max", "25", inert_uint),
+    inert!("active-defrag-max-scan-fields", "1000", inert_uint),
+    inert!("maxmemory-eviction-tenacity", "10", inert_uint),
+    inert!("latency-tracking", "yes", inert_bool),
+    inert!("latency-tracking-info-percentiles", "50 99 99.9", |a| {
+        inert_numbers(a, None)
+    }),
+    inert!(
+        "busy-reply-threshold" / "lua-time-limit",
+        "5000",
+        inert_uint
+    ),
+    inert!("tracking-table-max-keys", "1000000", inert_uint),
+    inert!("crash-log-enabled", "yes", inert_bool),
+    inert!("crash-memcheck-enabled", "yes", inert_bool),
+    inert!("shutdown-timeout", "10", inert_uint),
+    inert!("sanitize-dump-payload", "no", |a| parse_enum(
+        a,
+        &["no", "yes", "clients"]
+    )),
 ];
 
 /// Finds a directive by name, case-insensitively.
@@ -1008,7 +1227,14 @@ impl Config {
 fn quote(v: &str, name: &str) -> String {
     // Multi-word values (save, bind, client-output-buffer-limit) are written unquoted so the
     // splitter gives one argument per word; anything else is quoted when it needs to be.
-    let multi = matches!(name, "save" | "bind" | "client-output-buffer-limit");
+    let multi = matches!(
+        name,
+        "save"
+            | "bind"
+            | "client-output-buffer-limit"
+            | "oom-score-adj-values"
+            | "latency-tracking-info-percentiles"
+    );
     if multi && !v.is_empty() {
         return v.to_owned();
     }
@@ -1330,6 +1556,53 @@ mod tests {
         );
         assert_eq!(split_args(r#"save """#).unwrap(), vec!["save", ""]);
         assert!(split_args(r#""a"b"#).is_none());
+    }
+
+    /// The directives of Debian's stock redis.conf for Redis 7.0 that do nothing here: accepted,
+    /// reported back as Redis reports them, and kept by CONFIG REWRITE.
+    #[test]
+    fn stock_redis_conf_directives_are_accepted_and_reported() {
+        let text = "proc-title-template \"{title} {listen-addr} {server-mode}\"\n\
+            rdb-del-sync-files no\nreplica-serve-stale-data yes\nslave-read-only no\n\
+            repl-diskless-sync yes\nrepl-diskless-sync-delay 5\n\
+            repl-diskless-sync-max-replicas 0\nrepl-diskless-load swapdb\n\
+            repl-disable-tcp-nodelay no\nreplica-priority 100\nacllog-max-len 128\n\
+            replica-lazy-flush no\noom-score-adj no\noom-score-adj-values 0 200 800\n\
+            disable-thp yes\naof-timestamp-enabled no\nhash-max-ziplist-entries 256\n\
+            hash-max-listpack-value 64\nlist-max-listpack-size -2\nlist-compress-depth 0\n\
+            set-max-intset-entries 512\nzset-max-listpack-entries 128\n\
+            zset-max-listpack-value 64\nhll-sparse-max-bytes 3000\nstream-node-max-bytes 4kb\n\
+            stream-node-max-entries 100\nactiverehashing yes\ndynamic-hz yes\n\
+            aof-rewrite-incremental-fsync yes\njemalloc-bg-thread yes\ncluster-enabled no\n";
+        let mut c = Config::default();
+        c.load_str(text, "redis.conf").unwrap();
+        let get = |c: &Config, name: &str| c.get_with(find_directive(name).unwrap());
+        assert_eq!(
+            get(&c, "replica-read-only"),
+            "no",
+            "set through its old name"
+        );
+        assert_eq!(get(&c, "repl-diskless-load"), "swapdb");
+        assert_eq!(get(&c, "hash-max-listpack-entries"), "256");
+        assert_eq!(get(&c, "stream-node-max-bytes"), "4096");
+        assert_eq!(get(&c, "oom-score-adj-values"), "0 200 800");
+        assert_eq!(get(&c, "repl-backlog-size"), "1048576", "a default");
+        let mut d = Config::default();
+        d.load_str(&c.to_conf_text(), "rewrite").unwrap();
+        assert_eq!(d.to_conf_text(), c.to_conf_text());
+        for bad in [
+            "repl-diskless-load sometimes",
+            "activedefrag maybe",
+            "oom-score-adj-values 0 200",
+            "repl-timeout -1",
+            "cluster-enabled yes",
+            "hll-sparse-max-bytes 4000",
+        ] {
+            assert!(
+                Config::default().load_str(bad, "redis.conf").is_err(),
+                "{bad} accepted"
+            );
+        }
     }
 
     #[test]

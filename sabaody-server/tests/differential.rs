@@ -80,6 +80,11 @@ fn diff_strings() {
 }
 
 #[test]
+fn diff_config() {
+    run_family("config", include_str!("diff/config.redis"));
+}
+
+#[test]
 fn diff_numeric() {
     run_family("numeric", include_str!("diff/numeric.redis"));
 }
