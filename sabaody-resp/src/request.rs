@@ -107,6 +107,7 @@ impl RequestDecoder {
     ///
     /// A [`DecodeError`] with Redis's text on a protocol violation; `buf` keeps the offending
     /// bytes and the connection should be closed after replying `-ERR <text>`.
+    #[inline]
     pub fn decode(
         &mut self,
         buf: &mut BytesMut,
@@ -118,6 +119,17 @@ impl RequestDecoder {
             self.pending = 0;
             return Ok(true);
         }
+        self.decode_general(buf, args)
+    }
+
+    /// [`RequestDecoder::decode`] through the state machine: any request, in any number of
+    /// pieces.
+    #[inline(never)]
+    fn decode_general(
+        &mut self,
+        buf: &mut BytesMut,
+        args: &mut Vec<Bytes>,
+    ) -> Result<bool, DecodeError> {
         let stale = match self.state {
             State::Inline { scanned } => scanned > buf.len(),
             _ => self.pos > buf.len() || self.line_scanned > buf.len(),
@@ -138,7 +150,7 @@ impl RequestDecoder {
     /// [`QUICK_ARGS`] arguments at the front of `buf`, every `*`/`$` line in its plain form.
     /// `false` (nothing touched) for anything else, which the general path then takes: it gives
     /// the same result on the same bytes.
-    #[inline]
+    #[inline(never)]
     fn quick_request(&self, buf: &mut BytesMut, args: &mut Vec<Bytes>) -> bool {
         let src: &[u8] = buf;
         let max_line = self.limits.max_inline_len;
