@@ -21,6 +21,13 @@
 //! Line-length limits are applied so the result never depends on how the input was split into
 //! reads: a `*`/`$` line whose `\r` comes after more than `max_inline_len` bytes, or an inline
 //! request whose `\n` does, is rejected whether or not the terminator has arrived yet.
+//!
+//! Two paths give the same results: a quick one for the common case (a whole multibulk request
+//! of at most 8 arguments already in the buffer, every `*`/`$` line a plain number) that parses
+//! it in one pass without the state machine, and the state machine for everything else
+//! (requests in pieces, inline requests, odd or bad input). Either way the request is split
+//! off the buffer once and its arguments are slices of it. The tests check both against a plain
+//! reading of the rules, byte by byte and whole, and the `request` fuzz target does the same.
 
 use bytes::{Buf, Bytes, BytesMut};
 
