@@ -24,7 +24,6 @@
 use bytes::BytesMut;
 
 use crate::frame::{Frame, Protocol};
-use crate::num::{push_i64, push_usize};
 
 /// Appends `frame` to `out` in protocol `proto` (RESP3-only types downgraded in RESP2, see the
 /// module docs).
@@ -301,7 +300,7 @@ impl std::fmt::Write for SliceWriter<'_> {
 pub mod write {
     use bytes::BytesMut;
 
-    use super::{format_double_buf, push_i64, push_usize};
+    use super::format_double_buf;
     use crate::frame::Protocol;
 
     #[inline]
@@ -323,17 +322,51 @@ pub mod write {
         out.extend_from_slice(b"\r\n");
     }
 
+    /// `<prefix>[-]<n>\r\n`. A single digit is one 4-byte append; longer numbers are built in
+    /// a stack buffer appended whole (a fixed-size copy) and cut to length, so no call to
+    /// `memcpy` for a few bytes.
+    #[inline(always)]
+    fn number_line(out: &mut BytesMut, prefix: u8, neg: bool, n: u64) {
+        if n < 10 && !neg {
+            out.extend_from_slice(&[prefix, b'0' + n as u8, b'\r', b'\n']);
+        } else {
+            long_number_line(out, prefix, neg, n);
+        }
+    }
+
+    #[inline]
+    fn long_number_line(out: &mut BytesMut, prefix: u8, neg: bool, n: u64) {
+        // prefix, sign, at most 20 digits, CR LF: 24 bytes.
+        let mut buf = [0u8; 24];
+        buf[0] = prefix;
+        let start = 1 + usize::from(neg);
+        buf[1] = b'-';
+        let end = start + n.checked_ilog10().unwrap_or(0) as usize + 1;
+        let mut v = n;
+        for slot in buf[start..end].iter_mut().rev() {
+            *slot = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        buf[end] = b'\r';
+        buf[end + 1] = b'\n';
+        let len = out.len();
+        out.extend_from_slice(&buf);
+        out.truncate(len + end + 2);
+    }
+
     #[inline]
     fn header(out: &mut BytesMut, prefix: u8, n: usize) {
-        out.extend_from_slice(&[prefix]);
-        push_usize(out, n);
-        out.extend_from_slice(b"\r\n");
+        number_line(out, prefix, false, n as u64);
     }
 
     /// `+s\r\n` (CR/LF in `s` become spaces).
     #[inline]
     pub fn simple(out: &mut BytesMut, s: &[u8]) {
-        line(out, b'+', s);
+        if s == b"OK" {
+            out.extend_from_slice(b"+OK\r\n");
+        } else {
+            line(out, b'+', s);
+        }
     }
 
     /// `-msg\r\n`; `msg` without the `-`, e.g. `b"ERR syntax error"` (CR/LF become spaces).
@@ -345,16 +378,13 @@ pub mod write {
     /// `:n\r\n`
     #[inline]
     pub fn integer(out: &mut BytesMut, n: i64) {
-        out.reserve(23);
-        out.extend_from_slice(b":");
-        push_i64(out, n);
-        out.extend_from_slice(b"\r\n");
+        number_line(out, b':', n < 0, n.unsigned_abs());
     }
 
     /// `$len\r\ndata\r\n`
     #[inline]
     pub fn bulk(out: &mut BytesMut, data: &[u8]) {
-        out.reserve(data.len() + 25);
+        out.reserve(data.len() + 26);
         header(out, b'$', data.len());
         out.extend_from_slice(data);
         out.extend_from_slice(b"\r\n");

@@ -21,6 +21,13 @@
 //! Line-length limits are applied so the result never depends on how the input was split into
 //! reads: a `*`/`$` line whose `\r` comes after more than `max_inline_len` bytes, or an inline
 //! request whose `\n` does, is rejected whether or not the terminator has arrived yet.
+//!
+//! Two paths give the same results: a quick one for the common case (a whole multibulk request
+//! of at most 8 arguments already in the buffer, every `*`/`$` line a plain number) that parses
+//! it in one pass without the state machine, and the state machine for everything else
+//! (requests in pieces, inline requests, odd or bad input). Either way the request is split
+//! off the buffer once and its arguments are slices of it. The tests check both against a plain
+//! reading of the rules, byte by byte and whole, and the `request` fuzz target does the same.
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -28,6 +35,10 @@ use crate::error::DecodeError;
 use crate::limits::Limits;
 use crate::num::parse_i64;
 use crate::scan::find_cr_from;
+
+/// Most arguments a request may have to be decoded by the quick path (the others take the
+/// general one).
+const QUICK_ARGS: usize = 8;
 
 /// Arguments a pending multibulk reserves room for up front, whatever count the client claims.
 const MAX_PREALLOC_ARGS: usize = 1024;
@@ -103,12 +114,29 @@ impl RequestDecoder {
     ///
     /// A [`DecodeError`] with Redis's text on a protocol violation; `buf` keeps the offending
     /// bytes and the connection should be closed after replying `-ERR <text>`.
+    #[inline]
     pub fn decode(
         &mut self,
         buf: &mut BytesMut,
         args: &mut Vec<Bytes>,
     ) -> Result<bool, DecodeError> {
         args.clear();
+        if self.state == State::Idle && self.quick_request(buf, args) {
+            self.line_scanned = 0;
+            self.pending = 0;
+            return Ok(true);
+        }
+        self.decode_general(buf, args)
+    }
+
+    /// [`RequestDecoder::decode`] through the state machine: any request, in any number of
+    /// pieces.
+    #[inline(never)]
+    fn decode_general(
+        &mut self,
+        buf: &mut BytesMut,
+        args: &mut Vec<Bytes>,
+    ) -> Result<bool, DecodeError> {
         let stale = match self.state {
             State::Inline { scanned } => scanned > buf.len(),
             _ => self.pos > buf.len() || self.line_scanned > buf.len(),
@@ -123,6 +151,43 @@ impl RequestDecoder {
             Err(_) => self.reset(),
         }
         result
+    }
+
+    /// The common case, decoded without the state machine: a whole multibulk request of 1 to
+    /// [`QUICK_ARGS`] arguments at the front of `buf`, every `*`/`$` line in its plain form.
+    /// `false` (nothing touched) for anything else, which the general path then takes: it gives
+    /// the same result on the same bytes.
+    #[inline(never)]
+    fn quick_request(&self, buf: &mut BytesMut, args: &mut Vec<Bytes>) -> bool {
+        let src: &[u8] = buf;
+        let max_line = self.limits.max_inline_len;
+        let max_args = self.limits.max_multibulk_len.min(QUICK_ARGS);
+        let Some((count, mut pos)) = quick_header(src, 0, b'*', max_args, max_line) else {
+            return false;
+        };
+        let mut spans = [(0usize, 0usize); QUICK_ARGS];
+        let Some(spans) = spans.get_mut(..count) else {
+            return false;
+        };
+        if spans.is_empty() {
+            return false;
+        }
+        for span in spans.iter_mut() {
+            let Some((len, start)) =
+                quick_header(src, pos, b'$', self.limits.max_bulk_len, max_line)
+            else {
+                return false;
+            };
+            // `start <= src.len()`: quick_header saw the byte before it.
+            let room = src.len() - start;
+            if len > room || room - len < 2 {
+                return false;
+            }
+            *span = (start, start + len);
+            pos = start + len + 2;
+        }
+        emit(buf, pos, spans, args);
+        true
     }
 
     /// Bytes of the request currently being received (0 between requests), as of the last call
@@ -151,7 +216,18 @@ impl RequestDecoder {
                         self.state = State::Inline { scanned: 0 };
                         continue;
                     }
-                    let Some((count, next)) = self.multibulk_header(buf)? else {
+                    let quick = quick_header(
+                        buf,
+                        0,
+                        b'*',
+                        self.limits.max_multibulk_len,
+                        self.limits.max_inline_len,
+                    );
+                    let header = match quick {
+                        Some(h) => Some(h),
+                        None => self.multibulk_header(buf)?,
+                    };
+                    let Some((count, next)) = header else {
                         self.line_scanned = buf.len().saturating_sub(1);
                         return Ok(false);
                     };
@@ -222,21 +298,34 @@ impl RequestDecoder {
         while remaining > 0 {
             let len = match bulk {
                 Some(len) => len,
-                None => match bulk_header(src, pos, self.line_scanned, &self.limits)? {
-                    Some((len, next)) => {
+                None => match quick_header(
+                    src,
+                    pos,
+                    b'$',
+                    self.limits.max_bulk_len,
+                    self.limits.max_inline_len,
+                ) {
+                    Some(h) => {
                         self.line_scanned = 0;
-                        pos = next;
-                        len
+                        pos = h.1;
+                        h.0
                     }
-                    None => {
-                        self.line_scanned = src.len().saturating_sub(1);
-                        self.pos = pos;
-                        self.state = State::Multibulk {
-                            remaining,
-                            bulk: None,
-                        };
-                        return Ok(false);
-                    }
+                    None => match bulk_header(src, pos, self.line_scanned, &self.limits)? {
+                        Some((len, next)) => {
+                            self.line_scanned = 0;
+                            pos = next;
+                            len
+                        }
+                        None => {
+                            self.line_scanned = src.len().saturating_sub(1);
+                            self.pos = pos;
+                            self.state = State::Multibulk {
+                                remaining,
+                                bulk: None,
+                            };
+                            return Ok(false);
+                        }
+                    },
                 },
             };
             let end = pos.saturating_add(len);
@@ -253,16 +342,8 @@ impl RequestDecoder {
             remaining -= 1;
             bulk = None;
         }
-        // One `split_to` per argument: a reference-count increment each, and nothing else to
-        // create or drop (cheaper than freezing the whole request and slicing it).
-        args.reserve(self.spans.len());
-        let mut consumed = 0;
-        for (a, b) in self.spans.drain(..) {
-            buf.advance(a - consumed);
-            args.push(buf.split_to(b - a).freeze());
-            consumed = b;
-        }
-        buf.advance(pos - consumed);
+        emit(buf, pos, &self.spans, args);
+        self.spans.clear();
         if self.spans.capacity() > 4 * MAX_PREALLOC_ARGS {
             // Do not keep a huge request's bookkeeping for the life of the connection.
             self.spans = Vec::new();
@@ -343,6 +424,76 @@ fn bulk_header(
         }
         _ => Err(DecodeError::InvalidBulkLength),
     }
+}
+
+/// Splits the request `buf[..end]` off `buf` and pushes its arguments `spans` (ranges within
+/// it, in order) to `args`. The request is split off once and its arguments are slices of it:
+/// one reference-count increment per argument but the last, which takes the request's own
+/// handle (cheaper than one `split_to` per argument).
+#[inline(always)]
+fn emit(buf: &mut BytesMut, end: usize, spans: &[(usize, usize)], args: &mut Vec<Bytes>) {
+    let request = buf.split_to(end).freeze();
+    if let Some((&(a, b), init)) = spans.split_last() {
+        args.reserve(spans.len());
+        for &(a, b) in init {
+            let mut arg = request.clone();
+            arg.truncate(b);
+            arg.advance(a);
+            args.push(arg);
+        }
+        let mut last = request;
+        last.truncate(b);
+        last.advance(a);
+        args.push(last);
+    }
+}
+
+/// The common case of a `*` or `$` line at `pos`, checked in one pass: a tag byte, a
+/// canonical decimal of at most 18 digits no greater than `max_value`, `\r`, and one more byte
+/// (the unchecked `\n`), the line within `max_line` bytes. `Some((value, index after the
+/// line))` exactly when the general parser would give the same; `None` for anything else
+/// (incomplete, malformed, too long, over a limit), which the general parser then handles.
+#[inline(always)]
+fn quick_header(
+    src: &[u8],
+    pos: usize,
+    tag: u8,
+    max_value: usize,
+    max_line: usize,
+) -> Option<(usize, usize)> {
+    let line = src.get(pos..)?;
+    // `cr`: index of the `\r` in `line`, whose next byte must be there too.
+    let (n, cr) = match *line {
+        [t, d, b'\r', _, ..] if t == tag && d.is_ascii_digit() => (u64::from(d - b'0'), 2),
+        [t, d1 @ b'1'..=b'9', d2, b'\r', _, ..] if t == tag && d2.is_ascii_digit() => {
+            (u64::from(d1 - b'0') * 10 + u64::from(d2 - b'0'), 3)
+        }
+        [t, d1 @ b'1'..=b'9', ..] if t == tag => {
+            let mut n = u64::from(d1 - b'0');
+            let mut i = 2;
+            loop {
+                let c = *line.get(i)?;
+                if c == b'\r' {
+                    break;
+                }
+                // A 19th digit (18 cannot overflow) or a non-digit: the general parser decides.
+                if !c.is_ascii_digit() || i > 18 {
+                    return None;
+                }
+                n = n * 10 + u64::from(c - b'0');
+                i += 1;
+            }
+            if line.len() <= i + 1 {
+                return None;
+            }
+            (n, i)
+        }
+        _ => return None,
+    };
+    if cr > max_line || n > max_value as u64 {
+        return None;
+    }
+    Some((n as usize, pos + cr + 2))
 }
 
 /// C `isspace` in the "C" locale.

@@ -268,3 +268,51 @@ fn exact_digit_path_agrees_with_core_fmt() {
     }
     assert!(checked > 40_000, "{checked}");
 }
+
+#[test]
+fn number_lines_match_decimal_text() {
+    let mut ints: Vec<i64> = vec![0, 1, 9, 10, 11, 99, 100, -1, -9, -10, i64::MAX, i64::MIN];
+    let mut p: i64 = 1;
+    while let Some(q) = p.checked_mul(10) {
+        ints.extend([p - 1, p, p + 1, -p, -(p - 1), -(p + 1)]);
+        p = q;
+    }
+    for n in ints {
+        // Appended after existing bytes, into buffers with and without spare room: the
+        // fixed-size append must not leave anything behind.
+        for cap in [0, 1, 5, 64] {
+            let mut out = BytesMut::with_capacity(cap);
+            out.extend_from_slice(b"x");
+            write::integer(&mut out, n);
+            out.extend_from_slice(b"y");
+            assert_eq!(&out[..], format!("x:{n}\r\ny").as_bytes(), "{n} cap {cap}");
+        }
+        let len = n.unsigned_abs() as usize;
+        let mut out = BytesMut::new();
+        write::array_len(&mut out, len);
+        write::map_len(&mut out, Resp3, len);
+        write::set_len(&mut out, Resp3, len);
+        write::push_len(&mut out, Resp3, len);
+        write::attribute_len(&mut out, len);
+        assert_eq!(
+            &out[..],
+            format!("*{len}\r\n%{len}\r\n~{len}\r\n>{len}\r\n|{len}\r\n").as_bytes()
+        );
+    }
+    let mut out = BytesMut::new();
+    write::map_len(&mut out, Resp2, usize::MAX);
+    write::array_len(&mut out, usize::MAX);
+    assert_eq!(
+        &out[..],
+        format!("*{m}\r\n*{m}\r\n", m = usize::MAX).as_bytes()
+    );
+    for len in [0, 1, 9, 10, 99, 100, 1000, 100_000] {
+        let data = vec![b'v'; len];
+        let mut out = BytesMut::new();
+        write::bulk(&mut out, &data);
+        let mut want = format!("${len}\r\n").into_bytes();
+        want.extend_from_slice(&data);
+        want.extend_from_slice(b"\r\n");
+        assert_eq!(&out[..], &want[..]);
+    }
+}

@@ -422,3 +422,148 @@ fn huge_request_bookkeeping_is_released() {
     assert_eq!(args.len(), 5000);
     assert!(dec.spans.capacity() <= 4 * super::MAX_PREALLOC_ARGS);
 }
+
+/// A plain reading of Redis's multibulk rules for input made only of multibulk requests, to
+/// check the decoder against: no state, no fast paths, `parse_i64` for every number.
+fn reference(input: &[u8], l: Limits) -> Outcome {
+    use crate::num::parse_i64;
+    use DecodeError::*;
+    /// The line at `p`: `Ok(Some(cr))`, `Ok(None)` if incomplete, or the too-long error.
+    fn line(
+        input: &[u8],
+        p: usize,
+        max: usize,
+        too_big: DecodeError,
+    ) -> Result<Option<usize>, DecodeError> {
+        match input[p..].iter().position(|&c| c == b'\r') {
+            Some(i) if i > max => Err(too_big),
+            Some(i) if p + i + 1 < input.len() => Ok(Some(p + i)),
+            Some(_) => Ok(None),
+            None if input.len() - p > max => Err(too_big),
+            None => Ok(None),
+        }
+    }
+    let mut cmds = Vec::new();
+    let mut p = 0;
+    'requests: while p < input.len() {
+        assert_eq!(
+            input[p], b'*',
+            "the reference reads multibulk requests only"
+        );
+        let cr = match line(input, p, l.max_inline_len, TooBigMultibulkCountString) {
+            Ok(Some(cr)) => cr,
+            Ok(None) => break,
+            Err(e) => return Err((cmds, e)),
+        };
+        let count = match parse_i64(&input[p + 1..cr]) {
+            Some(n) if n <= 0 => {
+                p = cr + 2;
+                continue;
+            }
+            Some(n) if n as u64 <= l.max_multibulk_len as u64 => n as usize,
+            _ => return Err((cmds, InvalidMultibulkLength)),
+        };
+        let mut q = cr + 2;
+        let mut args = Vec::new();
+        for _ in 0..count {
+            let cr = match line(input, q, l.max_inline_len, TooBigBulkCountString) {
+                Ok(Some(cr)) => cr,
+                Ok(None) => break 'requests,
+                Err(e) => return Err((cmds, e)),
+            };
+            if input[q] != b'$' {
+                return Err((cmds, ExpectedBulk(input[q])));
+            }
+            let len = match parse_i64(&input[q + 1..cr]) {
+                Some(n) if n >= 0 && n as u64 <= l.max_bulk_len as u64 => n as usize,
+                _ => return Err((cmds, InvalidBulkLength)),
+            };
+            q = cr + 2;
+            if input.len() < q + len + 2 {
+                break 'requests;
+            }
+            args.push(input[q..q + len].to_vec());
+            q += len + 2;
+        }
+        cmds.push(args);
+        p = q;
+    }
+    Ok(cmds)
+}
+
+/// The quick path (a whole request in the buffer) and the state machine (the same bytes one at
+/// a time) both agree with [`reference`] on the edge cases of the header lines: digit counts,
+/// leading zeros, limits.
+#[test]
+fn quick_path_agrees_with_state_machine() {
+    let mut inputs: Vec<Vec<u8>> = vec![
+        b"*1\r\n$4\r\nPINGxx".to_vec(),
+        b"*1\rX$4\rXPINGxx".to_vec(),
+        b"*1\r\n$0\r\n\r\n".to_vec(),
+        b"*2\r\n$0\r\n\r\n$0\r\n\r\n".to_vec(),
+        b"*01\r\n$4\r\nPING\r\n".to_vec(),
+        b"*1\r\n$04\r\nPING\r\n".to_vec(),
+        b"*1\r\n$00\r\n\r\n".to_vec(),
+        b"*1\r\n$-0\r\n".to_vec(),
+        b"*-1\r\n*1\r\n$1\r\nx\r\n".to_vec(),
+        b"*0\r\n*1\r\n$1\r\nx\r\n".to_vec(),
+        b"*1 \r\n$1\r\nx\r\n".to_vec(),
+        b"*1\r\n$1 \r\nx\r\n".to_vec(),
+        b"*1\r\n$1\r\nx".to_vec(),
+        b"*1\r\n$1\r\nx\r".to_vec(),
+        b"*1\r\n$1\r\nx\r\n*1\r\n$1\r\ny\r\n".to_vec(),
+        b"*1\r\n$1\r".to_vec(),
+        b"*1\r".to_vec(),
+        b"*1\r\n%1\r\nx\r\n".to_vec(),
+        b"*12\r\n".to_vec(),
+    ];
+    // Every argument count around the quick path's limit of 8.
+    for n in [7, 8, 9, 10, 16] {
+        let mut w = format!("*{n}\r\n").into_bytes();
+        for i in 0..n {
+            w.extend_from_slice(format!("${}\r\n{}\r\n", i.to_string().len(), i).as_bytes());
+        }
+        inputs.push(w);
+    }
+    // Lengths of 17 to 21 digits, and a bulk length at and over the limit.
+    for digits in 17..=21 {
+        let mut w = b"*1\r\n$1".to_vec();
+        w.extend(std::iter::repeat_n(b'0', digits - 1));
+        w.extend_from_slice(b"\r\n");
+        inputs.push(w);
+    }
+    inputs.push(b"*1\r\n$536870912\r\n".to_vec());
+    inputs.push(b"*1\r\n$536870913\r\n".to_vec());
+    let tight = |max_inline_len, max_bulk_len, max_multibulk_len| Limits {
+        max_bulk_len,
+        max_multibulk_len,
+        max_depth: 2,
+        max_inline_len,
+    };
+    let limits = [
+        Limits::default(),
+        tight(1, 4, 2),
+        tight(2, 9, 9),
+        tight(3, 10, 10),
+        tight(3, 99, 99),
+        tight(4, 100, 100),
+        tight(2, 0, 1),
+    ];
+    // And each of those lines' lengths right at and over the line limits.
+    for len in [9usize, 10, 99, 100] {
+        let mut w = format!("*1\r\n${len}\r\n").into_bytes();
+        w.extend(std::iter::repeat_n(b'v', len));
+        w.extend_from_slice(b"\r\n");
+        inputs.push(w);
+        inputs.push(format!("*{len}\r\n").into_bytes());
+    }
+    for input in &inputs {
+        for l in limits {
+            let want = reference(input, l);
+            let what = format!("{:?} {l:?}", String::from_utf8_lossy(input));
+            assert_eq!(all(input, l), want, "{what}");
+            let chunks: Vec<&[u8]> = input.chunks(1).collect();
+            assert_eq!(feed(&chunks, l), want, "{what}");
+        }
+    }
+}
