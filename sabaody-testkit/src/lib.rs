@@ -127,7 +127,12 @@ pub enum StartError {
 impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StartError::Spawn(e) => write!(f, "redis-server could not be started: {e}"),
+            StartError::Spawn(e) => write!(
+                f,
+                "{} could not be started ({e}). Install it (apt-get install -y redis-server) \
+                 or set SABAODY_REDIS_SERVER",
+                redis_server_bin().to_string_lossy()
+            ),
             StartError::NotReady(e) => {
                 write!(
                     f,
@@ -567,4 +572,58 @@ fn read_reply_depth(r: &mut impl BufRead, depth: usize) -> io::Result<Reply> {
         }
     }
     Ok(reply)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_a_command() {
+        assert_eq!(
+            encode_command(&["GET", ""]),
+            b"*2\r\n$3\r\nGET\r\n$0\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn typed_view_of_resp2_replies() {
+        let read = |b: &[u8]| read_reply(&mut BufReader::new(b)).and_then(|r| r.value());
+        assert_eq!(read(b"+OK\r\n").ok(), Some(Value::Simple("OK".into())));
+        assert_eq!(read(b"-ERR x\r\n").ok(), Some(Value::Error("ERR x".into())));
+        assert_eq!(read(b":-5\r\n").ok(), Some(Value::Int(-5)));
+        assert_eq!(read(b"$-1\r\n").ok(), Some(Value::Nil));
+        assert_eq!(read(b"*-1\r\n").ok(), Some(Value::Nil));
+        assert_eq!(
+            read(b"*2\r\n$1\r\nk\r\n*0\r\n").ok(),
+            Some(Value::Array(vec![
+                Value::Bulk(b"k".to_vec()),
+                Value::Array(vec![])
+            ]))
+        );
+        assert!(read(b"_\r\n").is_err(), "RESP3 null is not RESP2");
+    }
+
+    /// Dropping the server kills it and removes its directory, also during a panic.
+    #[test]
+    fn a_server_is_gone_after_a_panic() {
+        if redis_server_version().is_none() {
+            eprintln!("redis-server not installed: skipped");
+            return;
+        }
+        let server = match RedisServer::start(&[]) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        let (addr, dir) = (server.addr(), server.dir().to_path_buf());
+        let reply = server.connect().and_then(|mut c| c.call(&["PING"]));
+        assert_eq!(reply.ok(), Some(Value::Simple("PONG".into())));
+        let panicked = std::panic::catch_unwind(move || {
+            let _held = server;
+            panic!("a failing test");
+        });
+        assert!(panicked.is_err());
+        assert!(Conn::connect(addr).is_err(), "still answering on {addr}");
+        assert!(!dir.exists(), "{} left behind", dir.display());
+    }
 }
