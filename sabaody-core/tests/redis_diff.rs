@@ -9,61 +9,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use sabaody_core::*;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use sabaody_testkit::{RedisServer, Value as R};
 
-#[derive(Debug, Clone, PartialEq)]
-enum R {
-    Nil,
-    Int(i64),
-    Bulk(Vec<u8>),
-    St(String),
-    Err(String),
-    Arr(Vec<R>),
-}
-
-struct Redis {
-    w: TcpStream,
-    r: BufReader<TcpStream>,
-}
+/// A connection to redis-server: typed replies.
+struct Redis(sabaody_testkit::Conn);
 impl Redis {
     fn cmd(&mut self, args: &[Vec<u8>]) -> R {
-        let mut out = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            out.extend_from_slice(a);
-            out.extend_from_slice(b"\r\n");
-        }
-        self.w.write_all(&out).unwrap();
-        self.read()
-    }
-    fn read(&mut self) -> R {
-        let mut line = Vec::new();
-        self.r.read_until(b'\n', &mut line).unwrap();
-        let body = String::from_utf8_lossy(&line[1..line.len() - 2]).to_string();
-        match line[0] {
-            b'+' => R::St(body),
-            b'-' => R::Err(body),
-            b':' => R::Int(body.parse().unwrap()),
-            b'$' => {
-                let n: i64 = body.parse().unwrap();
-                if n < 0 {
-                    return R::Nil;
-                }
-                let mut b = vec![0; n as usize + 2];
-                self.r.read_exact(&mut b).unwrap();
-                b.truncate(n as usize);
-                R::Bulk(b)
-            }
-            b'*' => {
-                let n: i64 = body.parse().unwrap();
-                if n < 0 {
-                    return R::Nil;
-                }
-                R::Arr((0..n).map(|_| self.read()).collect())
-            }
-            _ => panic!("bad reply"),
-        }
+        self.0.call(args).unwrap()
     }
 }
 
@@ -78,7 +30,7 @@ impl Rng {
 }
 
 fn e(err: Error) -> R {
-    R::Err(err.redis_text())
+    R::Error(err.redis_text())
 }
 fn bulk(b: Option<bytes::Bytes>) -> R {
     b.map_or(R::Nil, |b| R::Bulk(b.to_vec()))
@@ -90,52 +42,11 @@ fn res<T>(r: Result<T, Error>, f: impl FnOnce(T) -> R) -> R {
     }
 }
 
-struct Server(std::process::Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_redis() -> (Server, TcpStream) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = std::process::Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("redis-server on PATH");
-    let server = Server(child);
-    for _ in 0..200 {
-        if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
-            return (server, s);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
-    panic!("redis-server did not start");
-}
-
 #[test]
 #[ignore = "needs redis-server on PATH"]
 fn random_commands_match_redis_server() {
-    let (_server, s) = start_redis();
-    let mut redis = Redis {
-        w: s.try_clone().unwrap(),
-        r: BufReader::new(s),
-    };
+    let server = RedisServer::start(&["--appendonly", "no"]).unwrap_or_else(|e| panic!("{e}"));
+    let mut redis = Redis(server.connect().unwrap());
     let a = |x: &str| x.as_bytes().to_vec();
     redis.cmd(&[a("SELECT"), a("9")]);
     redis.cmd(&[a("FLUSHALL")]);
@@ -183,7 +94,7 @@ fn random_commands_match_redis_server() {
         let (args, ours): (Vec<String>, R) = match op {
             0 => (
                 vec!["SET".into(), k.clone(), v.clone()],
-                res(c.set(&k, &v), |_| R::St("OK".into())),
+                res(c.set(&k, &v), |_| R::Simple("OK".into())),
             ),
             1 => (vec!["GET".into(), k.clone()], res(c.get(&k), bulk)),
             2 => {
@@ -244,7 +155,7 @@ fn random_commands_match_redis_server() {
                         if get {
                             bulk(o.previous)
                         } else if o.written {
-                            R::St("OK".into())
+                            R::Simple("OK".into())
                         } else {
                             R::Nil
                         }
@@ -312,7 +223,7 @@ fn random_commands_match_redis_server() {
             11 => (
                 vec!["MSET".into(), k.clone(), v.clone(), k2.clone(), "x".into()],
                 res(c.mset(&[(&k, v.as_str()), (&k2, "x")]), |_| {
-                    R::St("OK".into())
+                    R::Simple("OK".into())
                 }),
             ),
             12 => (
@@ -329,7 +240,7 @@ fn random_commands_match_redis_server() {
             ),
             13 => (
                 vec!["MGET".into(), k.clone(), k2.clone()],
-                R::Arr(c.mget(&[&k, &k2]).into_iter().map(bulk).collect()),
+                R::Array(c.mget(&[&k, &k2]).into_iter().map(bulk).collect()),
             ),
             14 => (
                 vec!["DEL".into(), k.clone(), k2.clone()],
@@ -341,7 +252,7 @@ fn random_commands_match_redis_server() {
             ),
             16 => (
                 vec!["RENAME".into(), k.clone(), k2.clone()],
-                res(c.rename(&k, &k2), |_| R::St("OK".into())),
+                res(c.rename(&k, &k2), |_| R::Simple("OK".into())),
             ),
             17 => (
                 vec!["RENAMENX".into(), k.clone(), k2.clone()],
@@ -404,7 +315,7 @@ fn random_commands_match_redis_server() {
             ),
             22 => (
                 vec!["TYPE".into(), k.clone()],
-                R::St(c.key_type(&k).map_or("none", KeyType::as_str).into()),
+                R::Simple(c.key_type(&k).map_or("none", KeyType::as_str).into()),
             ),
             23 => (
                 vec!["SETNX".into(), k.clone(), v.clone()],
@@ -415,7 +326,7 @@ fn random_commands_match_redis_server() {
                 ks.sort();
                 (
                     vec!["KEYS".into(), "*".into()],
-                    R::Arr(ks.into_iter().map(R::Bulk).collect()),
+                    R::Array(ks.into_iter().map(R::Bulk).collect()),
                 )
             }
             // Our database 1 is Redis's database 10 (the run uses 9 as our 0).
@@ -425,7 +336,7 @@ fn random_commands_match_redis_server() {
             ),
             27 => (
                 vec!["SWAPDB".into(), "9".into(), "10".into()],
-                res(c.swap_db(0, 1), |_| R::St("OK".into())),
+                res(c.swap_db(0, 1), |_| R::Simple("OK".into())),
             ),
             28 => (
                 vec![
@@ -462,7 +373,7 @@ fn random_commands_match_redis_server() {
                 .collect::<Vec<_>>(),
         );
         if op == 24
-            && let R::Arr(v) = &mut theirs
+            && let R::Array(v) = &mut theirs
         {
             v.sort_by(|a, b| match (a, b) {
                 (R::Bulk(x), R::Bulk(y)) => x.cmp(y),

@@ -7,77 +7,36 @@
 //! `-ERR Protocol error: ...` before closing. We build the reply Redis would send from what our
 //! decoder returns and compare byte for byte.
 //!
-//! Needs `redis-server` 7.0 on PATH (Debian's package); without it the test says so and passes.
+//! Needs `redis-server` 7.0 on PATH (Debian's package) or at `$SABAODY_REDIS_SERVER`; without it
+//! the test says so and passes.
 //! Set `SABAODY_REQUIRE_REDIS=1` to make a missing redis-server a failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::{Shutdown, TcpStream};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use sabaody_resp::{Limits, RequestDecoder};
+use sabaody_testkit::RedisServer;
 
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_redis() -> Option<Redis> {
-    let version = Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .ok()?;
-    let version = String::from_utf8_lossy(&version.stdout).to_string();
+fn start_redis() -> Option<RedisServer> {
+    let version = sabaody_testkit::redis_server_version()?;
     if !version.contains("v=7.0.") {
         eprintln!("redis-server is not 7.0 ({version}); skipping");
         return None;
     }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .ok()?
-        .local_addr()
-        .ok()?
-        .port();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .args([
-            "--daemonize",
-            "no",
-            "--protected-mode",
-            "no",
-            "--loglevel",
-            "warning",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let redis = Redis { child, port };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(redis);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    None
+    RedisServer::start(&[
+        "--appendonly",
+        "no",
+        "--daemonize",
+        "no",
+        "--protected-mode",
+        "no",
+        "--loglevel",
+        "warning",
+    ])
+    .ok()
 }
 
 fn ask_redis(port: u16, input: &[u8]) -> Vec<u8> {
@@ -264,7 +223,7 @@ fn request_decoder_matches_redis_7_0() {
     let cases = cases();
     let mut mismatches = Vec::new();
     for input in &cases {
-        let theirs = ask_redis(redis.port, input);
+        let theirs = ask_redis(redis.port(), input);
         let ours = ask_ours(input);
         if theirs != ours {
             mismatches.push(format!(

@@ -12,6 +12,7 @@ use std::process::Command;
 
 use aof_util::{TempDir, aof_config, connect, dump, start};
 use sabaody_server::Server;
+use sabaody_testkit::{READY_TIMEOUT, RedisServer};
 
 fn incr_file(dir: &Path) -> PathBuf {
     dir.join("appendonlydir").join("appendonly.aof.1.incr.aof")
@@ -189,44 +190,27 @@ fn check_aof_reports_and_fixes() {
 /// An AOF directory written by redis-server 7.0 (skipped when it is not installed).
 #[test]
 fn loads_a_redis_7_aof_directory() {
-    if Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
+    if sabaody_testkit::redis_server_version().is_none() {
         eprintln!("redis-server not installed: skipped");
         return;
     }
     let dir = TempDir::new("aof-redis7");
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut redis = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .args(["--appendonly", "yes", "--appendfsync", "always"])
-        .args(["--aof-use-rdb-preamble", "no", "--dir"])
-        .arg(dir.path())
-        .stdout(std::process::Stdio::null())
-        .spawn()
+    let mut redis = RedisServer::start_in(
+        dir.path(),
+        &[
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--aof-use-rdb-preamble",
+            "no",
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut c = redis::Client::open(format!("redis://{}/", redis.addr()))
+        .unwrap()
+        .get_connection()
         .unwrap();
-    let url = format!("redis://127.0.0.1:{port}/");
-    let mut con = None;
-    for _ in 0..100 {
-        if let Ok(c) = redis::Client::open(url.as_str()).unwrap().get_connection() {
-            con = Some(c);
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let mut c = con.expect("redis-server did not start");
     let cmds: &[&[&str]] = &[
         &["SET", "s", "v", "EX", "1000"],
         &["INCRBYFLOAT", "f", "2.5"],
@@ -254,7 +238,7 @@ fn loads_a_redis_7_aof_directory() {
     let before = dump(&mut c);
     assert_eq!(before.len(), 8, "{before:?}");
     let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").query(&mut c);
-    let _ = redis.wait();
+    redis.wait_exit(READY_TIMEOUT);
     let h = start(dir.path(), &[]);
     let mut c = connect(&h);
     let after = dump(&mut c);

@@ -64,12 +64,13 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{self, BufReader, Read};
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use sabaody_testkit::{RedisServer, Reply, encode_command, read_reply};
 
 // ---------------------------------------------------------------------------------------------
 // The families. One test per command family so a failure names what broke.
@@ -282,14 +283,14 @@ fn run_family(family: &str, script: &str) {
     let _serial = external
         .as_ref()
         .map(|_| EXTERNAL_LOCK.lock().unwrap_or_else(|e| e.into_inner()));
-    let reference = RedisProcess::start();
+    let reference = start_redis();
     let subject = Subject::start(external.as_deref());
 
     let show = env_flag("SABAODY_DIFF_SHOW");
     let mut mismatches = Vec::new();
     let mut compared = 0usize;
     for proto in [2u8, 3] {
-        let mut a = Conn::connect(reference.addr);
+        let mut a = Conn::connect(reference.addr());
         let mut b = Conn::connect(subject.addr());
         // Connections 1.. of each side (`conn=N`), opened on first use.
         let mut extra: Vec<Option<(Conn, Conn)>> = (1..MAX_CONNS).map(|_| None).collect();
@@ -329,7 +330,7 @@ fn run_family(family: &str, script: &str) {
             if line.flags.conn > 0 {
                 let slot = &mut extra[line.flags.conn - 1];
                 if slot.is_none() {
-                    let mut pa = Conn::connect(reference.addr);
+                    let mut pa = Conn::connect(reference.addr());
                     let mut pb = Conn::connect(subject.addr());
                     if proto == 3 && (pa.run(&hello.args).is_err() || pb.run(&hello.args).is_err())
                     {
@@ -426,7 +427,7 @@ fn run_family(family: &str, script: &str) {
                     };
                     mismatches.push(format_mismatch_text(line, proto, state(ca), state(cb)));
                 }
-                a = Conn::connect(reference.addr);
+                a = Conn::connect(reference.addr());
                 b = Conn::connect(subject.addr());
                 if proto == 3 {
                     let (ra, rb) = (a.run(&hello.args), b.run(&hello.args));
@@ -542,105 +543,21 @@ fn format_mismatch_text(line: &Line, proto: u8, a: &str, b: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Servers
 
-/// A `redis-server` child on a free loopback port, killed (and its temp dir removed) on drop.
-struct RedisProcess {
-    child: Child,
-    addr: SocketAddr,
-    dir: PathBuf,
-}
-
-impl RedisProcess {
-    fn start() -> RedisProcess {
-        let bin =
-            std::env::var("SABAODY_REDIS_SERVER").unwrap_or_else(|_| "redis-server".to_string());
-        let mut last_error = String::new();
-        for attempt in 0..5 {
-            let port = free_port();
-            let dir = std::env::temp_dir().join(format!(
-                "sabaody-diff-{}-{port}-{attempt}",
-                std::process::id()
-            ));
-            std::fs::create_dir_all(&dir).expect("create temp dir for redis-server");
-            let spawned = Command::new(&bin)
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
-                .arg("--dir")
-                .arg(&dir)
-                // DEBUG SLEEP 0 is in the scripts; redis 7.0 refuses DEBUG unless enabled.
-                .args([
-                    "--daemonize",
-                    "no",
-                    "--loglevel",
-                    "warning",
-                    "--enable-debug-command",
-                    "yes",
-                ])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn();
-            let child = match spawned {
-                Ok(c) => c,
-                Err(e) => panic!(
-                    "SABAODY_DIFF=1 but `{bin}` could not be started ({e}). Install it \
-                     (apt-get install -y redis-server) or set SABAODY_REDIS_SERVER"
-                ),
-            };
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            let mut process = RedisProcess { child, addr, dir };
-            match process.wait_ready() {
-                Ok(()) => return process,
-                Err(e) => last_error = e, // port taken in between: try another
-            }
-        }
-        panic!("redis-server did not start after 5 attempts: {last_error}");
-    }
-
-    fn wait_ready(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                let mut err = String::new();
-                if let Some(mut e) = self.child.stderr.take() {
-                    let _ = e.read_to_string(&mut err);
-                }
-                return Err(format!("redis-server exited with {status}: {err}"));
-            }
-            if let Ok(mut s) = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)) {
-                // Loading is instant with no dump, but make sure it answers before the test starts.
-                if s.write_all(b"*1\r\n$4\r\nPING\r\n").is_ok() {
-                    let mut buf = [0u8; 7];
-                    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-                    if s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n" {
-                        return Ok(());
-                    }
-                }
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Err("redis-server did not answer PING within 10 s".to_string())
-    }
-}
-
-impl Drop for RedisProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
-    l.local_addr().expect("local_addr").port()
+/// The reference: a `redis-server` on a free loopback port, killed (and its temp dir removed)
+/// on drop.
+fn start_redis() -> RedisServer {
+    // DEBUG SLEEP 0 is in the scripts; redis 7.0 refuses DEBUG unless enabled.
+    RedisServer::start(&[
+        "--appendonly",
+        "no",
+        "--daemonize",
+        "no",
+        "--loglevel",
+        "warning",
+        "--enable-debug-command",
+        "yes",
+    ])
+    .unwrap_or_else(|e| panic!("SABAODY_DIFF=1 but {e}"))
 }
 
 /// The server under test.
@@ -649,7 +566,7 @@ enum Subject {
         handle: Option<sabaody_server::ServerHandle>,
         addr: SocketAddr,
     },
-    Redis(RedisProcess),
+    Redis(RedisServer),
     External(SocketAddr),
 }
 
@@ -662,7 +579,7 @@ impl Subject {
             return Subject::External(addr);
         }
         if env_flag("SABAODY_DIFF_SELF") {
-            return Subject::Redis(RedisProcess::start());
+            return Subject::Redis(start_redis());
         }
         let mut config = sabaody_server::Config::default();
         assert!(
@@ -680,7 +597,7 @@ impl Subject {
     fn addr(&self) -> SocketAddr {
         match self {
             Subject::InProcess { addr, .. } | Subject::External(addr) => *addr,
-            Subject::Redis(p) => p.addr,
+            Subject::Redis(p) => p.addr(),
         }
     }
 
@@ -706,23 +623,11 @@ impl Drop for Subject {
 // ---------------------------------------------------------------------------------------------
 // Client connection: raw RESP out, exactly one reply frame in per command.
 
-struct Conn {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
+struct Conn(sabaody_testkit::Conn);
 
 impl Conn {
     fn connect(addr: SocketAddr) -> Conn {
-        let s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
-            .unwrap_or_else(|e| panic!("connect {addr}: {e}"));
-        s.set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("set_read_timeout");
-        s.set_nodelay(true).expect("set_nodelay");
-        let writer = s.try_clone().expect("clone stream");
-        Conn {
-            reader: BufReader::with_capacity(64 * 1024, s),
-            writer,
-        }
+        Conn(sabaody_testkit::Conn::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}")))
     }
 
     /// Sends one command, reads one reply. Err = no reply (timeout, EOF, malformed).
@@ -732,22 +637,24 @@ impl Conn {
 
     /// Sends one command without reading its reply (`block`).
     fn send_only(&mut self, args: &[Vec<u8>]) -> Result<(), String> {
-        self.writer
-            .write_all(&encode_command(args))
+        self.0
+            .send(&encode_command(args))
             .map_err(|e| format!("write failed: {e}"))
     }
 
     /// Reads one pending reply (`@reply`).
     fn read_one(&mut self) -> Result<Reply, String> {
-        read_reply(&mut self.reader).map_err(|e| format!("no pending reply: {e}"))
+        self.0
+            .read_reply()
+            .map_err(|e| format!("no pending reply: {e}"))
     }
 
     /// Sends bytes as they are, reads one reply.
     fn run_raw(&mut self, bytes: &[u8]) -> Result<Reply, String> {
-        self.writer
-            .write_all(bytes)
+        self.0
+            .send(bytes)
             .map_err(|e| format!("write failed: {e}"))?;
-        read_reply(&mut self.reader).map_err(|e| format!("no reply: {e}"))
+        self.0.read_reply().map_err(|e| format!("no reply: {e}"))
     }
 
     fn send_line(&mut self, line: &Line) -> Result<Reply, String> {
@@ -767,7 +674,9 @@ impl Conn {
             children: vec![first],
         };
         for i in 1..n {
-            let r = read_reply(&mut self.reader)
+            let r = self
+                .0
+                .read_reply()
                 .map_err(|e| format!("no reply {} of {n}: {e}", i + 1))?;
             all.raw.extend_from_slice(&r.raw);
             all.children.push(r);
@@ -777,10 +686,11 @@ impl Conn {
 
     /// True if the peer closed the connection (EOF or reset within 3 s, nothing else to read).
     fn is_closed(&mut self) -> bool {
-        if !self.reader.buffer().is_empty() {
+        let reader = self.0.reader();
+        if !reader.buffer().is_empty() {
             return false;
         }
-        let stream = self.reader.get_mut();
+        let stream = reader.get_mut();
         let _ = stream.set_read_timeout(Some(Duration::from_secs(3)));
         let mut byte = [0u8; 1];
         let closed = match stream.read(&mut byte) {
@@ -827,119 +737,8 @@ impl Conn {
     }
 }
 
-fn encode_command(args: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
-// ---------------------------------------------------------------------------------------------
-// A small RESP2/RESP3 reply reader, independent of sabaody-resp on purpose.
-
-/// One reply frame: its exact bytes, its type byte, the payload of scalars and the children of
-/// aggregates (a map's children alternate key, value).
-#[derive(Debug)]
-struct Reply {
-    raw: Vec<u8>,
-    kind: u8,
-    data: Vec<u8>,
-    children: Vec<Reply>,
-}
-
-fn read_line(r: &mut impl BufRead, raw: &mut Vec<u8>) -> io::Result<Vec<u8>> {
-    let mut line = Vec::new();
-    r.read_until(b'\n', &mut line)?;
-    if line.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "connection closed",
-        ));
-    }
-    raw.extend_from_slice(&line);
-    if !line.ends_with(b"\r\n") {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("line not ended by CRLF: {}", escape(&line)),
-        ));
-    }
-    line.truncate(line.len() - 2);
-    Ok(line)
-}
-
 fn parse_i64(s: &[u8]) -> Option<i64> {
     std::str::from_utf8(s).ok()?.parse().ok()
-}
-
-fn bad(msg: String) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, msg)
-}
-
-fn read_reply(r: &mut impl BufRead) -> io::Result<Reply> {
-    read_reply_depth(r, 0)
-}
-
-fn read_reply_depth(r: &mut impl BufRead, depth: usize) -> io::Result<Reply> {
-    if depth > 64 {
-        return Err(bad("reply nested deeper than 64".into()));
-    }
-    let mut raw = Vec::new();
-    let line = read_line(r, &mut raw)?;
-    let (&kind, rest) = line
-        .split_first()
-        .ok_or_else(|| bad("empty reply line".into()))?;
-    let mut reply = Reply {
-        raw,
-        kind,
-        data: Vec::new(),
-        children: Vec::new(),
-    };
-    match kind {
-        b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => reply.data = rest.to_vec(),
-        b'$' | b'=' | b'!' => {
-            let n = parse_i64(rest).ok_or_else(|| bad(format!("bad length {}", escape(&line))))?;
-            if n >= 0 {
-                let n = usize::try_from(n).map_err(|e| bad(e.to_string()))?;
-                let mut payload = vec![0u8; n + 2];
-                r.read_exact(&mut payload)?;
-                reply.raw.extend_from_slice(&payload);
-                if !payload.ends_with(b"\r\n") {
-                    return Err(bad("bulk payload not followed by CRLF".into()));
-                }
-                payload.truncate(n);
-                reply.data = payload;
-            } else if n != -1 || kind != b'$' {
-                return Err(bad(format!("bad length {}", escape(&line))));
-            }
-        }
-        b'*' | b'~' | b'>' | b'%' | b'|' => {
-            let n = parse_i64(rest).ok_or_else(|| bad(format!("bad length {}", escape(&line))))?;
-            if n < 0 {
-                if n != -1 || kind != b'*' {
-                    return Err(bad(format!("bad length {}", escape(&line))));
-                }
-                return Ok(reply);
-            }
-            let per = if kind == b'%' || kind == b'|' { 2 } else { 1 };
-            let count = usize::try_from(n).map_err(|e| bad(e.to_string()))? * per;
-            for _ in 0..count {
-                let child = read_reply_depth(r, depth + 1)?;
-                reply.raw.extend_from_slice(&child.raw);
-                reply.children.push(child);
-            }
-            if kind == b'|' {
-                // An attribute precedes the reply it annotates: they travel as one unit.
-                let data = read_reply_depth(r, depth + 1)?;
-                reply.raw.extend_from_slice(&data.raw);
-                reply.children.push(data);
-            }
-        }
-        _ => return Err(bad(format!("unknown reply type in {}", escape(&line)))),
-    }
-    Ok(reply)
 }
 
 fn header(r: &Reply) -> &[u8] {
@@ -1483,10 +1282,10 @@ fn harness_blocking_round_trip_on_redis() {
         println!("skipping: set SABAODY_DIFF=1 to run it");
         return;
     }
-    let a = RedisProcess::start();
-    let b = RedisProcess::start();
-    let mut wake = (Conn::connect(a.addr), Conn::connect(b.addr));
-    let mut blocked = (Conn::connect(a.addr), Conn::connect(b.addr));
+    let a = start_redis();
+    let b = start_redis();
+    let mut wake = (Conn::connect(a.addr()), Conn::connect(b.addr()));
+    let mut blocked = (Conn::connect(a.addr()), Conn::connect(b.addr()));
     let args = |s: &str| -> Vec<Vec<u8>> { s.split(' ').map(|w| w.as_bytes().to_vec()).collect() };
     for c in [&mut blocked.0, &mut blocked.1] {
         c.send_only(&args("BLPOP harness:q 0")).unwrap();

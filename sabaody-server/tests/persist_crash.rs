@@ -10,35 +10,33 @@ mod aof_util;
 
 use aof_util::TempDir;
 use redis::Commands;
+use sabaody_testkit::KillOnDrop;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The server process (killed on drop) and its address.
 struct Srv {
-    child: Child,
+    _child: KillOnDrop,
     addr: SocketAddr,
-}
-
-impl Drop for Srv {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Starts the binary and waits until it accepts connections.
 fn spawn(dir: &Path, extra: &[&str]) -> Srv {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sabaody-server"))
-        .args(["--port", "0", "--bind", "127.0.0.1", "--save", ""])
-        .args(extra)
-        .arg("--dir")
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    // Killed on drop from here on, also when the start-up wait below fails.
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_sabaody-server"))
+            .args(["--port", "0", "--bind", "127.0.0.1", "--save", ""])
+            .args(extra)
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -51,7 +49,10 @@ fn spawn(dir: &Path, extra: &[&str]) -> Srv {
     let addr = rx
         .recv_timeout(Duration::from_secs(60))
         .expect("the server did not start");
-    Srv { child, addr }
+    Srv {
+        _child: child,
+        addr,
+    }
 }
 
 fn client(s: &Srv) -> redis::Connection {

@@ -10,188 +10,36 @@
 use super::*;
 use crate::prelude::*;
 use crate::{Cache, RangeBy, ZAddOptions, ZRangeSpec};
-use std::io::{BufRead, BufReader, Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use sabaody_testkit::{RedisServer, TempDir, Value};
+use std::time::Duration;
 
 fn enabled() -> bool {
     std::env::var("SABAODY_DIFF").as_deref() == Ok("1")
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Reply {
-    Str(Vec<u8>),
-    Int(i64),
-    Nil,
-    Arr(Vec<Reply>),
-    Err(String),
-}
+/// redis-server's settings for these tests (besides the testkit's port, dir and log file).
+const ARGS: [&str; 4] = ["--appendonly", "no", "--dbfilename", "dump.rdb"];
 
-impl Reply {
-    fn bytes(self) -> Vec<u8> {
-        match self {
-            Reply::Str(b) => b,
-            other => panic!("expected a string, got {other:?}"),
-        }
-    }
-    fn int(self) -> i64 {
-        match self {
-            Reply::Int(i) => i,
-            other => panic!("expected an integer, got {other:?}"),
-        }
-    }
-    fn list(self) -> Vec<Vec<u8>> {
-        match self {
-            Reply::Arr(v) => v.into_iter().map(Reply::bytes).collect(),
-            other => panic!("expected an array, got {other:?}"),
-        }
-    }
-}
-
-struct Conn {
-    r: BufReader<TcpStream>,
-    w: TcpStream,
-}
+/// A connection to redis-server: commands as byte slices, typed replies.
+struct Conn(sabaody_testkit::Conn);
 
 impl Conn {
-    fn open(port: u16) -> Conn {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
-                let w = s.try_clone().unwrap();
-                let mut c = Conn {
-                    r: BufReader::new(s),
-                    w,
-                };
-                // Loading a dump answers -LOADING until done.
-                loop {
-                    match c.cmd(&[b"PING"]) {
-                        Reply::Err(e) if e.starts_with("LOADING") => {
-                            std::thread::sleep(Duration::from_millis(20));
-                        }
-                        _ => return c,
-                    }
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not start on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+    fn open(server: &RedisServer) -> Conn {
+        Conn(server.connect().unwrap())
     }
 
-    fn cmd(&mut self, args: &[&[u8]]) -> Reply {
-        let mut out = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            out.extend_from_slice(a);
-            out.extend_from_slice(b"\r\n");
-        }
-        self.w.write_all(&out).unwrap();
-        self.read()
+    fn cmd(&mut self, args: &[&[u8]]) -> Value {
+        self.0.call(args).unwrap()
     }
 
-    fn cmds(&mut self, args: &[Vec<u8>]) -> Reply {
-        let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
-        self.cmd(&refs)
-    }
-
-    fn line(&mut self) -> Vec<u8> {
-        let mut l = Vec::new();
-        self.r.read_until(b'\n', &mut l).unwrap();
-        assert!(l.ends_with(b"\r\n"), "short reply line {l:?}");
-        l.truncate(l.len() - 2);
-        l
-    }
-
-    fn read(&mut self) -> Reply {
-        let l = self.line();
-        let rest = String::from_utf8_lossy(&l[1..]).into_owned();
-        match l[0] {
-            b'+' => Reply::Str(l[1..].to_vec()),
-            b'-' => Reply::Err(rest),
-            b':' => Reply::Int(rest.parse().unwrap()),
-            b'$' => {
-                let n: i64 = rest.parse().unwrap();
-                if n < 0 {
-                    return Reply::Nil;
-                }
-                let mut b = vec![0; n as usize + 2];
-                self.r.read_exact(&mut b).unwrap();
-                b.truncate(n as usize);
-                Reply::Str(b)
-            }
-            b'*' => {
-                let n: i64 = rest.parse().unwrap();
-                if n < 0 {
-                    return Reply::Nil;
-                }
-                Reply::Arr((0..n).map(|_| self.read()).collect())
-            }
-            other => panic!("unexpected reply type {other}"),
-        }
+    fn cmds(&mut self, args: &[Vec<u8>]) -> Value {
+        self.0.call(args).unwrap()
     }
 }
 
-struct Server {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "sabaody-rdb-{tag}-{}-{}",
-        std::process::id(),
-        fastrand::u64(..)
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// Starts redis-server in `dir` (loading `dump.rdb` if present), with `extra` arguments.
-fn start(dir: PathBuf, extra: &[&str]) -> Server {
-    let port = free_port();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .args(["--appendonly", "no", "--dbfilename", "dump.rdb"])
-        .arg("--dir")
-        .arg(&dir)
-        .arg("--logfile")
-        .arg(dir.join("redis.log"))
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server (Debian package) must be installed");
-    Server { child, port, dir }
-}
-
-fn log_of(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("redis.log")).unwrap_or_default()
+/// Starts redis-server in `dir` (loading its `dump.rdb`) with `extra` arguments, not waiting.
+fn spawn(dir: &TempDir, extra: &[&str]) -> RedisServer {
+    RedisServer::spawn(dir.path(), &[&ARGS[..], extra].concat()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn v(s: impl AsRef<[u8]>) -> Vec<u8> {
@@ -203,7 +51,7 @@ fn populate(r: &mut Conn) {
     let mut run = |args: Vec<Vec<u8>>| {
         let rep = r.cmds(&args);
         assert!(
-            !matches!(rep, Reply::Err(_)),
+            !matches!(rep, Value::Error(_)),
             "{rep:?} for {:?}",
             String::from_utf8_lossy(&args[0])
         );
@@ -356,7 +204,7 @@ fn compare(c: &Cache, r: &mut Conn) -> usize {
         let ours = c.db(db).unwrap();
         assert!(matches!(
             r.cmd(&[b"SELECT", db.to_string().as_bytes()]),
-            Reply::Str(_)
+            Value::Simple(_)
         ));
         let keys = sorted(r.cmd(&[b"KEYS", b"*"]).list());
         let our_keys = sorted(ours.keys("*").into_iter().map(|k| k.to_vec()).collect());
@@ -464,17 +312,17 @@ fn sabaody_loads_what_redis_writes_and_redis_loads_what_sabaody_writes() {
         eprintln!("skipped: set SABAODY_DIFF=1 to run against redis-server");
         return;
     }
-    let a = start(temp_dir("a"), &[]);
-    let mut ra = Conn::open(a.port);
+    let a = RedisServer::start(&ARGS).unwrap_or_else(|e| panic!("{e}"));
+    let mut ra = Conn::open(&a);
     populate(&mut ra);
     let mut loaded = None;
     for compression in ["yes", "no"] {
         assert!(matches!(
             ra.cmd(&[b"CONFIG", b"SET", b"rdbcompression", compression.as_bytes()]),
-            Reply::Str(_)
+            Value::Simple(_)
         ));
-        assert!(matches!(ra.cmd(&[b"SAVE"]), Reply::Str(_)));
-        let bytes = std::fs::read(a.dir.join("dump.rdb")).unwrap();
+        assert!(matches!(ra.cmd(&[b"SAVE"]), Value::Simple(_)));
+        let bytes = std::fs::read(a.dir().join("dump.rdb")).unwrap();
         let summary = check_rdb(&bytes).unwrap_or_else(|e| panic!("{e}"));
         assert!(summary.checksum_verified);
         for t in [
@@ -529,24 +377,24 @@ fn sabaody_loads_what_redis_writes_and_redis_loads_what_sabaody_writes() {
         .set("ours:i64", "-9223372036854775808")
         .unwrap();
     for compression in [true, false] {
-        let b = temp_dir("b");
+        let b = TempDir::new("rdb-b");
         let opts = SaveOptions {
             compression,
             checksum: true,
         };
         let mut file = Vec::new();
         c.save_rdb(&mut file, opts).unwrap();
-        std::fs::write(b.join("dump.rdb"), file).unwrap();
+        std::fs::write(b.path().join("dump.rdb"), file).unwrap();
         // Deep validation: Redis walks every listpack/intset entry of our dump, checks
         // header counts and rejects duplicates.
-        let server = start(b, &["--sanitize-dump-payload", "yes"]);
-        let mut rb = match std::panic::catch_unwind(|| Conn::open(server.port)) {
-            Ok(conn) => conn,
-            Err(_) => panic!("redis-server refused our dump:\n{}", log_of(&server.dir)),
-        };
+        let mut server = spawn(&b, &["--sanitize-dump-payload", "yes"]);
+        if server.wait_ready().is_err() {
+            panic!("redis-server refused our dump:\n{}", server.log());
+        }
+        let mut rb = Conn::open(&server);
         let n = compare(&c, &mut rb);
         eprintln!("our dump (compression {compression}): {n} keys compared in redis-server");
-        let log = log_of(&server.dir);
+        let log = server.log();
         assert!(log.contains("DB loaded from disk"), "{log}");
         for l in log.lines().filter(|l| l.contains("RDB")) {
             eprintln!("  redis: {l}");
@@ -565,20 +413,16 @@ fn redis_refuses_our_module_records_by_name() {
     let c = system_cache();
     c.bf_add("bf", "x").unwrap();
     c.cms_init_by_dim("cms", 10, 2).unwrap();
-    let dir = temp_dir("m");
+    let dir = TempDir::new("rdb-m");
     let mut file = Vec::new();
     c.save_rdb(&mut file, SaveOptions::default()).unwrap();
-    std::fs::write(dir.join("dump.rdb"), file).unwrap();
-    let mut server = start(dir, &[]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while server.child.try_wait().unwrap().is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "redis-server did not refuse the file"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let log = log_of(&server.dir);
+    std::fs::write(dir.path().join("dump.rdb"), file).unwrap();
+    let mut server = spawn(&dir, &[]);
+    assert!(
+        server.wait_exit(Duration::from_secs(20)).is_some(),
+        "redis-server did not refuse the file"
+    );
+    let log = server.log();
     assert!(
         log.contains("no matching module type 'sbdybloom'")
             || log.contains("no matching module type 'sbdy-cms-'"),
