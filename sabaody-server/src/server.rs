@@ -143,6 +143,9 @@ pub(crate) struct SlowLog {
 }
 
 impl SlowLog {
+    /// Records the command if it took at least `slowlog-log-slower-than` (the check is
+    /// inlined into the command path; recording is not).
+    #[inline]
     pub fn maybe_record(
         &self,
         _shared: &Shared,
@@ -154,10 +157,16 @@ impl SlowLog {
         if threshold < 0 {
             return;
         }
-        let micros = elapsed.as_micros() as u64;
+        let micros = elapsed.as_secs() * 1_000_000 + u64::from(elapsed.subsec_micros());
         if micros < threshold as u64 {
             return;
         }
+        self.record(client, argv, micros);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record(&self, client: &Client, argv: &[Bytes], micros: u64) {
         // Redis keeps at most 32 arguments and 128 bytes of each.
         let mut args: Vec<Bytes> = Vec::new();
         for (i, a) in argv.iter().enumerate() {
@@ -211,6 +220,12 @@ pub(crate) struct Watches {
 }
 
 impl Watches {
+    /// Whether any key is watched (the write path skips [`Watches::touch_keys`] otherwise).
+    #[inline]
+    pub fn any(&self) -> bool {
+        self.active.load(Ordering::Relaxed) != 0
+    }
+
     pub fn watch(&self, db: usize, key: Bytes, flag: &Arc<AtomicBool>) {
         let mut m = self.map.lock();
         let v = m.entry((db, key)).or_default();
@@ -555,8 +570,12 @@ impl Shared {
         self.stopping.load(Ordering::Acquire)
     }
 
+    #[inline]
     pub(crate) fn stats_at(&self, idx: usize) -> &Stats {
-        &self.stats[idx % self.stats.len()]
+        match self.stats.get(idx) {
+            Some(s) => s,
+            None => &self.stats[idx % self.stats.len()],
+        }
     }
 
     /// A counter summed over the loop threads.

@@ -112,6 +112,63 @@ pub(crate) enum Guard<'a> {
     ExclusiveAll(#[allow(dead_code)] Vec<RwLockWriteGuard<'a, ()>>),
 }
 
+/// The order lock as a run of commands from one loop thread holds it (a connection's
+/// pipeline in `conn::process_input`).
+///
+/// With the AOF off every command takes its loop's stripe shared, so the batch takes it once
+/// and keeps it from command to command. That is race-free because the AOF is only turned on
+/// or off under the exclusive side (CONFIG SET appendonly and its failure path; the start-up
+/// load runs before any loop thread): while this thread holds its stripe, no thread can take
+/// the exclusive side, so the AOF stays off for every command of the batch, and each command
+/// is ordered exactly as if it had taken the shared side itself. BGREWRITEAOF and CONFIG SET
+/// are admin commands: the batch lets its stripe go before they take the exclusive side. With
+/// the AOF on, the batch holds nothing and each command takes the lock as [`Aof::enter`]
+/// says (exclusive for writes).
+#[derive(Debug)]
+pub(crate) struct Order<'a> {
+    aof: &'a Aof,
+    idx: usize,
+    /// The loop's stripe, held shared, taken while the AOF was off.
+    off: Option<RwLockReadGuard<'a, ()>>,
+}
+
+impl<'a> Order<'a> {
+    pub(crate) fn new(aof: &'a Aof, idx: usize) -> Self {
+        Order {
+            aof,
+            idx,
+            off: None,
+        }
+    }
+
+    /// Orders one command: `None` when the batch's hold covers it, else the guard to keep
+    /// while it runs (see [`Aof::enter`]).
+    #[inline]
+    pub(crate) fn enter(&mut self, spec: &CommandSpec, in_multi: bool) -> Option<Guard<'a>> {
+        if spec.has(flag::ADMIN) {
+            // It takes the exclusive side, our stripe included.
+            self.off = None;
+        } else if self.off.is_some() {
+            return None;
+        } else if !self.aof.on() {
+            let g = self.aof.stripe(self.idx).read();
+            // `on` only changes under the exclusive side: re-read now that it is excluded.
+            if !self.aof.on() {
+                self.off = Some(g);
+                return None;
+            }
+        }
+        Some(self.aof.enter(self.idx, spec, in_multi))
+    }
+
+    /// Whether the batch holds its stripe with the AOF off: the AOF cannot be turned on
+    /// until it lets go, and this thread must not take the order lock again meanwhile.
+    #[inline]
+    pub(crate) fn holds_off(&self) -> bool {
+        self.off.is_some()
+    }
+}
+
 /// Commands appended and not yet written to the file.
 #[derive(Debug, Default)]
 struct LogBuf {
@@ -340,8 +397,16 @@ impl Aof {
     /// The shared side, for loop `idx`.
     #[inline]
     pub(crate) fn enter_shared(&self, idx: usize) -> Guard<'_> {
-        let s = &self.inner.stripes[idx % self.inner.stripes.len()];
-        Guard::Shared(s.0.read())
+        Guard::Shared(self.stripe(idx).read())
+    }
+
+    #[inline]
+    fn stripe(&self, idx: usize) -> &RwLock<()> {
+        let stripes = &self.inner.stripes;
+        match stripes.get(idx) {
+            Some(s) => &s.0,
+            None => &stripes[idx % stripes.len()].0,
+        }
     }
 
     /// The exclusive side: every stripe, in order.

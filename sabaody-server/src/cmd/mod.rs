@@ -1097,29 +1097,81 @@ pub(crate) fn index_of(spec: &CommandSpec) -> usize {
     0
 }
 
-fn table() -> &'static hashbrown::HashMap<&'static [u8], &'static CommandSpec> {
-    static TABLE: OnceLock<hashbrown::HashMap<&'static [u8], &'static CommandSpec>> =
-        OnceLock::new();
-    TABLE.get_or_init(|| commands().map(|c| (c.name.as_bytes(), c)).collect())
+/// Longest command name [`lookup`] can match.
+const MAX_NAME: usize = 32;
+
+/// The name index: commands bucketed by name length and first letter (case folded), each
+/// bucket a short run of `order` to compare. Every name starts with a letter, so a bucket
+/// holds a handful of names at most, and a lookup is one or two short case-insensitive
+/// compares instead of lower-casing the name and hashing it.
+struct NameIndex {
+    /// Per `bucket(len, first)`: the start and end of its run in `order`.
+    runs: Vec<(u16, u16)>,
+    /// `(spec, index_of(spec))`, grouped by bucket.
+    order: Vec<(&'static CommandSpec, u16)>,
 }
 
-/// Case-insensitive lookup without allocating: the name is lower-cased into a stack buffer.
-pub(crate) fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    // GET and SET are most of the traffic: skip the hash for them.
+fn bucket(len: usize, first: u8) -> usize {
+    len * 32 + usize::from(first & 31)
+}
+
+fn name_index() -> &'static NameIndex {
+    static INDEX: OnceLock<NameIndex> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut all: Vec<(usize, &'static CommandSpec, u16)> = commands()
+            .enumerate()
+            .filter(|(_, c)| (1..=MAX_NAME).contains(&c.name.len()))
+            .map(|(i, c)| {
+                let b = bucket(c.name.len(), c.name.bytes().next().unwrap_or(0));
+                (b, c, u16::try_from(i).unwrap_or(u16::MAX))
+            })
+            .collect();
+        all.sort_by_key(|&(b, _, i)| (b, i));
+        let mut runs = vec![(0u16, 0u16); bucket(MAX_NAME, 31) + 1];
+        for (pos, &(b, _, _)) in all.iter().enumerate() {
+            let pos = pos as u16;
+            if let Some(r) = runs.get_mut(b) {
+                if r.0 == r.1 {
+                    *r = (pos, pos);
+                }
+                r.1 = pos + 1;
+            }
+        }
+        NameIndex {
+            runs,
+            order: all.into_iter().map(|(_, c, i)| (c, i)).collect(),
+        }
+    })
+}
+
+/// Case-insensitive lookup without allocating or hashing; also gives the command's
+/// [`index_of`] position.
+pub(crate) fn lookup_indexed(name: &[u8]) -> Option<(&'static CommandSpec, usize)> {
+    // GET and SET are most of the traffic: skip the index for them.
     if name.len() == 3 && name[1].eq_ignore_ascii_case(&b'e') && name[2].eq_ignore_ascii_case(&b't')
     {
         match name[0] | 0x20 {
-            b'g' => return Some(&BASE[GET_INDEX]),
-            b's' => return Some(&BASE[SET_INDEX]),
+            b'g' => return Some((&BASE[GET_INDEX], GET_INDEX)),
+            b's' => return Some((&BASE[SET_INDEX], SET_INDEX)),
             _ => {}
         }
     }
-    let mut buf = [0u8; 32];
-    let lower = buf.get_mut(..name.len())?;
-    for (d, s) in lower.iter_mut().zip(name) {
-        *d = s.to_ascii_lowercase();
+    let &first = name.first()?;
+    if name.len() > MAX_NAME {
+        return None;
     }
-    table().get(&*lower).copied()
+    let idx = name_index();
+    let &(start, end) = idx.runs.get(bucket(name.len(), first))?;
+    idx.order
+        .get(usize::from(start)..usize::from(end))?
+        .iter()
+        .find(|(c, _)| c.name.as_bytes().eq_ignore_ascii_case(name))
+        .map(|&(c, i)| (c, usize::from(i)))
+}
+
+/// Case-insensitive lookup without allocating.
+pub(crate) fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    lookup_indexed(name).map(|(c, _)| c)
 }
 
 /// An error reply. The connection stays open.
@@ -1422,8 +1474,20 @@ pub(crate) fn unknown_subcommand(cmd: &str, sub: &[u8]) -> CmdError {
 /// Executes one request: lookup, auth check, arity check, MULTI queuing, the handler,
 /// statistics, WATCH invalidation, MONITOR feed and slow log.
 pub(crate) fn execute(shared: &Shared, client: &mut Client, argv: &[Bytes], out: &mut BytesMut) {
+    let mut order = crate::aof::Order::new(&shared.aof, client.info.loop_idx);
+    execute_ordered(shared, client, &mut order, argv, out);
+}
+
+/// [`execute`] for one of a run of requests that share `order` (see [`crate::aof::Order`]).
+pub(crate) fn execute_ordered(
+    shared: &Shared,
+    client: &mut Client,
+    order: &mut crate::aof::Order<'_>,
+    argv: &[Bytes],
+    out: &mut BytesMut,
+) {
     let Some(first) = argv.first() else { return };
-    let Some(spec) = lookup(first) else {
+    let Some((spec, idx)) = lookup_indexed(first) else {
         if let Some(m) = client.multi.as_mut() {
             m.dirty = true;
         }
@@ -1433,14 +1497,16 @@ pub(crate) fn execute(shared: &Shared, client: &mut Client, argv: &[Bytes], out:
     };
     // The AOF's order lock: a write and its log entry are one step (see `aof`).
     let in_multi = client.multi.is_some() && !spec.has(NO_QUEUE);
-    let _order = shared.aof.enter(client.info.loop_idx, spec, in_multi);
-    execute_spec(shared, client, spec, argv, out);
+    let _order = order.enter(spec, in_multi);
+    execute_spec(shared, client, spec, idx, argv, out);
 }
 
+#[inline]
 fn execute_spec(
     shared: &Shared,
     client: &mut Client,
     spec: &'static CommandSpec,
+    idx: usize,
     argv: &[Bytes],
     out: &mut BytesMut,
 ) {
@@ -1459,7 +1525,50 @@ fn execute_spec(
         shared.stats_at(client.info.loop_idx).note_error("NOAUTH");
         return;
     }
-    if client.multi.is_some() && spec.has(NO_MULTI) && !spec.has(NO_QUEUE) {
+    if client.multi.is_some() {
+        execute_in_multi(shared, client, spec, idx, argv, out);
+        return;
+    }
+    // The memory bound, as Redis's processCommand: evict before a command that may grow
+    // memory; refuse it if nothing may be evicted.
+    if spec.has(DENYOOM) && shared.dbs[0].make_room().is_err() {
+        let text = sabaody_core::Error::OutOfMemory.redis_text();
+        reject(shared, client, false, out, &text, "OOM");
+        return;
+    }
+    if (spec.has(WRITE) || spec.name == "ping")
+        && let Some(text) = write_refusal(shared)
+    {
+        reject(shared, client, false, out, &text, "MISCONF");
+        return;
+    }
+    run(shared, client, spec, idx, argv, out, None);
+}
+
+/// As Redis: while background saves fail and save points are configured
+/// (`stop-writes-on-bgsave-error yes`), writes (and PING) are refused. Likewise while writes
+/// to the AOF fail.
+#[inline]
+fn write_refusal(shared: &Shared) -> Option<Cow<'static, str>> {
+    if shared.persist.refusing_writes() {
+        Some(Cow::Borrowed(crate::persist::MISCONF))
+    } else {
+        shared.aof.write_error().map(Cow::Owned)
+    }
+}
+
+/// [`execute_spec`] for a client inside MULTI: the command is queued (or, for EXEC, DISCARD,
+/// WATCH..., run at once).
+#[cold]
+fn execute_in_multi(
+    shared: &Shared,
+    client: &mut Client,
+    spec: &'static CommandSpec,
+    idx: usize,
+    argv: &[Bytes],
+    out: &mut BytesMut,
+) {
+    if spec.has(NO_MULTI) && !spec.has(NO_QUEUE) {
         if let Some(m) = client.multi.as_mut() {
             m.dirty = true;
         }
@@ -1478,34 +1587,25 @@ fn execute_spec(
         ),
         _ => (spec.has(DENYOOM), spec.has(WRITE)),
     };
-    // The memory bound, as Redis's processCommand: evict before a command that may grow
-    // memory; refuse it if nothing may be evicted. Inside MULTI every queued command counts
-    // (queuing itself takes memory); DISCARD and QUIT never do, EXEC only for what it runs.
-    let in_multi = client.multi.is_some() && !spec.has(NO_QUEUE);
+    // Every queued command counts for the memory bound (queuing itself takes memory);
+    // DISCARD and QUIT never do, EXEC only for what it runs.
+    let in_multi = !spec.has(NO_QUEUE);
     if (denyoom || in_multi) && shared.dbs[0].make_room().is_err() {
         let text = sabaody_core::Error::OutOfMemory.redis_text();
         reject(shared, client, exec, out, &text, "OOM");
         return;
     }
-    // As Redis: while background saves fail and save points are configured
-    // (`stop-writes-on-bgsave-error yes`), writes (and PING) are refused.
-    // Likewise while writes to the AOF fail.
-    if writes || spec.name == "ping" {
-        let refusal = if shared.persist.refusing_writes() {
-            Some(std::borrow::Cow::Borrowed(crate::persist::MISCONF))
-        } else {
-            shared.aof.write_error().map(std::borrow::Cow::Owned)
-        };
-        if let Some(text) = refusal {
-            reject(shared, client, exec, out, &text, "MISCONF");
-            return;
-        }
+    if (writes || spec.name == "ping")
+        && let Some(text) = write_refusal(shared)
+    {
+        reject(shared, client, exec, out, &text, "MISCONF");
+        return;
     }
     if in_multi {
         transaction::queue(shared, client, spec, argv, out);
         return;
     }
-    run(shared, client, spec, argv, out, None);
+    run(shared, client, spec, idx, argv, out, None);
 }
 
 /// Refuses a command before it runs with the error `text`: inside MULTI the transaction is
@@ -1539,10 +1639,12 @@ fn reject(
 }
 
 /// Runs an already validated command (also used by EXEC for queued commands, with `tx`).
+/// `idx` is the command's [`index_of`] position.
 pub(crate) fn run(
     shared: &Shared,
     client: &mut Client,
     spec: &'static CommandSpec,
+    idx: usize,
     argv: &[Bytes],
     out: &mut BytesMut,
     tx: Option<&Transaction<'_>>,
@@ -1552,14 +1654,18 @@ pub(crate) fn run(
     }
     // A command with movable keys marks the keys it writes itself (GEORADIUS only reads its
     // first key unless it has a STORE option; LMPOP's keys are not at fixed positions).
-    if spec.has(WRITE) && !spec.has(MOVABLEKEYS) && !(spec.name == "getex" && argv.len() == 2) {
+    // GETEX without options writes nothing.
+    if spec.flags & (WRITE | MOVABLEKEYS) == WRITE
+        && (shared.watches.any() || shared.blocking.active())
+        && !(argv.len() == 2 && spec.name == "getex")
+    {
         // Marked before the write, so an EXEC that takes its locks after the write always sees
         // the mark (a write that then fails only costs a spurious abort).
         shared.watches.touch_keys(client.db, spec.keys(argv));
         // Clients blocked on these keys may now be served (after this command).
         shared.blocking.signal(client.db, spec.keys(argv));
     }
-    client.info.note_command(index_of(spec));
+    client.info.note_command(idx);
     // One clock read per command: the end of one command is the start of the next
     // (`process_input` starts the chain once per batch).
     let start = client.clock;
@@ -1589,17 +1695,16 @@ pub(crate) fn run(
     let now = Instant::now();
     let elapsed = now.saturating_duration_since(start);
     client.clock = now;
+    let stats = shared.stats_at(client.info.loop_idx);
     let ok = match &result {
         Ok(()) => true,
         Err(e) => {
             e.write(out);
-            shared.stats_at(client.info.loop_idx).note_error(e.code());
+            stats.note_error(e.code());
             false
         }
     };
-    shared
-        .stats_at(client.info.loop_idx)
-        .note_command(index_of(spec), elapsed, ok);
+    stats.note_command(idx, elapsed, ok);
     if !spec.has(SKIP_SLOWLOG) {
         shared.slowlog.maybe_record(shared, client, argv, elapsed);
     }
