@@ -344,6 +344,13 @@ impl Aof {
     /// does not hold. The next successful write (each loop turn with `no`, each second with
     /// `everysec`) lifts it. (`always` exits on such an error instead.)
     #[inline]
+    pub(crate) fn writes_ok(&self) -> bool {
+        let inner = &*self.inner;
+        inner.write_ok.load(Ordering::Relaxed) && inner.fsync_ok.load(Ordering::Relaxed)
+    }
+
+    /// The MISCONF error text while [`Aof::writes_ok`] is false and the AOF is on.
+    #[inline]
     pub(crate) fn write_error(&self) -> Option<String> {
         let inner = &*self.inner;
         if inner.write_ok.load(Ordering::Relaxed) && inner.fsync_ok.load(Ordering::Relaxed) {

@@ -1101,36 +1101,74 @@ pub(crate) fn index_of(spec: &CommandSpec) -> usize {
 const MAX_NAME: usize = 32;
 
 /// The name index: commands bucketed by name length and first letter (case folded), each
-/// bucket a short run of `order` to compare. Every name starts with a letter, so a bucket
-/// holds a handful of names at most, and a lookup is one or two short case-insensitive
-/// compares instead of lower-casing the name and hashing it.
+/// bucket a short run of `order` to compare. A lookup packs the name into words once and
+/// compares a word or two per candidate, instead of lower-casing the name and hashing it.
 struct NameIndex {
     /// Per `bucket(len, first)`: the start and end of its run in `order`.
     runs: Vec<(u16, u16)>,
-    /// `(spec, index_of(spec))`, grouped by bucket.
-    order: Vec<(&'static CommandSpec, u16)>,
+    order: Vec<NameEntry>,
+}
+
+struct NameEntry {
+    /// The lower-case name, packed as by [`pack_name`].
+    words: [u64; 4],
+    /// 0x20 in each byte that is a letter: `(packed input | fold) == words` compares
+    /// case-insensitively (a letter's two cases differ only in that bit) and every other
+    /// byte exactly.
+    fold: [u64; 4],
+    spec: &'static CommandSpec,
+    /// `index_of(spec)`.
+    index: u16,
 }
 
 fn bucket(len: usize, first: u8) -> usize {
     len * 32 + usize::from(first & 31)
 }
 
+/// The first [`MAX_NAME`] bytes of `name`, zero-padded, as little-endian words.
+#[inline]
+fn pack_name(name: &[u8]) -> [u64; 4] {
+    let mut buf = [0u8; MAX_NAME];
+    let n = name.len().min(MAX_NAME);
+    if let (Some(d), Some(s)) = (buf.get_mut(..n), name.get(..n)) {
+        d.copy_from_slice(s);
+    }
+    let mut words = [0u64; 4];
+    for (w, c) in words.iter_mut().zip(buf.chunks_exact(8)) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(c);
+        *w = u64::from_le_bytes(b);
+    }
+    words
+}
+
 fn name_index() -> &'static NameIndex {
     static INDEX: OnceLock<NameIndex> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let mut all: Vec<(usize, &'static CommandSpec, u16)> = commands()
+        let mut all: Vec<(usize, NameEntry)> = commands()
             .enumerate()
             .filter(|(_, c)| (1..=MAX_NAME).contains(&c.name.len()))
             .map(|(i, c)| {
-                let b = bucket(c.name.len(), c.name.bytes().next().unwrap_or(0));
-                (b, c, u16::try_from(i).unwrap_or(u16::MAX))
+                let name = c.name.as_bytes();
+                let b = bucket(name.len(), name.first().copied().unwrap_or(0));
+                let letters: Vec<u8> = name
+                    .iter()
+                    .map(|ch| if ch.is_ascii_alphabetic() { 0x20 } else { 0 })
+                    .collect();
+                let entry = NameEntry {
+                    words: pack_name(name),
+                    fold: pack_name(&letters),
+                    spec: c,
+                    index: u16::try_from(i).unwrap_or(u16::MAX),
+                };
+                (b, entry)
             })
             .collect();
-        all.sort_by_key(|&(b, _, i)| (b, i));
+        all.sort_by_key(|(b, e)| (*b, e.index));
         let mut runs = vec![(0u16, 0u16); bucket(MAX_NAME, 31) + 1];
-        for (pos, &(b, _, _)) in all.iter().enumerate() {
+        for (pos, (b, _)) in all.iter().enumerate() {
             let pos = pos as u16;
-            if let Some(r) = runs.get_mut(b) {
+            if let Some(r) = runs.get_mut(*b) {
                 if r.0 == r.1 {
                     *r = (pos, pos);
                 }
@@ -1139,13 +1177,14 @@ fn name_index() -> &'static NameIndex {
         }
         NameIndex {
             runs,
-            order: all.into_iter().map(|(_, c, i)| (c, i)).collect(),
+            order: all.into_iter().map(|(_, e)| e).collect(),
         }
     })
 }
 
 /// Case-insensitive lookup without allocating or hashing; also gives the command's
 /// [`index_of`] position.
+#[inline]
 pub(crate) fn lookup_indexed(name: &[u8]) -> Option<(&'static CommandSpec, usize)> {
     // GET and SET are most of the traffic: skip the index for them.
     if name.len() == 3 && name[1].eq_ignore_ascii_case(&b'e') && name[2].eq_ignore_ascii_case(&b't')
@@ -1156,17 +1195,31 @@ pub(crate) fn lookup_indexed(name: &[u8]) -> Option<(&'static CommandSpec, usize
             _ => {}
         }
     }
+    lookup_in_index(name)
+}
+
+#[inline(never)]
+fn lookup_in_index(name: &[u8]) -> Option<(&'static CommandSpec, usize)> {
     let &first = name.first()?;
     if name.len() > MAX_NAME {
         return None;
     }
     let idx = name_index();
     let &(start, end) = idx.runs.get(bucket(name.len(), first))?;
-    idx.order
-        .get(usize::from(start)..usize::from(end))?
+    let cands = idx.order.get(usize::from(start)..usize::from(end))?;
+    let input = pack_name(name);
+    let n = name.len().div_ceil(8);
+    cands
         .iter()
-        .find(|(c, _)| c.name.as_bytes().eq_ignore_ascii_case(name))
-        .map(|&(c, i)| (c, usize::from(i)))
+        .find(|e| {
+            input
+                .iter()
+                .zip(&e.fold)
+                .zip(&e.words)
+                .take(n)
+                .all(|((i, f), w)| i | f == *w)
+        })
+        .map(|e| (e.spec, usize::from(e.index)))
 }
 
 /// Case-insensitive lookup without allocating.
@@ -1433,7 +1486,8 @@ impl<'t> Ctx<'_, 't> {
     }
 
     pub fn ok(&mut self) {
-        write::simple(self.out, b"OK");
+        // `+OK` is the same in RESP2 and RESP3.
+        self.out.extend_from_slice(b"+OK\r\n");
     }
     pub fn null(&mut self) {
         write::null_bulk(self.out, self.client.proto);
@@ -1550,6 +1604,15 @@ fn execute_spec(
 /// to the AOF fail.
 #[inline]
 fn write_refusal(shared: &Shared) -> Option<Cow<'static, str>> {
+    if !shared.persist.refusing_writes() && shared.aof.writes_ok() {
+        return None;
+    }
+    write_refusal_text(shared)
+}
+
+#[cold]
+#[inline(never)]
+fn write_refusal_text(shared: &Shared) -> Option<Cow<'static, str>> {
     if shared.persist.refusing_writes() {
         Some(Cow::Borrowed(crate::persist::MISCONF))
     } else {
@@ -1729,6 +1792,49 @@ mod tests {
         assert!(lookup(b"nosuchcommand").is_none());
         assert!(lookup(&[b'a'; 100]).is_none());
         assert!(lookup(b"").is_none());
+    }
+
+    /// Every name is found in any case with its `index_of` position; a name with one byte
+    /// changed (in ways a case fold could confuse) is not taken for it.
+    #[test]
+    fn lookup_finds_every_command_exactly() {
+        for (i, c) in commands().enumerate() {
+            let lower = c.name.as_bytes().to_vec();
+            let upper = c.name.to_ascii_uppercase().into_bytes();
+            let mixed: Vec<u8> = lower
+                .iter()
+                .enumerate()
+                .map(|(j, b)| {
+                    if j % 2 == 0 {
+                        b.to_ascii_uppercase()
+                    } else {
+                        *b
+                    }
+                })
+                .collect();
+            for n in [&lower, &upper, &mixed] {
+                let (spec, idx) = lookup_indexed(n).unwrap();
+                assert_eq!((spec.name, idx), (c.name, i));
+                assert_eq!(index_of(spec), i);
+            }
+            for j in 0..lower.len() {
+                for flip in [0x20u8, 0x40, 0x60, 0x80, 0x01] {
+                    let mut n = lower.clone();
+                    n[j] ^= flip;
+                    if n.eq_ignore_ascii_case(&lower) {
+                        continue;
+                    }
+                    if let Some(other) = lookup(&n) {
+                        assert!(other.name.as_bytes().eq_ignore_ascii_case(&n), "{n:?}");
+                    }
+                }
+            }
+            let mut longer = lower.clone();
+            longer.push(b'x');
+            if let Some(other) = lookup(&longer) {
+                assert!(other.name.as_bytes().eq_ignore_ascii_case(&longer));
+            }
+        }
     }
 
     #[test]
