@@ -142,7 +142,7 @@ pub(crate) fn process_input(
     out: &mut BytesMut,
     out_limit: usize,
 ) -> InputOutcome {
-    client.clock = std::time::Instant::now();
+    client.clock = crate::mono::now_ns();
     if client.blocked {
         return InputOutcome::Blocked;
     }

@@ -84,7 +84,9 @@ impl Stats {
     /// Only the owning loop thread writes these counters, so a plain load + store is enough
     /// (no locked read-modify-write on the per-command path); readers may see a value one
     /// update old.
-    pub fn note_command(&self, idx: usize, elapsed: Duration, ok: bool) {
+    /// One call of command `idx` that took `elapsed_ns` nanoseconds.
+    #[inline]
+    pub fn note_command(&self, idx: usize, elapsed_ns: u64, ok: bool) {
         fn bump(a: &AtomicU64, by: u64) {
             a.store(
                 a.load(Ordering::Relaxed).wrapping_add(by),
@@ -93,7 +95,7 @@ impl Stats {
         }
         if let Some(s) = self.commands.get(idx) {
             bump(&s.calls, 1);
-            bump(&s.nanos, elapsed.as_nanos() as u64);
+            bump(&s.nanos, elapsed_ns);
             if !ok {
                 bump(&s.failed, 1);
             }
@@ -146,18 +148,12 @@ impl SlowLog {
     /// Records the command if it took at least `slowlog-log-slower-than` (the check is
     /// inlined into the command path; recording is not).
     #[inline]
-    pub fn maybe_record(
-        &self,
-        _shared: &Shared,
-        client: &Client,
-        argv: &[Bytes],
-        elapsed: Duration,
-    ) {
+    pub fn maybe_record(&self, _shared: &Shared, client: &Client, argv: &[Bytes], elapsed_ns: u64) {
         let threshold = self.threshold_us.load(Ordering::Relaxed);
         if threshold < 0 {
             return;
         }
-        let micros = elapsed.as_secs() * 1_000_000 + u64::from(elapsed.subsec_micros());
+        let micros = elapsed_ns / 1000;
         if micros < threshold as u64 {
             return;
         }

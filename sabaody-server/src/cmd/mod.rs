@@ -11,7 +11,6 @@
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
-use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use sabaody_resp::{Protocol, write};
@@ -1755,8 +1754,8 @@ pub(crate) fn run(
             }
         }
     }
-    let now = Instant::now();
-    let elapsed = now.saturating_duration_since(start);
+    let now = crate::mono::now_ns();
+    let elapsed_ns = now.saturating_sub(start);
     client.clock = now;
     let stats = shared.stats_at(client.info.loop_idx);
     let ok = match &result {
@@ -1767,9 +1766,11 @@ pub(crate) fn run(
             false
         }
     };
-    stats.note_command(idx, elapsed, ok);
+    stats.note_command(idx, elapsed_ns, ok);
     if !spec.has(SKIP_SLOWLOG) {
-        shared.slowlog.maybe_record(shared, client, argv, elapsed);
+        shared
+            .slowlog
+            .maybe_record(shared, client, argv, elapsed_ns);
     }
 }
 
