@@ -1099,11 +1099,11 @@ pub(crate) fn index_of(spec: &CommandSpec) -> usize {
 /// Longest command name [`lookup`] can match.
 const MAX_NAME: usize = 32;
 
-/// The name index: commands bucketed by name length and first letter (case folded), each
-/// bucket a short run of `order` to compare. A lookup packs the name into words once and
+/// The name index: commands bucketed by a hash of a few case-folded bytes (see [`bucket`]),
+/// each bucket a short run of `order` (one name, mostly) to compare. A lookup packs the name into words once and
 /// compares a word or two per candidate, instead of lower-casing the name and hashing it.
 struct NameIndex {
-    /// Per `bucket(len, first)`: the start and end of its run in `order`.
+    /// Per [`bucket`]: the start and end of its run in `order`.
     runs: Vec<(u16, u16)>,
     order: Vec<NameEntry>,
 }
@@ -1120,8 +1120,17 @@ struct NameEntry {
     index: u16,
 }
 
-fn bucket(len: usize, first: u8) -> usize {
-    len * 32 + usize::from(first & 31)
+/// Buckets of the name index (a power of two, a few times the number of commands).
+const NAME_BUCKETS_LOG2: u32 = 10;
+
+/// The bucket of a name: a multiplicative hash of its length and its first, second and last
+/// bytes with the case bit set (so both cases of a letter land in the same bucket).
+#[inline]
+fn bucket(name: &[u8]) -> usize {
+    let at = |i: usize| u32::from(name.get(i).copied().unwrap_or(0) | 0x20);
+    let last = name.len().saturating_sub(1);
+    let k = at(0) | at(1) << 8 | at(last) << 16 | (name.len() as u32) << 24;
+    (k.wrapping_mul(0x9E37_79B1) >> (32 - NAME_BUCKETS_LOG2)) as usize
 }
 
 /// The first [`MAX_NAME`] bytes of `name`, zero-padded, as little-endian words.
@@ -1149,7 +1158,7 @@ fn name_index() -> &'static NameIndex {
             .filter(|(_, c)| (1..=MAX_NAME).contains(&c.name.len()))
             .map(|(i, c)| {
                 let name = c.name.as_bytes();
-                let b = bucket(name.len(), name.first().copied().unwrap_or(0));
+                let b = bucket(name);
                 let letters: Vec<u8> = name
                     .iter()
                     .map(|ch| if ch.is_ascii_alphabetic() { 0x20 } else { 0 })
@@ -1164,7 +1173,7 @@ fn name_index() -> &'static NameIndex {
             })
             .collect();
         all.sort_by_key(|(b, e)| (*b, e.index));
-        let mut runs = vec![(0u16, 0u16); bucket(MAX_NAME, 31) + 1];
+        let mut runs = vec![(0u16, 0u16); 1 << NAME_BUCKETS_LOG2];
         for (pos, (b, _)) in all.iter().enumerate() {
             let pos = pos as u16;
             if let Some(r) = runs.get_mut(*b) {
@@ -1199,26 +1208,50 @@ pub(crate) fn lookup_indexed(name: &[u8]) -> Option<(&'static CommandSpec, usize
 
 #[inline(never)]
 fn lookup_in_index(name: &[u8]) -> Option<(&'static CommandSpec, usize)> {
-    let &first = name.first()?;
-    if name.len() > MAX_NAME {
+    if name.is_empty() || name.len() > MAX_NAME {
         return None;
     }
     let idx = name_index();
-    let &(start, end) = idx.runs.get(bucket(name.len(), first))?;
+    let &(start, end) = idx.runs.get(bucket(name))?;
     let cands = idx.order.get(usize::from(start)..usize::from(end))?;
-    let input = pack_name(name);
-    let n = name.len().div_ceil(8);
-    cands
-        .iter()
-        .find(|e| {
-            input
-                .iter()
-                .zip(&e.fold)
-                .zip(&e.words)
-                .take(n)
-                .all(|((i, f), w)| i | f == *w)
-        })
-        .map(|e| (e.spec, usize::from(e.index)))
+    let first = name_word(name, 0);
+    for e in cands {
+        if first | e.fold[0] != e.words[0] {
+            continue;
+        }
+        if name.len() <= 8
+            || (1..name.len().div_ceil(8))
+                .all(|i| name_word(name, i) | e.fold[i % 4] == e.words[i % 4])
+        {
+            return Some((e.spec, usize::from(e.index)));
+        }
+    }
+    None
+}
+
+/// Bytes `8 * i ..` of `name` as a little-endian word, zero-padded (as [`pack_name`] packs
+/// them), without copying the name: a whole word is one load, a shorter tail two
+/// overlapping ones (bytes at the same position are the same, so OR-ing them is harmless).
+#[inline]
+fn name_word(name: &[u8], i: usize) -> u64 {
+    let t = name.get(8 * i..).unwrap_or(&[]);
+    let load4 = |at: usize| {
+        t.get(at..at + 4)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, |b: [u8; 4]| u64::from(u32::from_le_bytes(b)))
+    };
+    match t.len() {
+        0 => 0,
+        1..4 => t
+            .iter()
+            .enumerate()
+            .fold(0, |w, (k, &b)| w | u64::from(b) << (8 * k)),
+        4..8 => load4(0) | load4(t.len() - 4) << (8 * (t.len() - 4)),
+        _ => t
+            .get(..8)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u64::from_le_bytes),
+    }
 }
 
 /// Case-insensitive lookup without allocating.
@@ -1836,6 +1869,27 @@ mod tests {
                 assert!(other.name.as_bytes().eq_ignore_ascii_case(&longer));
             }
         }
+    }
+
+    #[test]
+    fn name_words_match_the_packing() {
+        let text: Vec<u8> = (1..=40u8).map(|i| i.wrapping_mul(37) | 1).collect();
+        for len in 0..=32 {
+            let name = &text[..len];
+            let packed = pack_name(name);
+            for (i, w) in packed.iter().enumerate() {
+                assert_eq!(name_word(name, i), *w, "len {len} word {i}");
+            }
+        }
+    }
+
+    /// The index stays an index: no bucket holds more than a few names.
+    #[test]
+    fn name_buckets_are_short() {
+        let idx = name_index();
+        let longest = idx.runs.iter().map(|&(a, b)| b - a).max().unwrap();
+        assert!(longest <= 4, "a bucket of {longest} names");
+        assert_eq!(idx.order.len(), command_count());
     }
 
     #[test]
