@@ -188,16 +188,28 @@ struct TxLog {
 }
 
 fn put_argv<'a, A: AsRef<[u8]> + 'a>(out: &mut Vec<u8>, argv: &'a [A]) {
-    let mut num = [0u8; 20];
-    out.push(b'*');
-    out.extend_from_slice(sabaody_resp::fmt_u64(&mut num, argv.len() as u64));
-    out.extend_from_slice(b"\r\n");
+    put_len(out, b'*', argv.len());
     for a in argv {
         let a = a.as_ref();
-        out.push(b'$');
-        out.extend_from_slice(sabaody_resp::fmt_u64(&mut num, a.len() as u64));
-        out.extend_from_slice(b"\r\n");
+        put_len(out, b'$', a.len());
         out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// `<tag><n>\r\n`. Counts and lengths below 100 (almost all of them) are one fixed-size
+/// append each, not three appends of which one copies a variable number of digits.
+#[inline]
+fn put_len(out: &mut Vec<u8>, tag: u8, n: usize) {
+    let digit = |d: usize| b'0' + (d % 10) as u8;
+    if n < 10 {
+        out.extend_from_slice(&[tag, digit(n), b'\r', b'\n']);
+    } else if n < 100 {
+        out.extend_from_slice(&[tag, digit(n / 10), digit(n), b'\r', b'\n']);
+    } else {
+        let mut num = [0u8; 20];
+        out.push(tag);
+        out.extend_from_slice(sabaody_resp::fmt_u64(&mut num, n as u64));
         out.extend_from_slice(b"\r\n");
     }
 }
@@ -1013,5 +1025,27 @@ impl Aof {
                 }
             })
             .ok();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::put_argv;
+
+    #[test]
+    fn argv_is_resp_for_every_length_class() {
+        for len in [0usize, 1, 9, 10, 42, 99, 100, 101, 999, 1000, 12_345] {
+            let arg = vec![b'x'; len];
+            let argv: Vec<&[u8]> = std::iter::repeat_n(&arg[..], len.min(120)).collect();
+            let mut out = Vec::new();
+            put_argv(&mut out, &argv);
+            let mut want = format!("*{}\r\n", argv.len()).into_bytes();
+            for a in &argv {
+                want.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+                want.extend_from_slice(a);
+                want.extend_from_slice(b"\r\n");
+            }
+            assert_eq!(out, want, "len {len}");
+        }
     }
 }
