@@ -81,10 +81,11 @@ impl Stats {
         }
     }
 
+    /// One call of command `idx` that took `elapsed_ns` nanoseconds.
+    ///
     /// Only the owning loop thread writes these counters, so a plain load + store is enough
     /// (no locked read-modify-write on the per-command path); readers may see a value one
     /// update old.
-    /// One call of command `idx` that took `elapsed_ns` nanoseconds.
     #[inline]
     pub fn note_command(&self, idx: usize, elapsed_ns: u64, ok: bool) {
         fn bump(a: &AtomicU64, by: u64) {

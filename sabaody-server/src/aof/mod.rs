@@ -28,7 +28,8 @@
 //! The lock is one `RwLock` per loop thread (cache-line aligned): a shared acquisition takes
 //! only the caller's stripe (uncontended, a few ns), an exclusive one takes every stripe in
 //! order. With the AOF off everything takes the shared side only, so `CONFIG SET appendonly
-//! yes` (which takes the exclusive side) cannot race a write that was started unlogged.
+//! yes` (which takes the exclusive side) cannot race a write that was started unlogged; a
+//! loop then holds its stripe across a whole pipeline rather than per command ([`Order`]).
 //!
 //! # Durability
 //!
