@@ -1100,8 +1100,8 @@ pub(crate) fn index_of(spec: &CommandSpec) -> usize {
 const MAX_NAME: usize = 32;
 
 /// The name index: commands bucketed by a hash of a few case-folded bytes (see [`bucket`]),
-/// each bucket a short run of `order` (one name, mostly) to compare. A lookup packs the name into words once and
-/// compares a word or two per candidate, instead of lower-casing the name and hashing it.
+/// each bucket a short run of `order` (one name, mostly). A lookup compares the name a word
+/// at a time, loaded in place, instead of lower-casing it into a buffer and hashing it.
 struct NameIndex {
     /// Per [`bucket`]: the start and end of its run in `order`.
     runs: Vec<(u16, u16)>,
