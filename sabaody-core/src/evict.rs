@@ -372,6 +372,16 @@ pub(crate) fn flush_notices(store: &Store) {
     if store.limits.listener.is_none() && store.limits.hook.get().is_none() {
         return;
     }
+    // Almost every write removes nothing: a look, not a take (which would also drop the
+    // vector's buffer each time).
+    if PENDING.with(|p| p.borrow().is_empty()) {
+        return;
+    }
+    flush_pending();
+}
+
+#[inline(never)]
+fn flush_pending() {
     let pending = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
     for (l, h, db, key, cause) in pending {
         if let Some(l) = l {

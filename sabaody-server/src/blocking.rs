@@ -169,15 +169,26 @@ impl Blocking {
 
     /// Serves the clients blocked on keys signalled since the last call. Must run with no
     /// shard lock held.
-    pub fn serve(&self, shared: &Shared) {
-        if !self.has_ready.load(Ordering::SeqCst) {
-            return;
+    ///
+    /// `holds_off`: the caller holds the AOF order lock's shared side with the AOF off
+    /// ([`crate::aof::Order::holds_off`]): the AOF stays off, serving is ordered by that hold,
+    /// and taking the lock again here could deadlock behind a waiting writer.
+    #[inline]
+    pub fn serve(&self, shared: &Shared, holds_off: bool) {
+        if self.has_ready.load(Ordering::SeqCst) {
+            self.serve_ready(shared, holds_off);
         }
+    }
+
+    #[inline(never)]
+    fn serve_ready(&self, shared: &Shared, holds_off: bool) {
         // Serving pops: a write, ordered with the others and logged (see `aof`).
-        let _order = if shared.aof.on() {
-            shared.aof.enter_exclusive()
+        let _order = if holds_off {
+            None
+        } else if shared.aof.on() {
+            Some(shared.aof.enter_exclusive())
         } else {
-            shared.aof.enter_shared(0)
+            Some(shared.aof.enter_shared(0))
         };
         let mut inner = self.inner.lock();
         loop {

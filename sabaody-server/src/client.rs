@@ -186,7 +186,7 @@ pub(crate) struct Client {
     pub no_evict: bool,
     pub no_touch: bool,
     /// When the command now running started (command timing for stats and the slow log).
-    pub clock: Instant,
+    pub clock: u64,
     /// Blocked by BLPOP & co. (registered in `Shared::blocking`): its later requests wait.
     pub blocked: bool,
     /// When a blocked client times out (`None`: never).
@@ -209,7 +209,7 @@ impl Client {
             monitor: false,
             no_evict: false,
             no_touch: false,
-            clock: Instant::now(),
+            clock: crate::mono::now_ns(),
             blocked: false,
             block_deadline: None,
             in_exec: false,

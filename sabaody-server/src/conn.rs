@@ -68,6 +68,12 @@ pub(crate) enum InputOutcome {
 /// Requests of a pipeline whose keys are prefetched before the first one runs.
 const PREFETCH_AHEAD: usize = 32;
 
+/// Below this many bytes in the store (all databases) the keyspace's tables stay in the CPU
+/// caches and the prefetch scan is pure overhead (it parses every request header a second
+/// time and hashes every key twice): a few MB is about what a core's L2 and its share of
+/// the L3 hold.
+const PREFETCH_MIN_USED: usize = 4 << 20;
+
 /// Starts loading the hash-table memory of the first key of up to [`PREFETCH_AHEAD`] complete
 /// requests at the front of `buf`, so their lookups overlap their cache misses (a pipeline of
 /// random keys spends most of its time waiting for memory otherwise). Only looks at the bytes:
@@ -136,13 +142,17 @@ pub(crate) fn process_input(
     out: &mut BytesMut,
     out_limit: usize,
 ) -> InputOutcome {
-    client.clock = std::time::Instant::now();
+    client.clock = crate::mono::now_ns();
     if client.blocked {
         return InputOutcome::Blocked;
     }
-    if let Some(db) = shared.dbs.get(client.db) {
+    if let Some(db) = shared.dbs.get(client.db)
+        && db.used_memory() >= PREFETCH_MIN_USED
+    {
         prefetch_keys(db, buf);
     }
+    // The AOF order lock, held across the batch while the AOF is off (see `aof::Order`).
+    let mut order = crate::aof::Order::new(&shared.aof, client.info.loop_idx);
     loop {
         if client.close_after_reply {
             return InputOutcome::Close;
@@ -152,11 +162,11 @@ pub(crate) fn process_input(
         }
         match decoder.decode(buf, argv) {
             Ok(true) => {
-                cmd::execute(shared, client, argv, out);
+                cmd::execute_ordered(shared, client, &mut order, argv, out);
                 argv.clear();
                 // Serve clients blocked on keys this command wrote (no shard lock is held
                 // here, EXEC included).
-                shared.blocking.serve(shared);
+                shared.blocking.serve(shared, order.holds_off());
                 if client.blocked {
                     return InputOutcome::Blocked;
                 }

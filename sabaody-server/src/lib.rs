@@ -64,6 +64,7 @@ mod cmd;
 mod conn;
 mod event_loop;
 mod info;
+mod mono;
 mod persist;
 mod server;
 mod session;

@@ -81,10 +81,13 @@ impl Stats {
         }
     }
 
+    /// One call of command `idx` that took `elapsed_ns` nanoseconds.
+    ///
     /// Only the owning loop thread writes these counters, so a plain load + store is enough
     /// (no locked read-modify-write on the per-command path); readers may see a value one
     /// update old.
-    pub fn note_command(&self, idx: usize, elapsed: Duration, ok: bool) {
+    #[inline]
+    pub fn note_command(&self, idx: usize, elapsed_ns: u64, ok: bool) {
         fn bump(a: &AtomicU64, by: u64) {
             a.store(
                 a.load(Ordering::Relaxed).wrapping_add(by),
@@ -93,7 +96,7 @@ impl Stats {
         }
         if let Some(s) = self.commands.get(idx) {
             bump(&s.calls, 1);
-            bump(&s.nanos, elapsed.as_nanos() as u64);
+            bump(&s.nanos, elapsed_ns);
             if !ok {
                 bump(&s.failed, 1);
             }
@@ -143,21 +146,24 @@ pub(crate) struct SlowLog {
 }
 
 impl SlowLog {
-    pub fn maybe_record(
-        &self,
-        _shared: &Shared,
-        client: &Client,
-        argv: &[Bytes],
-        elapsed: Duration,
-    ) {
+    /// Records the command if it took at least `slowlog-log-slower-than` (the check is
+    /// inlined into the command path; recording is not).
+    #[inline]
+    pub fn maybe_record(&self, _shared: &Shared, client: &Client, argv: &[Bytes], elapsed_ns: u64) {
         let threshold = self.threshold_us.load(Ordering::Relaxed);
         if threshold < 0 {
             return;
         }
-        let micros = elapsed.as_micros() as u64;
+        let micros = elapsed_ns / 1000;
         if micros < threshold as u64 {
             return;
         }
+        self.record(client, argv, micros);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record(&self, client: &Client, argv: &[Bytes], micros: u64) {
         // Redis keeps at most 32 arguments and 128 bytes of each.
         let mut args: Vec<Bytes> = Vec::new();
         for (i, a) in argv.iter().enumerate() {
@@ -211,6 +217,12 @@ pub(crate) struct Watches {
 }
 
 impl Watches {
+    /// Whether any key is watched (the write path skips [`Watches::touch_keys`] otherwise).
+    #[inline]
+    pub fn any(&self) -> bool {
+        self.active.load(Ordering::Relaxed) != 0
+    }
+
     pub fn watch(&self, db: usize, key: Bytes, flag: &Arc<AtomicBool>) {
         let mut m = self.map.lock();
         let v = m.entry((db, key)).or_default();
@@ -555,8 +567,12 @@ impl Shared {
         self.stopping.load(Ordering::Acquire)
     }
 
+    #[inline]
     pub(crate) fn stats_at(&self, idx: usize) -> &Stats {
-        &self.stats[idx % self.stats.len()]
+        match self.stats.get(idx) {
+            Some(s) => s,
+            None => &self.stats[idx % self.stats.len()],
+        }
     }
 
     /// A counter summed over the loop threads.

@@ -28,7 +28,8 @@
 //! The lock is one `RwLock` per loop thread (cache-line aligned): a shared acquisition takes
 //! only the caller's stripe (uncontended, a few ns), an exclusive one takes every stripe in
 //! order. With the AOF off everything takes the shared side only, so `CONFIG SET appendonly
-//! yes` (which takes the exclusive side) cannot race a write that was started unlogged.
+//! yes` (which takes the exclusive side) cannot race a write that was started unlogged; a
+//! loop then holds its stripe across a whole pipeline rather than per command ([`Order`]).
 //!
 //! # Durability
 //!
@@ -112,6 +113,63 @@ pub(crate) enum Guard<'a> {
     ExclusiveAll(#[allow(dead_code)] Vec<RwLockWriteGuard<'a, ()>>),
 }
 
+/// The order lock as a run of commands from one loop thread holds it (a connection's
+/// pipeline in `conn::process_input`).
+///
+/// With the AOF off every command takes its loop's stripe shared, so the batch takes it once
+/// and keeps it from command to command. That is race-free because the AOF is only turned on
+/// or off under the exclusive side (CONFIG SET appendonly and its failure path; the start-up
+/// load runs before any loop thread): while this thread holds its stripe, no thread can take
+/// the exclusive side, so the AOF stays off for every command of the batch, and each command
+/// is ordered exactly as if it had taken the shared side itself. BGREWRITEAOF and CONFIG SET
+/// are admin commands: the batch lets its stripe go before they take the exclusive side. With
+/// the AOF on, the batch holds nothing and each command takes the lock as [`Aof::enter`]
+/// says (exclusive for writes).
+#[derive(Debug)]
+pub(crate) struct Order<'a> {
+    aof: &'a Aof,
+    idx: usize,
+    /// The loop's stripe, held shared, taken while the AOF was off.
+    off: Option<RwLockReadGuard<'a, ()>>,
+}
+
+impl<'a> Order<'a> {
+    pub(crate) fn new(aof: &'a Aof, idx: usize) -> Self {
+        Order {
+            aof,
+            idx,
+            off: None,
+        }
+    }
+
+    /// Orders one command: `None` when the batch's hold covers it, else the guard to keep
+    /// while it runs (see [`Aof::enter`]).
+    #[inline]
+    pub(crate) fn enter(&mut self, spec: &CommandSpec, in_multi: bool) -> Option<Guard<'a>> {
+        if spec.has(flag::ADMIN) {
+            // It takes the exclusive side, our stripe included.
+            self.off = None;
+        } else if self.off.is_some() {
+            return None;
+        } else if !self.aof.on() {
+            let g = self.aof.stripe(self.idx).read();
+            // `on` only changes under the exclusive side: re-read now that it is excluded.
+            if !self.aof.on() {
+                self.off = Some(g);
+                return None;
+            }
+        }
+        Some(self.aof.enter(self.idx, spec, in_multi))
+    }
+
+    /// Whether the batch holds its stripe with the AOF off: the AOF cannot be turned on
+    /// until it lets go, and this thread must not take the order lock again meanwhile.
+    #[inline]
+    pub(crate) fn holds_off(&self) -> bool {
+        self.off.is_some()
+    }
+}
+
 /// Commands appended and not yet written to the file.
 #[derive(Debug, Default)]
 struct LogBuf {
@@ -131,16 +189,28 @@ struct TxLog {
 }
 
 fn put_argv<'a, A: AsRef<[u8]> + 'a>(out: &mut Vec<u8>, argv: &'a [A]) {
-    let mut num = [0u8; 20];
-    out.push(b'*');
-    out.extend_from_slice(sabaody_resp::fmt_u64(&mut num, argv.len() as u64));
-    out.extend_from_slice(b"\r\n");
+    put_len(out, b'*', argv.len());
     for a in argv {
         let a = a.as_ref();
-        out.push(b'$');
-        out.extend_from_slice(sabaody_resp::fmt_u64(&mut num, a.len() as u64));
-        out.extend_from_slice(b"\r\n");
+        put_len(out, b'$', a.len());
         out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// `<tag><n>\r\n`. Counts and lengths below 100 (almost all of them) are one fixed-size
+/// append each, not three appends of which one copies a variable number of digits.
+#[inline]
+fn put_len(out: &mut Vec<u8>, tag: u8, n: usize) {
+    let digit = |d: usize| b'0' + (d % 10) as u8;
+    if n < 10 {
+        out.extend_from_slice(&[tag, digit(n), b'\r', b'\n']);
+    } else if n < 100 {
+        out.extend_from_slice(&[tag, digit(n / 10), digit(n), b'\r', b'\n']);
+    } else {
+        let mut num = [0u8; 20];
+        out.push(tag);
+        out.extend_from_slice(sabaody_resp::fmt_u64(&mut num, n as u64));
         out.extend_from_slice(b"\r\n");
     }
 }
@@ -287,6 +357,13 @@ impl Aof {
     /// does not hold. The next successful write (each loop turn with `no`, each second with
     /// `everysec`) lifts it. (`always` exits on such an error instead.)
     #[inline]
+    pub(crate) fn writes_ok(&self) -> bool {
+        let inner = &*self.inner;
+        inner.write_ok.load(Ordering::Relaxed) && inner.fsync_ok.load(Ordering::Relaxed)
+    }
+
+    /// The MISCONF error text while [`Aof::writes_ok`] is false and the AOF is on.
+    #[inline]
     pub(crate) fn write_error(&self) -> Option<String> {
         let inner = &*self.inner;
         if inner.write_ok.load(Ordering::Relaxed) && inner.fsync_ok.load(Ordering::Relaxed) {
@@ -340,8 +417,16 @@ impl Aof {
     /// The shared side, for loop `idx`.
     #[inline]
     pub(crate) fn enter_shared(&self, idx: usize) -> Guard<'_> {
-        let s = &self.inner.stripes[idx % self.inner.stripes.len()];
-        Guard::Shared(s.0.read())
+        Guard::Shared(self.stripe(idx).read())
+    }
+
+    #[inline]
+    fn stripe(&self, idx: usize) -> &RwLock<()> {
+        let stripes = &self.inner.stripes;
+        match stripes.get(idx) {
+            Some(s) => &s.0,
+            None => &stripes[idx % stripes.len()].0,
+        }
     }
 
     /// The exclusive side: every stripe, in order.
@@ -941,5 +1026,27 @@ impl Aof {
                 }
             })
             .ok();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::put_argv;
+
+    #[test]
+    fn argv_is_resp_for_every_length_class() {
+        for len in [0usize, 1, 9, 10, 42, 99, 100, 101, 999, 1000, 12_345] {
+            let arg = vec![b'x'; len];
+            let argv: Vec<&[u8]> = std::iter::repeat_n(&arg[..], len.min(120)).collect();
+            let mut out = Vec::new();
+            put_argv(&mut out, &argv);
+            let mut want = format!("*{}\r\n", argv.len()).into_bytes();
+            for a in &argv {
+                want.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+                want.extend_from_slice(a);
+                want.extend_from_slice(b"\r\n");
+            }
+            assert_eq!(out, want, "len {len}");
+        }
     }
 }

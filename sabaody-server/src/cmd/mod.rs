@@ -11,7 +11,6 @@
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
-use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use sabaody_resp::{Protocol, write};
@@ -1097,29 +1096,167 @@ pub(crate) fn index_of(spec: &CommandSpec) -> usize {
     0
 }
 
-fn table() -> &'static hashbrown::HashMap<&'static [u8], &'static CommandSpec> {
-    static TABLE: OnceLock<hashbrown::HashMap<&'static [u8], &'static CommandSpec>> =
-        OnceLock::new();
-    TABLE.get_or_init(|| commands().map(|c| (c.name.as_bytes(), c)).collect())
+/// Longest command name [`lookup`] can match.
+const MAX_NAME: usize = 32;
+
+/// The name index: commands bucketed by a hash of a few case-folded bytes (see [`bucket`]),
+/// each bucket a short run of `order` (one name, mostly). A lookup compares the name a word
+/// at a time, loaded in place, instead of lower-casing it into a buffer and hashing it.
+struct NameIndex {
+    /// Per [`bucket`]: the start and end of its run in `order`.
+    runs: Vec<(u16, u16)>,
+    order: Vec<NameEntry>,
 }
 
-/// Case-insensitive lookup without allocating: the name is lower-cased into a stack buffer.
-pub(crate) fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    // GET and SET are most of the traffic: skip the hash for them.
+struct NameEntry {
+    /// The lower-case name, packed as by [`pack_name`].
+    words: [u64; 4],
+    /// 0x20 in each byte that is a letter: `(packed input | fold) == words` compares
+    /// case-insensitively (a letter's two cases differ only in that bit) and every other
+    /// byte exactly.
+    fold: [u64; 4],
+    spec: &'static CommandSpec,
+    /// `index_of(spec)`.
+    index: u16,
+}
+
+/// Buckets of the name index (a power of two, a few times the number of commands).
+const NAME_BUCKETS_LOG2: u32 = 10;
+
+/// The bucket of a name: a multiplicative hash of its length and its first, second and last
+/// bytes with the case bit set (so both cases of a letter land in the same bucket).
+#[inline]
+fn bucket(name: &[u8]) -> usize {
+    let at = |i: usize| u32::from(name.get(i).copied().unwrap_or(0) | 0x20);
+    let last = name.len().saturating_sub(1);
+    let k = at(0) | at(1) << 8 | at(last) << 16 | (name.len() as u32) << 24;
+    (k.wrapping_mul(0x9E37_79B1) >> (32 - NAME_BUCKETS_LOG2)) as usize
+}
+
+/// The first [`MAX_NAME`] bytes of `name`, zero-padded, as little-endian words.
+#[inline]
+fn pack_name(name: &[u8]) -> [u64; 4] {
+    let mut buf = [0u8; MAX_NAME];
+    let n = name.len().min(MAX_NAME);
+    if let (Some(d), Some(s)) = (buf.get_mut(..n), name.get(..n)) {
+        d.copy_from_slice(s);
+    }
+    let mut words = [0u64; 4];
+    for (w, c) in words.iter_mut().zip(buf.chunks_exact(8)) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(c);
+        *w = u64::from_le_bytes(b);
+    }
+    words
+}
+
+fn name_index() -> &'static NameIndex {
+    static INDEX: OnceLock<NameIndex> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut all: Vec<(usize, NameEntry)> = commands()
+            .enumerate()
+            .filter(|(_, c)| (1..=MAX_NAME).contains(&c.name.len()))
+            .map(|(i, c)| {
+                let name = c.name.as_bytes();
+                let b = bucket(name);
+                let letters: Vec<u8> = name
+                    .iter()
+                    .map(|ch| if ch.is_ascii_alphabetic() { 0x20 } else { 0 })
+                    .collect();
+                let entry = NameEntry {
+                    words: pack_name(name),
+                    fold: pack_name(&letters),
+                    spec: c,
+                    index: u16::try_from(i).unwrap_or(u16::MAX),
+                };
+                (b, entry)
+            })
+            .collect();
+        all.sort_by_key(|(b, e)| (*b, e.index));
+        let mut runs = vec![(0u16, 0u16); 1 << NAME_BUCKETS_LOG2];
+        for (pos, (b, _)) in all.iter().enumerate() {
+            let pos = pos as u16;
+            if let Some(r) = runs.get_mut(*b) {
+                if r.0 == r.1 {
+                    *r = (pos, pos);
+                }
+                r.1 = pos + 1;
+            }
+        }
+        NameIndex {
+            runs,
+            order: all.into_iter().map(|(_, e)| e).collect(),
+        }
+    })
+}
+
+/// Case-insensitive lookup without allocating or hashing; also gives the command's
+/// [`index_of`] position.
+#[inline]
+pub(crate) fn lookup_indexed(name: &[u8]) -> Option<(&'static CommandSpec, usize)> {
+    // GET and SET are most of the traffic: skip the index for them.
     if name.len() == 3 && name[1].eq_ignore_ascii_case(&b'e') && name[2].eq_ignore_ascii_case(&b't')
     {
         match name[0] | 0x20 {
-            b'g' => return Some(&BASE[GET_INDEX]),
-            b's' => return Some(&BASE[SET_INDEX]),
+            b'g' => return Some((&BASE[GET_INDEX], GET_INDEX)),
+            b's' => return Some((&BASE[SET_INDEX], SET_INDEX)),
             _ => {}
         }
     }
-    let mut buf = [0u8; 32];
-    let lower = buf.get_mut(..name.len())?;
-    for (d, s) in lower.iter_mut().zip(name) {
-        *d = s.to_ascii_lowercase();
+    lookup_in_index(name)
+}
+
+#[inline(never)]
+fn lookup_in_index(name: &[u8]) -> Option<(&'static CommandSpec, usize)> {
+    if name.is_empty() || name.len() > MAX_NAME {
+        return None;
     }
-    table().get(&*lower).copied()
+    let idx = name_index();
+    let &(start, end) = idx.runs.get(bucket(name))?;
+    let cands = idx.order.get(usize::from(start)..usize::from(end))?;
+    let first = name_word(name, 0);
+    for e in cands {
+        if first | e.fold[0] != e.words[0] {
+            continue;
+        }
+        if name.len() <= 8
+            || (1..name.len().div_ceil(8))
+                .all(|i| name_word(name, i) | e.fold[i % 4] == e.words[i % 4])
+        {
+            return Some((e.spec, usize::from(e.index)));
+        }
+    }
+    None
+}
+
+/// Bytes `8 * i ..` of `name` as a little-endian word, zero-padded (as [`pack_name`] packs
+/// them), without copying the name: a whole word is one load, a shorter tail two
+/// overlapping ones (bytes at the same position are the same, so OR-ing them is harmless).
+#[inline]
+fn name_word(name: &[u8], i: usize) -> u64 {
+    let t = name.get(8 * i..).unwrap_or(&[]);
+    let load4 = |at: usize| {
+        t.get(at..at + 4)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, |b: [u8; 4]| u64::from(u32::from_le_bytes(b)))
+    };
+    match t.len() {
+        0 => 0,
+        1..4 => t
+            .iter()
+            .enumerate()
+            .fold(0, |w, (k, &b)| w | u64::from(b) << (8 * k)),
+        4..8 => load4(0) | load4(t.len() - 4) << (8 * (t.len() - 4)),
+        _ => t
+            .get(..8)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u64::from_le_bytes),
+    }
+}
+
+/// Case-insensitive lookup without allocating.
+pub(crate) fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    lookup_indexed(name).map(|(c, _)| c)
 }
 
 /// An error reply. The connection stays open.
@@ -1381,7 +1518,8 @@ impl<'t> Ctx<'_, 't> {
     }
 
     pub fn ok(&mut self) {
-        write::simple(self.out, b"OK");
+        // `+OK` is the same in RESP2 and RESP3.
+        self.out.extend_from_slice(b"+OK\r\n");
     }
     pub fn null(&mut self) {
         write::null_bulk(self.out, self.client.proto);
@@ -1422,8 +1560,20 @@ pub(crate) fn unknown_subcommand(cmd: &str, sub: &[u8]) -> CmdError {
 /// Executes one request: lookup, auth check, arity check, MULTI queuing, the handler,
 /// statistics, WATCH invalidation, MONITOR feed and slow log.
 pub(crate) fn execute(shared: &Shared, client: &mut Client, argv: &[Bytes], out: &mut BytesMut) {
+    let mut order = crate::aof::Order::new(&shared.aof, client.info.loop_idx);
+    execute_ordered(shared, client, &mut order, argv, out);
+}
+
+/// [`execute`] for one of a run of requests that share `order` (see [`crate::aof::Order`]).
+pub(crate) fn execute_ordered(
+    shared: &Shared,
+    client: &mut Client,
+    order: &mut crate::aof::Order<'_>,
+    argv: &[Bytes],
+    out: &mut BytesMut,
+) {
     let Some(first) = argv.first() else { return };
-    let Some(spec) = lookup(first) else {
+    let Some((spec, idx)) = lookup_indexed(first) else {
         if let Some(m) = client.multi.as_mut() {
             m.dirty = true;
         }
@@ -1433,14 +1583,16 @@ pub(crate) fn execute(shared: &Shared, client: &mut Client, argv: &[Bytes], out:
     };
     // The AOF's order lock: a write and its log entry are one step (see `aof`).
     let in_multi = client.multi.is_some() && !spec.has(NO_QUEUE);
-    let _order = shared.aof.enter(client.info.loop_idx, spec, in_multi);
-    execute_spec(shared, client, spec, argv, out);
+    let _order = order.enter(spec, in_multi);
+    execute_spec(shared, client, spec, idx, argv, out);
 }
 
+#[inline]
 fn execute_spec(
     shared: &Shared,
     client: &mut Client,
     spec: &'static CommandSpec,
+    idx: usize,
     argv: &[Bytes],
     out: &mut BytesMut,
 ) {
@@ -1459,7 +1611,59 @@ fn execute_spec(
         shared.stats_at(client.info.loop_idx).note_error("NOAUTH");
         return;
     }
-    if client.multi.is_some() && spec.has(NO_MULTI) && !spec.has(NO_QUEUE) {
+    if client.multi.is_some() {
+        execute_in_multi(shared, client, spec, idx, argv, out);
+        return;
+    }
+    // The memory bound, as Redis's processCommand: evict before a command that may grow
+    // memory; refuse it if nothing may be evicted.
+    if spec.has(DENYOOM) && shared.dbs[0].make_room().is_err() {
+        let text = sabaody_core::Error::OutOfMemory.redis_text();
+        reject(shared, client, false, out, &text, "OOM");
+        return;
+    }
+    if (spec.has(WRITE) || spec.name == "ping")
+        && let Some(text) = write_refusal(shared)
+    {
+        reject(shared, client, false, out, &text, "MISCONF");
+        return;
+    }
+    run(shared, client, spec, idx, argv, out, None);
+}
+
+/// As Redis: while background saves fail and save points are configured
+/// (`stop-writes-on-bgsave-error yes`), writes (and PING) are refused. Likewise while writes
+/// to the AOF fail.
+#[inline]
+fn write_refusal(shared: &Shared) -> Option<Cow<'static, str>> {
+    if !shared.persist.refusing_writes() && shared.aof.writes_ok() {
+        return None;
+    }
+    write_refusal_text(shared)
+}
+
+#[cold]
+#[inline(never)]
+fn write_refusal_text(shared: &Shared) -> Option<Cow<'static, str>> {
+    if shared.persist.refusing_writes() {
+        Some(Cow::Borrowed(crate::persist::MISCONF))
+    } else {
+        shared.aof.write_error().map(Cow::Owned)
+    }
+}
+
+/// [`execute_spec`] for a client inside MULTI: the command is queued (or, for EXEC, DISCARD,
+/// WATCH..., run at once).
+#[cold]
+fn execute_in_multi(
+    shared: &Shared,
+    client: &mut Client,
+    spec: &'static CommandSpec,
+    idx: usize,
+    argv: &[Bytes],
+    out: &mut BytesMut,
+) {
+    if spec.has(NO_MULTI) && !spec.has(NO_QUEUE) {
         if let Some(m) = client.multi.as_mut() {
             m.dirty = true;
         }
@@ -1478,34 +1682,25 @@ fn execute_spec(
         ),
         _ => (spec.has(DENYOOM), spec.has(WRITE)),
     };
-    // The memory bound, as Redis's processCommand: evict before a command that may grow
-    // memory; refuse it if nothing may be evicted. Inside MULTI every queued command counts
-    // (queuing itself takes memory); DISCARD and QUIT never do, EXEC only for what it runs.
-    let in_multi = client.multi.is_some() && !spec.has(NO_QUEUE);
+    // Every queued command counts for the memory bound (queuing itself takes memory);
+    // DISCARD and QUIT never do, EXEC only for what it runs.
+    let in_multi = !spec.has(NO_QUEUE);
     if (denyoom || in_multi) && shared.dbs[0].make_room().is_err() {
         let text = sabaody_core::Error::OutOfMemory.redis_text();
         reject(shared, client, exec, out, &text, "OOM");
         return;
     }
-    // As Redis: while background saves fail and save points are configured
-    // (`stop-writes-on-bgsave-error yes`), writes (and PING) are refused.
-    // Likewise while writes to the AOF fail.
-    if writes || spec.name == "ping" {
-        let refusal = if shared.persist.refusing_writes() {
-            Some(std::borrow::Cow::Borrowed(crate::persist::MISCONF))
-        } else {
-            shared.aof.write_error().map(std::borrow::Cow::Owned)
-        };
-        if let Some(text) = refusal {
-            reject(shared, client, exec, out, &text, "MISCONF");
-            return;
-        }
+    if (writes || spec.name == "ping")
+        && let Some(text) = write_refusal(shared)
+    {
+        reject(shared, client, exec, out, &text, "MISCONF");
+        return;
     }
     if in_multi {
         transaction::queue(shared, client, spec, argv, out);
         return;
     }
-    run(shared, client, spec, argv, out, None);
+    run(shared, client, spec, idx, argv, out, None);
 }
 
 /// Refuses a command before it runs with the error `text`: inside MULTI the transaction is
@@ -1539,10 +1734,12 @@ fn reject(
 }
 
 /// Runs an already validated command (also used by EXEC for queued commands, with `tx`).
+/// `idx` is the command's [`index_of`] position.
 pub(crate) fn run(
     shared: &Shared,
     client: &mut Client,
     spec: &'static CommandSpec,
+    idx: usize,
     argv: &[Bytes],
     out: &mut BytesMut,
     tx: Option<&Transaction<'_>>,
@@ -1552,14 +1749,18 @@ pub(crate) fn run(
     }
     // A command with movable keys marks the keys it writes itself (GEORADIUS only reads its
     // first key unless it has a STORE option; LMPOP's keys are not at fixed positions).
-    if spec.has(WRITE) && !spec.has(MOVABLEKEYS) && !(spec.name == "getex" && argv.len() == 2) {
+    // GETEX without options writes nothing.
+    if spec.flags & (WRITE | MOVABLEKEYS) == WRITE
+        && (shared.watches.any() || shared.blocking.active())
+        && !(argv.len() == 2 && spec.name == "getex")
+    {
         // Marked before the write, so an EXEC that takes its locks after the write always sees
         // the mark (a write that then fails only costs a spurious abort).
         shared.watches.touch_keys(client.db, spec.keys(argv));
         // Clients blocked on these keys may now be served (after this command).
         shared.blocking.signal(client.db, spec.keys(argv));
     }
-    client.info.note_command(index_of(spec));
+    client.info.note_command(idx);
     // One clock read per command: the end of one command is the start of the next
     // (`process_input` starts the chain once per batch).
     let start = client.clock;
@@ -1586,22 +1787,23 @@ pub(crate) fn run(
             }
         }
     }
-    let now = Instant::now();
-    let elapsed = now.saturating_duration_since(start);
+    let now = crate::mono::now_ns();
+    let elapsed_ns = now.saturating_sub(start);
     client.clock = now;
+    let stats = shared.stats_at(client.info.loop_idx);
     let ok = match &result {
         Ok(()) => true,
         Err(e) => {
             e.write(out);
-            shared.stats_at(client.info.loop_idx).note_error(e.code());
+            stats.note_error(e.code());
             false
         }
     };
-    shared
-        .stats_at(client.info.loop_idx)
-        .note_command(index_of(spec), elapsed, ok);
+    stats.note_command(idx, elapsed_ns, ok);
     if !spec.has(SKIP_SLOWLOG) {
-        shared.slowlog.maybe_record(shared, client, argv, elapsed);
+        shared
+            .slowlog
+            .maybe_record(shared, client, argv, elapsed_ns);
     }
 }
 
@@ -1624,6 +1826,70 @@ mod tests {
         assert!(lookup(b"nosuchcommand").is_none());
         assert!(lookup(&[b'a'; 100]).is_none());
         assert!(lookup(b"").is_none());
+    }
+
+    /// Every name is found in any case with its `index_of` position; a name with one byte
+    /// changed (in ways a case fold could confuse) is not taken for it.
+    #[test]
+    fn lookup_finds_every_command_exactly() {
+        for (i, c) in commands().enumerate() {
+            let lower = c.name.as_bytes().to_vec();
+            let upper = c.name.to_ascii_uppercase().into_bytes();
+            let mixed: Vec<u8> = lower
+                .iter()
+                .enumerate()
+                .map(|(j, b)| {
+                    if j % 2 == 0 {
+                        b.to_ascii_uppercase()
+                    } else {
+                        *b
+                    }
+                })
+                .collect();
+            for n in [&lower, &upper, &mixed] {
+                let (spec, idx) = lookup_indexed(n).unwrap();
+                assert_eq!((spec.name, idx), (c.name, i));
+                assert_eq!(index_of(spec), i);
+            }
+            for j in 0..lower.len() {
+                for flip in [0x20u8, 0x40, 0x60, 0x80, 0x01] {
+                    let mut n = lower.clone();
+                    n[j] ^= flip;
+                    if n.eq_ignore_ascii_case(&lower) {
+                        continue;
+                    }
+                    if let Some(other) = lookup(&n) {
+                        assert!(other.name.as_bytes().eq_ignore_ascii_case(&n), "{n:?}");
+                    }
+                }
+            }
+            let mut longer = lower.clone();
+            longer.push(b'x');
+            if let Some(other) = lookup(&longer) {
+                assert!(other.name.as_bytes().eq_ignore_ascii_case(&longer));
+            }
+        }
+    }
+
+    #[test]
+    fn name_words_match_the_packing() {
+        let text: Vec<u8> = (1..=40u8).map(|i| i.wrapping_mul(37) | 1).collect();
+        for len in 0..=32 {
+            let name = &text[..len];
+            let packed = pack_name(name);
+            for (i, w) in packed.iter().enumerate() {
+                assert_eq!(name_word(name, i), *w, "len {len} word {i}");
+            }
+        }
+    }
+
+    /// The index stays an index: no bucket holds more than a few names.
+    #[test]
+    fn name_buckets_are_short() {
+        let idx = name_index();
+        let longest = idx.runs.iter().map(|&(a, b)| b - a).max().unwrap();
+        assert!(longest <= 4, "a bucket of {longest} names");
+        assert_eq!(idx.order.len(), command_count());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use bytes::{Bytes, BytesMut};
 use sabaody_core::Keyspace;
 use sabaody_resp::write;
 
-use super::{Args, CmdError, CommandSpec, Ctx, flag, run};
+use super::{Args, CmdError, CommandSpec, Ctx, flag, index_of, run};
 use crate::client::{Client, MultiState, WatchState};
 use crate::server::Shared;
 
@@ -101,7 +101,7 @@ pub(crate) fn exec(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), Cm
             // Blocking commands answer at once inside EXEC (no transaction handle here).
             client.in_exec = true;
             for (spec, argv) in &queued {
-                run(shared, client, spec, argv, out, None);
+                run(shared, client, spec, index_of(spec), argv, out, None);
             }
             client.in_exec = false;
         }
@@ -117,7 +117,7 @@ pub(crate) fn exec(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), Cm
             }
             write::array_len(out, queued.len());
             for (spec, argv) in &queued {
-                run(shared, client, spec, argv, out, Some(tx));
+                run(shared, client, spec, index_of(spec), argv, out, Some(tx));
             }
         });
     }

@@ -512,6 +512,10 @@ pub(crate) fn zadd(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cmd
     let mut o = ZAddOptions::default();
     let mut incr = false;
     while let Some(a) = args.peek() {
+        // Every option is 2 or 4 letters long (a score seldom is): one length test per score.
+        if !matches!(a.len(), 2 | 4) {
+            break;
+        }
         if is(a, b"NX") {
             o.nx = true;
         } else if is(a, b"XX") {
