@@ -709,7 +709,7 @@ impl Shard {
                 if self.table.len() == self.table.capacity() {
                     self.epoch = self.epoch.wrapping_add(1);
                 }
-                let stamp = self.tracking.initial();
+                let stamp = self.tracking.initial(h);
                 let (a, hb) = (&self.arena, &self.hasher);
                 self.table.insert_unique(h, new_slot(off, stamp), |o| {
                     hb.hash_one(key_of(a, slot_off(o)))
