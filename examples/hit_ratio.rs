@@ -91,6 +91,8 @@ trait Policy {
     fn name(&self) -> String;
     /// True on a hit; a miss inserts.
     fn access(&mut self, key: u64) -> bool;
+    /// Entries held now (to check every cache holds the same number of keys).
+    fn resident(&mut self) -> usize;
 }
 
 /// An exact LRU: a hash map into an intrusive doubly linked list.
@@ -162,6 +164,9 @@ impl Policy for ExactLru {
         self.push_front(i);
         false
     }
+    fn resident(&mut self) -> usize {
+        self.map.len()
+    }
 }
 
 struct Sabaody {
@@ -223,6 +228,9 @@ impl Policy for Sabaody {
         self.cache.set(self.buf, b"value-00").unwrap();
         false
     }
+    fn resident(&mut self) -> usize {
+        self.cache.keyspace_info().iter().map(|d| d.keys).sum()
+    }
 }
 
 struct Moka(moka::sync::Cache<u64, u64>);
@@ -238,6 +246,10 @@ impl Policy for Moka {
         self.0.insert(key, key);
         false
     }
+    fn resident(&mut self) -> usize {
+        self.0.run_pending_tasks();
+        self.0.entry_count() as usize
+    }
 }
 
 struct Quick(quick_cache::unsync::Cache<u64, u64>);
@@ -252,6 +264,9 @@ impl Policy for Quick {
         }
         self.0.insert(key, key);
         false
+    }
+    fn resident(&mut self) -> usize {
+        self.0.len()
     }
 }
 
@@ -291,11 +306,12 @@ fn main() {
             let t = Instant::now();
             let hits = keys.iter().filter(|&&k| c.access(k)).count();
             let ratio = hits as f64 / keys.len() as f64;
+            let secs = t.elapsed().as_secs_f64();
             eprintln!(
-                "{sname:10} {:24} hit ratio {:6.2}%  ({:.1} s)",
+                "{sname:10} {:24} hit ratio {:6.2}%  ({secs:.1} s, {} entries held)",
                 c.name(),
                 ratio * 100.0,
-                t.elapsed().as_secs_f64()
+                c.resident()
             );
             if si == 0 {
                 rows.push((c.name(), Vec::new()));

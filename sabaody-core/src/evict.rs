@@ -140,7 +140,12 @@ pub enum RemovalCause {
 pub type EvictionListener = Arc<dyn Fn(&[u8], RemovalCause) + Send + Sync>;
 
 /// The LFU clock's tick.
-const LFU_TICK_MS: i64 = 16;
+const LFU_TICK_MS: i64 = 32;
+/// The LFU clock's range: 23 bits of ticks (wrapping after 74 hours).
+const LFU_TICK_MASK: u32 = 0x7F_FFFF;
+/// LFU stamp flag: the key was created while the ghost table remembered it as recently
+/// evicted (see [`Ghost`]).
+const LFU_RETURNING: u32 = 1 << 8;
 /// Redis's initial LFU counter for new keys.
 pub(crate) const LFU_INIT: u8 = 5;
 /// Most keys one [`Store::make_room`] call evicts.
@@ -161,6 +166,50 @@ pub(crate) struct Tracking {
     /// See [`Tracking::now_ms`]; 0 while no housekeeping thread keeps it.
     cached_ms: AtomicI64,
     clock: Arc<dyn Clock>,
+    /// Recently evicted keys, for LFU policies; made at the first LFU eviction.
+    ghost: std::sync::OnceLock<Ghost>,
+}
+
+/// Fingerprints of recently evicted keys (LFU policies): a direct-mapped table of one byte per
+/// entry, indexed by the key hash's low bits and holding 8 other bits of it (0 = empty). An
+/// eviction writes its key's entry (overwriting whatever was there, so old entries age out by
+/// being replaced); a new key whose entry matches is flagged [`LFU_RETURNING`]. A false match
+/// (1 in 255 for an unrelated key) only changes the order among keys of equal counter.
+#[derive(Debug)]
+pub(crate) struct Ghost {
+    table: Box<[AtomicU8]>,
+}
+
+impl Ghost {
+    /// About one entry per 32 bytes of `maxmemory` (at least 2 per key of the smallest
+    /// records, a string key and value of a few bytes each), from 4 KiB to 4 MiB.
+    fn new(maxmemory: u64) -> Ghost {
+        let n = usize::try_from(maxmemory / 32)
+            .unwrap_or(usize::MAX)
+            .clamp(1 << 12, 1 << 22)
+            .next_power_of_two();
+        Ghost {
+            table: (0..n).map(|_| AtomicU8::new(0)).collect(),
+        }
+    }
+
+    #[inline]
+    fn entry(&self, h: u64) -> (Option<&AtomicU8>, u8) {
+        // Index from the low bits, fingerprint from bits 48..56: neither overlaps the bits that
+        // pick the shard (32..) for the usual shard counts.
+        let i = (h as usize) & (self.table.len() - 1);
+        (self.table.get(i), ((h >> 48) as u8) | 1)
+    }
+
+    fn remember(&self, h: u64) {
+        if let (Some(e), fp) = self.entry(h) {
+            e.store(fp, Relaxed);
+        }
+    }
+
+    fn recalls(&self, h: u64) -> bool {
+        matches!(self.entry(h), (Some(e), fp) if e.load(Relaxed) == fp)
+    }
 }
 
 impl Tracking {
@@ -171,6 +220,7 @@ impl Tracking {
             lfu_decay_time: AtomicU32::new(1),
             cached_ms: AtomicI64::new(0),
             clock,
+            ghost: std::sync::OnceLock::new(),
         }
     }
 
@@ -203,16 +253,20 @@ impl Tracking {
         self.cached_ms.store(self.clock.now_ms().max(1), Relaxed);
     }
 
-    /// The LFU clock: 16 ms ticks, 24 bits.
+    /// The LFU clock: 32 ms ticks, 23 bits.
     fn ticks(&self) -> u32 {
-        ((self.now_ms().max(0) / LFU_TICK_MS) & 0xFF_FFFF) as u32
+        ((self.now_ms().max(0) / LFU_TICK_MS) as u32) & LFU_TICK_MASK
     }
 
-    /// The stamp of a key just created.
+    /// The stamp of a key just created (`h`: its hash).
     #[inline]
-    pub(crate) fn initial(&self) -> u32 {
+    pub(crate) fn initial(&self, h: u64) -> u32 {
         if self.lfu() {
-            (self.ticks() << 8) | u32::from(LFU_INIT)
+            let returning = match self.ghost.get() {
+                Some(g) if g.recalls(h) => LFU_RETURNING,
+                _ => 0,
+            };
+            (self.ticks() << 9) | returning | u32::from(LFU_INIT)
         } else {
             self.now_ms() as u32
         }
@@ -223,15 +277,15 @@ impl Tracking {
     pub(crate) fn touched(&self, old: u32) -> u32 {
         if self.lfu() {
             let c = self.lfu_decayed(old);
-            (self.ticks() << 8) | u32::from(self.lfu_log_incr(c))
+            (self.ticks() << 9) | u32::from(self.lfu_log_incr(c))
         } else {
             self.now_ms() as u32
         }
     }
 
-    /// LFU ticks since the stamp's last access (modulo 2^24).
+    /// LFU ticks since the stamp's last access (modulo 2^23).
     pub(crate) fn lfu_idle_ticks(&self, stamp: u32) -> u32 {
-        self.ticks().wrapping_sub(stamp >> 8) & 0xFF_FFFF
+        self.ticks().wrapping_sub(stamp >> 9) & LFU_TICK_MASK
     }
 
     /// Minutes elapsed since the stamp's last access, counted as Redis does: minute
@@ -405,6 +459,7 @@ impl Store {
 
     #[cold]
     fn make_room_slow(&self) -> Result<(), Error> {
+        self.init_ghost();
         let mut result = Ok(());
         for _ in 0..MAX_EVICTIONS_PER_CALL {
             if !self.over_limit() {
@@ -424,6 +479,7 @@ impl Store {
     /// Evicts until memory is within the bound or nothing more may be evicted (`CONFIG SET
     /// maxmemory` below the current usage). Returns the number of keys evicted.
     pub(crate) fn evict_to_limit(&self) -> usize {
+        self.init_ghost();
         let mut n = 0;
         while self.over_limit() && self.evict_one() {
             n += 1;
@@ -433,6 +489,15 @@ impl Store {
         }
         flush_notices(self);
         n
+    }
+
+    /// Makes the ghost table on the first eviction under an LFU policy (sized from
+    /// `maxmemory` then; once made, it stays).
+    fn init_ghost(&self) {
+        if self.tracking.lfu() && self.tracking.ghost.get().is_none() {
+            let max = self.limits.maxmemory.load(Relaxed);
+            self.tracking.ghost.get_or_init(|| Ghost::new(max));
+        }
     }
 
     /// A random shard holding keys (keys with a TTL for `volatile`), if any.
@@ -504,12 +569,13 @@ impl Store {
     /// Removes the key in `bucket` of shard `gid` (held by `shard`) as evicted.
     fn evict_bucket(&self, gid: usize, shard: &mut Shard, bucket: usize) {
         if let Some(r) = shard.bucket(bucket) {
-            notify(
-                self,
-                gid / self.shards_per_db.max(1),
-                shard.key(&r),
-                RemovalCause::Evicted,
-            );
+            let key = shard.key(&r);
+            if let Some(g) = self.tracking.ghost.get()
+                && self.tracking.lfu()
+            {
+                g.remember(self.hash(key));
+            }
+            notify(self, gid / self.shards_per_db.max(1), key, RemovalCause::Evicted);
         }
         self.before_write(gid, shard, self.snap_gen());
         let before = shard.mem;
@@ -592,13 +658,21 @@ impl Store {
     /// then still compare as their keys do.
     #[inline]
     fn stamp_score(&self, policy: EvictionPolicy, stamp: u32) -> u64 {
-        const TIME: u64 = (1 << 40) - 1;
         let now = self.tracking.now_ms().max(0) as u64;
         if policy.is_lfu() {
-            // Lower frequency first; among equal ones, earlier last access first.
+            // Lower frequency first; among equal ones, keys not flagged as returning first,
+            // then earlier last access first.
+            const LFU_TIME: u64 = (1 << 39) - 1;
             let ticks = now / LFU_TICK_MS as u64;
             let last = ticks.saturating_sub(u64::from(self.tracking.lfu_idle_ticks(stamp)));
-            ((255 - u64::from(self.tracking.lfu_decayed(stamp))) << 40) | (TIME - (last & TIME))
+            let fresh = if stamp & LFU_RETURNING == 0 {
+                1 << 39
+            } else {
+                0
+            };
+            ((255 - u64::from(self.tracking.lfu_decayed(stamp))) << 40)
+                | fresh
+                | (LFU_TIME - (last & LFU_TIME))
         } else {
             let last = now.saturating_sub(self.tracking.idle_ms(stamp));
             u64::MAX - last
