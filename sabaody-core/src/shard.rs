@@ -18,7 +18,7 @@
 //!   so a SCAN cursor can notice and restart the shard (duplicates allowed, losses not).
 
 use crate::Error;
-use crate::evict::Tracking;
+use crate::evict::{Recent, Tracking};
 use crate::value::{KeyType, Value, heap_size};
 use bytes::Bytes;
 use hashbrown::{DefaultHashBuilder, HashTable};
@@ -345,6 +345,8 @@ pub struct Shard {
     /// While a snapshot has not yet encoded this shard: the pre-cut versions of the keys
     /// changed since the cut (`snapshot.rs`). `None` otherwise.
     pub(crate) cow: Option<Box<ShardCow>>,
+    /// The keys created most recently, offered to LFU eviction (`evict.rs`).
+    pub(crate) recent: Recent,
 }
 
 /// Copy-on-write state of a shard that a running snapshot has not encoded yet: every change
@@ -378,6 +380,7 @@ impl Shard {
             tracking,
             db: 0,
             cow: None,
+            recent: Recent::default(),
         }
     }
 
@@ -711,9 +714,15 @@ impl Shard {
                 }
                 let stamp = self.tracking.initial(h);
                 let (a, hb) = (&self.arena, &self.hasher);
-                self.table.insert_unique(h, new_slot(off, stamp), |o| {
-                    hb.hash_one(key_of(a, slot_off(o)))
-                });
+                let bucket = self
+                    .table
+                    .insert_unique(h, new_slot(off, stamp), |o| {
+                        hb.hash_one(key_of(a, slot_off(o)))
+                    })
+                    .bucket_index();
+                if self.tracking.keeps_recent() {
+                    self.recent.push(bucket, self.epoch);
+                }
             }
         }
         self.mem += new_len + SLOT_OVERHEAD;
