@@ -18,7 +18,7 @@
 //!   so a SCAN cursor can notice and restart the shard (duplicates allowed, losses not).
 
 use crate::Error;
-use crate::evict::Tracking;
+use crate::evict::{Recent, Tracking};
 use crate::value::{KeyType, Value, heap_size};
 use bytes::Bytes;
 use hashbrown::{DefaultHashBuilder, HashTable};
@@ -350,6 +350,8 @@ pub struct Shard {
     /// lock between the pieces it encodes; writers read them under the exclusive lock.
     pub(crate) save_gen: AtomicU64,
     pub(crate) save_cursor: AtomicUsize,
+    /// The keys created most recently, offered to LFU eviction (`evict.rs`).
+    pub(crate) recent: Recent,
 }
 
 /// Copy-on-write state of a shard that a running snapshot has not encoded yet: every change
@@ -388,6 +390,7 @@ impl Shard {
             cow: None,
             save_gen: AtomicU64::new(0),
             save_cursor: AtomicUsize::new(0),
+            recent: Recent::default(),
         }
     }
 
@@ -768,11 +771,17 @@ impl Shard {
                     }
                     self.epoch = self.epoch.wrapping_add(1);
                 }
-                let stamp = self.tracking.initial();
+                let stamp = self.tracking.initial(h);
                 let (a, hb) = (&self.arena, &self.hasher);
-                self.table.insert_unique(h, new_slot(off, stamp), |o| {
-                    hb.hash_one(key_of(a, slot_off(o)))
-                });
+                let bucket = self
+                    .table
+                    .insert_unique(h, new_slot(off, stamp), |o| {
+                        hb.hash_one(key_of(a, slot_off(o)))
+                    })
+                    .bucket_index();
+                if self.tracking.keeps_recent() {
+                    self.recent.push(bucket, self.epoch);
+                }
             }
         }
         self.mem += new_len + SLOT_OVERHEAD;
