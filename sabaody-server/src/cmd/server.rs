@@ -244,8 +244,12 @@ pub(crate) fn config(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
         }
     } else if is(sub, b"SET") {
         let rest = args.rest();
-        if rest.is_empty() || !rest.len().is_multiple_of(2) {
+        if rest.len() < 2 {
             return Err(CmdError::WrongArity("config|set"));
+        }
+        if !rest.len().is_multiple_of(2) {
+            // A name without its value after the first pair: Redis 7.0 says syntax error.
+            return Err(CmdError::Syntax);
         }
         let mut updated = ctx.shared.config.read().clone();
         let mut seen: Vec<&str> = Vec::new();
