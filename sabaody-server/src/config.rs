@@ -578,20 +578,10 @@ macro_rules! inert {
         )
     };
     ($name:literal / $alias:literal, $default:literal, $check:expr) => {
-        d!(
-            $name / $alias,
-            true,
-            |c, a| {
-                let v = ($check)(a)?;
-                c.inert.insert($name, v);
-                Ok(())
-            },
-            |c| c
-                .inert
-                .get($name)
-                .cloned()
-                .unwrap_or_else(|| $default.to_owned())
-        )
+        Directive {
+            alias: Some($alias),
+            ..inert!($name, $default, $check)
+        }
     };
 }
 
