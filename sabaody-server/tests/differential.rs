@@ -81,6 +81,11 @@ fn diff_strings() {
 }
 
 #[test]
+fn diff_legacy_misc() {
+    run_family("legacy_misc", include_str!("diff/legacy_misc.redis"));
+}
+
+#[test]
 fn diff_config() {
     run_family("config", include_str!("diff/config.redis"));
 }
