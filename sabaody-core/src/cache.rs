@@ -404,6 +404,21 @@ impl Cache {
         self.store.evict_to_limit()
     }
 
+    /// Changes the memory bound without evicting: the next write that needs room, or a call
+    /// to [`Cache::evict_to_limit`], brings usage down to it. For a caller that holds this
+    /// cache's locks (inside [`Cache::transaction`]), where evicting at once would wait on
+    /// the caller's own locks.
+    pub fn set_max_memory_deferred(&self, bytes: u64) {
+        self.store.limits.maxmemory.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Evicts until memory is within the bound or the policy allows no more; returns the
+    /// number of keys evicted (0 with no bound, or within it). Must not be called from
+    /// inside [`Cache::transaction`].
+    pub fn evict_to_limit(&self) -> usize {
+        self.store.evict_to_limit()
+    }
+
     /// The eviction policy.
     #[must_use]
     pub fn eviction_policy(&self) -> EvictionPolicy {

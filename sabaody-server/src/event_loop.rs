@@ -829,6 +829,11 @@ impl Loop {
                 let _ = self.handle.poller.modify(l, Event::readable(i));
             }
         }
+        if self.shared.evict_pending.swap(false, Ordering::Acquire) {
+            // Evictions are logged to the AOF like writes: under the exclusive order side.
+            let _order = self.shared.aof.enter_exclusive();
+            self.shared.dbs[0].evict_to_limit();
+        }
         let limits = limits_from(&self.shared);
         if limits != self.limits {
             self.limits = limits;

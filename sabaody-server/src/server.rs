@@ -333,6 +333,8 @@ pub(crate) struct Shared {
     pub has_password: AtomicBool,
     pub hz: AtomicU64,
     pub tcp_keepalive: AtomicU64,
+    /// A `maxmemory` lowered inside EXEC: the next loop cron evicts down to it.
+    pub evict_pending: AtomicBool,
 }
 
 pub(crate) fn unix_secs() -> u64 {
@@ -401,18 +403,22 @@ impl Shared {
             has_password: AtomicBool::new(false),
             hz: AtomicU64::new(10),
             tcp_keepalive: AtomicU64::new(0),
+            evict_pending: AtomicBool::new(false),
             config: RwLock::new(config),
         };
         // Before `aof::load` the AOF only takes the fsync policy: nothing can fail yet.
-        let _ = shared.refresh_cached_config();
+        let _ = shared.refresh_cached_config(true);
         shared
     }
 
     /// Copies the config values the hot paths read into atomics (after start and CONFIG SET).
+    /// A lower `maxmemory` evicts down to it now if `may_evict`; otherwise (CONFIG SET inside
+    /// EXEC, which holds every shard lock) the bound changes now and the next loop cron
+    /// evicts, as Redis evicts from a timer after CONFIG SET rather than inline.
     ///
     /// # Errors
     /// `appendonly yes` could not turn the AOF on: `appendonly` is set back to `no`.
-    pub(crate) fn refresh_cached_config(&self) -> Result<(), ()> {
+    pub(crate) fn refresh_cached_config(&self, may_evict: bool) -> Result<(), ()> {
         let c = self.config.read();
         self.maxclients.store(c.maxclients, Ordering::Relaxed);
         self.query_buffer_limit
@@ -445,7 +451,12 @@ impl Shared {
             self.config.write().appendonly = false;
         }
         if cache.max_memory() != max {
-            cache.set_max_memory(max);
+            if may_evict {
+                cache.set_max_memory(max);
+            } else {
+                cache.set_max_memory_deferred(max);
+                self.evict_pending.store(true, Ordering::Release);
+            }
         }
         aof
     }

@@ -125,6 +125,73 @@ fn noeviction_then_lru_through_config_set() {
     h.shutdown();
 }
 
+/// CONFIG SET maxmemory inside MULTI/EXEC: EXEC holds every shard lock, so evicting inline
+/// waited on the thread's own locks and hung the server (found by the `server_commands`
+/// fuzz target). The bound now changes inside EXEC and the loop's cron evicts afterwards,
+/// under the AOF order lock, with the evictions logged like any other.
+#[test]
+fn lower_maxmemory_inside_exec_evicts_after_it() {
+    let dir = std::env::temp_dir().join(format!("sabaody-evict-exec-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let dir_s = dir.to_str().unwrap().to_string();
+    let h = start(&[
+        ("maxmemory-policy", "allkeys-lru"),
+        ("dir", &dir_s),
+        ("appendonly", "yes"),
+    ]);
+    let mut con = client(&h);
+    // A hang must fail the test, not stall it.
+    con.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    for i in 0..200 {
+        let _: () = con.set(format!("k{i}"), "v".repeat(100)).unwrap();
+    }
+    let (size_in_tx,): (u64,) = redis::pipe()
+        .atomic()
+        .cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg("1")
+        .ignore()
+        .cmd("DBSIZE")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(size_in_tx, 200, "nothing is evicted inside the transaction");
+    let mut other = client(&h);
+    other
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let n: u64 = redis::cmd("DBSIZE").query(&mut other).unwrap();
+        if n == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cron never evicted: {n} keys left"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(info_u64(&mut other, "stats", "evicted_keys") >= 200);
+    // The evictions are in the AOF: a restart from it finds nothing.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg("0")
+        .query(&mut other)
+        .unwrap();
+    drop((con, other));
+    h.shutdown();
+    let h = start(&[("dir", &dir_s), ("appendonly", "yes")]);
+    let mut con = client(&h);
+    let n: u64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    assert_eq!(n, 0, "evictions after EXEC must reach the AOF");
+    h.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn fastrand_u32() -> u32 {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);

@@ -279,7 +279,8 @@ pub(crate) fn config(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
             })?;
         }
         *ctx.shared.config.write() = updated;
-        if ctx.shared.refresh_cached_config().is_err() {
+        // Inside EXEC this thread holds every shard lock: eviction waits for the cron.
+        if ctx.shared.refresh_cached_config(ctx.tx.is_none()).is_err() {
             // As Redis words it; the reason is in the log, and appendonly is back to no.
             return Err(CmdError::msg(
                 "ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs.",
