@@ -6,6 +6,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use sabaody_server::{Config, Server, ServerHandle};
+use sabaody_testkit::Conn;
 
 fn start_with(settings: &[(&str, &[&str])]) -> ServerHandle {
     let mut c = Config::default();
@@ -442,6 +443,103 @@ fn multi_exec_watch() {
     roundtrip(&mut s, &cmd(&[b"GET", b"a"]), b"+QUEUED\r\n");
     roundtrip(&mut s, &cmd(&[b"EXEC"]), b"*-1\r\n");
     roundtrip(&mut s, &cmd(&[b"GET", b"a"]), b"$3\r\ndb3\r\n");
+    h.shutdown();
+}
+
+/// Runs `MULTI PING EXEC` on `c` and returns whether it committed (`*1 +PONG`) or was
+/// aborted (`*-1`).
+fn exec_commits(c: &mut Conn) -> bool {
+    assert_eq!(c.request(&["MULTI"]).unwrap().raw, b"+OK\r\n");
+    assert_eq!(c.request(&["PING"]).unwrap().raw, b"+QUEUED\r\n");
+    match c.request(&["EXEC"]).unwrap().raw.as_slice() {
+        b"*-1\r\n" => false,
+        b"*1\r\n+PONG\r\n" => true,
+        other => panic!("EXEC: {:?}", String::from_utf8_lossy(other)),
+    }
+}
+
+/// Sends a command given as space-separated words; it must not fail.
+fn run_ok(c: &mut Conn, line: &str) {
+    let args: Vec<&str> = line.split(' ').collect();
+    let r = c.request(&args).unwrap();
+    assert_ne!(r.kind, b'-', "{line}: {}", String::from_utf8_lossy(&r.raw));
+}
+
+#[test]
+fn watch_is_aborted_only_by_the_keys_a_command_writes() {
+    let h = start();
+    let addr = h.local_addr();
+    let mut s = Conn::connect(addr).unwrap();
+    let mut other = Conn::connect(addr).unwrap();
+    let run = run_ok;
+    for setup in [
+        "SADD s1 a b",
+        "SADD s2 b c",
+        "ZADD z1 1 a 2 b",
+        "ZADD z2 1 b",
+        "GEOADD g 13.361389 38.115556 Palermo 15.087269 37.502669 Catania",
+        "SET b1 ab",
+        "SET b2 cd",
+        "PFADD h1 a",
+        "PFADD h2 b",
+        "SET c v",
+    ] {
+        run(&mut other, setup);
+    }
+    // (command, a source it only reads, the key it writes)
+    let stores = [
+        ("SINTERSTORE d1 s1 s2", "s2", "d1"),
+        ("SUNIONSTORE d2 s1 s2", "s1", "d2"),
+        ("SDIFFSTORE d3 s1 s2", "s2", "d3"),
+        ("ZRANGESTORE d4 z1 0 -1", "z1", "d4"),
+        ("ZUNIONSTORE d5 2 z1 z2", "z2", "d5"),
+        ("ZINTERSTORE d6 2 z1 z2", "z1", "d6"),
+        ("ZDIFFSTORE d7 2 z1 z2", "z1", "d7"),
+        (
+            "GEOSEARCHSTORE d8 g FROMLONLAT 15 37 BYRADIUS 200 km",
+            "g",
+            "d8",
+        ),
+        ("GEORADIUS g 15 37 200 km STORE d9", "g", "d9"),
+        (
+            "GEORADIUSBYMEMBER g Palermo 200 km STOREDIST d10",
+            "g",
+            "d10",
+        ),
+        ("BITOP AND d11 b1 b2", "b2", "d11"),
+        ("PFMERGE d12 h1 h2", "h2", "d12"),
+        ("COPY c d13 REPLACE", "c", "d13"),
+    ];
+    for (line, src, dst) in stores {
+        run(&mut s, &format!("WATCH {src}"));
+        run(&mut other, line);
+        assert!(
+            exec_commits(&mut s),
+            "{line}: WATCH {src} (a source) aborted"
+        );
+        run(&mut s, &format!("WATCH {dst}"));
+        run(&mut other, line);
+        assert!(!exec_commits(&mut s), "{line}: WATCH {dst} survived");
+    }
+    // GEORADIUS without STORE writes nothing.
+    run(&mut s, "WATCH g");
+    run(&mut other, "GEORADIUS g 15 37 200 km");
+    assert!(exec_commits(&mut s));
+    // Commands that move data change both keys.
+    run(&mut other, "RPUSH l1 a b c");
+    run(&mut other, "SADD m1 a b c");
+    for (line, src, dst) in [
+        ("LMOVE l1 l2 LEFT RIGHT", "l1", "l2"),
+        ("RPOPLPUSH l1 l2", "l1", "l2"),
+        ("SMOVE m1 m2 a", "m1", "m2"),
+        ("SMOVE m1 m2 b", "m2", "m1"),
+    ] {
+        for key in [src, dst] {
+            run(&mut s, &format!("WATCH {key}"));
+            run(&mut other, line);
+            assert!(!exec_commits(&mut s), "{line}: WATCH {key} survived");
+        }
+    }
     h.shutdown();
 }
 

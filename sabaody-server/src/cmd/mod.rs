@@ -94,6 +94,9 @@ pub(crate) struct CommandSpec {
     pub first_key: i32,
     pub last_key: i32,
     pub step: i32,
+    /// The key positions a write changes (`first`, `last`, with `step`): the same as the
+    /// keys, except for commands that read some keys and write others (see [`written_range`]).
+    pub written: (i32, i32),
     pub handler: Handler,
     /// Redis's documentation group (`string`, `generic`, `server`, `connection`, ...).
     pub group: &'static str,
@@ -114,20 +117,41 @@ impl CommandSpec {
         self.flags & f != 0
     }
 
-    /// The key arguments of a call, from first/last/step (for WATCH invalidation).
+    /// The key arguments of a call, from first/last/step.
     pub fn keys<'a>(&self, argv: &'a [Bytes]) -> impl Iterator<Item = &'a Bytes> + 'a {
-        let n = argv.len() as i32;
-        let first = self.first_key;
-        let last = if self.last_key < 0 {
-            n + self.last_key
-        } else {
-            self.last_key.min(n - 1)
-        };
-        let step = self.step.max(1);
-        let range = if first <= 0 { 0..0 } else { first..last + 1 };
-        range
-            .step_by(step as usize)
-            .filter_map(move |i| argv.get(i as usize))
+        key_args(argv, self.first_key, self.last_key, self.step)
+    }
+
+    /// The keys a write call changes (for WATCH invalidation and blocked clients): its keys
+    /// less those it only reads (a STORE command's sources).
+    #[inline]
+    pub fn written_keys<'a>(&self, argv: &'a [Bytes]) -> impl Iterator<Item = &'a Bytes> + 'a {
+        key_args(argv, self.written.0, self.written.1, self.step)
+    }
+}
+
+fn key_args(argv: &[Bytes], first: i32, last: i32, step: i32) -> impl Iterator<Item = &Bytes> + '_ {
+    let n = argv.len() as i32;
+    let last = if last < 0 { n + last } else { last.min(n - 1) };
+    let range = if first <= 0 { 0..0 } else { first..last + 1 };
+    range
+        .step_by(step.max(1) as usize)
+        .filter_map(move |i| argv.get(i as usize))
+}
+
+/// [`CommandSpec::written`] for the command `name` whose keys are `first..=last`: a command
+/// that reads keys it does not change writes only its destination, and Redis signals only
+/// the keys a command modifies, so a WATCH on a source survives it. (Commands that move
+/// data, LMOVE SMOVE RENAME, change both keys; ZUNIONSTORE and friends declare only their
+/// destination; GEORADIUS marks its STORE key itself.)
+pub(crate) const fn written_range(name: &str, first: i32, last: i32) -> (i32, i32) {
+    match name.as_bytes() {
+        // DEST at 1, sources after it.
+        b"sinterstore" | b"sunionstore" | b"sdiffstore" | b"zrangestore" | b"geosearchstore"
+        | b"pfmerge" => (1, 1),
+        // BITOP op DEST key...; COPY source DEST.
+        b"bitop" | b"copy" => (2, 2),
+        _ => (first, last),
     }
 }
 
@@ -143,6 +167,7 @@ macro_rules! cmd {
             first_key: $first,
             last_key: $last,
             step: $step,
+            written: $crate::cmd::written_range($name, $first, $last),
             handler: $handler,
             group: $group,
             since: $since,
@@ -1756,9 +1781,12 @@ pub(crate) fn run(
     {
         // Marked before the write, so an EXEC that takes its locks after the write always sees
         // the mark (a write that then fails only costs a spurious abort).
-        shared.watches.touch_keys(client.db, spec.keys(argv));
-        // Clients blocked on these keys may now be served (after this command).
-        shared.blocking.signal(client.db, spec.keys(argv));
+        shared
+            .watches
+            .touch_keys(client.db, spec.written_keys(argv));
+        // Clients blocked on these keys may now be served (after this command): only a
+        // written key can receive what a blocked client waits for.
+        shared.blocking.signal(client.db, spec.written_keys(argv));
     }
     client.info.note_command(idx);
     // One clock read per command: the end of one command is the start of the next
@@ -1933,6 +1961,50 @@ mod tests {
         assert_eq!(keys, vec![&Bytes::from("a"), &Bytes::from("b")]);
         let spec = lookup(b"ping").unwrap();
         assert_eq!(spec.keys(&argv).count(), 0);
+    }
+
+    #[test]
+    fn written_keys_leave_out_sources() {
+        let argv = |line: &str| -> Vec<Bytes> {
+            line.split(' ')
+                .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+                .collect()
+        };
+        let written = |line: &str| -> Vec<String> {
+            let a = argv(line);
+            let spec = lookup(&a[0]).unwrap();
+            spec.written_keys(&a)
+                .map(|k| String::from_utf8_lossy(k).into_owned())
+                .collect()
+        };
+        assert_eq!(written("sunionstore d a b c"), ["d"]);
+        assert_eq!(written("sinterstore d a"), ["d"]);
+        assert_eq!(written("sdiffstore d a b"), ["d"]);
+        assert_eq!(written("zrangestore d a 0 -1"), ["d"]);
+        assert_eq!(written("zunionstore d 2 a b"), ["d"]);
+        assert_eq!(
+            written("geosearchstore d a frommember m byradius 1 m"),
+            ["d"]
+        );
+        assert_eq!(written("bitop and d a b"), ["d"]);
+        assert_eq!(written("pfmerge d a b"), ["d"]);
+        assert_eq!(written("copy a d replace"), ["d"]);
+        // Moves change both keys; plain writes every key they name.
+        assert_eq!(written("lmove a d left right"), ["a", "d"]);
+        assert_eq!(written("smove a d m"), ["a", "d"]);
+        assert_eq!(written("rename a d"), ["a", "d"]);
+        assert_eq!(written("mset a 1 b 2"), ["a", "b"]);
+        assert_eq!(written("del a b c"), ["a", "b", "c"]);
+        // Written keys are always among the keys.
+        for spec in commands() {
+            let a = argv("x k1 k2 k3 k4 k5 k6");
+            let keys: Vec<&Bytes> = spec.keys(&a).collect();
+            assert!(
+                spec.written_keys(&a).all(|k| keys.contains(&k)),
+                "{}",
+                spec.name
+            );
+        }
     }
 
     #[test]
