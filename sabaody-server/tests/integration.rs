@@ -543,6 +543,94 @@ fn watch_is_aborted_only_by_the_keys_a_command_writes() {
     h.shutdown();
 }
 
+/// Waits until no AOF rewrite runs or is scheduled.
+fn wait_no_rewrite(c: &mut Conn) {
+    let t = Instant::now();
+    loop {
+        let info = c.call(&["INFO", "persistence"]).unwrap().bytes();
+        let info = String::from_utf8(info).unwrap();
+        if info.contains("aof_rewrite_in_progress:0") && info.contains("aof_rewrite_scheduled:0") {
+            return;
+        }
+        assert!(t.elapsed() < Duration::from_secs(20), "rewrite never ended");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn appendonly_switched_inside_exec_while_others_write_keeps_the_aof_exact() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = sabaody_testkit::TempDir::new("exec-appendonly");
+    let dir_s = dir.path().to_str().unwrap().to_string();
+    let h = start_with(&[("dir", &[&dir_s]), ("save", &[""])]);
+    let addr = h.local_addr();
+    let stop = Arc::new(AtomicBool::new(false));
+    // Writers on other connections (other loop threads): every acknowledged write must be in
+    // the log, in order.
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut c = Conn::connect(addr).unwrap();
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) || n < 50 {
+                    let i = n.to_string();
+                    let r = c.request(&["RPUSH", &format!("l{w}"), &i]).unwrap();
+                    assert_eq!(r.raw, format!(":{}\r\n", n + 1).as_bytes());
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let mut s = Conn::connect(addr).unwrap();
+    let mut t = 0;
+    // Ends with the AOF on.
+    for round in 0..7 {
+        let on = if round % 2 == 0 { "yes" } else { "no" };
+        assert_eq!(s.request(&["MULTI"]).unwrap().raw, b"+OK\r\n");
+        for line in ["INCR t", &format!("CONFIG SET appendonly {on}"), "INCR t"] {
+            let args: Vec<&str> = line.split(' ').collect();
+            assert_eq!(s.request(&args).unwrap().raw, b"+QUEUED\r\n");
+        }
+        let r = s.request(&["EXEC"]).unwrap();
+        let want = format!("*3\r\n:{}\r\n+OK\r\n:{}\r\n", t + 1, t + 2);
+        assert_eq!(String::from_utf8_lossy(&r.raw), want);
+        t += 2;
+        wait_no_rewrite(&mut s);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let counts: Vec<u64> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+    wait_no_rewrite(&mut s);
+    h.shutdown();
+    // Restart from the AOF alone.
+    let h = start_with(&[
+        ("dir", &[&dir_s]),
+        ("save", &[""]),
+        ("appendonly", &["yes"]),
+    ]);
+    let mut c = Conn::connect(h.local_addr()).unwrap();
+    assert_eq!(
+        c.call(&["GET", "t"]).unwrap().bytes(),
+        t.to_string().as_bytes()
+    );
+    for (w, n) in counts.iter().enumerate() {
+        let got = c.call(&["LRANGE", &format!("l{w}"), "0", "-1"]).unwrap();
+        let want: Vec<String> = (0..*n).map(|i| i.to_string()).collect();
+        let got: Vec<String> = match got {
+            sabaody_testkit::Value::Array(v) => v
+                .into_iter()
+                .map(|x| String::from_utf8(x.bytes()).unwrap())
+                .collect(),
+            other => panic!("LRANGE: {other:?}"),
+        };
+        assert_eq!(got, want, "l{w}");
+    }
+    h.shutdown();
+}
+
 #[test]
 fn watched_key_expiring_before_exec_aborts_it() {
     let h = start();

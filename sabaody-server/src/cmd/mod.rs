@@ -1607,9 +1607,36 @@ pub(crate) fn execute_ordered(
         return;
     };
     // The AOF's order lock: a write and its log entry are one step (see `aof`).
-    let in_multi = client.multi.is_some() && !spec.has(NO_QUEUE);
-    let _order = order.enter(spec, in_multi);
+    let _order = match &client.multi {
+        None => order.enter(spec, false),
+        Some(m) => {
+            let (by, in_multi) = order_in_multi(spec, m);
+            order.enter(by, in_multi)
+        }
+    };
     execute_spec(shared, client, spec, idx, argv, out);
+}
+
+/// What a command of a client inside MULTI takes the AOF order lock as: `(spec, in_multi)`
+/// for [`crate::aof::Order::enter`]. A queued command orders as queued; EXEC, which runs its
+/// queued commands under its one hold of the lock, orders as the most demanding of them: as
+/// an admin command when one is queued (CONFIG SET appendonly turns the AOF on or off, which
+/// must exclude every other loop's writes even while the AOF is off), as EXEC otherwise.
+#[cold]
+#[inline(never)]
+fn order_in_multi(
+    spec: &'static CommandSpec,
+    m: &crate::client::MultiState,
+) -> (&'static CommandSpec, bool) {
+    if !spec.has(NO_QUEUE) {
+        return (spec, true);
+    }
+    if spec.name == "exec"
+        && let Some((admin, _)) = m.queued.iter().find(|(s, _)| s.has(ADMIN))
+    {
+        return (admin, false);
+    }
+    (spec, false)
 }
 
 #[inline]
@@ -2005,6 +2032,41 @@ mod tests {
                 spec.name
             );
         }
+    }
+
+    #[test]
+    fn exec_with_an_admin_command_takes_the_exclusive_side() {
+        use crate::aof::{Aof, Guard, Order};
+        let cache = Cache::builder().housekeeping(false).build();
+        let aof = Aof::new(&cache, 2);
+        let spec = |n: &str| lookup(n.as_bytes()).unwrap();
+        let queue = |names: &[&str]| crate::client::MultiState {
+            queued: names.iter().map(|n| (spec(n), Vec::new())).collect(),
+            dirty: false,
+        };
+        let exclusive =
+            |g: &Option<Guard<'_>>| matches!(g, Some(Guard::Exclusive(_) | Guard::ExclusiveAll(_)));
+        // The AOF is off: a plain transaction runs under the loop's shared stripe (held by
+        // the batch), one with CONFIG (appendonly) under the exclusive side.
+        let m = queue(&["set", "incr"]);
+        let (by, in_multi) = order_in_multi(spec("exec"), &m);
+        assert_eq!((by.name, in_multi), ("exec", false));
+        let mut order = Order::new(&aof, 0);
+        assert!(!exclusive(&order.enter(by, in_multi)));
+        assert!(order.holds_off());
+        let m = queue(&["set", "config", "incr"]);
+        let (by, in_multi) = order_in_multi(spec("exec"), &m);
+        assert_eq!((by.name, in_multi), ("config", false));
+        // Taken after the batch's shared hold: the batch lets it go first.
+        let g = order.enter(by, in_multi);
+        assert!(exclusive(&g));
+        assert!(!order.holds_off());
+        drop(g);
+        // Queued commands and DISCARD order as themselves.
+        let (by, in_multi) = order_in_multi(spec("config"), &m);
+        assert_eq!((by.name, in_multi), ("config", true));
+        let (by, _) = order_in_multi(spec("discard"), &m);
+        assert_eq!(by.name, "discard");
     }
 
     #[test]
