@@ -631,6 +631,70 @@ fn appendonly_switched_inside_exec_while_others_write_keeps_the_aof_exact() {
     h.shutdown();
 }
 
+/// The commands in the AOF's incremental files under `dir`, as text lines `ARG ARG ...`.
+fn aof_commands(dir: &std::path::Path) -> Vec<String> {
+    let mut files: Vec<_> = std::fs::read_dir(dir.join("appendonlydir"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".incr.aof"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        let mut r = std::io::BufReader::new(&bytes[..]);
+        while !std::io::BufRead::fill_buf(&mut r).unwrap().is_empty() {
+            let reply = sabaody_testkit::read_reply(&mut r).unwrap();
+            let words: Vec<String> = reply
+                .children
+                .iter()
+                .map(|c| String::from_utf8_lossy(&c.data).into_owned())
+                .collect();
+            out.push(words.join(" "));
+        }
+    }
+    out
+}
+
+#[test]
+fn georadius_without_store_is_not_logged() {
+    let dir = sabaody_testkit::TempDir::new("georadius-aof");
+    let dir_s = dir.path().to_str().unwrap().to_string();
+    let h = start_with(&[
+        ("dir", &[&dir_s]),
+        ("save", &[""]),
+        ("appendonly", &["yes"]),
+        ("appendfsync", &["always"]),
+    ]);
+    let mut c = Conn::connect(h.local_addr()).unwrap();
+    for line in [
+        "GEOADD g 13.361389 38.115556 Palermo 15.087269 37.502669 Catania",
+        "GEORADIUS g 15 37 200 km",
+        "GEORADIUSBYMEMBER g Palermo 200 km WITHDIST",
+        "GEORADIUS g 15 37 200 km STORE d",
+        "GEORADIUSBYMEMBER g Palermo 200 km STOREDIST e",
+        "MULTI",
+        "GEORADIUS g 15 37 200 km",
+        "SET k v",
+        "EXEC",
+        // A missing key: nothing to search, nothing logged either.
+        "GEORADIUS nokey 15 37 200 km",
+    ] {
+        run_ok(&mut c, line);
+    }
+    assert_eq!(
+        aof_commands(dir.path()),
+        [
+            "SELECT 0",
+            "GEOADD g 13.361389 38.115556 Palermo 15.087269 37.502669 Catania",
+            "GEORADIUS g 15 37 200 km STORE d",
+            "GEORADIUSBYMEMBER g Palermo 200 km STOREDIST e",
+            "SET k v",
+        ]
+    );
+    h.shutdown();
+}
+
 #[test]
 fn watched_key_expiring_before_exec_aborts_it() {
     let h = start();
