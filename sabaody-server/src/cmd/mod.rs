@@ -223,7 +223,7 @@ pub(crate) static BASE: &[CommandSpec] = &[
     cmd!(
         "ping",
         -1,
-        FAST | STALE,
+        FAST,
         0,
         0,
         0,
@@ -235,7 +235,7 @@ pub(crate) static BASE: &[CommandSpec] = &[
     cmd!(
         "echo",
         2,
-        FAST,
+        LOADING | STALE | FAST,
         0,
         0,
         0,
@@ -465,7 +465,7 @@ pub(crate) static BASE: &[CommandSpec] = &[
     cmd!(
         "multi",
         1,
-        NOSCRIPT | LOADING | STALE | FAST | NO_QUEUE | NO_MULTI,
+        NOSCRIPT | LOADING | STALE | FAST | NO_QUEUE,
         0,
         0,
         0,
@@ -501,7 +501,7 @@ pub(crate) static BASE: &[CommandSpec] = &[
     cmd!(
         "watch",
         -2,
-        NOSCRIPT | LOADING | STALE | FAST | NO_QUEUE | NO_MULTI,
+        NOSCRIPT | LOADING | STALE | FAST | NO_QUEUE,
         1,
         -1,
         1,
@@ -622,7 +622,7 @@ pub(crate) static BASE: &[CommandSpec] = &[
     cmd!(
         "append",
         3,
-        W | DENYOOM,
+        W | DENYOOM | FAST,
         1,
         1,
         1,
