@@ -695,6 +695,73 @@ fn georadius_without_store_is_not_logged() {
     h.shutdown();
 }
 
+/// A numeric field of `INFO clients`.
+fn info_clients_field(c: &mut Conn, name: &str) -> u64 {
+    let text = String::from_utf8(c.call(&["INFO", "clients"]).unwrap().bytes()).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Polls `INFO clients` until `name` reaches `at_least` (the loops' cron samples buffers
+/// every 100 ms).
+fn wait_info_clients_field(c: &mut Conn, name: &str, at_least: u64) -> u64 {
+    let t = Instant::now();
+    loop {
+        let v = info_clients_field(c, name);
+        if v >= at_least || t.elapsed() > Duration::from_secs(5) {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn info_reports_recent_client_buffer_peaks() {
+    let h = start();
+    let addr = h.local_addr();
+    let mut c = Conn::connect(addr).unwrap();
+    assert_eq!(
+        info_clients_field(&mut c, "client_recent_max_input_buffer"),
+        0
+    );
+    assert_eq!(
+        info_clients_field(&mut c, "client_recent_max_output_buffer"),
+        0
+    );
+    // A large request arriving in pieces: the part received so far is the query buffer.
+    let len = 3 << 20;
+    let mut big = connect(addr);
+    big.write_all(format!("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${len}\r\n").as_bytes())
+        .unwrap();
+    big.write_all(&vec![b'x'; 2 << 20]).unwrap();
+    let seen = wait_info_clients_field(&mut c, "client_recent_max_input_buffer", 2 << 20);
+    assert!(seen >= 2 << 20, "input peak {seen}");
+    assert!(seen < 4 << 20, "input peak {seen}");
+    let mut rest = vec![b'x'; len - (2 << 20)];
+    rest.extend_from_slice(b"\r\n");
+    big.write_all(&rest).unwrap();
+    assert_eq!(read_n(&mut big, 5), b"+OK\r\n");
+    // Large replies the client does not read: they wait in the output buffer.
+    let mut lazy = connect(addr);
+    let mut reqs = Vec::new();
+    for _ in 0..8 {
+        reqs.extend_from_slice(&cmd(&[b"GET", b"k"]));
+    }
+    lazy.write_all(&reqs).unwrap();
+    let seen = wait_info_clients_field(&mut c, "client_recent_max_output_buffer", 1 << 20);
+    assert!(seen >= 1 << 20, "output peak {seen}");
+    // The peaks stay reported after the buffers are gone (they cover the last seconds).
+    let want = 8 * (len + 12);
+    assert_eq!(read_n(&mut lazy, want).len(), want);
+    assert!(info_clients_field(&mut c, "client_recent_max_input_buffer") >= 2 << 20);
+    assert!(info_clients_field(&mut c, "client_recent_max_output_buffer") >= 1 << 20);
+    h.shutdown();
+}
+
 #[test]
 fn watched_key_expiring_before_exec_aborts_it() {
     let h = start();
