@@ -60,6 +60,9 @@ pub(crate) mod flag {
     pub const BLOCKING: u32 = 1 << 15;
     /// Key positions depend on the arguments (LMPOP...).
     pub const MOVABLEKEYS: u32 = 1 << 16;
+    /// Refused with the writes while persistence fails (PING, as Redis's processCommand).
+    /// Not shown by `COMMAND INFO`.
+    pub const REFUSED_ON_MISCONF: u32 = 1 << 17;
 
     /// `(flag, name)` pairs in the order `COMMAND INFO` prints them.
     pub const NAMES: &[(u32, &str)] = &[
@@ -223,7 +226,7 @@ pub(crate) static BASE: &[CommandSpec] = &[
     cmd!(
         "ping",
         -1,
-        FAST,
+        FAST | REFUSED_ON_MISCONF,
         0,
         0,
         0,
@@ -1607,13 +1610,12 @@ pub(crate) fn execute_ordered(
         return;
     };
     // The AOF's order lock: a write and its log entry are one step (see `aof`).
-    let _order = match &client.multi {
-        None => order.enter(spec, false),
-        Some(m) => {
-            let (by, in_multi) = order_in_multi(spec, m);
-            order.enter(by, in_multi)
-        }
+    // (One call of `enter`, which is inlined here.)
+    let (by, in_multi) = match &client.multi {
+        None => (spec, false),
+        Some(m) => order_in_multi(spec, m),
     };
+    let _order = order.enter(by, in_multi);
     execute_spec(shared, client, spec, idx, argv, out);
 }
 
@@ -1674,7 +1676,7 @@ fn execute_spec(
         reject(shared, client, false, out, &text, "OOM");
         return;
     }
-    if (spec.has(WRITE) || spec.name == "ping")
+    if spec.has(WRITE | REFUSED_ON_MISCONF)
         && let Some(text) = write_refusal(shared)
     {
         reject(shared, client, false, out, &text, "MISCONF");
@@ -1742,7 +1744,7 @@ fn execute_in_multi(
         reject(shared, client, exec, out, &text, "OOM");
         return;
     }
-    if (writes || spec.name == "ping")
+    if (writes || spec.has(REFUSED_ON_MISCONF))
         && let Some(text) = write_refusal(shared)
     {
         reject(shared, client, exec, out, &text, "MISCONF");
