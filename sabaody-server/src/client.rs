@@ -216,3 +216,93 @@ impl Client {
         }
     }
 }
+
+/// How many one-second peaks [`BufferPeaks`] keeps (Redis's `CLIENTS_PEAK_MEM_USAGE_SLOTS`).
+const PEAK_SLOTS: usize = 8;
+
+/// The largest client query buffer and output buffer seen in each of the last few seconds,
+/// for INFO's `client_recent_max_input_buffer` / `client_recent_max_output_buffer`: a ring of
+/// per-second peaks, as Redis's clientsCron keeps them. One per loop thread (INFO takes the
+/// largest of all), written by its owner only: from its cron (every connection's buffered
+/// input and pending output) and from cold paths (a read that fills the read chunk, a request
+/// spanning reads, replies the socket did not take); nothing per request.
+#[derive(Debug, Default)]
+pub(crate) struct BufferPeaks {
+    /// The slot of the current second.
+    slot: AtomicUsize,
+    input: [AtomicU64; PEAK_SLOTS],
+    output: [AtomicU64; PEAK_SLOTS],
+}
+
+impl BufferPeaks {
+    /// A connection holds `bytes` of request input now.
+    pub fn note_input(&self, bytes: usize) {
+        let i = self.slot.load(Ordering::Relaxed) % PEAK_SLOTS;
+        if let Some(a) = self.input.get(i) {
+            a.fetch_max(bytes as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// A connection holds `bytes` of replies the socket has not taken.
+    pub fn note_output(&self, bytes: usize) {
+        let i = self.slot.load(Ordering::Relaxed) % PEAK_SLOTS;
+        if let Some(a) = self.output.get(i) {
+            a.fetch_max(bytes as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Called from the cron with the current second: peaks go to that second's slot, and the
+    /// slot after it (the oldest) is cleared for the next second, as Redis does.
+    pub fn rotate(&self, secs: u64) {
+        let cur = (secs % PEAK_SLOTS as u64) as usize;
+        self.slot.store(cur, Ordering::Relaxed);
+        let next = (cur + 1) % PEAK_SLOTS;
+        for ring in [&self.input, &self.output] {
+            if let Some(a) = ring.get(next) {
+                a.store(0, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The largest input and output seen over the ring: the last few seconds.
+    pub fn recent_max(&self) -> (u64, u64) {
+        let max = |ring: &[AtomicU64; PEAK_SLOTS]| {
+            ring.iter()
+                .map(|a| a.load(Ordering::Relaxed))
+                .max()
+                .unwrap_or(0)
+        };
+        (max(&self.input), max(&self.output))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffer_peaks_cover_the_last_seconds() {
+        let p = BufferPeaks::default();
+        p.rotate(100);
+        p.note_input(500);
+        p.note_output(70);
+        p.note_input(300);
+        assert_eq!(p.recent_max(), (500, 70));
+        // Later seconds keep the peak of second 100 while it is in the ring...
+        for s in 101..107 {
+            p.rotate(s);
+            p.note_input(10);
+            assert_eq!(p.recent_max(), (500, 70), "second {s}");
+        }
+        p.rotate(107);
+        assert_eq!(p.recent_max(), (10, 0));
+        // ... a bigger peak replaces it at once.
+        p.note_output(9000);
+        assert_eq!(p.recent_max(), (10, 9000));
+        // Eight seconds on, second 107's slot is reused: cleared the second before.
+        for s in 108..=115 {
+            p.rotate(s);
+        }
+        assert_eq!(p.recent_max(), (0, 0));
+    }
+}

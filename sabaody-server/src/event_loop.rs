@@ -19,7 +19,7 @@ use parking_lot::Mutex;
 use polling::{Event, Events, PollMode, Poller};
 use sabaody_resp::{Limits, RequestDecoder};
 
-use crate::client::{Client, ClientInfo};
+use crate::client::{BufferPeaks, Client, ClientInfo};
 use crate::conn::{Conn, InputOutcome, Partial, process_input};
 use crate::server::Shared;
 
@@ -52,6 +52,8 @@ struct Inbox {
 pub(crate) struct LoopHandle {
     pub poller: Poller,
     inbox: Mutex<Inbox>,
+    /// The recent peaks of this loop's clients' buffers (INFO clients).
+    pub peaks: BufferPeaks,
 }
 
 impl LoopHandle {
@@ -59,6 +61,7 @@ impl LoopHandle {
         Ok(LoopHandle {
             poller: Poller::new()?,
             inbox: Mutex::new(Inbox::default()),
+            peaks: BufferPeaks::default(),
         })
     }
 
@@ -498,6 +501,15 @@ impl Loop {
         if total > 0 {
             conn.client.info.touch(self.shared.now_ms());
         }
+        if total >= READ_CHUNK {
+            // A large input (a small request never fills the chunk): its buffered size is a
+            // candidate for INFO's recent maximum, which the cron may never see.
+            let held = conn
+                .partial
+                .as_ref()
+                .map_or(self.rbuf.len(), |p| p.buf.len());
+            self.handle.peaks.note_input(held);
+        }
         if eof {
             // Replies to what the peer sent before closing its side are still delivered if the
             // socket takes them; then the connection goes.
@@ -518,6 +530,9 @@ impl Loop {
         let eof = conn.client.close_after_reply;
         let outcome = match conn.partial.as_mut() {
             Some(p) => {
+                // A request spanning reads (or requests left by a pause): the connection's own
+                // query buffer.
+                self.handle.peaks.note_input(p.buf.len());
                 let o = process_input(
                     &self.shared,
                     &mut conn.client,
@@ -651,6 +666,10 @@ impl Loop {
             return;
         }
         let pending = conn.wbuf.len();
+        if pending > 0 {
+            // Replies the socket did not take: the connection's output buffer.
+            self.handle.peaks.note_output(pending);
+        }
         if pending == 0 && conn.client.close_after_reply {
             self.close(slot);
             return;
@@ -838,6 +857,18 @@ impl Loop {
         if limits != self.limits {
             self.limits = limits;
             self.decoder = RequestDecoder::new(limits);
+        }
+        // INFO's recent buffer peaks: this second's slot, then what every connection holds
+        // now (the paths that note peaks as they happen only see growth).
+        let peaks = &self.handle.peaks;
+        peaks.rotate(self.shared.now_ms() / 1000);
+        for c in self.conns.iter().flatten() {
+            if let Some(p) = &c.partial {
+                peaks.note_input(p.buf.len());
+            }
+            if !c.wbuf.is_empty() {
+                peaks.note_output(c.wbuf.len());
+            }
         }
         let timeout = self.shared.timeout_secs.load(Ordering::Relaxed);
         if timeout > 0 {

@@ -135,9 +135,14 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
         }
         "clients" => {
             let (blocked, timed) = shared.blocking.counts();
+            let (max_in, max_out) = shared
+                .loops
+                .iter()
+                .map(|l| l.peaks.recent_max())
+                .fold((0, 0), |(a, b), (i, o)| (a.max(i), b.max(o)));
             let _ = write!(
                 s,
-                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{blocked}\r\ntracking_clients:0\r\nclients_in_timeout_table:{timed}\r\n",
+                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{max_in}\r\nclient_recent_max_output_buffer:{max_out}\r\nblocked_clients:{blocked}\r\ntracking_clients:0\r\nclients_in_timeout_table:{timed}\r\n",
                 shared.connected.load(Ordering::Relaxed),
                 cfg.maxclients,
             );

@@ -6,6 +6,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use sabaody_server::{Config, Server, ServerHandle};
+use sabaody_testkit::Conn;
 
 fn start_with(settings: &[(&str, &[&str])]) -> ServerHandle {
     let mut c = Config::default();
@@ -442,6 +443,322 @@ fn multi_exec_watch() {
     roundtrip(&mut s, &cmd(&[b"GET", b"a"]), b"+QUEUED\r\n");
     roundtrip(&mut s, &cmd(&[b"EXEC"]), b"*-1\r\n");
     roundtrip(&mut s, &cmd(&[b"GET", b"a"]), b"$3\r\ndb3\r\n");
+    h.shutdown();
+}
+
+/// Runs `MULTI PING EXEC` on `c` and returns whether it committed (`*1 +PONG`) or was
+/// aborted (`*-1`).
+fn exec_commits(c: &mut Conn) -> bool {
+    assert_eq!(c.request(&["MULTI"]).unwrap().raw, b"+OK\r\n");
+    assert_eq!(c.request(&["PING"]).unwrap().raw, b"+QUEUED\r\n");
+    match c.request(&["EXEC"]).unwrap().raw.as_slice() {
+        b"*-1\r\n" => false,
+        b"*1\r\n+PONG\r\n" => true,
+        other => panic!("EXEC: {:?}", String::from_utf8_lossy(other)),
+    }
+}
+
+/// Sends a command given as space-separated words; it must not fail.
+fn run_ok(c: &mut Conn, line: &str) {
+    let args: Vec<&str> = line.split(' ').collect();
+    let r = c.request(&args).unwrap();
+    assert_ne!(r.kind, b'-', "{line}: {}", String::from_utf8_lossy(&r.raw));
+}
+
+#[test]
+fn watch_is_aborted_only_by_the_keys_a_command_writes() {
+    let h = start();
+    let addr = h.local_addr();
+    let mut s = Conn::connect(addr).unwrap();
+    let mut other = Conn::connect(addr).unwrap();
+    let run = run_ok;
+    for setup in [
+        "SADD s1 a b",
+        "SADD s2 b c",
+        "ZADD z1 1 a 2 b",
+        "ZADD z2 1 b",
+        "GEOADD g 13.361389 38.115556 Palermo 15.087269 37.502669 Catania",
+        "SET b1 ab",
+        "SET b2 cd",
+        "PFADD h1 a",
+        "PFADD h2 b",
+        "SET c v",
+    ] {
+        run(&mut other, setup);
+    }
+    // (command, a source it only reads, the key it writes)
+    let stores = [
+        ("SINTERSTORE d1 s1 s2", "s2", "d1"),
+        ("SUNIONSTORE d2 s1 s2", "s1", "d2"),
+        ("SDIFFSTORE d3 s1 s2", "s2", "d3"),
+        ("ZRANGESTORE d4 z1 0 -1", "z1", "d4"),
+        ("ZUNIONSTORE d5 2 z1 z2", "z2", "d5"),
+        ("ZINTERSTORE d6 2 z1 z2", "z1", "d6"),
+        ("ZDIFFSTORE d7 2 z1 z2", "z1", "d7"),
+        (
+            "GEOSEARCHSTORE d8 g FROMLONLAT 15 37 BYRADIUS 200 km",
+            "g",
+            "d8",
+        ),
+        ("GEORADIUS g 15 37 200 km STORE d9", "g", "d9"),
+        (
+            "GEORADIUSBYMEMBER g Palermo 200 km STOREDIST d10",
+            "g",
+            "d10",
+        ),
+        ("BITOP AND d11 b1 b2", "b2", "d11"),
+        ("PFMERGE d12 h1 h2", "h2", "d12"),
+        ("COPY c d13 REPLACE", "c", "d13"),
+    ];
+    for (line, src, dst) in stores {
+        run(&mut s, &format!("WATCH {src}"));
+        run(&mut other, line);
+        assert!(
+            exec_commits(&mut s),
+            "{line}: WATCH {src} (a source) aborted"
+        );
+        run(&mut s, &format!("WATCH {dst}"));
+        run(&mut other, line);
+        assert!(!exec_commits(&mut s), "{line}: WATCH {dst} survived");
+    }
+    // GEORADIUS without STORE writes nothing.
+    run(&mut s, "WATCH g");
+    run(&mut other, "GEORADIUS g 15 37 200 km");
+    assert!(exec_commits(&mut s));
+    // Commands that move data change both keys.
+    run(&mut other, "RPUSH l1 a b c");
+    run(&mut other, "SADD m1 a b c");
+    for (line, src, dst) in [
+        ("LMOVE l1 l2 LEFT RIGHT", "l1", "l2"),
+        ("RPOPLPUSH l1 l2", "l1", "l2"),
+        ("SMOVE m1 m2 a", "m1", "m2"),
+        ("SMOVE m1 m2 b", "m2", "m1"),
+    ] {
+        for key in [src, dst] {
+            run(&mut s, &format!("WATCH {key}"));
+            run(&mut other, line);
+            assert!(!exec_commits(&mut s), "{line}: WATCH {key} survived");
+        }
+    }
+    h.shutdown();
+}
+
+/// Waits until no AOF rewrite runs or is scheduled.
+fn wait_no_rewrite(c: &mut Conn) {
+    let t = Instant::now();
+    loop {
+        let info = c.call(&["INFO", "persistence"]).unwrap().bytes();
+        let info = String::from_utf8(info).unwrap();
+        if info.contains("aof_rewrite_in_progress:0") && info.contains("aof_rewrite_scheduled:0") {
+            return;
+        }
+        assert!(t.elapsed() < Duration::from_secs(20), "rewrite never ended");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn appendonly_switched_inside_exec_while_others_write_keeps_the_aof_exact() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = sabaody_testkit::TempDir::new("exec-appendonly");
+    let dir_s = dir.path().to_str().unwrap().to_string();
+    let h = start_with(&[("dir", &[&dir_s]), ("save", &[""])]);
+    let addr = h.local_addr();
+    let stop = Arc::new(AtomicBool::new(false));
+    // Writers on other connections (other loop threads): every acknowledged write must be in
+    // the log, in order.
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut c = Conn::connect(addr).unwrap();
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) || n < 50 {
+                    let i = n.to_string();
+                    let r = c.request(&["RPUSH", &format!("l{w}"), &i]).unwrap();
+                    assert_eq!(r.raw, format!(":{}\r\n", n + 1).as_bytes());
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let mut s = Conn::connect(addr).unwrap();
+    let mut t = 0;
+    // Ends with the AOF on.
+    for round in 0..7 {
+        let on = if round % 2 == 0 { "yes" } else { "no" };
+        assert_eq!(s.request(&["MULTI"]).unwrap().raw, b"+OK\r\n");
+        for line in ["INCR t", &format!("CONFIG SET appendonly {on}"), "INCR t"] {
+            let args: Vec<&str> = line.split(' ').collect();
+            assert_eq!(s.request(&args).unwrap().raw, b"+QUEUED\r\n");
+        }
+        let r = s.request(&["EXEC"]).unwrap();
+        let want = format!("*3\r\n:{}\r\n+OK\r\n:{}\r\n", t + 1, t + 2);
+        assert_eq!(String::from_utf8_lossy(&r.raw), want);
+        t += 2;
+        wait_no_rewrite(&mut s);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let counts: Vec<u64> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+    wait_no_rewrite(&mut s);
+    h.shutdown();
+    // Restart from the AOF alone.
+    let h = start_with(&[
+        ("dir", &[&dir_s]),
+        ("save", &[""]),
+        ("appendonly", &["yes"]),
+    ]);
+    let mut c = Conn::connect(h.local_addr()).unwrap();
+    assert_eq!(
+        c.call(&["GET", "t"]).unwrap().bytes(),
+        t.to_string().as_bytes()
+    );
+    for (w, n) in counts.iter().enumerate() {
+        let got = c.call(&["LRANGE", &format!("l{w}"), "0", "-1"]).unwrap();
+        let want: Vec<String> = (0..*n).map(|i| i.to_string()).collect();
+        let got: Vec<String> = match got {
+            sabaody_testkit::Value::Array(v) => v
+                .into_iter()
+                .map(|x| String::from_utf8(x.bytes()).unwrap())
+                .collect(),
+            other => panic!("LRANGE: {other:?}"),
+        };
+        assert_eq!(got, want, "l{w}");
+    }
+    h.shutdown();
+}
+
+/// The commands in the AOF's incremental files under `dir`, as text lines `ARG ARG ...`.
+fn aof_commands(dir: &std::path::Path) -> Vec<String> {
+    let mut files: Vec<_> = std::fs::read_dir(dir.join("appendonlydir"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".incr.aof"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        let mut r = std::io::BufReader::new(&bytes[..]);
+        while !std::io::BufRead::fill_buf(&mut r).unwrap().is_empty() {
+            let reply = sabaody_testkit::read_reply(&mut r).unwrap();
+            let words: Vec<String> = reply
+                .children
+                .iter()
+                .map(|c| String::from_utf8_lossy(&c.data).into_owned())
+                .collect();
+            out.push(words.join(" "));
+        }
+    }
+    out
+}
+
+#[test]
+fn georadius_without_store_is_not_logged() {
+    let dir = sabaody_testkit::TempDir::new("georadius-aof");
+    let dir_s = dir.path().to_str().unwrap().to_string();
+    let h = start_with(&[
+        ("dir", &[&dir_s]),
+        ("save", &[""]),
+        ("appendonly", &["yes"]),
+        ("appendfsync", &["always"]),
+    ]);
+    let mut c = Conn::connect(h.local_addr()).unwrap();
+    for line in [
+        "GEOADD g 13.361389 38.115556 Palermo 15.087269 37.502669 Catania",
+        "GEORADIUS g 15 37 200 km",
+        "GEORADIUSBYMEMBER g Palermo 200 km WITHDIST",
+        "GEORADIUS g 15 37 200 km STORE d",
+        "GEORADIUSBYMEMBER g Palermo 200 km STOREDIST e",
+        "MULTI",
+        "GEORADIUS g 15 37 200 km",
+        "SET k v",
+        "EXEC",
+        // A missing key: nothing to search, nothing logged either.
+        "GEORADIUS nokey 15 37 200 km",
+    ] {
+        run_ok(&mut c, line);
+    }
+    assert_eq!(
+        aof_commands(dir.path()),
+        [
+            "SELECT 0",
+            "GEOADD g 13.361389 38.115556 Palermo 15.087269 37.502669 Catania",
+            "GEORADIUS g 15 37 200 km STORE d",
+            "GEORADIUSBYMEMBER g Palermo 200 km STOREDIST e",
+            "SET k v",
+        ]
+    );
+    h.shutdown();
+}
+
+/// A numeric field of `INFO clients`.
+fn info_clients_field(c: &mut Conn, name: &str) -> u64 {
+    let text = String::from_utf8(c.call(&["INFO", "clients"]).unwrap().bytes()).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Polls `INFO clients` until `name` reaches `at_least` (the loops' cron samples buffers
+/// every 100 ms).
+fn wait_info_clients_field(c: &mut Conn, name: &str, at_least: u64) -> u64 {
+    let t = Instant::now();
+    loop {
+        let v = info_clients_field(c, name);
+        if v >= at_least || t.elapsed() > Duration::from_secs(5) {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn info_reports_recent_client_buffer_peaks() {
+    let h = start();
+    let addr = h.local_addr();
+    let mut c = Conn::connect(addr).unwrap();
+    assert_eq!(
+        info_clients_field(&mut c, "client_recent_max_input_buffer"),
+        0
+    );
+    assert_eq!(
+        info_clients_field(&mut c, "client_recent_max_output_buffer"),
+        0
+    );
+    // A large request arriving in pieces: the part received so far is the query buffer.
+    let len = 3 << 20;
+    let mut big = connect(addr);
+    big.write_all(format!("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${len}\r\n").as_bytes())
+        .unwrap();
+    big.write_all(&vec![b'x'; 2 << 20]).unwrap();
+    let seen = wait_info_clients_field(&mut c, "client_recent_max_input_buffer", 2 << 20);
+    assert!(seen >= 2 << 20, "input peak {seen}");
+    assert!(seen < 4 << 20, "input peak {seen}");
+    let mut rest = vec![b'x'; len - (2 << 20)];
+    rest.extend_from_slice(b"\r\n");
+    big.write_all(&rest).unwrap();
+    assert_eq!(read_n(&mut big, 5), b"+OK\r\n");
+    // Large replies the client does not read: they wait in the output buffer.
+    let mut lazy = connect(addr);
+    let mut reqs = Vec::new();
+    for _ in 0..8 {
+        reqs.extend_from_slice(&cmd(&[b"GET", b"k"]));
+    }
+    lazy.write_all(&reqs).unwrap();
+    let seen = wait_info_clients_field(&mut c, "client_recent_max_output_buffer", 1 << 20);
+    assert!(seen >= 1 << 20, "output peak {seen}");
+    // The peaks stay reported after the buffers are gone (they cover the last seconds).
+    let want = 8 * (len + 12);
+    assert_eq!(read_n(&mut lazy, want).len(), want);
+    assert!(info_clients_field(&mut c, "client_recent_max_input_buffer") >= 2 << 20);
+    assert!(info_clients_field(&mut c, "client_recent_max_output_buffer") >= 1 << 20);
     h.shutdown();
 }
 

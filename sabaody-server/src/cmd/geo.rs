@@ -684,11 +684,16 @@ fn search_cmd(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>, kind: Kind) -> Result<
                 GeoFound::Found(n) => write::integer(ctx.out, n as i64),
             }
         }
-        None => match ks!(ctx, k => k.geo_search(&key, &q))? {
-            GeoFound::NoMember => return Err(no_member()),
-            GeoFound::NoKey => write::array_len(ctx.out, 0),
-            GeoFound::Found(v) => reply(ctx, &p, &v),
-        },
+        None => {
+            // GEORADIUS without STORE is declared a write (its STORE form is one) but changes
+            // nothing: Redis does not propagate it, so the AOF does not log it.
+            ctx.propagate_nothing();
+            match ks!(ctx, k => k.geo_search(&key, &q))? {
+                GeoFound::NoMember => return Err(no_member()),
+                GeoFound::NoKey => write::array_len(ctx.out, 0),
+                GeoFound::Found(v) => reply(ctx, &p, &v),
+            }
+        }
     }
     Ok(())
 }

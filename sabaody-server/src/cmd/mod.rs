@@ -60,6 +60,9 @@ pub(crate) mod flag {
     pub const BLOCKING: u32 = 1 << 15;
     /// Key positions depend on the arguments (LMPOP...).
     pub const MOVABLEKEYS: u32 = 1 << 16;
+    /// Refused with the writes while persistence fails (PING, as Redis's processCommand).
+    /// Not shown by `COMMAND INFO`.
+    pub const REFUSED_ON_MISCONF: u32 = 1 << 17;
 
     /// `(flag, name)` pairs in the order `COMMAND INFO` prints them.
     pub const NAMES: &[(u32, &str)] = &[
@@ -94,6 +97,9 @@ pub(crate) struct CommandSpec {
     pub first_key: i32,
     pub last_key: i32,
     pub step: i32,
+    /// The key positions a write changes (`first`, `last`, with `step`): the same as the
+    /// keys, except for commands that read some keys and write others (see [`written_range`]).
+    pub written: (i32, i32),
     pub handler: Handler,
     /// Redis's documentation group (`string`, `generic`, `server`, `connection`, ...).
     pub group: &'static str,
@@ -114,20 +120,41 @@ impl CommandSpec {
         self.flags & f != 0
     }
 
-    /// The key arguments of a call, from first/last/step (for WATCH invalidation).
+    /// The key arguments of a call, from first/last/step.
     pub fn keys<'a>(&self, argv: &'a [Bytes]) -> impl Iterator<Item = &'a Bytes> + 'a {
-        let n = argv.len() as i32;
-        let first = self.first_key;
-        let last = if self.last_key < 0 {
-            n + self.last_key
-        } else {
-            self.last_key.min(n - 1)
-        };
-        let step = self.step.max(1);
-        let range = if first <= 0 { 0..0 } else { first..last + 1 };
-        range
-            .step_by(step as usize)
-            .filter_map(move |i| argv.get(i as usize))
+        key_args(argv, self.first_key, self.last_key, self.step)
+    }
+
+    /// The keys a write call changes (for WATCH invalidation and blocked clients): its keys
+    /// less those it only reads (a STORE command's sources).
+    #[inline]
+    pub fn written_keys<'a>(&self, argv: &'a [Bytes]) -> impl Iterator<Item = &'a Bytes> + 'a {
+        key_args(argv, self.written.0, self.written.1, self.step)
+    }
+}
+
+fn key_args(argv: &[Bytes], first: i32, last: i32, step: i32) -> impl Iterator<Item = &Bytes> + '_ {
+    let n = argv.len() as i32;
+    let last = if last < 0 { n + last } else { last.min(n - 1) };
+    let range = if first <= 0 { 0..0 } else { first..last + 1 };
+    range
+        .step_by(step.max(1) as usize)
+        .filter_map(move |i| argv.get(i as usize))
+}
+
+/// [`CommandSpec::written`] for the command `name` whose keys are `first..=last`: a command
+/// that reads keys it does not change writes only its destination, and Redis signals only
+/// the keys a command modifies, so a WATCH on a source survives it. (Commands that move
+/// data, LMOVE SMOVE RENAME, change both keys; ZUNIONSTORE and friends declare only their
+/// destination; GEORADIUS marks its STORE key itself.)
+pub(crate) const fn written_range(name: &str, first: i32, last: i32) -> (i32, i32) {
+    match name.as_bytes() {
+        // DEST at 1, sources after it.
+        b"sinterstore" | b"sunionstore" | b"sdiffstore" | b"zrangestore" | b"geosearchstore"
+        | b"pfmerge" => (1, 1),
+        // BITOP op DEST key...; COPY source DEST.
+        b"bitop" | b"copy" => (2, 2),
+        _ => (first, last),
     }
 }
 
@@ -143,6 +170,7 @@ macro_rules! cmd {
             first_key: $first,
             last_key: $last,
             step: $step,
+            written: $crate::cmd::written_range($name, $first, $last),
             handler: $handler,
             group: $group,
             since: $since,
@@ -198,7 +226,7 @@ pub(crate) static BASE: &[CommandSpec] = &[
     cmd!(
         "ping",
         -1,
-        FAST | STALE,
+        FAST | REFUSED_ON_MISCONF,
         0,
         0,
         0,
@@ -210,7 +238,7 @@ pub(crate) static BASE: &[CommandSpec] = &[
     cmd!(
         "echo",
         2,
-        FAST,
+        LOADING | STALE | FAST,
         0,
         0,
         0,
@@ -440,7 +468,7 @@ pub(crate) static BASE: &[CommandSpec] = &[
     cmd!(
         "multi",
         1,
-        NOSCRIPT | LOADING | STALE | FAST | NO_QUEUE | NO_MULTI,
+        NOSCRIPT | LOADING | STALE | FAST | NO_QUEUE,
         0,
         0,
         0,
@@ -476,7 +504,7 @@ pub(crate) static BASE: &[CommandSpec] = &[
     cmd!(
         "watch",
         -2,
-        NOSCRIPT | LOADING | STALE | FAST | NO_QUEUE | NO_MULTI,
+        NOSCRIPT | LOADING | STALE | FAST | NO_QUEUE,
         1,
         -1,
         1,
@@ -597,7 +625,7 @@ pub(crate) static BASE: &[CommandSpec] = &[
     cmd!(
         "append",
         3,
-        W | DENYOOM,
+        W | DENYOOM | FAST,
         1,
         1,
         1,
@@ -1582,9 +1610,35 @@ pub(crate) fn execute_ordered(
         return;
     };
     // The AOF's order lock: a write and its log entry are one step (see `aof`).
-    let in_multi = client.multi.is_some() && !spec.has(NO_QUEUE);
-    let _order = order.enter(spec, in_multi);
+    // (One call of `enter`, which is inlined here.)
+    let (by, in_multi) = match &client.multi {
+        None => (spec, false),
+        Some(m) => order_in_multi(spec, m),
+    };
+    let _order = order.enter(by, in_multi);
     execute_spec(shared, client, spec, idx, argv, out);
+}
+
+/// What a command of a client inside MULTI takes the AOF order lock as: `(spec, in_multi)`
+/// for [`crate::aof::Order::enter`]. A queued command orders as queued; EXEC, which runs its
+/// queued commands under its one hold of the lock, orders as the most demanding of them: as
+/// an admin command when one is queued (CONFIG SET appendonly turns the AOF on or off, which
+/// must exclude every other loop's writes even while the AOF is off), as EXEC otherwise.
+#[cold]
+#[inline(never)]
+fn order_in_multi(
+    spec: &'static CommandSpec,
+    m: &crate::client::MultiState,
+) -> (&'static CommandSpec, bool) {
+    if !spec.has(NO_QUEUE) {
+        return (spec, true);
+    }
+    if spec.name == "exec"
+        && let Some((admin, _)) = m.queued.iter().find(|(s, _)| s.has(ADMIN))
+    {
+        return (admin, false);
+    }
+    (spec, false)
 }
 
 #[inline]
@@ -1622,7 +1676,7 @@ fn execute_spec(
         reject(shared, client, false, out, &text, "OOM");
         return;
     }
-    if (spec.has(WRITE) || spec.name == "ping")
+    if spec.has(WRITE | REFUSED_ON_MISCONF)
         && let Some(text) = write_refusal(shared)
     {
         reject(shared, client, false, out, &text, "MISCONF");
@@ -1690,7 +1744,7 @@ fn execute_in_multi(
         reject(shared, client, exec, out, &text, "OOM");
         return;
     }
-    if (writes || spec.name == "ping")
+    if (writes || spec.has(REFUSED_ON_MISCONF))
         && let Some(text) = write_refusal(shared)
     {
         reject(shared, client, exec, out, &text, "MISCONF");
@@ -1756,9 +1810,12 @@ pub(crate) fn run(
     {
         // Marked before the write, so an EXEC that takes its locks after the write always sees
         // the mark (a write that then fails only costs a spurious abort).
-        shared.watches.touch_keys(client.db, spec.keys(argv));
-        // Clients blocked on these keys may now be served (after this command).
-        shared.blocking.signal(client.db, spec.keys(argv));
+        shared
+            .watches
+            .touch_keys(client.db, spec.written_keys(argv));
+        // Clients blocked on these keys may now be served (after this command): only a
+        // written key can receive what a blocked client waits for.
+        shared.blocking.signal(client.db, spec.written_keys(argv));
     }
     client.info.note_command(idx);
     // One clock read per command: the end of one command is the start of the next
@@ -1933,6 +1990,85 @@ mod tests {
         assert_eq!(keys, vec![&Bytes::from("a"), &Bytes::from("b")]);
         let spec = lookup(b"ping").unwrap();
         assert_eq!(spec.keys(&argv).count(), 0);
+    }
+
+    #[test]
+    fn written_keys_leave_out_sources() {
+        let argv = |line: &str| -> Vec<Bytes> {
+            line.split(' ')
+                .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+                .collect()
+        };
+        let written = |line: &str| -> Vec<String> {
+            let a = argv(line);
+            let spec = lookup(&a[0]).unwrap();
+            spec.written_keys(&a)
+                .map(|k| String::from_utf8_lossy(k).into_owned())
+                .collect()
+        };
+        assert_eq!(written("sunionstore d a b c"), ["d"]);
+        assert_eq!(written("sinterstore d a"), ["d"]);
+        assert_eq!(written("sdiffstore d a b"), ["d"]);
+        assert_eq!(written("zrangestore d a 0 -1"), ["d"]);
+        assert_eq!(written("zunionstore d 2 a b"), ["d"]);
+        assert_eq!(
+            written("geosearchstore d a frommember m byradius 1 m"),
+            ["d"]
+        );
+        assert_eq!(written("bitop and d a b"), ["d"]);
+        assert_eq!(written("pfmerge d a b"), ["d"]);
+        assert_eq!(written("copy a d replace"), ["d"]);
+        // Moves change both keys; plain writes every key they name.
+        assert_eq!(written("lmove a d left right"), ["a", "d"]);
+        assert_eq!(written("smove a d m"), ["a", "d"]);
+        assert_eq!(written("rename a d"), ["a", "d"]);
+        assert_eq!(written("mset a 1 b 2"), ["a", "b"]);
+        assert_eq!(written("del a b c"), ["a", "b", "c"]);
+        // Written keys are always among the keys.
+        for spec in commands() {
+            let a = argv("x k1 k2 k3 k4 k5 k6");
+            let keys: Vec<&Bytes> = spec.keys(&a).collect();
+            assert!(
+                spec.written_keys(&a).all(|k| keys.contains(&k)),
+                "{}",
+                spec.name
+            );
+        }
+    }
+
+    #[test]
+    fn exec_with_an_admin_command_takes_the_exclusive_side() {
+        use crate::aof::{Aof, Guard, Order};
+        let cache = Cache::builder().housekeeping(false).build();
+        let aof = Aof::new(&cache, 2);
+        let spec = |n: &str| lookup(n.as_bytes()).unwrap();
+        let queue = |names: &[&str]| crate::client::MultiState {
+            queued: names.iter().map(|n| (spec(n), Vec::new())).collect(),
+            dirty: false,
+        };
+        let exclusive =
+            |g: &Option<Guard<'_>>| matches!(g, Some(Guard::Exclusive(_) | Guard::ExclusiveAll(_)));
+        // The AOF is off: a plain transaction runs under the loop's shared stripe (held by
+        // the batch), one with CONFIG (appendonly) under the exclusive side.
+        let m = queue(&["set", "incr"]);
+        let (by, in_multi) = order_in_multi(spec("exec"), &m);
+        assert_eq!((by.name, in_multi), ("exec", false));
+        let mut order = Order::new(&aof, 0);
+        assert!(!exclusive(&order.enter(by, in_multi)));
+        assert!(order.holds_off());
+        let m = queue(&["set", "config", "incr"]);
+        let (by, in_multi) = order_in_multi(spec("exec"), &m);
+        assert_eq!((by.name, in_multi), ("config", false));
+        // Taken after the batch's shared hold: the batch lets it go first.
+        let g = order.enter(by, in_multi);
+        assert!(exclusive(&g));
+        assert!(!order.holds_off());
+        drop(g);
+        // Queued commands and DISCARD order as themselves.
+        let (by, in_multi) = order_in_multi(spec("config"), &m);
+        assert_eq!((by.name, in_multi), ("config", true));
+        let (by, _) = order_in_multi(spec("discard"), &m);
+        assert_eq!(by.name, "discard");
     }
 
     #[test]

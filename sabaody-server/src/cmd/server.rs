@@ -15,29 +15,68 @@ fn is(arg: &[u8], word: &[u8]) -> bool {
     arg.eq_ignore_ascii_case(word)
 }
 
-fn acl_categories(spec: &CommandSpec) -> Vec<String> {
+/// Commands that are containers in Redis 7.0 (`CONFIG GET`, `CLIENT KILL`...): the flags,
+/// key positions and ACL categories of `COMMAND INFO` belong to their subcommands, the
+/// container itself shows none (and `@slow`).
+fn is_container(spec: &CommandSpec) -> bool {
+    matches!(
+        spec.name,
+        "client" | "config" | "memory" | "object" | "slowlog"
+    )
+}
+
+/// The ACL categories of `COMMAND INFO`, as Redis 7.0 derives them: `@read`, `@write`,
+/// `@admin` + `@dangerous`, `@fast` or else `@slow`, `@blocking` from the flags; the data type
+/// (`@string`, `@set`, `@geo`...), `@keyspace`, `@connection` and `@transaction` from the
+/// family; a few commands carry more in Redis's command table (the exceptions below). In
+/// the order Redis prints them (its category table's).
+fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
+    if is_container(spec) {
+        return vec!["@slow"];
+    }
+    let name = spec.name;
+    let keyspace =
+        spec.group == "generic" || matches!(name, "dbsize" | "flushall" | "flushdb" | "swapdb");
+    let data_type = match spec.group {
+        "set" => Some("@set"),
+        "sorted-set" => Some("@sortedset"),
+        "list" => Some("@list"),
+        "hash" => Some("@hash"),
+        "string" => Some("@string"),
+        "bitmap" => Some("@bitmap"),
+        "hyperloglog" => Some("@hyperloglog"),
+        "geo" => Some("@geo"),
+        _ => None,
+    };
+    let admin = spec.has(flag::ADMIN) || name == "lastsave";
+    let dangerous = admin || matches!(name, "flushall" | "flushdb" | "keys" | "swapdb" | "info");
+    let fast = spec.has(flag::FAST);
     let mut v = Vec::new();
-    if spec.has(flag::WRITE) {
-        v.push("@write".to_string());
+    for (on, cat) in [
+        (keyspace, "@keyspace"),
+        (spec.has(flag::READONLY), "@read"),
+        (spec.has(flag::WRITE), "@write"),
+    ] {
+        if on {
+            v.push(cat);
+        }
     }
-    if spec.has(flag::READONLY) {
-        v.push("@read".to_string());
-    }
-    match spec.group {
-        "string" => v.push("@string".into()),
-        "generic" => v.push("@keyspace".into()),
-        "connection" => v.push("@connection".into()),
-        "transactions" => v.push("@transaction".into()),
-        _ => {}
-    }
-    if spec.has(flag::ADMIN) {
-        v.push("@admin".into());
-        v.push("@dangerous".into());
-    }
-    if spec.has(flag::FAST) {
-        v.push("@fast".into());
-    } else {
-        v.push("@slow".into());
+    v.extend(data_type);
+    for (on, cat) in [
+        (admin, "@admin"),
+        (fast, "@fast"),
+        (!fast, "@slow"),
+        (spec.has(flag::BLOCKING), "@blocking"),
+        (dangerous, "@dangerous"),
+        (
+            spec.group == "connection" || name == "command",
+            "@connection",
+        ),
+        (spec.group == "transactions", "@transaction"),
+    ] {
+        if on {
+            v.push(cat);
+        }
     }
     v
 }
@@ -48,25 +87,35 @@ fn write_command_info(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec) {
     write::array_len(out, 10);
     write::bulk(out, spec.name.as_bytes());
     write::integer(out, i64::from(spec.arity));
+    let container = is_container(spec);
     let flags: Vec<&str> = flag::NAMES
         .iter()
-        .filter(|(f, _)| spec.flags & f != 0)
+        .filter(|(f, _)| spec.flags & f != 0 && !container)
         .map(|(_, n)| *n)
         .collect();
     write::set_len(out, proto, flags.len());
     for f in flags {
         write::simple(out, f.as_bytes());
     }
-    write::integer(out, i64::from(spec.first_key));
-    write::integer(out, i64::from(spec.last_key));
-    write::integer(out, i64::from(spec.step));
+    let (first, last, step) = if container {
+        (0, 0, 0)
+    } else {
+        (spec.first_key, spec.last_key, spec.step)
+    };
+    write::integer(out, i64::from(first));
+    write::integer(out, i64::from(last));
+    write::integer(out, i64::from(step));
     let cats = acl_categories(spec);
     write::set_len(out, proto, cats.len());
     for c in cats {
         write::simple(out, c.as_bytes());
     }
     write::set_len(out, proto, 0); // tips
-    write_key_specs(out, proto, spec);
+    if container {
+        write::set_len(out, proto, 0);
+    } else {
+        write_key_specs(out, proto, spec);
+    }
     write::set_len(out, proto, 0); // subcommands
 }
 

@@ -87,13 +87,24 @@ pub(crate) fn exec(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), Cm
         |exists: &dyn Fn(usize, &Bytes) -> bool| alive.iter().any(|(db, key)| !exists(*db, key));
     let flagged =
         |f: &Option<Arc<AtomicBool>>| f.as_ref().is_some_and(|f| f.load(Ordering::Acquire));
-    let needs_plain = queued.iter().any(|(spec, _)| spec.has(flag::NO_TX));
+    // An admin command (CONFIG SET appendonly yes, BGREWRITEAOF, BGSAVE) may start a
+    // snapshot: the writes after it must see the cut, which a write through the all-shards
+    // transaction (opened before the cut) would not, so such a transaction runs command by
+    // command. Other clients still cannot interleave: EXEC holds the exclusive side of the
+    // AOF order lock then (see `order_in_multi`), which every command and every other change
+    // of the keyspace waits for. Its writes are logged one by one as they run, so the ones
+    // before a rewrite's cut land in the files before the new base, not after it.
+    let admin = queued.iter().any(|(spec, _)| spec.has(flag::ADMIN));
+    let needs_plain = admin || queued.iter().any(|(spec, _)| spec.has(flag::NO_TX));
     // The AOF logs the transaction's writes inside MULTI ... EXEC.
-    shared.aof.begin_tx();
+    if !admin {
+        shared.aof.begin_tx();
+    }
     let client = &mut *ctx.client;
     let out = &mut *ctx.out;
     if needs_plain {
-        // INFO reads the whole store through its locks: run without the all-shards lock.
+        // INFO reads the whole store through its locks, an admin command may start a
+        // snapshot: run without the all-shards lock.
         if flagged(&watch_flag) || expired(&|db, k| shared.dbs[db].exists(&[k]) > 0) {
             write::null_array(out, client.proto);
         } else {
