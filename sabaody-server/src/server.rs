@@ -413,7 +413,7 @@ impl Shared {
 
     /// Copies the config values the hot paths read into atomics (after start and CONFIG SET).
     /// A lower `maxmemory` evicts down to it now if `may_evict`; otherwise (CONFIG SET inside
-    /// EXEC, which holds every shard lock) the bound changes now and the next loop cron
+    /// EXEC, which may hold every shard lock) the bound changes now and the next loop cron
     /// evicts, as Redis evicts from a timer after CONFIG SET rather than inline.
     ///
     /// # Errors

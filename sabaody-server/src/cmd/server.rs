@@ -328,8 +328,11 @@ pub(crate) fn config(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
             })?;
         }
         *ctx.shared.config.write() = updated;
-        // Inside EXEC this thread holds every shard lock: eviction waits for the cron.
-        if ctx.shared.refresh_cached_config(ctx.tx.is_none()).is_err() {
+        // Inside EXEC eviction waits for the cron, as in Redis (a lower maxmemory evicts
+        // from a timer): the queued commands after it still see every key, and EXEC may hold
+        // every shard lock, which evicting now would wait on.
+        let in_exec = ctx.tx.is_some() || ctx.client.in_exec;
+        if ctx.shared.refresh_cached_config(!in_exec).is_err() {
             // As Redis words it; the reason is in the log, and appendonly is back to no.
             return Err(CmdError::msg(
                 "ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs.",
