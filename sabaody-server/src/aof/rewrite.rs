@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use sabaody_core::RdbSnapshot;
 use sabaody_core::rdb::SaveOptions;
+use sabaody_core::{CommandSnapshot, RdbSnapshot};
 use sabaody_resp::write;
 
 use super::manifest::{Entry, Kind, Manifest, sync_dir};
@@ -28,6 +28,84 @@ struct Plan {
     /// Files of an earlier log to delete once the new manifest is in place (turning the AOF
     /// on at run time: the manifest on disk is still the old one until then).
     obsolete: Vec<String>,
+    /// `aof-rewrite-incremental-fsync`: fdatasync the new base every 4 MB written.
+    incremental_fsync: bool,
+}
+
+/// The cut a rewrite writes as its base: RDB (`aof-use-rdb-preamble yes`, the file is
+/// `<name>.<seq>.base.rdb`) or commands (`no`, `<name>.<seq>.base.aof`), as Redis 7.0.
+#[derive(Debug)]
+enum BaseSnapshot {
+    Rdb(RdbSnapshot),
+    Commands(CommandSnapshot),
+}
+
+impl BaseSnapshot {
+    fn is_rdb(&self) -> bool {
+        matches!(self, BaseSnapshot::Rdb(_))
+    }
+
+    fn write_to(self, w: &mut impl io::Write) -> io::Result<()> {
+        match self {
+            BaseSnapshot::Rdb(s) => s.write_with_aux(w, &[("aof-base", b"1")]).map(|_| ()),
+            BaseSnapshot::Commands(s) => s.write_to(w).map(|_| ()),
+        }
+    }
+}
+
+/// Bytes written between two `fdatasync`s of a new base with `aof-rewrite-incremental-fsync
+/// yes`, as Redis's `REDIS_AUTOSYNC_BYTES` (4 MB): the dirty pages reach the disk as the
+/// rewrite goes instead of in one burst at its final fsync.
+const AUTOSYNC_BYTES: u64 = 4 << 20;
+
+/// A file that fdatasyncs every `every` bytes written (0: never).
+///
+/// The same idea as the RDB saver's private helper in `persist.rs`
+/// (`rdb-save-incremental-fsync`), which this one could replace.
+#[derive(Debug)]
+pub(crate) struct AutoSync {
+    file: File,
+    every: u64,
+    unsynced: u64,
+    /// Syncs done so far.
+    syncs: u64,
+}
+
+impl AutoSync {
+    /// Syncs every [`AUTOSYNC_BYTES`] when `incremental`, else never.
+    pub(crate) fn new(file: File, incremental: bool) -> AutoSync {
+        Self::every(file, if incremental { AUTOSYNC_BYTES } else { 0 })
+    }
+
+    fn every(file: File, every: u64) -> AutoSync {
+        AutoSync {
+            file,
+            every,
+            unsynced: 0,
+            syncs: 0,
+        }
+    }
+
+    pub(crate) fn into_file(self) -> File {
+        self.file
+    }
+}
+
+impl io::Write for AutoSync {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.unsynced += n as u64;
+        if self.every > 0 && self.unsynced >= self.every {
+            self.file.sync_data()?;
+            self.unsynced = 0;
+            self.syncs += 1;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
 }
 
 /// How a rewrite request went.
@@ -50,18 +128,26 @@ impl Aof {
         if inner.rewriting.load(Ordering::Acquire) {
             return Err("ERR Background append only file rewriting already in progress".into());
         }
-        let (opts, dir, filename) = {
+        let (opts, preamble, incremental_fsync, dir, filename) = {
             let c = shared.config.read();
             (
                 SaveOptions {
                     compression: c.rdbcompression,
                     checksum: c.rdbchecksum,
                 },
+                c.aof_use_rdb_preamble,
+                c.aof_rewrite_incremental_fsync,
                 c.dir.join(&c.appenddirname),
                 c.appendfilename.clone(),
             )
         };
-        let Some(snap) = shared.dbs[0].begin_snapshot(opts) else {
+        let cache = &shared.dbs[0];
+        let snap = if preamble {
+            cache.begin_snapshot(opts).map(BaseSnapshot::Rdb)
+        } else {
+            cache.begin_command_snapshot().map(BaseSnapshot::Commands)
+        };
+        let Some(snap) = snap else {
             inner.rewrite.lock().scheduled = true;
             return Ok(Started::Scheduled);
         };
@@ -83,6 +169,7 @@ impl Aof {
                             .max(disk.base_seq_floor),
                         first_kept_incr,
                         obsolete,
+                        incremental_fsync,
                     }
                 }
                 None => {
@@ -95,6 +182,7 @@ impl Aof {
                         base_seq: old.base.as_ref().map_or(1, |b| b.seq + 1),
                         first_kept_incr: u64::MAX,
                         obsolete: names(&old),
+                        incremental_fsync,
                         dir,
                         filename,
                     }
@@ -159,7 +247,7 @@ impl Aof {
 
     /// The background half: writes the base, fsyncs it, installs the new manifest, deletes
     /// the files it replaces.
-    fn finish_rewrite(&self, snap: RdbSnapshot, plan: Plan) {
+    fn finish_rewrite(&self, snap: BaseSnapshot, plan: Plan) {
         let inner = &*self.inner;
         let started = inner.rewrite.lock().started.unwrap_or_else(Instant::now);
         let result = self.install_base(snap, &plan);
@@ -181,14 +269,16 @@ impl Aof {
         inner.rewriting.store(false, Ordering::Release);
     }
 
-    fn install_base(&self, snap: RdbSnapshot, plan: &Plan) -> io::Result<()> {
+    fn install_base(&self, snap: BaseSnapshot, plan: &Plan) -> io::Result<()> {
         let tmp = plan
             .dir
             .join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
+        let rdb = snap.is_rdb();
         let written = (|| {
-            let mut w = BufWriter::new(File::create(&tmp)?);
-            snap.write_with_aux(&mut w, &[("aof-base", b"1")])?;
-            let f = w.into_inner().map_err(|e| e.into_error())?;
+            let file = AutoSync::new(File::create(&tmp)?, plan.incremental_fsync);
+            let mut w = BufWriter::with_capacity(1 << 20, file);
+            snap.write_to(&mut w)?;
+            let f = w.into_inner().map_err(|e| e.into_error())?.into_file();
             f.sync_all()?;
             f.metadata().map(|m| m.len())
         })();
@@ -200,7 +290,7 @@ impl Aof {
             }
         };
         let base = Entry {
-            name: file_name(&plan.filename, plan.base_seq, Kind::Base, true),
+            name: file_name(&plan.filename, plan.base_seq, Kind::Base, rdb),
             seq: plan.base_seq,
             kind: Kind::Base,
         };
@@ -425,5 +515,55 @@ pub(crate) fn bgrewriteaof(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Resul
             Ok(())
         }
         Err(e) => Err(CmdError::msg(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{AUTOSYNC_BYTES, AutoSync};
+    use std::io::{BufWriter, Write};
+
+    fn temp_file(tag: &str) -> (std::path::PathBuf, std::fs::File) {
+        let dir =
+            std::env::temp_dir().join(format!("sabaody-aof-autosync-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = std::fs::File::create(dir.join("base")).unwrap();
+        (dir, f)
+    }
+
+    #[test]
+    fn syncs_every_n_bytes_and_keeps_the_data() {
+        let (dir, f) = temp_file("n");
+        let mut w = AutoSync::every(f, 10);
+        for i in 0u8..25 {
+            w.write_all(&[i; 3]).unwrap();
+        }
+        // 75 bytes, 3 at a time: the count passes 10 after every 4th write (12 bytes).
+        assert_eq!(w.syncs, 6);
+        assert_eq!(w.unsynced, 3);
+        drop(w);
+        let data = std::fs::read(dir.join("base")).unwrap();
+        assert_eq!(data.len(), 75);
+        assert!(data.chunks(3).enumerate().all(|(i, c)| c == [i as u8; 3]));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn incremental_fsync_yes_syncs_every_4mb_and_no_never() {
+        for (incremental, want) in [(true, 2), (false, 0)] {
+            let (dir, f) = temp_file(if incremental { "yes" } else { "no" });
+            let mut w = BufWriter::with_capacity(1 << 20, AutoSync::new(f, incremental));
+            let block = vec![7u8; 64 << 10];
+            // 9 MB: two 4 MB marks passed.
+            for _ in 0..(9 << 20) / block.len() {
+                w.write_all(&block).unwrap();
+            }
+            let a = w.into_inner().unwrap();
+            assert_eq!(a.syncs, want, "incremental {incremental}");
+            assert_eq!(a.every, if incremental { AUTOSYNC_BYTES } else { 0 });
+            let f = a.into_file();
+            assert_eq!(f.metadata().unwrap().len(), 9 << 20);
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
     }
 }
