@@ -89,12 +89,12 @@ fn put_argv<A: AsRef<[u8]>>(out: &mut Vec<u8>, argv: &[A]) {
 }
 
 /// Emits `cmd key <items...>` in commands of at most [`ITEMS_PER_CMD`] groups of `per` args.
-fn put_batched(out: &mut Vec<u8>, cmd: &[u8], key: &[u8], per: usize, items: &[Vec<u8>]) {
+fn put_batched<A: AsRef<[u8]>>(out: &mut Vec<u8>, cmd: &[u8], key: &[u8], per: usize, items: &[A]) {
     for group in items.chunks(ITEMS_PER_CMD * per) {
         let mut argv: Vec<&[u8]> = Vec::with_capacity(group.len() + 2);
         argv.push(cmd);
         argv.push(key);
-        argv.extend(group.iter().map(Vec::as_slice));
+        argv.extend(group.iter().map(AsRef::as_ref));
         put_argv(out, &argv);
     }
 }
@@ -142,7 +142,7 @@ pub(crate) fn write_commands(
         View::Value(v) => match v {
             Value::Str(s) => put_argv(out, &[b"SET", key, &s[..]]),
             Value::List(l) => {
-                let items: Vec<Vec<u8>> = l.iter_from(0).map(<[u8]>::to_vec).collect();
+                let items: Vec<&[u8]> = l.iter_from(0).collect();
                 put_batched(out, b"RPUSH", key, 1, &items);
             }
             Value::Set(s) => {
@@ -160,10 +160,10 @@ pub(crate) fn write_commands(
                 put_batched(out, b"ZADD", key, 2, &items);
             }
             Value::Hash(h) => {
-                let mut items = Vec::with_capacity(h.len() * 2);
+                let mut items: Vec<&[u8]> = Vec::with_capacity(h.len() * 2);
                 for (f, v) in h.iter() {
-                    items.push(f.to_vec());
-                    items.push(v.to_vec());
+                    items.push(f);
+                    items.push(v);
                 }
                 put_batched(out, b"HMSET", key, 2, &items);
             }
