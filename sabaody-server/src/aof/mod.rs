@@ -279,6 +279,9 @@ struct RewriteInfo {
     /// `aof_current_size` after the last rewrite (the base of the auto-rewrite growth).
     base_for_growth: u64,
     scheduled: bool,
+    /// Files of an earlier log that the scheduled rewrite deletes once its manifest is in
+    /// place (the AOF was turned on while a snapshot or another rewrite was being written).
+    obsolete: Vec<String>,
 }
 
 #[derive(Debug)]

@@ -147,16 +147,28 @@ impl Aof {
         } else {
             cache.begin_command_snapshot().map(BaseSnapshot::Commands)
         };
+        let mut obsolete = obsolete;
+        obsolete.append(&mut inner.rewrite.lock().obsolete);
         let Some(snap) = snap else {
-            inner.rewrite.lock().scheduled = true;
+            let mut rw = inner.rewrite.lock();
+            rw.scheduled = true;
+            rw.obsolete = obsolete;
             return Ok(Started::Scheduled);
         };
         let plan = {
             let mut d = inner.disk.lock();
+            let keep = obsolete.clone();
+            let give_back = |e: String| {
+                // Still to delete by a later rewrite.
+                inner.rewrite.lock().obsolete = keep;
+                e
+            };
             match d.as_mut() {
                 Some(disk) => {
                     let first_kept_incr = self.switch_incr(disk).map_err(|e| {
-                        format!("ERR Can't open a new append-only file for the rewrite: {e}")
+                        give_back(format!(
+                            "ERR Can't open a new append-only file for the rewrite: {e}"
+                        ))
                     })?;
                     Plan {
                         dir: disk.dir.clone(),
@@ -175,7 +187,10 @@ impl Aof {
                 None => {
                     // The AOF is off: the rewrite writes a base and a manifest naming only it.
                     fs::create_dir_all(&dir).map_err(|e| {
-                        format!("ERR Can't create the AOF directory {}: {e}", dir.display())
+                        give_back(format!(
+                            "ERR Can't create the AOF directory {}: {e}",
+                            dir.display()
+                        ))
                     })?;
                     let old = read_manifest(&dir, &filename);
                     Plan {
@@ -254,7 +269,12 @@ impl Aof {
         let mut rw = inner.rewrite.lock();
         rw.last_secs = started.elapsed().as_secs() as i64;
         match result {
-            Ok(()) => {
+            Ok(false) => {
+                log_notice!(
+                    "Background AOF rewrite discarded: the AOF was turned on while it ran (a new rewrite is scheduled)"
+                );
+            }
+            Ok(true) => {
                 rw.last_ok = true;
                 rw.count += 1;
                 rw.base_for_growth = inner.disk.lock().as_ref().map_or(0, |d| d.current_size());
@@ -269,7 +289,8 @@ impl Aof {
         inner.rewriting.store(false, Ordering::Release);
     }
 
-    fn install_base(&self, snap: BaseSnapshot, plan: &Plan) -> io::Result<()> {
+    /// Returns whether the base was installed (`false`: discarded, see below).
+    fn install_base(&self, snap: BaseSnapshot, plan: &Plan) -> io::Result<bool> {
         let tmp = plan
             .dir
             .join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
@@ -299,6 +320,14 @@ impl Aof {
         let inner = &*self.inner;
         let mut d = inner.disk.lock();
         let (old, new) = match d.as_mut() {
+            Some(_) if plan.first_kept_incr == u64::MAX => {
+                // Started with the AOF off, which was turned on meanwhile: this base does not
+                // lead into the new log. Redis kills such a rewrite; the rewrite scheduled
+                // when the AOF was turned on writes the right one.
+                drop(d);
+                let _ = fs::remove_file(plan.dir.join(&base.name));
+                return Ok(false);
+            }
             Some(disk) => {
                 let old = disk.manifest.clone();
                 let mut new = Manifest {
@@ -333,7 +362,7 @@ impl Aof {
             None => {
                 // The AOF was turned off meanwhile.
                 let _ = fs::remove_file(plan.dir.join(&base.name));
-                return Ok(());
+                return Ok(true);
             }
         };
         drop(d);
@@ -349,7 +378,7 @@ impl Aof {
                 let _ = fs::remove_file(plan.dir.join(&name));
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Periodic work (loop 0, no lock held): a scheduled rewrite, or an automatic one when the
@@ -421,6 +450,11 @@ impl Aof {
         };
         fs::create_dir_all(&dir)
             .map_err(|e| format!("Can't create the AOF directory {}: {e}", dir.display()))?;
+        let inner = &*self.inner;
+        // Held until the log is on: a rewrite that started with the AOF off installs its
+        // manifest either wholly before (and `old` is that manifest) or after, when it sees
+        // the AOF on and discards its base.
+        let mut disk = inner.disk.lock();
         let old = read_manifest(&dir, &filename);
         let seq = old.incr.last().map_or(0, |e| e.seq) + 1;
         let entry = Entry {
@@ -435,7 +469,6 @@ impl Aof {
             incr: vec![entry],
             history: Vec::new(),
         };
-        let inner = &*self.inner;
         {
             let mut b = inner.buf.lock();
             b.bytes.clear();
@@ -445,7 +478,7 @@ impl Aof {
             inner.written.store(end, Ordering::Release);
             inner.synced.store(end, Ordering::Release);
         }
-        *inner.disk.lock() = Some(Disk {
+        *disk = Some(Disk {
             dir,
             filename,
             manifest,
@@ -460,7 +493,21 @@ impl Aof {
             base_seq_floor: old.base.as_ref().map_or(1, |b| b.seq + 1),
         });
         inner.on.store(true, Ordering::Release);
+        drop(disk);
         self.start_fsync_thread();
+        if inner.rewriting.load(Ordering::Acquire) {
+            // A rewrite started with the AOF off is still running (it only becomes false
+            // meanwhile, as rewrites start under the exclusive order lock that the caller
+            // holds). Its base will be discarded; the base of this log is written once it is
+            // done, as Redis 7.0 does when another background save is running.
+            let mut rw = inner.rewrite.lock();
+            rw.scheduled = true;
+            rw.obsolete.extend(names(&old));
+            log_notice!(
+                "AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible."
+            );
+            return Ok(());
+        }
         match self.rewrite_with(shared, names(&old)) {
             Ok(_) => Ok(()),
             Err(e) => {
