@@ -108,8 +108,14 @@ fn score_text(s: f64) -> Vec<u8> {
             b"-inf".to_vec()
         };
     }
-    // Rust's shortest round-trip form (never NaN: a sorted set holds no NaN score).
-    format!("{s}").into_bytes()
+    // Rust's shortest round-trip digits (never NaN: a sorted set holds no NaN score), with
+    // an exponent when the plain form is long (1e-300 would be 302 characters).
+    let plain = format!("{s}");
+    if plain.len() <= 24 {
+        plain.into_bytes()
+    } else {
+        format!("{s:e}").into_bytes()
+    }
 }
 
 /// The DUMP payload of a value: its RDB type and encoding, the RDB version (2 bytes, LE) and
@@ -261,7 +267,7 @@ mod tests {
         c.zadd(
             "z",
             &ZAddOptions::default(),
-            &[(1.5, "a"), (f64::INFINITY, "b")],
+            &[(1.5, "a"), (f64::INFINITY, "b"), (1e-300, "c")],
         )
         .unwrap();
         c.hset("h", &[("f", "v")]).unwrap();
@@ -274,7 +280,10 @@ mod tests {
             .unwrap();
         let cmds: Vec<Vec<Vec<u8>>> = parse(&w);
         let find = |name: &str| cmds.iter().find(|c| c[0] == name.as_bytes()).unwrap();
-        assert_eq!(words(find("ZADD")), ["ZADD", "z", "1.5", "a", "inf", "b"]);
+        assert_eq!(
+            words(find("ZADD")),
+            ["ZADD", "z", "1e-300", "c", "1.5", "a", "inf", "b"]
+        );
         assert_eq!(words(find("HMSET")), ["HMSET", "h", "f", "v"]);
         let mut sadd = words(find("SADD"));
         sadd[2..].sort();
