@@ -104,6 +104,7 @@ pub mod num;
 mod ops;
 mod prefetch;
 pub mod rdb;
+mod rewrite;
 mod set;
 mod shard;
 mod snapshot;
@@ -139,6 +140,7 @@ pub use keyspace::{
 };
 pub use list::{ListEnd, ListIter, ListOps, LposOptions};
 pub use rdb::{LoadOptions, LoadStats, RdbError, RdbSummary, SaveOptions, check_rdb};
+pub use rewrite::CommandSnapshot;
 pub use set::SetOps;
 pub use snapshot::{RdbSnapshot, SaveStats};
 pub use value::KeyType;

@@ -191,7 +191,12 @@ impl Cache {
         self.begin_snapshot_with(opts, rdb::write_entry)
     }
 
-    fn begin_snapshot_with(&self, opts: SaveOptions, encode: EncodeFn) -> Option<RdbSnapshot> {
+    /// A snapshot whose entries `encode` writes (`rewrite.rs`: as commands).
+    pub(crate) fn begin_snapshot_with(
+        &self,
+        opts: SaveOptions,
+        encode: EncodeFn,
+    ) -> Option<RdbSnapshot> {
         self.begin_snapshot_piece(opts, encode, PIECE_BUCKETS)
     }
 
@@ -289,6 +294,16 @@ impl RdbSnapshot {
             bytes,
             cow_bytes: self.state.cow_bytes.load(Relaxed) as u64,
         })
+    }
+
+    /// The encoded entries in database order, without the RDB framing (`rewrite.rs`).
+    pub(crate) fn chunks<'a>(&'a self, keys: &'a mut u64) -> impl Iterator<Item = Chunk> + 'a {
+        Chunks::new(self, keys)
+    }
+
+    /// Bytes of pre-cut versions parked by writers so far.
+    pub(crate) fn cow_bytes(&self) -> u64 {
+        self.state.cow_bytes.load(Relaxed) as u64
     }
 
     /// Encodes the next piece of shard `gid` as of the cut, from bucket `from`: the entries

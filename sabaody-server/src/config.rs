@@ -172,6 +172,8 @@ pub struct Config {
     pub latency_monitor_threshold: u64,
     pub notify_keyspace_events: String,
     pub aof_use_rdb_preamble: bool,
+    /// `aof-rewrite-incremental-fsync`: fdatasync a rewrite's new base every 4 MB written.
+    pub aof_rewrite_incremental_fsync: bool,
     pub auto_aof_rewrite_percentage: u64,
     pub auto_aof_rewrite_min_size: u64,
     pub no_appendfsync_on_rewrite: bool,
@@ -274,6 +276,7 @@ impl Default for Config {
             latency_monitor_threshold: 0,
             notify_keyspace_events: String::new(),
             aof_use_rdb_preamble: true,
+            aof_rewrite_incremental_fsync: true,
             auto_aof_rewrite_percentage: 100,
             auto_aof_rewrite_min_size: 64 << 20,
             no_appendfsync_on_rewrite: false,
@@ -878,6 +881,11 @@ pub static DIRECTIVES: &[Directive] = &[
     u64_d!("latency-monitor-threshold", true, latency_monitor_threshold),
     str_d!("notify-keyspace-events", true, notify_keyspace_events),
     bool_d!("aof-use-rdb-preamble", true, aof_use_rdb_preamble),
+    bool_d!(
+        "aof-rewrite-incremental-fsync",
+        true,
+        aof_rewrite_incremental_fsync
+    ),
     u64_d!(
         "auto-aof-rewrite-percentage",
         true,
@@ -1008,7 +1016,6 @@ pub static DIRECTIVES: &[Directive] = &[
     )),
     inert!("disable-thp", "yes", inert_bool),
     inert!("aof-timestamp-enabled", "no", inert_bool),
-    inert!("aof-rewrite-incremental-fsync", "yes", inert_bool),
     inert!(
         "hash-max-listpack-entries" / "hash-max-ziplist-entries",
         "512",

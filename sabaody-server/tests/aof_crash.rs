@@ -13,12 +13,13 @@ mod aof_util;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aof_util::TempDir;
+use sabaody_testkit::KillOnDrop;
 
 /// A small xorshift generator: the kill moments come from a printed seed.
 struct Rng(u64);
@@ -45,29 +46,36 @@ impl Rng {
     }
 }
 
+/// The server process and its address. The process is killed (SIGKILL) and reaped when this
+/// is dropped, also when the test panics, so a failing run leaves no server behind.
 struct Srv {
-    child: Child,
+    child: KillOnDrop,
     addr: SocketAddr,
 }
 
 /// Starts the binary and waits for its "ready to accept connections" line.
 fn spawn(dir: &Path, fsync: &str) -> Srv {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sabaody-server"))
-        .args(["--port", "0", "--bind", "127.0.0.1", "--io-threads", "2"])
-        .args(["--appendonly", "yes", "--appendfsync", fsync])
-        .arg("--dir")
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_sabaody-server"))
+            .args(["--port", "0", "--bind", "127.0.0.1", "--io-threads", "2"])
+            .args(["--appendonly", "yes", "--appendfsync", fsync])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let stdout = child.stdout.take().unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(a) = line.split("connections tcp on ").nth(1) {
-                let _ = tx.send(a.trim().parse::<SocketAddr>().unwrap());
+                // An unparsable address is reported by the wait below (nothing sent).
+                if let Ok(a) = a.trim().parse::<SocketAddr>() {
+                    let _ = tx.send(a);
+                }
             }
         }
     });
@@ -231,6 +239,7 @@ fn missing_sets(
     missing
 }
 
+/// SIGKILL now (not at drop: the test restarts on the same directory at once).
 fn kill(srv: &mut Srv) -> Instant {
     // Child::kill sends SIGKILL on Unix.
     srv.child.kill().unwrap();

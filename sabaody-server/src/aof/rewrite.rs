@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use sabaody_core::RdbSnapshot;
 use sabaody_core::rdb::SaveOptions;
+use sabaody_core::{CommandSnapshot, RdbSnapshot};
 use sabaody_resp::write;
 
 use super::manifest::{Entry, Kind, Manifest, sync_dir};
@@ -28,6 +28,84 @@ struct Plan {
     /// Files of an earlier log to delete once the new manifest is in place (turning the AOF
     /// on at run time: the manifest on disk is still the old one until then).
     obsolete: Vec<String>,
+    /// `aof-rewrite-incremental-fsync`: fdatasync the new base every 4 MB written.
+    incremental_fsync: bool,
+}
+
+/// The cut a rewrite writes as its base: RDB (`aof-use-rdb-preamble yes`, the file is
+/// `<name>.<seq>.base.rdb`) or commands (`no`, `<name>.<seq>.base.aof`), as Redis 7.0.
+#[derive(Debug)]
+enum BaseSnapshot {
+    Rdb(RdbSnapshot),
+    Commands(CommandSnapshot),
+}
+
+impl BaseSnapshot {
+    fn is_rdb(&self) -> bool {
+        matches!(self, BaseSnapshot::Rdb(_))
+    }
+
+    fn write_to(self, w: &mut impl io::Write) -> io::Result<()> {
+        match self {
+            BaseSnapshot::Rdb(s) => s.write_with_aux(w, &[("aof-base", b"1")]).map(|_| ()),
+            BaseSnapshot::Commands(s) => s.write_to(w).map(|_| ()),
+        }
+    }
+}
+
+/// Bytes written between two `fdatasync`s of a new base with `aof-rewrite-incremental-fsync
+/// yes`, as Redis's `REDIS_AUTOSYNC_BYTES` (4 MB): the dirty pages reach the disk as the
+/// rewrite goes instead of in one burst at its final fsync.
+const AUTOSYNC_BYTES: u64 = 4 << 20;
+
+/// A file that fdatasyncs every `every` bytes written (0: never).
+///
+/// The same idea as the RDB saver's private helper in `persist.rs`
+/// (`rdb-save-incremental-fsync`), which this one could replace.
+#[derive(Debug)]
+pub(crate) struct AutoSync {
+    file: File,
+    every: u64,
+    unsynced: u64,
+    /// Syncs done so far.
+    syncs: u64,
+}
+
+impl AutoSync {
+    /// Syncs every [`AUTOSYNC_BYTES`] when `incremental`, else never.
+    pub(crate) fn new(file: File, incremental: bool) -> AutoSync {
+        Self::every(file, if incremental { AUTOSYNC_BYTES } else { 0 })
+    }
+
+    fn every(file: File, every: u64) -> AutoSync {
+        AutoSync {
+            file,
+            every,
+            unsynced: 0,
+            syncs: 0,
+        }
+    }
+
+    pub(crate) fn into_file(self) -> File {
+        self.file
+    }
+}
+
+impl io::Write for AutoSync {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.unsynced += n as u64;
+        if self.every > 0 && self.unsynced >= self.every {
+            self.file.sync_data()?;
+            self.unsynced = 0;
+            self.syncs += 1;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
 }
 
 /// How a rewrite request went.
@@ -50,27 +128,47 @@ impl Aof {
         if inner.rewriting.load(Ordering::Acquire) {
             return Err("ERR Background append only file rewriting already in progress".into());
         }
-        let (opts, dir, filename) = {
+        let (opts, preamble, incremental_fsync, dir, filename) = {
             let c = shared.config.read();
             (
                 SaveOptions {
                     compression: c.rdbcompression,
                     checksum: c.rdbchecksum,
                 },
+                c.aof_use_rdb_preamble,
+                c.aof_rewrite_incremental_fsync,
                 c.dir.join(&c.appenddirname),
                 c.appendfilename.clone(),
             )
         };
-        let Some(snap) = shared.dbs[0].begin_snapshot(opts) else {
-            inner.rewrite.lock().scheduled = true;
+        let cache = &shared.dbs[0];
+        let snap = if preamble {
+            cache.begin_snapshot(opts).map(BaseSnapshot::Rdb)
+        } else {
+            cache.begin_command_snapshot().map(BaseSnapshot::Commands)
+        };
+        let mut obsolete = obsolete;
+        obsolete.append(&mut inner.rewrite.lock().obsolete);
+        let Some(snap) = snap else {
+            let mut rw = inner.rewrite.lock();
+            rw.scheduled = true;
+            rw.obsolete = obsolete;
             return Ok(Started::Scheduled);
         };
         let plan = {
             let mut d = inner.disk.lock();
+            let keep = obsolete.clone();
+            let give_back = |e: String| {
+                // Still to delete by a later rewrite.
+                inner.rewrite.lock().obsolete = keep;
+                e
+            };
             match d.as_mut() {
                 Some(disk) => {
                     let first_kept_incr = self.switch_incr(disk).map_err(|e| {
-                        format!("ERR Can't open a new append-only file for the rewrite: {e}")
+                        give_back(format!(
+                            "ERR Can't open a new append-only file for the rewrite: {e}"
+                        ))
                     })?;
                     Plan {
                         dir: disk.dir.clone(),
@@ -83,18 +181,23 @@ impl Aof {
                             .max(disk.base_seq_floor),
                         first_kept_incr,
                         obsolete,
+                        incremental_fsync,
                     }
                 }
                 None => {
                     // The AOF is off: the rewrite writes a base and a manifest naming only it.
                     fs::create_dir_all(&dir).map_err(|e| {
-                        format!("ERR Can't create the AOF directory {}: {e}", dir.display())
+                        give_back(format!(
+                            "ERR Can't create the AOF directory {}: {e}",
+                            dir.display()
+                        ))
                     })?;
                     let old = read_manifest(&dir, &filename);
                     Plan {
                         base_seq: old.base.as_ref().map_or(1, |b| b.seq + 1),
                         first_kept_incr: u64::MAX,
                         obsolete: names(&old),
+                        incremental_fsync,
                         dir,
                         filename,
                     }
@@ -159,14 +262,19 @@ impl Aof {
 
     /// The background half: writes the base, fsyncs it, installs the new manifest, deletes
     /// the files it replaces.
-    fn finish_rewrite(&self, snap: RdbSnapshot, plan: Plan) {
+    fn finish_rewrite(&self, snap: BaseSnapshot, plan: Plan) {
         let inner = &*self.inner;
         let started = inner.rewrite.lock().started.unwrap_or_else(Instant::now);
         let result = self.install_base(snap, &plan);
         let mut rw = inner.rewrite.lock();
         rw.last_secs = started.elapsed().as_secs() as i64;
         match result {
-            Ok(()) => {
+            Ok(false) => {
+                log_notice!(
+                    "Background AOF rewrite discarded: the AOF was turned on while it ran (a new rewrite is scheduled)"
+                );
+            }
+            Ok(true) => {
                 rw.last_ok = true;
                 rw.count += 1;
                 rw.base_for_growth = inner.disk.lock().as_ref().map_or(0, |d| d.current_size());
@@ -181,14 +289,17 @@ impl Aof {
         inner.rewriting.store(false, Ordering::Release);
     }
 
-    fn install_base(&self, snap: RdbSnapshot, plan: &Plan) -> io::Result<()> {
+    /// Returns whether the base was installed (`false`: discarded, see below).
+    fn install_base(&self, snap: BaseSnapshot, plan: &Plan) -> io::Result<bool> {
         let tmp = plan
             .dir
             .join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
+        let rdb = snap.is_rdb();
         let written = (|| {
-            let mut w = BufWriter::new(File::create(&tmp)?);
-            snap.write_with_aux(&mut w, &[("aof-base", b"1")])?;
-            let f = w.into_inner().map_err(|e| e.into_error())?;
+            let file = AutoSync::new(File::create(&tmp)?, plan.incremental_fsync);
+            let mut w = BufWriter::with_capacity(1 << 20, file);
+            snap.write_to(&mut w)?;
+            let f = w.into_inner().map_err(|e| e.into_error())?.into_file();
             f.sync_all()?;
             f.metadata().map(|m| m.len())
         })();
@@ -200,7 +311,7 @@ impl Aof {
             }
         };
         let base = Entry {
-            name: file_name(&plan.filename, plan.base_seq, Kind::Base, true),
+            name: file_name(&plan.filename, plan.base_seq, Kind::Base, rdb),
             seq: plan.base_seq,
             kind: Kind::Base,
         };
@@ -209,6 +320,14 @@ impl Aof {
         let inner = &*self.inner;
         let mut d = inner.disk.lock();
         let (old, new) = match d.as_mut() {
+            Some(_) if plan.first_kept_incr == u64::MAX => {
+                // Started with the AOF off, which was turned on meanwhile: this base does not
+                // lead into the new log. Redis kills such a rewrite; the rewrite scheduled
+                // when the AOF was turned on writes the right one.
+                drop(d);
+                let _ = fs::remove_file(plan.dir.join(&base.name));
+                return Ok(false);
+            }
             Some(disk) => {
                 let old = disk.manifest.clone();
                 let mut new = Manifest {
@@ -243,7 +362,7 @@ impl Aof {
             None => {
                 // The AOF was turned off meanwhile.
                 let _ = fs::remove_file(plan.dir.join(&base.name));
-                return Ok(());
+                return Ok(true);
             }
         };
         drop(d);
@@ -259,7 +378,7 @@ impl Aof {
                 let _ = fs::remove_file(plan.dir.join(&name));
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Periodic work (loop 0, no lock held): a scheduled rewrite, or an automatic one when the
@@ -331,6 +450,11 @@ impl Aof {
         };
         fs::create_dir_all(&dir)
             .map_err(|e| format!("Can't create the AOF directory {}: {e}", dir.display()))?;
+        let inner = &*self.inner;
+        // Held until the log is on: a rewrite that started with the AOF off installs its
+        // manifest either wholly before (and `old` is that manifest) or after, when it sees
+        // the AOF on and discards its base.
+        let mut disk = inner.disk.lock();
         let old = read_manifest(&dir, &filename);
         let seq = old.incr.last().map_or(0, |e| e.seq) + 1;
         let entry = Entry {
@@ -345,7 +469,6 @@ impl Aof {
             incr: vec![entry],
             history: Vec::new(),
         };
-        let inner = &*self.inner;
         {
             let mut b = inner.buf.lock();
             b.bytes.clear();
@@ -355,7 +478,7 @@ impl Aof {
             inner.written.store(end, Ordering::Release);
             inner.synced.store(end, Ordering::Release);
         }
-        *inner.disk.lock() = Some(Disk {
+        *disk = Some(Disk {
             dir,
             filename,
             manifest,
@@ -370,7 +493,21 @@ impl Aof {
             base_seq_floor: old.base.as_ref().map_or(1, |b| b.seq + 1),
         });
         inner.on.store(true, Ordering::Release);
+        drop(disk);
         self.start_fsync_thread();
+        if inner.rewriting.load(Ordering::Acquire) {
+            // A rewrite started with the AOF off is still running (it only becomes false
+            // meanwhile, as rewrites start under the exclusive order lock that the caller
+            // holds). Its base will be discarded; the base of this log is written once it is
+            // done, as Redis 7.0 does when another background save is running.
+            let mut rw = inner.rewrite.lock();
+            rw.scheduled = true;
+            rw.obsolete.extend(names(&old));
+            log_notice!(
+                "AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible."
+            );
+            return Ok(());
+        }
         match self.rewrite_with(shared, names(&old)) {
             Ok(_) => Ok(()),
             Err(e) => {
@@ -425,5 +562,55 @@ pub(crate) fn bgrewriteaof(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Resul
             Ok(())
         }
         Err(e) => Err(CmdError::msg(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{AUTOSYNC_BYTES, AutoSync};
+    use std::io::{BufWriter, Write};
+
+    fn temp_file(tag: &str) -> (std::path::PathBuf, std::fs::File) {
+        let dir =
+            std::env::temp_dir().join(format!("sabaody-aof-autosync-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = std::fs::File::create(dir.join("base")).unwrap();
+        (dir, f)
+    }
+
+    #[test]
+    fn syncs_every_n_bytes_and_keeps_the_data() {
+        let (dir, f) = temp_file("n");
+        let mut w = AutoSync::every(f, 10);
+        for i in 0u8..25 {
+            w.write_all(&[i; 3]).unwrap();
+        }
+        // 75 bytes, 3 at a time: the count passes 10 after every 4th write (12 bytes).
+        assert_eq!(w.syncs, 6);
+        assert_eq!(w.unsynced, 3);
+        drop(w);
+        let data = std::fs::read(dir.join("base")).unwrap();
+        assert_eq!(data.len(), 75);
+        assert!(data.chunks(3).enumerate().all(|(i, c)| c == [i as u8; 3]));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn incremental_fsync_yes_syncs_every_4mb_and_no_never() {
+        for (incremental, want) in [(true, 2), (false, 0)] {
+            let (dir, f) = temp_file(if incremental { "yes" } else { "no" });
+            let mut w = BufWriter::with_capacity(1 << 20, AutoSync::new(f, incremental));
+            let block = vec![7u8; 64 << 10];
+            // 9 MB: two 4 MB marks passed.
+            for _ in 0..(9 << 20) / block.len() {
+                w.write_all(&block).unwrap();
+            }
+            let a = w.into_inner().unwrap();
+            assert_eq!(a.syncs, want, "incremental {incremental}");
+            assert_eq!(a.every, if incremental { AUTOSYNC_BYTES } else { 0 });
+            let f = a.into_file();
+            assert_eq!(f.metadata().unwrap().len(), 9 << 20);
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
     }
 }
