@@ -188,7 +188,7 @@ fn config_set_appendonly_yes_that_fails_is_an_error_and_stays_off() {
     // Redis 7.0's reply, raw: the redis crate reshapes error texts.
     let mut raw = sabaody_testkit::Conn::connect(h.local_addr()).unwrap();
     let reply = raw
-        .request(&["CONFIG", "SET", "appendonly", "yes"])
+        .request(&["CONFIG", "SET", "maxmemory", "5mb", "appendonly", "yes"])
         .unwrap();
     assert_eq!(
         String::from_utf8_lossy(&reply.raw),
@@ -203,6 +203,13 @@ fn config_set_appendonly_yes_that_fails_is_an_error_and_stays_off() {
         .query(&mut con)
         .unwrap();
     assert_eq!(got, ["appendonly", "no"]);
+    // As Redis 7.0: the other settings of the failed CONFIG SET are put back too.
+    let got: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("maxmemory")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(got, ["maxmemory", "0"]);
     // Writes go on as before, unlogged.
     let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut con).unwrap();
     // Once the way is clear the AOF turns on, and holds what was written while it was off.

@@ -327,13 +327,17 @@ pub(crate) fn config(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
                 ))
             })?;
         }
-        *ctx.shared.config.write() = updated;
+        let previous = std::mem::replace(&mut *ctx.shared.config.write(), updated);
         // Inside EXEC eviction waits for the cron, as in Redis (a lower maxmemory evicts
         // from a timer): the queued commands after it still see every key, and EXEC may hold
         // every shard lock, which evicting now would wait on.
         let in_exec = ctx.tx.is_some() || ctx.client.in_exec;
         if ctx.shared.refresh_cached_config(!in_exec).is_err() {
-            // As Redis words it; the reason is in the log, and appendonly is back to no.
+            // As Redis 7.0: every setting of this CONFIG SET goes back to its old value (the
+            // AOF is still off: it was off before, or turning it on could not fail).
+            *ctx.shared.config.write() = previous;
+            let _ = ctx.shared.refresh_cached_config(!in_exec);
+            // As Redis words it; the reason is in the log.
             return Err(CmdError::msg(
                 "ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs.",
             ));
