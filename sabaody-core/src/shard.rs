@@ -464,11 +464,23 @@ impl Shard {
     /// Encodes `r`'s current (pre-cut) version into the snapshot's parked entries.
     fn park(&self, c: &mut ShardCow, key: &[u8], r: &Rec) {
         let before = c.parked.len();
+        let policy = self.tracking.policy();
+        let hint = if crate::rdb::AccessHint::saved_under(policy) {
+            // `r` may come from a bare parse (no stamp): read the stamp from its slot.
+            let stamp = self
+                .table
+                .find(self.hasher.hash_one(key), |o| slot_off(o) as usize == r.off)
+                .map_or(r.stamp, stamp);
+            crate::rdb::AccessHint::of(&self.tracking, policy, stamp)
+        } else {
+            crate::rdb::AccessHint::None
+        };
         (c.st.encode)(
             &mut c.parked,
             key,
             self.view(r),
             self.expire_at(r),
+            hint,
             &c.st.opts,
         );
         c.parked_keys += 1;
@@ -791,6 +803,23 @@ impl Shard {
         self.version += 1;
         self.maybe_compact();
         Ok(old.is_some())
+    }
+
+    /// Sets the access stamp of `key` (an LRU time or LFU counter restored from an RDB
+    /// file). False if the key is not here.
+    pub(crate) fn set_stamp(&mut self, h: u64, key: &[u8], new: u32) -> bool {
+        let a = &self.arena;
+        match self
+            .table
+            .find_mut(h, |slot| key_is(a, slot_off(slot), key))
+        {
+            Some(slot) => {
+                let v = slot.get_mut();
+                *v = (u64::from(new) << 32) | (*v & OFF_MASK);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Overwrites the `i64` of an integer-encoded record in place.

@@ -157,11 +157,19 @@ trait Sink {
         key: &[u8],
         obj: Obj<'_>,
         expire: Option<i64>,
+        hint: Hint,
     ) -> Result<(), RdbError>;
     /// After the last record (or an error): stores what is still buffered.
     fn finish(&mut self) -> Result<(), RdbError> {
         Ok(())
     }
+}
+
+/// The eviction hints read before a key: `IDLE` (seconds) and `FREQ` (an LFU counter).
+#[derive(Debug, Clone, Copy, Default)]
+struct Hint {
+    idle_secs: Option<u64>,
+    freq: Option<u8>,
 }
 
 /// Walks the whole file, handing records to `sink`. Returns (version, verified, bytes).
@@ -209,6 +217,7 @@ fn parse_inner<S: Sink>(
     let mut key_buf = Vec::new();
     let mut aux_val = Vec::new();
     let mut expire: Option<i64> = None;
+    let mut hint = Hint::default();
     loop {
         let at = p.pos;
         let ty = p.byte()?;
@@ -223,11 +232,11 @@ fn parse_inner<S: Sink>(
                 continue;
             }
             RDB_OPCODE_FREQ => {
-                p.byte()?;
+                hint.freq = Some(p.byte()?);
                 continue;
             }
             RDB_OPCODE_IDLE => {
-                p.len()?;
+                hint.idle_secs = Some(p.len()?);
                 continue;
             }
             RDB_OPCODE_AUX => {
@@ -282,11 +291,12 @@ fn parse_inner<S: Sink>(
         if !sink.wants(key) {
             p.skip_object(ty)?;
             expire = None;
+            hint = Hint::default();
             *last_good = p.pos;
             continue;
         }
         let obj = p.object(ty, &mut bufs)?;
-        sink.entry(at, ty, key, obj, expire.take())?;
+        sink.entry(at, ty, key, obj, expire.take(), std::mem::take(&mut hint))?;
         *last_good = p.pos;
     }
     let body_end = p.pos;
@@ -366,6 +376,7 @@ impl Sink for CacheSink<'_> {
         key: &[u8],
         obj: Obj<'_>,
         expire: Option<i64>,
+        hint: Hint,
     ) -> Result<(), RdbError> {
         if matches!(obj, Obj::Empty) {
             self.stats.empty_skipped += 1;
@@ -388,12 +399,22 @@ impl Sink for CacheSink<'_> {
         let before = sb.buf.len();
         sb.buf.extend_from_slice(&(at as u64).to_le_bytes());
         sb.buf.extend_from_slice(&h.to_le_bytes());
-        match expire {
-            Some(t) => {
-                sb.buf.push(1);
-                sb.buf.extend_from_slice(&t.to_le_bytes());
-            }
-            None => sb.buf.push(0),
+        // Redis restores the hint that fits the current policy: the counter under an LFU
+        // policy, the idle time under any other.
+        let tracking = &self.cache.store.tracking;
+        let stamp = if tracking.policy().is_lfu() {
+            hint.freq.map(|f| tracking.lfu_stamp(f))
+        } else {
+            hint.idle_secs
+                .map(|s| tracking.lru_stamp_idle(s.saturating_mul(1000)))
+        };
+        sb.buf
+            .push(u8::from(expire.is_some()) | (u8::from(stamp.is_some()) << 1));
+        if let Some(t) = expire {
+            sb.buf.extend_from_slice(&t.to_le_bytes());
+        }
+        if let Some(st) = stamp {
+            sb.buf.extend_from_slice(&st.to_le_bytes());
         }
         sb.buf.extend_from_slice(&(key.len() as u64).to_le_bytes());
         sb.buf.extend_from_slice(key);
@@ -438,9 +459,11 @@ const BATCH_RECORDS: usize = 64 * 1024;
 /// Bytes of buffered keys and short values at most.
 const BATCH_BYTES: usize = 4 << 20;
 
-// Buffered record: [offset in the file: u64][hash: u64][0 | 1 + expire: i64][key len: u64]
-// [key][kind: u8][value: K_BYTES len u8 + bytes | K_INT i64 | K_VALUE nothing: next of
+// Buffered record: [offset in the file: u64][hash: u64][flags: u8: F_EXPIRE | F_STAMP]
+// [expire: i64, with F_EXPIRE][access stamp: u32, with F_STAMP][key len: u64][key][kind: u8][value: K_BYTES len u8 + bytes | K_INT i64 | K_VALUE nothing: next of
 // `values`], all LE.
+const F_EXPIRE: u8 = 1;
+const F_STAMP: u8 = 2;
 const K_BYTES: u8 = 0;
 const K_INT: u8 = 1;
 const K_VALUE: u8 = 2;
@@ -476,6 +499,11 @@ impl<'b> Rd<'b> {
         w.copy_from_slice(self.bytes(8).get(..8).unwrap_or(&[0; 8]));
         u64::from_le_bytes(w)
     }
+    fn u32(&mut self) -> u32 {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(self.bytes(4).get(..4).unwrap_or(&[0; 4]));
+        u32::from_le_bytes(w)
+    }
     fn u8(&mut self) -> u8 {
         self.bytes(1).first().copied().unwrap_or(0)
     }
@@ -500,7 +528,9 @@ impl CacheSink<'_> {
                     while rd.p < rd.b.len() {
                         let at = rd.u64() as usize;
                         let h = rd.u64();
-                        let ttl = (rd.u8() == 1).then(|| rd.u64() as i64);
+                        let flags = rd.u8();
+                        let ttl = (flags & F_EXPIRE != 0).then(|| rd.u64() as i64);
+                        let stamp = (flags & F_STAMP != 0).then(|| rd.u32());
                         let klen = rd.u64() as usize;
                         let key = rd.bytes(klen);
                         let data = match rd.u8() {
@@ -518,6 +548,9 @@ impl CacheSink<'_> {
                             Ok(existed) => {
                                 keys += 1;
                                 replaced += u64::from(existed);
+                                if let Some(st) = stamp {
+                                    s.set_stamp(h, key, st);
+                                }
                             }
                             Err(e) => {
                                 return Err(RdbError::new(
@@ -687,6 +720,7 @@ impl Sink for CheckSink {
         _key: &[u8],
         obj: Obj<'_>,
         expire: Option<i64>,
+        _hint: Hint,
     ) -> Result<(), RdbError> {
         *self.summary.types.entry(type_name(ty)).or_default() += 1;
         if matches!(obj, Obj::Empty) {

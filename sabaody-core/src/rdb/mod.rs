@@ -54,7 +54,7 @@ mod tests;
 pub use crc64::crc64;
 pub use load::{LoadOptions, LoadStats, RdbSummary, check_rdb, check_rdb_with};
 #[allow(unused_imports)]
-pub(crate) use write::{write_entry, write_file};
+pub(crate) use write::{AccessHint, write_entry, write_entry_hinted, write_file};
 
 /// How a snapshot is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
