@@ -805,6 +805,26 @@ impl Shard {
         Ok(old.is_some())
     }
 
+    /// Makes room in the table for `total` keys in all, so storing that many does not rehash
+    /// on the way (an RDB `RESIZEDB` hint; Redis expands its dict likewise). A failed
+    /// allocation is ignored: the table then grows as usual.
+    pub(crate) fn reserve(&mut self, total: usize) {
+        let len = self.table.len();
+        let additional = total.saturating_sub(len);
+        if self.table.capacity() - len >= additional {
+            return;
+        }
+        // The table rehashes: slots move.
+        if self.cow.is_some() {
+            self.park_unsaved(true);
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        let (a, hb) = (&self.arena, &self.hasher);
+        let _ = self
+            .table
+            .try_reserve(additional, |o| hb.hash_one(key_of(a, slot_off(o))));
+    }
+
     /// Sets the access stamp of `key` (an LRU time or LFU counter restored from an RDB
     /// file). False if the key is not here.
     pub(crate) fn set_stamp(&mut self, h: u64, key: &[u8], new: u32) -> bool {

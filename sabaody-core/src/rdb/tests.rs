@@ -1178,3 +1178,94 @@ fn hints_apply_to_the_next_key_only_and_on_every_loader_thread() {
         }
     }
 }
+
+/// Loads of a 1M-key dump on one thread, with and without its `RESIZEDB` hint, interleaved,
+/// `SABAODY_LOADS` times each (default 5):
+/// `cargo test --release -p sabaody-core --lib rdb::tests::timing_load_1m_keys -- --ignored --nocapture`
+#[test]
+#[ignore = "timing; run in release"]
+fn timing_load_1m_keys() {
+    use std::time::Instant;
+    let loads: usize = std::env::var("SABAODY_LOADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let c = Cache::builder().housekeeping(false).build();
+    for i in 0..1_000_000u32 {
+        c.set(format!("key:{i}"), format!("val:{i:06}")).unwrap();
+    }
+    let hinted = dump(&c, &SaveOptions::default());
+    drop(c);
+    // `SELECTDB 0`, then `RESIZEDB` 1000000 (a 32-bit length) and 0: cut the hint out.
+    let at = hinted
+        .windows(3)
+        .position(|w| w == [RDB_OPCODE_SELECTDB, 0, RDB_OPCODE_RESIZEDB])
+        .unwrap()
+        + 2;
+    let mut bare = [&hinted[..at], &hinted[at + 7..]].concat();
+    let body = bare.len() - 8;
+    let crc = crc64(0, &bare[..body]).to_le_bytes();
+    bare[body..].copy_from_slice(&crc);
+    let mut best = [(f64::MAX, f64::MAX); 2];
+    for _ in 0..loads {
+        for (file, b) in [&hinted, &bare].into_iter().zip(&mut best) {
+            let fresh = Cache::builder().housekeeping(false).build();
+            let (t, c0) = (Instant::now(), cpu_ms());
+            let st = fresh
+                .load_rdb_workers(file, &LoadOptions::default(), 1)
+                .unwrap();
+            b.0 = b.0.min(t.elapsed().as_secs_f64() * 1e3);
+            b.1 = b.1.min(cpu_ms() - c0);
+            assert_eq!(st.keys, 1_000_000);
+        }
+    }
+    for (name, (wall, cpu)) in ["with RESIZEDB", "without"].iter().zip(best) {
+        eprintln!(
+            "load 1M keys on one thread {name}, best of {loads}: {wall:.0} ms wall, {cpu:.0} ms CPU"
+        );
+    }
+}
+
+#[test]
+fn resizedb_sizes_the_tables_once_and_a_hostile_hint_is_bounded() {
+    let c = cache();
+    for i in 0..10_000 {
+        c.set(format!("key:{i}"), "v").unwrap();
+    }
+    c.db(1).unwrap().set("one", "1").unwrap();
+    let bytes = dump(&c, &SaveOptions::default());
+    for workers in [1, 2] {
+        let d = cache();
+        d.load_rdb_workers(&bytes, &LoadOptions::default(), workers)
+            .unwrap();
+        // Each shard of db 0 was sized once, by the hint, and did not grow after.
+        for gid in d.store.db_range(0) {
+            let epoch = d.store.slots[gid].shard.read().epoch;
+            assert_eq!(epoch, 1, "shard {gid} with {workers} workers");
+        }
+        assert_eq!(contents(&d), contents(&c));
+    }
+
+    // A file announcing millions of keys reserves no more than its bytes could hold.
+    for claimed in [1 << 22, 1 << 60] {
+        let mut r = Rdb::new(10);
+        r.raw(&[RDB_OPCODE_SELECTDB]).len(0);
+        r.raw(&[RDB_OPCODE_RESIZEDB]).len(claimed).len(claimed);
+        for i in 0..100 {
+            r.key(RDB_TYPE_STRING, &format!("k{i}")).s(b"v");
+        }
+        let bytes = r.finish(true);
+        let d = cache();
+        assert_eq!(d.load_rdb(&mut &bytes[..]).unwrap().keys, 100);
+        let buckets: usize = d
+            .store
+            .db_range(0)
+            .map(|g| d.store.slots[g].shard.read().num_buckets())
+            .sum();
+        assert!(
+            buckets <= 8 * 256,
+            "{buckets} buckets for a file of {} bytes",
+            bytes.len()
+        );
+    }
+}
