@@ -430,8 +430,11 @@ fn cancel_bgsave(shared: &Shared, wait: bool) {
         return;
     }
     p.bgsave_cancel.store(p.bgsave_seq.load(Relaxed), Relaxed);
-    if wait && let Some(t) = p.bgsave_thread.lock().take() {
-        let _ = t.join();
+    if wait {
+        let thread = p.bgsave_thread.lock().take();
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
     }
 }
 
@@ -479,7 +482,8 @@ pub(crate) fn debug_reload(shared: &Shared, save: bool, flush: bool) -> Result<(
     let p = &shared.persist;
     let cache = &shared.dbs[0];
     let dirty = if save {
-        if let Some(t) = p.bgsave_thread.lock().take() {
+        let running = p.bgsave_thread.lock().take();
+        if let Some(t) = running {
             let _ = t.join();
         }
         save_counted(shared, false).map_err(|e| {

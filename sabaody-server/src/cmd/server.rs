@@ -496,7 +496,7 @@ pub(crate) fn bgsave(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
 }
 
 /// ```text
-/// DEBUG SLEEP seconds | DEBUG HELP
+/// DEBUG SLEEP seconds | DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE] | DEBUG HELP
 /// ```
 pub(crate) fn debug(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let sub = args.next_bytes()?;
