@@ -421,6 +421,19 @@ impl Tracking {
     pub(crate) fn idle_ms(&self, stamp: u32) -> u64 {
         u64::from((self.now_ms() as u32).wrapping_sub(stamp))
     }
+
+    /// The LRU stamp of a key last read `idle_ms` ago (an RDB `IDLE` hint being loaded). An
+    /// idle time past what a stamp holds (2^32 - 1 ms, 49 days) is held as that.
+    pub(crate) fn lru_stamp_idle(&self, idle_ms: u64) -> u32 {
+        let idle = u32::try_from(idle_ms).unwrap_or(u32::MAX);
+        (self.now_ms() as u32).wrapping_sub(idle)
+    }
+
+    /// The LFU stamp of a key with counter `counter`, read now (an RDB `FREQ` hint being
+    /// loaded; Redis likewise restores the counter with the current time).
+    pub(crate) fn lfu_stamp(&self, counter: u8) -> u32 {
+        (self.ticks() << 9) | u32::from(counter)
+    }
 }
 
 /// One eviction candidate in the pool: a table bucket and the slot (record offset and stamp)

@@ -464,11 +464,23 @@ impl Shard {
     /// Encodes `r`'s current (pre-cut) version into the snapshot's parked entries.
     fn park(&self, c: &mut ShardCow, key: &[u8], r: &Rec) {
         let before = c.parked.len();
+        let policy = self.tracking.policy();
+        let hint = if crate::rdb::AccessHint::saved_under(policy) {
+            // `r` may come from a bare parse (no stamp): read the stamp from its slot.
+            let stamp = self
+                .table
+                .find(self.hasher.hash_one(key), |o| slot_off(o) as usize == r.off)
+                .map_or(r.stamp, stamp);
+            crate::rdb::AccessHint::of(&self.tracking, policy, stamp)
+        } else {
+            crate::rdb::AccessHint::None
+        };
         (c.st.encode)(
             &mut c.parked,
             key,
             self.view(r),
             self.expire_at(r),
+            hint,
             &c.st.opts,
         );
         c.parked_keys += 1;
@@ -793,6 +805,43 @@ impl Shard {
         Ok(old.is_some())
     }
 
+    /// Makes room in the table for `total` keys in all, so storing that many does not rehash
+    /// on the way (an RDB `RESIZEDB` hint; Redis expands its dict likewise). A failed
+    /// allocation is ignored: the table then grows as usual.
+    pub(crate) fn reserve(&mut self, total: usize) {
+        let len = self.table.len();
+        let additional = total.saturating_sub(len);
+        if self.table.capacity() - len >= additional {
+            return;
+        }
+        // The table rehashes: slots move.
+        if self.cow.is_some() {
+            self.park_unsaved(true);
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        let (a, hb) = (&self.arena, &self.hasher);
+        let _ = self
+            .table
+            .try_reserve(additional, |o| hb.hash_one(key_of(a, slot_off(o))));
+    }
+
+    /// Sets the access stamp of `key` (an LRU time or LFU counter restored from an RDB
+    /// file). False if the key is not here.
+    pub(crate) fn set_stamp(&mut self, h: u64, key: &[u8], new: u32) -> bool {
+        let a = &self.arena;
+        match self
+            .table
+            .find_mut(h, |slot| key_is(a, slot_off(slot), key))
+        {
+            Some(slot) => {
+                let v = slot.get_mut();
+                *v = (u64::from(new) << 32) | (*v & OFF_MASK);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Overwrites the `i64` of an integer-encoded record in place.
     pub(crate) fn set_int_in_place(&mut self, r: &Rec, v: i64) -> bool {
         if r.kind != K_INT {
@@ -951,7 +1000,9 @@ impl Shard {
         self.volatile = 0;
         self.mem = 0;
         self.expire_hand = 0;
-        self.version += 1;
+        // One change per key removed, as Redis's dirty counter counts a flush (a flush of
+        // an empty shard changes nothing).
+        self.version += n as u64;
         n
     }
 

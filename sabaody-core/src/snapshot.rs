@@ -56,7 +56,7 @@ impl SnapState {
 type Encoded = (Vec<u8>, u64);
 
 pub(crate) type EncodeFn =
-    fn(&mut Vec<u8>, &[u8], crate::shard::View<'_>, Option<i64>, &SaveOptions);
+    fn(&mut Vec<u8>, &[u8], crate::shard::View<'_>, Option<i64>, rdb::AccessHint, &SaveOptions);
 
 /// Encodes buckets `from..` of one shard as of the cut, at most `st.piece` of them: the
 /// current records except the keys touched since the cut (if the shard is in copy-on-write for
@@ -78,6 +78,7 @@ fn encode_piece(shard: &Shard, st: &SnapState, from: usize) -> (Encoded, Option<
     let mut out = Vec::new();
     let mut keys = 0;
     let n = shard.num_buckets();
+    let policy = shard.tracking.policy();
     if !cow.is_some_and(|c| c.all_parked) {
         if from == 0 {
             shard.save_gen.store(st.generation, Relaxed);
@@ -95,7 +96,15 @@ fn encode_piece(shard: &Shard, st: &SnapState, from: usize) -> (Encoded, Option<
                 continue;
             }
             keys += 1;
-            (st.encode)(&mut out, key, shard.view(&r), shard.expire_at(&r), opts);
+            let hint = rdb::AccessHint::of(&shard.tracking, policy, r.stamp);
+            (st.encode)(
+                &mut out,
+                key,
+                shard.view(&r),
+                shard.expire_at(&r),
+                hint,
+                opts,
+            );
         }
         shard.save_cursor.store(end, Relaxed);
         if end < n {
@@ -188,7 +197,7 @@ impl Cache {
     /// cache is still being written: one at a time.
     #[must_use]
     pub fn begin_snapshot(&self, opts: SaveOptions) -> Option<RdbSnapshot> {
-        self.begin_snapshot_with(opts, rdb::write_entry)
+        self.begin_snapshot_with(opts, rdb::write_entry_hinted)
     }
 
     /// A snapshot whose entries `encode` writes (`rewrite.rs`: as commands).
@@ -408,6 +417,7 @@ mod tests {
         key: &[u8],
         val: View<'_>,
         expire: Option<i64>,
+        _: rdb::AccessHint,
         _: &SaveOptions,
     ) {
         let v: Vec<u8> = match val {
@@ -762,7 +772,7 @@ mod tests {
             // Small pieces, so writes land between the pieces of a shard too.
             let piece = 1 + rnd(8) as usize;
             let snap = c
-                .begin_snapshot_piece(SaveOptions::default(), rdb::write_entry, piece)
+                .begin_snapshot_piece(SaveOptions::default(), rdb::write_entry_hinted, piece)
                 .unwrap();
             let mut keys = 0;
             let mut chunks = Vec::new();

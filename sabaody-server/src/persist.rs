@@ -15,6 +15,7 @@ use sabaody_core::{RdbSnapshot, SaveStats};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -50,6 +51,10 @@ pub(crate) struct Persist {
     misconf: AtomicBool,
     /// SHUTDOWN SAVE (`Some(true)`) / NOSAVE (`Some(false)`) for the final save.
     pub shutdown_save: Mutex<Option<bool>>,
+    /// Number of the latest BGSAVE started, and of the one FLUSHALL cancelled (its writer
+    /// stops at its next write; see [`cancel_bgsave`]).
+    bgsave_seq: AtomicU64,
+    bgsave_cancel: Arc<AtomicU64>,
 }
 
 impl Persist {
@@ -95,15 +100,34 @@ static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
 /// burst at its final fsync.
 const AUTOSYNC_BYTES: u64 = 4 << 20;
 
-/// A file that syncs its data every `every` bytes written (0: never).
+/// A file that syncs its data every `every` bytes written (0: never), and fails its writes
+/// once its save is cancelled.
 struct AutoSync {
     file: File,
     every: u64,
     unsynced: u64,
+    cancel: Option<Cancel>,
+}
+
+/// A save's cancellation: it stops when the counter holds its number.
+#[derive(Clone)]
+pub(crate) struct Cancel {
+    flag: Arc<AtomicU64>,
+    seq: u64,
+}
+
+impl Cancel {
+    fn cancelled(&self) -> bool {
+        self.flag.load(Relaxed) == self.seq
+    }
 }
 
 impl Write for AutoSync {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.cancel.as_ref().is_some_and(Cancel::cancelled) {
+            // Not `Interrupted`: a `BufWriter` would retry that forever.
+            return Err(io::Error::other("save cancelled"));
+        }
         let n = self.file.write(buf)?;
         self.unsynced += n as u64;
         if self.every > 0 && self.unsynced >= self.every {
@@ -127,6 +151,17 @@ pub(crate) fn write_snapshot_file(
     aux: &[(&str, &[u8])],
     incremental: bool,
 ) -> io::Result<SaveStats> {
+    write_snapshot_cancellable(path, snap, aux, incremental, None)
+}
+
+/// [`write_snapshot_file`] that stops (removing its temporary file) once `cancel` says so.
+fn write_snapshot_cancellable(
+    path: &Path,
+    snap: RdbSnapshot,
+    aux: &[(&str, &[u8])],
+    incremental: bool,
+    cancel: Option<Cancel>,
+) -> io::Result<SaveStats> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -141,6 +176,7 @@ pub(crate) fn write_snapshot_file(
             file: File::create(&tmp)?,
             every: if incremental { AUTOSYNC_BYTES } else { 0 },
             unsynced: 0,
+            cancel,
         };
         let mut w = BufWriter::with_capacity(1 << 20, file);
         let stats = snap.write_with_aux(&mut w, aux)?;
@@ -179,6 +215,12 @@ pub(crate) enum Start {
 
 /// SAVE: a snapshot written by the calling thread (other loops keep serving).
 pub(crate) fn save(shared: &Shared) -> io::Result<SaveStats> {
+    save_counted(shared, true)
+}
+
+/// A save made on the way of another command (FLUSHALL, DEBUG RELOAD): as SAVE, except
+/// that Redis does not count it in `rdb_saves`.
+fn save_counted(shared: &Shared, counted: bool) -> io::Result<SaveStats> {
     let Some((path, changes, snap)) = take_cut(shared) else {
         return Err(io::Error::new(
             io::ErrorKind::WouldBlock,
@@ -187,7 +229,7 @@ pub(crate) fn save(shared: &Shared) -> io::Result<SaveStats> {
     };
     let incremental = shared.config.read().rdb_save_incremental_fsync;
     let r = write_snapshot_file(&path, snap, &[], incremental);
-    finish(&shared.persist, &path, changes, &r, false);
+    finish(&shared.persist, &path, changes, &r, false, counted);
     r
 }
 
@@ -205,12 +247,21 @@ fn take_cut(shared: &Shared) -> Option<(PathBuf, u64, RdbSnapshot)> {
     Some((path, changes, snap))
 }
 
-fn finish(p: &Persist, path: &Path, changes: u64, r: &io::Result<SaveStats>, background: bool) {
+fn finish(
+    p: &Persist,
+    path: &Path,
+    changes: u64,
+    r: &io::Result<SaveStats>,
+    background: bool,
+    counted: bool,
+) {
     match r {
         Ok(stats) => {
             p.lastsave.store(unix_secs(), Relaxed);
             p.changes_at_save.store(changes, Relaxed);
-            p.saves.fetch_add(1, Relaxed);
+            if counted {
+                p.saves.fetch_add(1, Relaxed);
+            }
             p.last_cow.store(stats.cow_bytes, Relaxed);
             if background {
                 p.last_bgsave_ok.store(true, Relaxed);
@@ -250,16 +301,25 @@ pub(crate) fn bgsave(shared: &Shared) -> Start {
     log_notice!("Background saving started");
     let incremental = shared.config.read().rdb_save_incremental_fsync;
     let pst = std::sync::Arc::clone(&shared.persist);
+    let cancel = Cancel {
+        flag: Arc::clone(&p.bgsave_cancel),
+        seq: p.bgsave_seq.fetch_add(1, Relaxed) + 1,
+    };
     let spawned = std::thread::Builder::new()
         .name("sabaody-bgsave".into())
         .spawn(move || {
             lower_priority();
             let started = Instant::now();
-            let r = write_snapshot_file(&path, snap, &[], incremental);
+            let r = write_snapshot_cancellable(&path, snap, &[], incremental, Some(cancel.clone()));
             let p = &*pst;
             p.last_bgsave_secs
                 .store(started.elapsed().as_secs() as i64, Relaxed);
-            finish(p, &path, changes, &r, true);
+            if r.is_err() && cancel.cancelled() {
+                // As Redis's BGSAVE child killed by FLUSHALL: not a failed save.
+                log_warning!("Background saving cancelled by FLUSHALL");
+            } else {
+                finish(p, &path, changes, &r, true, true);
+            }
             if r.is_ok() {
                 log_notice!("Background saving terminated with success");
             }
@@ -360,19 +420,108 @@ pub(crate) fn remove_stale_temp_files(c: &Config) {
     }
 }
 
-/// FLUSHALL with save points configured saves the now-empty data set at once, as Redis does, so a
-/// restart cannot bring the flushed keys back from the previous dump. While another snapshot is
-/// being written (its cut may predate the flush) a BGSAVE is scheduled to follow it.
-pub(crate) fn after_flushall(shared: &Shared) {
+/// Stops a running BGSAVE (its cut predates a FLUSHALL: Redis kills its child): its writer
+/// fails at its next write and removes its temporary file, the dump stays as it was and the
+/// last save status is not changed. `wait`: join the thread (not while the caller holds
+/// shard locks the writer may be waiting for).
+fn cancel_bgsave(shared: &Shared, wait: bool) {
+    let p = &shared.persist;
+    if !p.bgsave_in_progress() {
+        return;
+    }
+    p.bgsave_cancel.store(p.bgsave_seq.load(Relaxed), Relaxed);
+    if wait {
+        let thread = p.bgsave_thread.lock().take();
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+    }
+}
+
+/// After FLUSHALL, as Redis 7.0: a running BGSAVE is cancelled, and with save points
+/// configured the now-empty data set is saved at once (not counted in `rdb_saves`), so a
+/// restart cannot bring the flushed keys back from the previous dump. Inside MULTI/EXEC (the
+/// transaction holds every shard lock a snapshot needs), or while an AOF rewrite holds the
+/// snapshot, a BGSAVE is scheduled instead.
+pub(crate) fn after_flushall(shared: &Shared, in_transaction: bool) {
+    cancel_bgsave(shared, !in_transaction);
     if shared.config.read().save.is_empty() {
         return;
     }
-    match save(shared) {
+    if in_transaction {
+        shared.persist.bgsave_scheduled.store(true, Relaxed);
+        return;
+    }
+    match save_counted(shared, false) {
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
             shared.persist.bgsave_scheduled.store(true, Relaxed);
         }
         Err(e) => log_warning!("Saving after FLUSHALL failed: {e}"),
+    }
+}
+
+/// Why DEBUG RELOAD failed.
+#[derive(Debug)]
+pub(crate) enum ReloadError {
+    /// The save before the reload (the reply is a bare `ERR`, as Redis's).
+    Save,
+    /// Reading or loading the dump.
+    Load,
+}
+
+/// DEBUG RELOAD: saves the dump (unless `save` is false; a running BGSAVE is waited for
+/// first), empties every database (unless `flush` is false), and loads the dump back,
+/// replacing keys that exist (Redis's `MERGE`; without it Redis stops the server on a key
+/// that exists). As in Redis, neither the flush nor the load count as changes
+/// (`rdb_changes_since_last_save` is 0 after the save, or what it was with NOSAVE), and the
+/// save is not counted in `rdb_saves`. Unlike Redis, the other connections are served
+/// meanwhile: a write between the flush and the load may be replaced by the file's key.
+pub(crate) fn debug_reload(shared: &Shared, save: bool, flush: bool) -> Result<(), ReloadError> {
+    use sabaody_core::Keyspace;
+    let p = &shared.persist;
+    let cache = &shared.dbs[0];
+    let dirty = if save {
+        let running = p.bgsave_thread.lock().take();
+        if let Some(t) = running {
+            let _ = t.join();
+        }
+        save_counted(shared, false).map_err(|e| {
+            log_warning!("DEBUG RELOAD could not save: {e}");
+            ReloadError::Save
+        })?;
+        0
+    } else {
+        changes_since_save(shared)
+    };
+    if flush {
+        cache.flush_all();
+    }
+    let (path, opts) = {
+        let c = shared.config.read();
+        let opts = sabaody_core::rdb::LoadOptions {
+            verify_checksum: c.rdbchecksum,
+        };
+        (rdb_path(&c), opts)
+    };
+    let loaded = std::fs::read(&path)
+        .map_err(|e| format!("Cannot open {}: {e}", path.display()))
+        .and_then(|bytes| {
+            cache
+                .load_rdb_bytes(&bytes, &opts)
+                .map_err(|e| format!("{e} ({})", path.display()))
+        });
+    p.changes_at_save
+        .store(cache.change_count().saturating_sub(dirty), Relaxed);
+    match loaded {
+        Ok(_) => {
+            log_warning!("DB reloaded by DEBUG RELOAD");
+            Ok(())
+        }
+        Err(e) => {
+            log_warning!("DEBUG RELOAD could not load the dump: {e}");
+            Err(ReloadError::Load)
+        }
     }
 }
 
@@ -449,8 +598,40 @@ pub(crate) fn info_lines(shared: &Shared, out: &mut String) {
 
 #[cfg(test)]
 mod tests {
-    use super::AutoSync;
+    use super::{AutoSync, Cancel, write_snapshot_cancellable};
+    use sabaody_core::rdb::SaveOptions;
+    use sabaody_core::{Cache, Keyspace};
     use std::io::Write;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+    #[test]
+    fn a_cancelled_save_leaves_the_dump_and_no_temp_file() {
+        let dir = std::env::temp_dir().join(format!("sabaody-cancel-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("dump.rdb");
+        std::fs::write(&path, b"previous dump").unwrap();
+        let cache = Cache::builder().housekeeping(false).build();
+        cache.set("k", "v").unwrap();
+        let flag = Arc::new(AtomicU64::new(0));
+        let cancel = |seq| Cancel {
+            flag: Arc::clone(&flag),
+            seq,
+        };
+        // Save number 2 is cancelled; number 3 is not (an old cancellation stays behind).
+        flag.store(2, Relaxed);
+        let snap = cache.begin_snapshot(SaveOptions::default()).unwrap();
+        let r = write_snapshot_cancellable(&path, snap, &[], false, Some(cancel(2)));
+        assert_eq!(r.unwrap_err().to_string(), "save cancelled");
+        assert_eq!(std::fs::read(&path).unwrap(), b"previous dump");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        // The snapshot was abandoned: another one can start, and is written.
+        let snap = cache.begin_snapshot(SaveOptions::default()).unwrap();
+        let st = write_snapshot_cancellable(&path, snap, &[], false, Some(cancel(3))).unwrap();
+        assert_eq!(st.keys, 1);
+        assert_eq!(&std::fs::read(&path).unwrap()[..5], b"REDIS");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn auto_sync_syncs_every_n_bytes_and_keeps_the_data() {
@@ -461,6 +642,7 @@ mod tests {
             file: std::fs::File::create(&path).unwrap(),
             every: 10,
             unsynced: 0,
+            cancel: None,
         };
         let mut synced_after = Vec::new();
         for i in 0u8..25 {

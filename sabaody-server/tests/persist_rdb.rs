@@ -444,3 +444,163 @@ fn temp_files_of_dead_saves_are_removed_at_start() {
     assert!(other.exists());
     h.shutdown();
 }
+
+/// Redis 7.0's counters around FLUSHALL: without save points it adds the keys it removed to
+/// `rdb_changes_since_last_save` (nothing on an empty data set); with save points its save
+/// leaves it at 0, sets LASTSAVE and is not counted in `rdb_saves`.
+#[test]
+fn flushall_changes_count_and_its_save_is_not_a_save_command() {
+    let tmp = TempDir::new("persist-flushall-counts");
+    let dir = tmp.path();
+    let h = start(dir, &[]).unwrap();
+    let mut con = client(&h);
+    let changes = |con: &mut Connection| info_field(con, "rdb_changes_since_last_save");
+    for k in ["a", "b", "c"] {
+        let _: () = con.set(k, "v").unwrap();
+    }
+    let _: () = redis::cmd("SELECT").arg(2).query(&mut con).unwrap();
+    let _: () = con.set("d", "v").unwrap();
+    assert_eq!(changes(&mut con), "4");
+    let _: () = redis::cmd("FLUSHALL").query(&mut con).unwrap();
+    assert_eq!(changes(&mut con), "8");
+    let _: () = redis::cmd("FLUSHALL").query(&mut con).unwrap();
+    assert_eq!(changes(&mut con), "8");
+    assert!(!dir.join("dump.rdb").exists());
+
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("save")
+        .arg("3600 1")
+        .query(&mut con)
+        .unwrap();
+    let _: () = con.set("e", "v").unwrap();
+    let saves = info_field(&mut con, "rdb_saves");
+    let _: () = redis::cmd("FLUSHALL").query(&mut con).unwrap();
+    assert_eq!(changes(&mut con), "0");
+    assert_eq!(info_field(&mut con, "rdb_saves"), saves);
+    assert!(dir.join("dump.rdb").exists());
+    drop(con);
+    h.shutdown();
+}
+
+/// FLUSHALL inside MULTI with save points: the transaction holds every shard lock, so the
+/// save comes from a BGSAVE right after EXEC (it used to wait for those locks forever).
+#[test]
+fn flushall_in_a_transaction_saves_after_exec() {
+    let tmp = TempDir::new("persist-flushall-multi");
+    let dir = tmp.path();
+    let h = start(dir, &[("save", "3600 1")]).unwrap();
+    let mut con = client(&h);
+    populate(&mut con);
+    let _: () = redis::cmd("SAVE").query(&mut con).unwrap();
+    let (r,): (String,) = redis::pipe()
+        .atomic()
+        .cmd("FLUSHALL")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(r, "OK");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while info_field(&mut con, "rdb_changes_since_last_save") != "0" {
+        assert!(Instant::now() < deadline, "no save after the transaction");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (h, mut con) = shutdown_and_restart(h, con, dir, "NOSAVE");
+    assert_eq!(digest(&mut con), Vec::new());
+    drop(con);
+    h.shutdown();
+}
+
+fn debug(con: &mut Connection, args: &[&str]) -> redis::RedisResult<String> {
+    redis::cmd("DEBUG").arg(args).query(con)
+}
+
+fn err_text(r: redis::RedisResult<String>) -> String {
+    let e = r.unwrap_err();
+    format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
+}
+
+/// DEBUG RELOAD saves, flushes and loads the dump back: every type, value and absolute
+/// expire time in every database survives, and, as in Redis, neither the flush nor the load
+/// count as changes nor as a save in `rdb_saves`.
+#[test]
+fn debug_reload_keeps_the_keyspace() {
+    let tmp = TempDir::new("persist-reload");
+    let dir = tmp.path();
+    let h = start(dir, &[("enable-debug-command", "yes")]).unwrap();
+    let mut con = client(&h);
+    populate(&mut con);
+    let before = digest(&mut con);
+    assert_eq!(before.len(), 25);
+    let saves = info_field(&mut con, "rdb_saves");
+    assert_eq!(debug(&mut con, &["RELOAD"]).unwrap(), "OK");
+    assert_eq!(digest(&mut con), before);
+    assert_eq!(info_field(&mut con, "rdb_changes_since_last_save"), "0");
+    assert_eq!(info_field(&mut con, "rdb_saves"), saves);
+    let enc: String = redis::cmd("OBJECT")
+        .arg("ENCODING")
+        .arg("bigset")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(enc, "hashtable");
+
+    // NOSAVE loads the dump as it is: a later write is gone, the change count stays.
+    let _: () = con.set("later", "1").unwrap();
+    let _: () = con.set("str", "changed").unwrap();
+    assert_eq!(debug(&mut con, &["reload", "nosave"]).unwrap(), "OK");
+    assert_eq!(digest(&mut con), before);
+    assert_eq!(info_field(&mut con, "rdb_changes_since_last_save"), "2");
+    // NOFLUSH keeps keys the dump does not have; MERGE is accepted.
+    let _: () = con.set("later", "1").unwrap();
+    let r = debug(&mut con, &["RELOAD", "NOSAVE", "NOFLUSH", "MERGE"]);
+    assert_eq!(r.unwrap(), "OK");
+    let later: Option<String> = con.get("later").unwrap();
+    assert_eq!(later.as_deref(), Some("1"));
+    assert_eq!(digest(&mut con).len(), before.len() + 1);
+
+    assert_eq!(
+        err_text(debug(&mut con, &["RELOAD", "NOSAVE", "FAST"])),
+        "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
+    );
+    // Inside MULTI it is refused (EXEC holds every shard lock it needs), not left to hang.
+    let r: redis::RedisResult<(String,)> = redis::pipe()
+        .atomic()
+        .cmd("DEBUG")
+        .arg("RELOAD")
+        .query(&mut con);
+    let e = r.unwrap_err().to_string();
+    assert!(
+        e.contains("DEBUG RELOAD is not supported inside MULTI"),
+        "{e}"
+    );
+    // No dump to load: as Redis, the data set is flushed first and stays empty.
+    std::fs::remove_file(dir.join("dump.rdb")).unwrap();
+    assert_eq!(
+        err_text(debug(&mut con, &["RELOAD", "NOSAVE"])),
+        "ERR Error trying to load the RDB dump"
+    );
+    assert_eq!(digest(&mut con), Vec::new());
+    drop(con);
+    h.shutdown();
+}
+
+#[test]
+fn debug_reload_obeys_enable_debug_command() {
+    let tmp = TempDir::new("persist-reload-denied");
+    let h = start(tmp.path(), &[]).unwrap();
+    let mut con = client(&h);
+    let _: () = con.set("k", "v").unwrap();
+    let e = err_text(debug(&mut con, &["RELOAD"]));
+    assert!(e.starts_with("ERR DEBUG command not allowed."), "{e}");
+    assert!(!tmp.path().join("dump.rdb").exists());
+    drop(con);
+    h.shutdown();
+    // `local`: our client connects over loopback.
+    let h = start(tmp.path(), &[("enable-debug-command", "local")]).unwrap();
+    let mut con = client(&h);
+    let _: () = con.set("k", "v").unwrap();
+    assert_eq!(debug(&mut con, &["RELOAD"]).unwrap(), "OK");
+    let v: Option<String> = con.get("k").unwrap();
+    assert_eq!(v.as_deref(), Some("v"));
+    drop(con);
+    h.shutdown();
+}

@@ -19,6 +19,10 @@
 //! of 4 MiB or more is loaded by one thread per core (up to 8): every thread parses the
 //! whole file, decodes and stores only the keys of its share of the shards, and skips the
 //! other values undecoded (parsing is a small part of the cost; storing is the rest).
+//! A `RESIZEDB` hint sizes the database's shard tables before its keys arrive (bounded by
+//! what the rest of the file can hold), so they do not rehash on the way; `IDLE` and `FREQ`
+//! hints restore a key's idle time (any policy but LFU) or LFU counter (LFU policies), as
+//! Redis does, and a save writes them under the LRU and LFU policies, as Redis does.
 //! Expired keys are skipped, empty collections too (as Redis 7.0), `FUNCTION2` and module
 //! AUX records are skipped and counted, streams and other modules' values are refused.
 //! Collections are rebuilt through their own insert paths, so they end in the encoding
@@ -54,7 +58,7 @@ mod tests;
 pub use crc64::crc64;
 pub use load::{LoadOptions, LoadStats, RdbSummary, check_rdb, check_rdb_with};
 #[allow(unused_imports)]
-pub(crate) use write::{write_entry, write_file};
+pub(crate) use write::{AccessHint, write_entry, write_entry_hinted, write_file};
 
 /// How a snapshot is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -432,3 +432,102 @@ fn redis_refuses_our_module_records_by_name() {
         eprintln!("  redis: {l}");
     }
 }
+
+/// LFU counters from redis-server: its dump under `allkeys-lfu` carries each key's counter
+/// (`FREQ`), and a cache under an LFU policy reports the same `OBJECT FREQ` after loading it.
+/// (`lfu-log-factor 0` on both sides makes every read count.)
+#[test]
+fn lfu_counters_of_a_redis_dump_load_as_saved() {
+    if !enabled() {
+        eprintln!("skipped: set SABAODY_DIFF=1 to run against redis-server");
+        return;
+    }
+    let lfu = ["--maxmemory-policy", "allkeys-lfu", "--lfu-log-factor", "0"];
+    let a = RedisServer::start(&[&ARGS[..], &lfu[..]].concat()).unwrap_or_else(|e| panic!("{e}"));
+    let mut r = Conn::open(&a);
+    for (key, reads) in [("cold", 0), ("warm", 7), ("hot", 60)] {
+        assert!(matches!(
+            r.cmd(&[b"SET", key.as_bytes(), b"v"]),
+            Value::Simple(_)
+        ));
+        for _ in 0..reads {
+            r.cmd(&[b"GET", key.as_bytes()]);
+        }
+    }
+    assert!(matches!(
+        r.cmd(&[b"HSET", b"h", b"f", b"v"]),
+        Value::Simple(_) | Value::Int(_)
+    ));
+    assert!(matches!(r.cmd(&[b"SAVE"]), Value::Simple(_)));
+    let bytes = std::fs::read(a.dir().join("dump.rdb")).unwrap();
+    let c = Cache::builder()
+        .databases(16)
+        .housekeeping(false)
+        .eviction_policy(crate::EvictionPolicy::AllKeysLfu)
+        .build();
+    c.load_rdb(&mut &bytes[..])
+        .unwrap_or_else(|e| panic!("{e}"));
+    for key in ["cold", "warm", "hot", "h"] {
+        let theirs = r.cmd(&[b"OBJECT", b"FREQ", key.as_bytes()]).int();
+        let ours = c.object_freq(key).unwrap().map(i64::from);
+        assert_eq!(ours, Some(theirs), "OBJECT FREQ {key}");
+        eprintln!("OBJECT FREQ {key}: {theirs}");
+    }
+    assert_eq!(c.object_freq("hot").unwrap(), Some(65));
+}
+
+/// The other way: our dump under LRU and LFU policies carries `IDLE` / `FREQ`, and
+/// redis-server started on it under the same policy reports them.
+#[test]
+fn redis_restores_the_idle_times_and_counters_we_save() {
+    if !enabled() {
+        eprintln!("skipped: set SABAODY_DIFF=1 to run against redis-server");
+        return;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    for (policy, name) in [
+        (crate::EvictionPolicy::AllKeysLru, "allkeys-lru"),
+        (crate::EvictionPolicy::AllKeysLfu, "allkeys-lfu"),
+    ] {
+        // On a minute boundary, so the LFU decay below is exactly six periods.
+        let clock = crate::ManualClock::new((now - 1_000_000) / 60_000 * 60_000);
+        let c = Cache::builder()
+            .databases(16)
+            .housekeeping(false)
+            .clock(clock.clone())
+            .eviction_policy(policy)
+            .lfu_log_factor(0)
+            .build();
+        c.set("old", "1").unwrap();
+        clock.advance(Duration::from_secs(600));
+        c.set("new", "2").unwrap();
+        for _ in 0..30 {
+            c.get("new").unwrap();
+        }
+        clock.advance(Duration::from_secs(400));
+        let dir = TempDir::new("rdb-hints");
+        let mut file = Vec::new();
+        c.save_rdb(&mut file, SaveOptions::default()).unwrap();
+        std::fs::write(dir.path().join("dump.rdb"), file).unwrap();
+        let mut server = spawn(&dir, &["--maxmemory-policy", name]);
+        if server.wait_ready().is_err() {
+            panic!("redis-server refused our dump:\n{}", server.log());
+        }
+        let mut r = Conn::open(&server);
+        if policy.is_lfu() {
+            // 6.7 minutes after the last read: decayed by six before saving; `old`, never
+            // read in 16 minutes, by all of its five.
+            let freq = |r: &mut Conn, k: &[u8]| r.cmd(&[b"OBJECT", b"FREQ", k]).int();
+            assert_eq!(freq(&mut r, b"new"), 35 - 6);
+            assert_eq!(freq(&mut r, b"old"), 0);
+        } else {
+            let idle = |r: &mut Conn, k: &[u8]| r.cmd(&[b"OBJECT", b"IDLETIME", k]).int();
+            let (old, new) = (idle(&mut r, b"old"), idle(&mut r, b"new"));
+            assert!((1000..1005).contains(&old), "OBJECT IDLETIME old: {old}");
+            assert!((400..405).contains(&new), "OBJECT IDLETIME new: {new}");
+        }
+    }
+}

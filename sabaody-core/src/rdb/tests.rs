@@ -5,7 +5,7 @@ use super::{listpack, write};
 use crate::prelude::*;
 use crate::shard::View;
 use crate::value::Value;
-use crate::{BloomConfig, Cache, ExpireCondition, ManualClock, ZAddOptions};
+use crate::{BloomConfig, Cache, EvictionPolicy, ExpireCondition, ManualClock, ZAddOptions};
 use std::collections::BTreeMap;
 
 const NOW: i64 = 1_700_000_000_000;
@@ -1019,4 +1019,253 @@ fn quicklist_plain_nodes_and_empty_nodes_load() {
         e.reason().contains("unknown quicklist node container 3"),
         "{e}"
     );
+}
+
+#[test]
+fn eviction_hints_byte_for_byte() {
+    let o = SaveOptions::default();
+    let mut out = Vec::new();
+    let k = b"k".as_slice();
+    write_entry_hinted(&mut out, k, View::Inline(b"v"), None, AccessHint::None, &o);
+    assert_eq!(out, b"\x00\x01k\x01v");
+    out.clear();
+    // Redis's order: expire time, then the hint, then the value type.
+    let hint = AccessHint::IdleSecs(300);
+    write_entry_hinted(&mut out, k, View::Inline(b"v"), Some(0x0102), hint, &o);
+    assert_eq!(out, b"\xfc\x02\x01\0\0\0\0\0\0\xf8\x41\x2c\x00\x01k\x01v");
+    out.clear();
+    write_entry_hinted(&mut out, k, View::Int(7), None, AccessHint::Freq(200), &o);
+    assert_eq!(out, b"\xf9\xc8\x00\x01k\xc0\x07");
+}
+
+/// A cache with `policy` on `clock`, LFU counters incremented on every access.
+fn policy_cache(clock: &ManualClock, policy: EvictionPolicy) -> Cache {
+    Cache::builder()
+        .databases(2)
+        .shards(8)
+        .clock(clock.clone())
+        .housekeeping(false)
+        .eviction_policy(policy)
+        .lfu_log_factor(0)
+        .build()
+}
+
+fn saved(c: &Cache) -> Vec<u8> {
+    let mut file = Vec::new();
+    c.save_rdb(&mut file, SaveOptions::default()).unwrap();
+    file
+}
+
+#[test]
+fn lru_idle_times_survive_a_save_and_load() {
+    use std::time::Duration;
+    for policy in [EvictionPolicy::AllKeysLru, EvictionPolicy::VolatileLru] {
+        let clock = ManualClock::new(NOW);
+        let c = policy_cache(&clock, policy);
+        c.set("old", "1").unwrap();
+        c.set("read", "2").unwrap();
+        c.sadd("set", &["a", "b"]).unwrap();
+        c.db(1).unwrap().set("other-db", "x").unwrap();
+        clock.advance(Duration::from_secs(100));
+        c.get("read").unwrap();
+        clock.advance(Duration::from_secs(30));
+        let file = saved(&c);
+        // One `IDLE` per key more than without hints: the opcode and a length of two bytes
+        // for 130 s, of one for 30 s.
+        c.set_eviction_policy(EvictionPolicy::NoEviction);
+        assert_eq!(file.len(), saved(&c).len() + 3 * 3 + 2, "{policy:?}");
+
+        // Loaded a minute later: the idle time goes on from the saved value (Redis: under
+        // any policy but LFU).
+        clock.advance(Duration::from_secs(60));
+        for loader in [
+            policy,
+            EvictionPolicy::NoEviction,
+            EvictionPolicy::AllKeysRandom,
+        ] {
+            let l = policy_cache(&clock, loader);
+            l.load_rdb(&mut &file[..]).unwrap();
+            assert_eq!(l.object_idletime("old").unwrap(), Some(130), "{loader:?}");
+            assert_eq!(l.object_idletime("read").unwrap(), Some(30));
+            clock.advance(Duration::from_secs(5));
+            assert_eq!(l.object_idletime("old").unwrap(), Some(135));
+            assert_eq!(l.object_idletime("read").unwrap(), Some(35));
+            assert_eq!(l.object_idletime("set").unwrap(), Some(135));
+            let db1 = l.db(1).unwrap();
+            assert_eq!(db1.object_idletime("other-db").unwrap(), Some(135));
+        }
+        // An LFU cache ignores `IDLE`: keys start at the initial counter.
+        let l = policy_cache(&clock, EvictionPolicy::AllKeysLfu);
+        l.load_rdb(&mut &file[..]).unwrap();
+        assert_eq!(l.object_freq("old").unwrap(), Some(5));
+    }
+}
+
+#[test]
+fn lfu_counters_survive_a_save_and_load() {
+    use std::time::Duration;
+    for policy in [EvictionPolicy::AllKeysLfu, EvictionPolicy::VolatileLfu] {
+        let clock = ManualClock::new(NOW);
+        let c = policy_cache(&clock, policy);
+        c.set("cold", "1").unwrap();
+        c.set("hot", "2").unwrap();
+        c.hset("h", &[("f", "v")]).unwrap();
+        for _ in 0..40 {
+            c.get("hot").unwrap();
+        }
+        for _ in 0..3 {
+            c.hget("h", "f").unwrap();
+        }
+        assert_eq!(c.object_freq("hot").unwrap(), Some(45));
+        // Three minutes idle: the saved counter is the decayed one (`lfu-decay-time 1`).
+        clock.advance(Duration::from_secs(180));
+        let file = saved(&c);
+        c.set_eviction_policy(EvictionPolicy::NoEviction);
+        assert_eq!(file.len(), saved(&c).len() + 2 * 3, "{policy:?}");
+
+        // Loaded an hour later: the counter is restored as read now, so no decay since.
+        clock.advance(Duration::from_secs(3600));
+        for loader in [policy, EvictionPolicy::AllKeysLfu] {
+            let l = policy_cache(&clock, loader);
+            l.load_rdb(&mut &file[..]).unwrap();
+            assert_eq!(l.object_freq("hot").unwrap(), Some(42), "{loader:?}");
+            assert_eq!(l.object_freq("cold").unwrap(), Some(2));
+            assert_eq!(l.object_freq("h").unwrap(), Some(5));
+            clock.advance(Duration::from_secs(60));
+            assert_eq!(l.object_freq("hot").unwrap(), Some(41));
+        }
+        // A cache that is not LFU ignores `FREQ`: the keys were just loaded.
+        let l = policy_cache(&clock, EvictionPolicy::AllKeysLru);
+        l.load_rdb(&mut &file[..]).unwrap();
+        assert_eq!(l.object_idletime("hot").unwrap(), Some(0));
+    }
+}
+
+#[test]
+fn hints_apply_to_the_next_key_only_and_on_every_loader_thread() {
+    let mut r = Rdb::new(10);
+    r.raw(&[RDB_OPCODE_SELECTDB]).len(0);
+    for i in 0..200 {
+        if i % 2 == 0 {
+            r.raw(&[RDB_OPCODE_IDLE]).len(1000 + i);
+            r.raw(&[RDB_OPCODE_FREQ, (i % 256) as u8]);
+        }
+        r.key(RDB_TYPE_STRING, &format!("k{i}")).s(b"v");
+    }
+    // A huge idle time (Redis's LRU clock would wrap it) is held as the longest we keep.
+    r.raw(&[RDB_OPCODE_IDLE]).len(u64::MAX);
+    r.key(RDB_TYPE_STRING, "ancient").s(b"v");
+    let bytes = r.finish(true);
+    for workers in [1, 3] {
+        let clock = ManualClock::new(NOW);
+        let c = policy_cache(&clock, EvictionPolicy::AllKeysLru);
+        c.load_rdb_workers(&bytes, &LoadOptions::default(), workers)
+            .unwrap();
+        for i in 0..200u64 {
+            let want = if i % 2 == 0 { 1000 + i } else { 0 };
+            let got = c.object_idletime(format!("k{i}")).unwrap();
+            assert_eq!(got, Some(want), "k{i} with {workers} workers");
+        }
+        let ancient = c.object_idletime("ancient").unwrap();
+        assert_eq!(ancient, Some(u64::from(u32::MAX) / 1000));
+        let c = policy_cache(&clock, EvictionPolicy::VolatileLfu);
+        c.load_rdb_workers(&bytes, &LoadOptions::default(), workers)
+            .unwrap();
+        for i in 0..200u64 {
+            let want = if i % 2 == 0 { (i % 256) as u8 } else { 5 };
+            let got = c.object_freq(format!("k{i}")).unwrap();
+            assert_eq!(got, Some(want), "k{i} with {workers} workers");
+        }
+    }
+}
+
+/// Loads of a 1M-key dump on one thread, with and without its `RESIZEDB` hint, interleaved,
+/// `SABAODY_LOADS` times each (default 5):
+/// `cargo test --release -p sabaody-core --lib rdb::tests::timing_load_1m_keys -- --ignored --nocapture`
+#[test]
+#[ignore = "timing; run in release"]
+fn timing_load_1m_keys() {
+    use std::time::Instant;
+    let loads: usize = std::env::var("SABAODY_LOADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let c = Cache::builder().housekeeping(false).build();
+    for i in 0..1_000_000u32 {
+        c.set(format!("key:{i}"), format!("val:{i:06}")).unwrap();
+    }
+    let hinted = dump(&c, &SaveOptions::default());
+    drop(c);
+    // `SELECTDB 0`, then `RESIZEDB` 1000000 (a 32-bit length) and 0: cut the hint out.
+    let at = hinted
+        .windows(3)
+        .position(|w| w == [RDB_OPCODE_SELECTDB, 0, RDB_OPCODE_RESIZEDB])
+        .unwrap()
+        + 2;
+    let mut bare = [&hinted[..at], &hinted[at + 7..]].concat();
+    let body = bare.len() - 8;
+    let crc = crc64(0, &bare[..body]).to_le_bytes();
+    bare[body..].copy_from_slice(&crc);
+    let mut best = [(f64::MAX, f64::MAX); 2];
+    for _ in 0..loads {
+        for (file, b) in [&hinted, &bare].into_iter().zip(&mut best) {
+            let fresh = Cache::builder().housekeeping(false).build();
+            let (t, c0) = (Instant::now(), cpu_ms());
+            let st = fresh
+                .load_rdb_workers(file, &LoadOptions::default(), 1)
+                .unwrap();
+            b.0 = b.0.min(t.elapsed().as_secs_f64() * 1e3);
+            b.1 = b.1.min(cpu_ms() - c0);
+            assert_eq!(st.keys, 1_000_000);
+        }
+    }
+    for (name, (wall, cpu)) in ["with RESIZEDB", "without"].iter().zip(best) {
+        eprintln!(
+            "load 1M keys on one thread {name}, best of {loads}: {wall:.0} ms wall, {cpu:.0} ms CPU"
+        );
+    }
+}
+
+#[test]
+fn resizedb_sizes_the_tables_once_and_a_hostile_hint_is_bounded() {
+    let c = cache();
+    for i in 0..10_000 {
+        c.set(format!("key:{i}"), "v").unwrap();
+    }
+    c.db(1).unwrap().set("one", "1").unwrap();
+    let bytes = dump(&c, &SaveOptions::default());
+    for workers in [1, 2] {
+        let d = cache();
+        d.load_rdb_workers(&bytes, &LoadOptions::default(), workers)
+            .unwrap();
+        // Each shard of db 0 was sized once, by the hint, and did not grow after.
+        for gid in d.store.db_range(0) {
+            let epoch = d.store.slots[gid].shard.read().epoch;
+            assert_eq!(epoch, 1, "shard {gid} with {workers} workers");
+        }
+        assert_eq!(contents(&d), contents(&c));
+    }
+
+    // A file announcing millions of keys reserves no more than its bytes could hold.
+    for claimed in [1 << 22, 1 << 60] {
+        let mut r = Rdb::new(10);
+        r.raw(&[RDB_OPCODE_SELECTDB]).len(0);
+        r.raw(&[RDB_OPCODE_RESIZEDB]).len(claimed).len(claimed);
+        for i in 0..100 {
+            r.key(RDB_TYPE_STRING, &format!("k{i}")).s(b"v");
+        }
+        let bytes = r.finish(true);
+        let d = cache();
+        assert_eq!(d.load_rdb(&mut &bytes[..]).unwrap().keys, 100);
+        let buckets: usize = d
+            .store
+            .db_range(0)
+            .map(|g| d.store.slots[g].shard.read().num_buckets())
+            .sum();
+        assert!(
+            buckets <= 8 * 256,
+            "{buckets} buckets for a file of {} bytes",
+            bytes.len()
+        );
+    }
 }

@@ -14,6 +14,8 @@
 //! any string, as Redis does.
 
 use super::*;
+use crate::EvictionPolicy;
+use crate::evict::Tracking;
 use crate::shard::View;
 use crate::value::Value;
 use std::cell::RefCell;
@@ -128,9 +130,46 @@ fn with_blob(f: impl FnOnce(&mut Vec<u8>)) {
     });
 }
 
+/// The eviction hint written before a key, as Redis 7.0 writes one under its
+/// `maxmemory-policy`: the idle time in seconds under an LRU policy (`IDLE`), the decayed
+/// LFU counter under an LFU policy (`FREQ`), nothing under the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AccessHint {
+    None,
+    IdleSecs(u64),
+    Freq(u8),
+}
+
+impl AccessHint {
+    /// Whether a save under `policy` writes hints.
+    pub(crate) fn saved_under(policy: EvictionPolicy) -> bool {
+        matches!(
+            policy,
+            EvictionPolicy::AllKeysLru
+                | EvictionPolicy::VolatileLru
+                | EvictionPolicy::AllKeysLfu
+                | EvictionPolicy::VolatileLfu
+        )
+    }
+
+    /// The hint saved for a key whose access stamp is `stamp`, under `policy` (Redis writes
+    /// `IDLE` only under the LRU policies, `FREQ` only under the LFU ones).
+    pub(crate) fn of(t: &Tracking, policy: EvictionPolicy, stamp: u32) -> AccessHint {
+        match policy {
+            EvictionPolicy::AllKeysLru | EvictionPolicy::VolatileLru => {
+                AccessHint::IdleSecs(t.idle_ms(stamp) / 1000)
+            }
+            EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu => {
+                AccessHint::Freq(t.lfu_decayed(stamp))
+            }
+            _ => AccessHint::None,
+        }
+    }
+}
+
 /// Appends one key-value record to `out`: an `EXPIRETIME_MS` opcode first when `expire_at_ms`
 /// is set, then the value type, the key and the value, in an encoding Redis 7.0 loads.
-#[allow(dead_code)] // called by the snapshot (`snapshot.rs`)
+#[allow(dead_code)] // tests; the snapshot calls `write_entry_hinted`
 pub(crate) fn write_entry(
     out: &mut Vec<u8>,
     key: &[u8],
@@ -138,9 +177,33 @@ pub(crate) fn write_entry(
     expire_at_ms: Option<i64>,
     opts: &SaveOptions,
 ) {
+    write_entry_hinted(out, key, val, expire_at_ms, AccessHint::None, opts);
+}
+
+/// [`write_entry`] with the key's eviction hint (`IDLE` or `FREQ`) between the expire time
+/// and the value type, in Redis's order.
+pub(crate) fn write_entry_hinted(
+    out: &mut Vec<u8>,
+    key: &[u8],
+    val: View<'_>,
+    expire_at_ms: Option<i64>,
+    hint: AccessHint,
+    opts: &SaveOptions,
+) {
     if let Some(t) = expire_at_ms {
         out.push(RDB_OPCODE_EXPIRETIME_MS);
         out.extend_from_slice(&t.to_le_bytes());
+    }
+    match hint {
+        AccessHint::None => {}
+        AccessHint::IdleSecs(s) => {
+            out.push(RDB_OPCODE_IDLE);
+            put_len(out, s);
+        }
+        AccessHint::Freq(f) => {
+            out.push(RDB_OPCODE_FREQ);
+            out.push(f);
+        }
     }
     let c = opts.compression;
     let value = match val {

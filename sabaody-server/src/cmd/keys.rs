@@ -217,7 +217,7 @@ fn exists_in(ctx: &Ctx<'_, '_>, db: usize, key: &[u8]) -> bool {
 }
 
 /// Marks the WATCHers of keys about to be flushed (only keys that exist, as Redis).
-fn touch_watched(ctx: &Ctx<'_, '_>, db: Option<usize>) {
+pub(crate) fn touch_watched(ctx: &Ctx<'_, '_>, db: Option<usize>) {
     let watched = ctx.shared.watches.watched_in(|d| db.is_none_or(|x| x == d));
     for (d, key) in watched {
         if exists_in(ctx, d, &key) {
@@ -246,7 +246,7 @@ pub(crate) fn flushall(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(),
     ks!(ctx, k => k.flush_all());
     // Client id 0 is the AOF replay's: no save while loading.
     if ctx.client.id != 0 {
-        crate::persist::after_flushall(ctx.shared);
+        crate::persist::after_flushall(ctx.shared, ctx.tx.is_some());
     }
     ctx.ok();
     Ok(())

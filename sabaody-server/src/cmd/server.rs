@@ -553,7 +553,7 @@ pub(crate) fn bgsave(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
 }
 
 /// ```text
-/// DEBUG SLEEP seconds | DEBUG HELP
+/// DEBUG SLEEP seconds | DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE] | DEBUG HELP
 /// ```
 pub(crate) fn debug(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let sub = args.next_bytes()?;
@@ -576,17 +576,81 @@ pub(crate) fn debug(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
             std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));
         }
         ctx.ok();
+    } else if is(sub, b"RELOAD") {
+        debug_allowed(ctx)?;
+        reload(ctx, args)?;
     } else if is(sub, b"HELP") {
-        write::array_len(ctx.out, 2);
+        write::array_len(ctx.out, 4);
         write::simple(
             ctx.out,
             b"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        );
+        write::simple(ctx.out, b"RELOAD [option ...]");
+        write::simple(
+            ctx.out,
+            b"    Save the RDB on disk and reload it back to memory. Options: MERGE, NOFLUSH, NOSAVE.",
         );
         write::simple(ctx.out, b"SLEEP <seconds>");
     } else {
         return Err(unknown_subcommand("debug", sub));
     }
     Ok(())
+}
+
+/// Redis 7.0's `enable-debug-command`: `no` refuses DEBUG, `local` allows it from loopback
+/// and Unix socket connections only.
+fn debug_allowed(ctx: &Ctx<'_, '_>) -> Result<(), CmdError> {
+    let allowed = match ctx.shared.config.read().enable_debug_command.as_str() {
+        "yes" => true,
+        "local" => ctx.client.info.addr.is_none_or(|a| a.ip().is_loopback()),
+        _ => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(CmdError::msg(
+            "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+        ))
+    }
+}
+
+/// ```text
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]
+/// ```
+/// Saves the dump, empties the data set and loads the dump back (`persist::debug_reload`).
+/// Inside MULTI it is refused: the transaction holds every shard lock the save and the load
+/// need (Redis runs it inside EXEC).
+fn reload(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let (mut save, mut flush) = (true, true);
+    for a in args.rest() {
+        if is(a, b"NOSAVE") {
+            save = false;
+        } else if is(a, b"NOFLUSH") {
+            flush = false;
+        } else if !is(a, b"MERGE") {
+            return Err(CmdError::msg(
+                "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+            ));
+        }
+    }
+    if ctx.tx.is_some() {
+        return Err(CmdError::msg(
+            "ERR DEBUG RELOAD is not supported inside MULTI",
+        ));
+    }
+    if flush {
+        super::keys::touch_watched(ctx, None);
+    }
+    match crate::persist::debug_reload(ctx.shared, save, flush) {
+        Ok(()) => {
+            ctx.ok();
+            Ok(())
+        }
+        Err(crate::persist::ReloadError::Save) => Err(CmdError::msg("ERR")),
+        Err(crate::persist::ReloadError::Load) => {
+            Err(CmdError::msg("ERR Error trying to load the RDB dump"))
+        }
+    }
 }
 
 /// ```text
