@@ -140,6 +140,9 @@ pub(crate) fn write_commands(
     key: &[u8],
     val: View<'_>,
     expire_at_ms: Option<i64>,
+    // Idle time / LFU counter: a command base has no place for them (Redis's rewrite drops
+    // them too); an RDB base keeps them.
+    _hint: crate::rdb::AccessHint,
     opts: &SaveOptions,
 ) {
     match val {
