@@ -95,22 +95,48 @@ fn save_options(c: &Config) -> SaveOptions {
 
 static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
-/// Bytes written between two `fdatasync`s of a snapshot file with `rdb-save-incremental-fsync
-/// yes`, as Redis (4 MB): the dirty pages reach the disk as the save goes instead of in one
-/// burst at its final fsync.
-const AUTOSYNC_BYTES: u64 = 4 << 20;
+/// Bytes written between two `fdatasync`s of a snapshot or AOF base file with
+/// `rdb-save-incremental-fsync` / `aof-rewrite-incremental-fsync yes`, as Redis's
+/// `REDIS_AUTOSYNC_BYTES` (4 MB): the dirty pages reach the disk as the file is written
+/// instead of in one burst at its final fsync.
+pub(crate) const AUTOSYNC_BYTES: u64 = 4 << 20;
 
 /// A file that syncs its data every `every` bytes written (0: never), and fails its writes
-/// once its save is cancelled.
-struct AutoSync {
-    file: File,
-    every: u64,
-    unsynced: u64,
+/// once its save is cancelled. Used by snapshots and by AOF rewrites.
+#[derive(Debug)]
+pub(crate) struct AutoSync {
+    pub(crate) file: File,
+    pub(crate) every: u64,
+    pub(crate) unsynced: u64,
+    /// Syncs done so far.
+    pub(crate) syncs: u64,
     cancel: Option<Cancel>,
 }
 
+impl AutoSync {
+    /// Syncs every [`AUTOSYNC_BYTES`] when `incremental`, else never.
+    pub(crate) fn new(file: File, incremental: bool) -> AutoSync {
+        Self::every(file, if incremental { AUTOSYNC_BYTES } else { 0 })
+    }
+
+    /// Syncs every `every` bytes (0: never).
+    pub(crate) fn every(file: File, every: u64) -> AutoSync {
+        AutoSync {
+            file,
+            every,
+            unsynced: 0,
+            syncs: 0,
+            cancel: None,
+        }
+    }
+
+    pub(crate) fn into_file(self) -> File {
+        self.file
+    }
+}
+
 /// A save's cancellation: it stops when the counter holds its number.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub(crate) struct Cancel {
     flag: Arc<AtomicU64>,
     seq: u64,
@@ -133,6 +159,7 @@ impl Write for AutoSync {
         if self.every > 0 && self.unsynced >= self.every {
             self.file.sync_data()?;
             self.unsynced = 0;
+            self.syncs += 1;
         }
         Ok(n)
     }
@@ -173,10 +200,8 @@ fn write_snapshot_cancellable(
     ));
     let result = (|| {
         let file = AutoSync {
-            file: File::create(&tmp)?,
-            every: if incremental { AUTOSYNC_BYTES } else { 0 },
-            unsynced: 0,
             cancel,
+            ..AutoSync::new(File::create(&tmp)?, incremental)
         };
         let mut w = BufWriter::with_capacity(1 << 20, file);
         let stats = snap.write_with_aux(&mut w, aux)?;
@@ -638,12 +663,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sabaody-autosync-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("f");
-        let mut w = AutoSync {
-            file: std::fs::File::create(&path).unwrap(),
-            every: 10,
-            unsynced: 0,
-            cancel: None,
-        };
+        let mut w = AutoSync::every(std::fs::File::create(&path).unwrap(), 10);
         let mut synced_after = Vec::new();
         for i in 0u8..25 {
             w.write_all(&[i; 3]).unwrap();

@@ -15,6 +15,9 @@ use sabaody_resp::write;
 use super::manifest::{Entry, Kind, Manifest, sync_dir};
 use super::{Aof, Disk, file_name, open_append};
 use crate::cmd::{Args, CmdError, Ctx};
+#[cfg(test)]
+use crate::persist::AUTOSYNC_BYTES;
+use crate::persist::AutoSync;
 use crate::server::Shared;
 
 /// What the background half of a rewrite needs.
@@ -50,61 +53,6 @@ impl BaseSnapshot {
             BaseSnapshot::Rdb(s) => s.write_with_aux(w, &[("aof-base", b"1")]).map(|_| ()),
             BaseSnapshot::Commands(s) => s.write_to(w).map(|_| ()),
         }
-    }
-}
-
-/// Bytes written between two `fdatasync`s of a new base with `aof-rewrite-incremental-fsync
-/// yes`, as Redis's `REDIS_AUTOSYNC_BYTES` (4 MB): the dirty pages reach the disk as the
-/// rewrite goes instead of in one burst at its final fsync.
-const AUTOSYNC_BYTES: u64 = 4 << 20;
-
-/// A file that fdatasyncs every `every` bytes written (0: never).
-///
-/// The same idea as the RDB saver's private helper in `persist.rs`
-/// (`rdb-save-incremental-fsync`), which this one could replace.
-#[derive(Debug)]
-pub(crate) struct AutoSync {
-    file: File,
-    every: u64,
-    unsynced: u64,
-    /// Syncs done so far.
-    syncs: u64,
-}
-
-impl AutoSync {
-    /// Syncs every [`AUTOSYNC_BYTES`] when `incremental`, else never.
-    pub(crate) fn new(file: File, incremental: bool) -> AutoSync {
-        Self::every(file, if incremental { AUTOSYNC_BYTES } else { 0 })
-    }
-
-    fn every(file: File, every: u64) -> AutoSync {
-        AutoSync {
-            file,
-            every,
-            unsynced: 0,
-            syncs: 0,
-        }
-    }
-
-    pub(crate) fn into_file(self) -> File {
-        self.file
-    }
-}
-
-impl io::Write for AutoSync {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.unsynced += n as u64;
-        if self.every > 0 && self.unsynced >= self.every {
-            self.file.sync_data()?;
-            self.unsynced = 0;
-            self.syncs += 1;
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
     }
 }
 
@@ -576,23 +524,6 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let f = std::fs::File::create(dir.join("base")).unwrap();
         (dir, f)
-    }
-
-    #[test]
-    fn syncs_every_n_bytes_and_keeps_the_data() {
-        let (dir, f) = temp_file("n");
-        let mut w = AutoSync::every(f, 10);
-        for i in 0u8..25 {
-            w.write_all(&[i; 3]).unwrap();
-        }
-        // 75 bytes, 3 at a time: the count passes 10 after every 4th write (12 bytes).
-        assert_eq!(w.syncs, 6);
-        assert_eq!(w.unsynced, 3);
-        drop(w);
-        let data = std::fs::read(dir.join("base")).unwrap();
-        assert_eq!(data.len(), 75);
-        assert!(data.chunks(3).enumerate().all(|(i, c)| c == [i as u8; 3]));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
