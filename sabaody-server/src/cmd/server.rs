@@ -327,11 +327,18 @@ pub(crate) fn config(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
                 ))
             })?;
         }
+        let turn_on = updated.appendonly;
         let previous = std::mem::replace(&mut *ctx.shared.config.write(), updated);
         // Inside EXEC eviction waits for the cron, as in Redis (a lower maxmemory evicts
         // from a timer): the queued commands after it still see every key, and EXEC may hold
         // every shard lock, which evicting now would wait on.
         let in_exec = ctx.tx.is_some() || ctx.client.in_exec;
+        if in_exec && turn_on {
+            // As Redis 7.0's startAppendOnly inside EXEC: the log and the rewrite that writes
+            // its base start right after the EXEC, whose writes the base then holds. Nothing
+            // can fail here: a failure to start shows later (`aof_last_bgrewrite_status`).
+            ctx.shared.aof.schedule_start();
+        }
         if ctx.shared.refresh_cached_config(!in_exec).is_err() {
             // As Redis 7.0: every setting of this CONFIG SET goes back to its old value (the
             // AOF is still off: it was off before, or turning it on could not fail).
@@ -526,6 +533,7 @@ pub(crate) fn save(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), Cm
 /// ```text
 /// BGSAVE [SCHEDULE]
 /// ```
+/// Inside EXEC it is scheduled for right after it, as Redis 7.0 does.
 pub(crate) fn bgsave(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let schedule = match args.rest() {
         [] => false,
@@ -535,6 +543,13 @@ pub(crate) fn bgsave(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
     let p = &ctx.shared.persist;
     if p.bgsave_in_progress() {
         return Err(CmdError::msg("ERR Background save already in progress"));
+    }
+    if ctx.tx.is_some() || ctx.client.in_exec {
+        // As Redis 7.0 inside EXEC: the cut is taken right after it (`persist::after_exec`),
+        // so it holds every write of the transaction.
+        p.bgsave_scheduled.store(true, Ordering::Relaxed);
+        write::simple(ctx.out, b"Background saving scheduled");
+        return Ok(());
     }
     match crate::persist::bgsave(ctx.shared) {
         crate::persist::Start::Started => write::simple(ctx.out, b"Background saving started"),

@@ -133,6 +133,10 @@ pub(crate) fn exec(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), Cm
         });
     }
     shared.aof.end_tx();
+    // What BGSAVE, BGREWRITEAOF and CONFIG SET appendonly yes scheduled inside it.
+    if admin || shared.persist.bgsave_scheduled.load(Ordering::Relaxed) {
+        crate::persist::after_exec(shared, admin);
+    }
     end_watch(shared, client);
     Ok(())
 }
