@@ -76,6 +76,11 @@ impl Persist {
         self.bgsave_running.load(Relaxed)
     }
 
+    /// CONFIG RESETSTAT: `rdb_saves` starts from 0 again (as Redis's resetServerStats).
+    pub(crate) fn reset_stats(&self) {
+        self.saves.store(0, Relaxed);
+    }
+
     /// Starts counting changes from now (after loading a file at startup).
     pub(crate) fn mark_clean(&self, cache: &Cache) {
         self.changes_at_save.store(cache.change_count(), Relaxed);

@@ -583,6 +583,11 @@ impl Aof {
 
     // ----- INFO ------------------------------------------------------------------------------
 
+    /// CONFIG RESETSTAT: `aof_rewrites` starts from 0 again (as Redis's resetServerStats).
+    pub(crate) fn reset_stats(&self) {
+        self.inner.rewrite.lock().count = 0;
+    }
+
     /// The AOF lines of `INFO persistence`, as `(field, value)` pairs in Redis's order.
     pub(crate) fn info_fields(&self) -> Vec<(&'static str, String)> {
         let inner = &*self.inner;

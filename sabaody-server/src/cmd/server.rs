@@ -358,6 +358,8 @@ pub(crate) fn config(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
             st.reset();
         }
         ctx.shared.dbs[0].reset_stats();
+        ctx.shared.persist.reset_stats();
+        ctx.shared.aof.reset_stats();
         ctx.shared.slowlog.entries.lock().clear();
         ctx.ok();
     } else if is(sub, b"REWRITE") {
