@@ -635,8 +635,8 @@ fn debug_allowed(ctx: &Ctx<'_, '_>) -> Result<(), CmdError> {
 /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]
 /// ```
 /// Saves the dump, empties the data set and loads the dump back (`persist::debug_reload`).
-/// Inside MULTI it is refused: the transaction holds every shard lock the save and the load
-/// need (Redis runs it inside EXEC).
+/// Inside EXEC it runs as in Redis: EXEC runs such a transaction outside the all-shards
+/// lock, whose shard locks the save, the flush and the load take ([`runs_outside_tx`]).
 fn reload(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let (mut save, mut flush) = (true, true);
     for a in args.rest() {
@@ -651,6 +651,7 @@ fn reload(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
         }
     }
     if ctx.tx.is_some() {
+        // Not reached (see `runs_outside_tx`): refused rather than left to wait forever.
         return Err(CmdError::msg(
             "ERR DEBUG RELOAD is not supported inside MULTI",
         ));
@@ -667,6 +668,20 @@ fn reload(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
         Err(crate::persist::ReloadError::Load) => {
             Err(CmdError::msg("ERR Error trying to load the RDB dump"))
         }
+    }
+}
+
+/// Whether EXEC must run a transaction holding this queued admin command without the
+/// all-shards lock (command by command, still alone: an admin command makes EXEC hold the
+/// exclusive side of the AOF order lock): DEBUG RELOAD (its save, flush and load) and CONFIG
+/// RESETSTAT (it clears every shard's expired-keys counter) take shard locks that the
+/// transaction would hold.
+pub(crate) fn runs_outside_tx(spec: &CommandSpec, argv: &[bytes::Bytes]) -> bool {
+    let sub = |word: &[u8]| argv.get(1).is_some_and(|a| is(a, word));
+    match spec.name {
+        "debug" => sub(b"RELOAD"),
+        "config" => sub(b"RESETSTAT"),
+        _ => false,
     }
 }
 
