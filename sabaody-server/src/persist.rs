@@ -34,7 +34,8 @@ pub(crate) struct Persist {
     /// `Cache::change_count` at the cut of the last successful save.
     changes_at_save: AtomicU64,
     bgsave_running: AtomicBool,
-    /// A BGSAVE SCHEDULE waiting for the running snapshot (an AOF rewrite) to finish.
+    /// A BGSAVE waiting for the running snapshot (an AOF rewrite) to finish (BGSAVE
+    /// SCHEDULE), or for the EXEC it ran in to end.
     pub bgsave_scheduled: AtomicBool,
     last_bgsave_ok: AtomicBool,
     last_bgsave_secs: AtomicI64,
@@ -73,6 +74,11 @@ impl Persist {
 
     pub(crate) fn bgsave_in_progress(&self) -> bool {
         self.bgsave_running.load(Relaxed)
+    }
+
+    /// CONFIG RESETSTAT: `rdb_saves` starts from 0 again (as Redis's resetServerStats).
+    pub(crate) fn reset_stats(&self) {
+        self.saves.store(0, Relaxed);
     }
 
     /// Starts counting changes from now (after loading a file at startup).
@@ -380,10 +386,7 @@ pub(crate) fn cron(shared: &Shared) {
     if p.bgsave_in_progress() || shared.dbs[0].snapshot_in_progress() {
         return;
     }
-    if p.bgsave_scheduled.swap(false, Relaxed) {
-        if bgsave(shared) == Start::Busy {
-            p.bgsave_scheduled.store(true, Relaxed);
-        }
+    if start_scheduled_bgsave(shared) {
         return;
     }
     let now = unix_secs();
@@ -407,6 +410,36 @@ pub(crate) fn cron(shared: &Shared) {
         log_notice!("{n} changes in {secs} seconds. Saving...");
         bgsave(shared);
     }
+}
+
+/// Starts a scheduled BGSAVE (BGSAVE inside EXEC or BGSAVE SCHEDULE, FLUSHALL inside MULTI)
+/// unless another snapshot is being written, in which case it stays scheduled. Returns
+/// whether one was scheduled.
+fn start_scheduled_bgsave(shared: &Shared) -> bool {
+    let p = &shared.persist;
+    if !p.bgsave_scheduled.swap(false, Relaxed) {
+        return false;
+    }
+    if p.bgsave_in_progress()
+        || shared.dbs[0].snapshot_in_progress()
+        || bgsave(shared) == Start::Busy
+    {
+        p.bgsave_scheduled.store(true, Relaxed);
+    }
+    true
+}
+
+/// Right after EXEC: starts the snapshots its commands scheduled instead of taking their cut
+/// inside the transaction (which its later writes would not reach): the AOF's (its pending
+/// start, or BGREWRITEAOF) first, then a BGSAVE, as Redis's cron orders them; while one is
+/// being written the other stays scheduled for the cron. `exclusive`: the EXEC holds the
+/// exclusive side of the AOF order lock (it queued an admin command), which an AOF rewrite
+/// needs; without it only a BGSAVE (scheduled by FLUSHALL) is started.
+pub(crate) fn after_exec(shared: &Shared, exclusive: bool) {
+    if exclusive {
+        shared.aof.start_scheduled(shared);
+    }
+    start_scheduled_bgsave(shared);
 }
 
 pub(crate) fn changes_since_save(shared: &Shared) -> u64 {
@@ -467,7 +500,8 @@ fn cancel_bgsave(shared: &Shared, wait: bool) {
 /// configured the now-empty data set is saved at once (not counted in `rdb_saves`), so a
 /// restart cannot bring the flushed keys back from the previous dump. Inside MULTI/EXEC (the
 /// transaction holds every shard lock a snapshot needs), or while an AOF rewrite holds the
-/// snapshot, a BGSAVE is scheduled instead.
+/// snapshot, a BGSAVE is scheduled instead (started right after the EXEC, see
+/// [`after_exec`], or once the rewrite is done).
 pub(crate) fn after_flushall(shared: &Shared, in_transaction: bool) {
     cancel_bgsave(shared, !in_transaction);
     if shared.config.read().save.is_empty() {

@@ -297,6 +297,12 @@ struct Inner {
     disk: Mutex<Option<Disk>>,
     rewriting: AtomicBool,
     rewrite: Mutex<RewriteInfo>,
+    /// `CONFIG SET appendonly yes` ran inside EXEC: the log is opened and its rewrite started
+    /// right after the EXEC (or by the cron, if that failed), as Redis 7.0 schedules the
+    /// rewrite of `startAppendOnly` while `server.in_exec`. INFO shows the AOF enabled and a
+    /// rewrite scheduled meanwhile (Redis's `AOF_WAIT_REWRITE`); writes are not logged yet:
+    /// the rewrite's base holds them. Changed under the exclusive side of the order lock.
+    start_pending: AtomicBool,
     write_ok: AtomicBool,
     /// The last fsync of the everysec thread succeeded.
     fsync_ok: AtomicBool,
@@ -329,6 +335,7 @@ impl Aof {
             no_fsync_on_rewrite: AtomicBool::new(false),
             disk: Mutex::new(None),
             rewriting: AtomicBool::new(false),
+            start_pending: AtomicBool::new(false),
             rewrite: Mutex::new(RewriteInfo {
                 last_ok: true,
                 ..RewriteInfo::default()
@@ -356,6 +363,11 @@ impl Aof {
     #[inline]
     pub(crate) fn on(&self) -> bool {
         self.inner.on.load(Ordering::Relaxed)
+    }
+
+    /// Whether the AOF is on or about to be (Redis's `aof_state != AOF_OFF`: `aof_enabled`).
+    pub(crate) fn enabled(&self) -> bool {
+        self.on() || self.inner.start_pending.load(Ordering::Relaxed)
     }
 
     /// As Redis: while the AOF is on and its last write (or background fsync) failed, writes
@@ -464,10 +476,15 @@ impl Aof {
     }
 
     /// EXEC ends: logs the keys its commands found expired (or evicted) first, then its
-    /// writes, wrapped in MULTI/EXEC when there is more than one.
+    /// writes, wrapped in MULTI/EXEC when there is more than one. Nothing if the AOF was
+    /// turned off inside the transaction: as in Redis, which logs a transaction when EXEC
+    /// ends, none of it is in the log then.
     pub(crate) fn end_tx(&self) {
         let mut b = self.inner.buf.lock();
         let Some(tx) = b.tx.take() else { return };
+        if !self.on() {
+            return;
+        }
         for (db, key) in &tx.dels {
             b.emit(*db, &[&b"DEL"[..], key]);
         }
@@ -566,6 +583,11 @@ impl Aof {
 
     // ----- INFO ------------------------------------------------------------------------------
 
+    /// CONFIG RESETSTAT: `aof_rewrites` starts from 0 again (as Redis's resetServerStats).
+    pub(crate) fn reset_stats(&self) {
+        self.inner.rewrite.lock().count = 0;
+    }
+
     /// The AOF lines of `INFO persistence`, as `(field, value)` pairs in Redis's order.
     pub(crate) fn info_fields(&self) -> Vec<(&'static str, String)> {
         let inner = &*self.inner;
@@ -576,10 +598,12 @@ impl Aof {
             .map_or((0, 0), |d| (d.current_size(), d.base_size));
         let rw = inner.rewrite.lock();
         let rewriting = inner.rewriting.load(Ordering::Relaxed);
+        let enabled = self.enabled();
+        let scheduled = rw.scheduled || inner.start_pending.load(Ordering::Relaxed);
         let mut v = vec![
-            ("aof_enabled", u8::from(self.on()).to_string()),
+            ("aof_enabled", u8::from(enabled).to_string()),
             ("aof_rewrite_in_progress", u8::from(rewriting).to_string()),
-            ("aof_rewrite_scheduled", u8::from(rw.scheduled).to_string()),
+            ("aof_rewrite_scheduled", u8::from(scheduled).to_string()),
             ("aof_last_rewrite_time_sec", rw.last_secs.to_string()),
             (
                 "aof_current_rewrite_time_sec",
@@ -603,7 +627,7 @@ impl Aof {
                 .to_string(),
             ),
         ];
-        if self.on() {
+        if enabled {
             let pending = inner.appended.load(Ordering::Relaxed)
                 - inner
                     .written
@@ -611,7 +635,7 @@ impl Aof {
                     .min(inner.appended.load(Ordering::Relaxed));
             v.push(("aof_current_size", cur.to_string()));
             v.push(("aof_base_size", base.to_string()));
-            v.push(("aof_pending_rewrite", u8::from(rw.scheduled).to_string()));
+            v.push(("aof_pending_rewrite", u8::from(scheduled).to_string()));
             v.push(("aof_buffer_length", pending.to_string()));
             v.push(("aof_pending_bio_fsync", "0".to_string()));
             v.push(("aof_delayed_fsync", "0".to_string()));

@@ -329,11 +329,17 @@ impl Aof {
         Ok(true)
     }
 
-    /// Periodic work (loop 0, no lock held): a scheduled rewrite, or an automatic one when the
-    /// log grew by `auto-aof-rewrite-percentage` since the last rewrite and is past
-    /// `auto-aof-rewrite-min-size`.
+    /// Periodic work (loop 0, no lock held): the pending start of the log (retried every tick
+    /// while it fails, as Redis retries its scheduled rewrite), a scheduled rewrite, or an
+    /// automatic one when the log grew by `auto-aof-rewrite-percentage` since the last rewrite
+    /// and is past `auto-aof-rewrite-min-size`.
     pub(crate) fn cron(&self, shared: &Shared) {
         let inner = &*self.inner;
+        if inner.start_pending.load(Ordering::Acquire) {
+            let _order = self.enter_exclusive();
+            self.start_scheduled(shared);
+            return;
+        }
         if inner.rewriting.load(Ordering::Acquire) {
             return;
         }
@@ -359,6 +365,57 @@ impl Aof {
         }
     }
 
+    /// BGREWRITEAOF inside EXEC (Redis's `server.in_exec`): the rewrite is scheduled, and
+    /// starts right after the EXEC ([`Aof::start_scheduled`]), so its cut follows every write
+    /// of the transaction. Refused while a rewrite runs, as outside EXEC.
+    pub(crate) fn schedule_rewrite(&self) -> Result<(), String> {
+        if self.inner.rewriting.load(Ordering::Acquire) {
+            return Err("ERR Background append only file rewriting already in progress".into());
+        }
+        self.inner.rewrite.lock().scheduled = true;
+        Ok(())
+    }
+
+    /// `CONFIG SET appendonly yes` inside EXEC: the log starts right after the EXEC (see
+    /// `Inner::start_pending`). Nothing if the AOF is already on or about to be.
+    pub(crate) fn schedule_start(&self) {
+        if self.enabled() || !self.inner.started.load(Ordering::Acquire) {
+            return;
+        }
+        self.inner.start_pending.store(true, Ordering::Release);
+        log_notice!(
+            "AOF was enabled during a transaction. An AOF background was scheduled to start when possible."
+        );
+    }
+
+    /// Starts what an EXEC scheduled, right after it (and from the cron while it cannot
+    /// start): the pending start of the log, else a scheduled rewrite unless a snapshot (a
+    /// BGSAVE) is being written, in which case the cron starts it once that is done. The caller
+    /// holds the exclusive side of the order lock: the cut falls between two writes.
+    pub(crate) fn start_scheduled(&self, shared: &Shared) {
+        let inner = &*self.inner;
+        if inner.start_pending.load(Ordering::Acquire) {
+            match self.start_at_runtime(shared) {
+                Ok(()) => inner.start_pending.store(false, Ordering::Release),
+                Err(e) => {
+                    // Still pending: the cron tries again (Redis retries every tick too).
+                    inner.rewrite.lock().last_ok = false;
+                    log_warning!("Unable to turn on AOF: {e}");
+                }
+            }
+            return;
+        }
+        if inner.rewriting.load(Ordering::Acquire)
+            || !inner.rewrite.lock().scheduled
+            || shared.dbs[0].snapshot_in_progress()
+        {
+            return;
+        }
+        if let Err(e) = self.rewrite_locked(shared) {
+            log_warning!("Can't start the AOF rewrite: {e}");
+        }
+    }
+
     /// Follows `appendonly` / `appendfsync` after CONFIG SET. The caller holds the exclusive
     /// order lock (CONFIG is an admin command); at start-up (before `load`) only the fsync
     /// policy is taken.
@@ -378,13 +435,20 @@ impl Aof {
         if !self.inner.started.load(Ordering::Acquire) {
             return Ok(());
         }
-        if want && !self.on() {
+        let pending = self.inner.start_pending.load(Ordering::Acquire);
+        if want && !self.on() && !pending {
             if let Err(e) = self.start_at_runtime(shared) {
                 log_warning!("Unable to turn on AOF: {e}");
                 return Err(());
             }
-        } else if !want && self.on() {
-            self.stop_at_runtime();
+        } else if !want && (self.on() || pending) {
+            self.inner.start_pending.store(false, Ordering::Release);
+            // As Redis's stopAppendOnly: a scheduled rewrite is dropped (a running one
+            // finds the AOF off when it ends).
+            self.inner.rewrite.lock().scheduled = false;
+            if self.on() {
+                self.stop_at_runtime();
+            }
         }
         Ok(())
     }
@@ -499,8 +563,15 @@ fn names(m: &Manifest) -> Vec<String> {
 /// ```text
 /// BGREWRITEAOF
 /// ```
+/// Inside EXEC the rewrite is scheduled for right after it, as Redis 7.0 does.
 pub(crate) fn bgrewriteaof(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), CmdError> {
-    match ctx.shared.aof.rewrite_locked(ctx.shared) {
+    let aof = &ctx.shared.aof;
+    let started = if ctx.tx.is_some() || ctx.client.in_exec {
+        aof.schedule_rewrite().map(|()| Started::Scheduled)
+    } else {
+        aof.rewrite_locked(ctx.shared)
+    };
+    match started {
         Ok(Started::Now) => {
             write::simple(ctx.out, b"Background append only file rewriting started");
             Ok(())

@@ -327,11 +327,18 @@ pub(crate) fn config(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
                 ))
             })?;
         }
+        let turn_on = updated.appendonly;
         let previous = std::mem::replace(&mut *ctx.shared.config.write(), updated);
         // Inside EXEC eviction waits for the cron, as in Redis (a lower maxmemory evicts
         // from a timer): the queued commands after it still see every key, and EXEC may hold
         // every shard lock, which evicting now would wait on.
         let in_exec = ctx.tx.is_some() || ctx.client.in_exec;
+        if in_exec && turn_on {
+            // As Redis 7.0's startAppendOnly inside EXEC: the log and the rewrite that writes
+            // its base start right after the EXEC, whose writes the base then holds. Nothing
+            // can fail here: a failure to start shows later (`aof_last_bgrewrite_status`).
+            ctx.shared.aof.schedule_start();
+        }
         if ctx.shared.refresh_cached_config(!in_exec).is_err() {
             // As Redis 7.0: every setting of this CONFIG SET goes back to its old value (the
             // AOF is still off: it was off before, or turning it on could not fail).
@@ -351,6 +358,8 @@ pub(crate) fn config(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
             st.reset();
         }
         ctx.shared.dbs[0].reset_stats();
+        ctx.shared.persist.reset_stats();
+        ctx.shared.aof.reset_stats();
         ctx.shared.slowlog.entries.lock().clear();
         ctx.ok();
     } else if is(sub, b"REWRITE") {
@@ -526,6 +535,7 @@ pub(crate) fn save(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), Cm
 /// ```text
 /// BGSAVE [SCHEDULE]
 /// ```
+/// Inside EXEC it is scheduled for right after it, as Redis 7.0 does.
 pub(crate) fn bgsave(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let schedule = match args.rest() {
         [] => false,
@@ -535,6 +545,13 @@ pub(crate) fn bgsave(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
     let p = &ctx.shared.persist;
     if p.bgsave_in_progress() {
         return Err(CmdError::msg("ERR Background save already in progress"));
+    }
+    if ctx.tx.is_some() || ctx.client.in_exec {
+        // As Redis 7.0 inside EXEC: the cut is taken right after it (`persist::after_exec`),
+        // so it holds every write of the transaction.
+        p.bgsave_scheduled.store(true, Ordering::Relaxed);
+        write::simple(ctx.out, b"Background saving scheduled");
+        return Ok(());
     }
     match crate::persist::bgsave(ctx.shared) {
         crate::persist::Start::Started => write::simple(ctx.out, b"Background saving started"),
@@ -618,8 +635,8 @@ fn debug_allowed(ctx: &Ctx<'_, '_>) -> Result<(), CmdError> {
 /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]
 /// ```
 /// Saves the dump, empties the data set and loads the dump back (`persist::debug_reload`).
-/// Inside MULTI it is refused: the transaction holds every shard lock the save and the load
-/// need (Redis runs it inside EXEC).
+/// Inside EXEC it runs as in Redis: EXEC runs such a transaction outside the all-shards
+/// lock, whose shard locks the save, the flush and the load take ([`runs_outside_tx`]).
 fn reload(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let (mut save, mut flush) = (true, true);
     for a in args.rest() {
@@ -634,6 +651,7 @@ fn reload(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
         }
     }
     if ctx.tx.is_some() {
+        // Not reached (see `runs_outside_tx`): refused rather than left to wait forever.
         return Err(CmdError::msg(
             "ERR DEBUG RELOAD is not supported inside MULTI",
         ));
@@ -650,6 +668,20 @@ fn reload(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
         Err(crate::persist::ReloadError::Load) => {
             Err(CmdError::msg("ERR Error trying to load the RDB dump"))
         }
+    }
+}
+
+/// Whether EXEC must run a transaction holding this queued admin command without the
+/// all-shards lock (command by command, still alone: an admin command makes EXEC hold the
+/// exclusive side of the AOF order lock): DEBUG RELOAD (its save, flush and load) and CONFIG
+/// RESETSTAT (it clears every shard's expired-keys counter) take shard locks that the
+/// transaction would hold.
+pub(crate) fn runs_outside_tx(spec: &CommandSpec, argv: &[bytes::Bytes]) -> bool {
+    let sub = |word: &[u8]| argv.get(1).is_some_and(|a| is(a, word));
+    match spec.name {
+        "debug" => sub(b"RELOAD"),
+        "config" => sub(b"RESETSTAT"),
+        _ => false,
     }
 }
 

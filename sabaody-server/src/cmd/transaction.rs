@@ -1,7 +1,8 @@
 //! Transactions: MULTI EXEC DISCARD WATCH UNWATCH.
 //!
 //! Queued commands run inside `Cache::transaction` (every shard locked), so no other client's
-//! command interleaves with them. WATCH is tracked per key by the server (`Watches`): a write
+//! command interleaves with them (a transaction with INFO, DEBUG RELOAD or CONFIG RESETSTAT runs
+//! command by command instead: see `exec`). WATCH is tracked per key by the server (`Watches`): a write
 //! command marks the watchers of its keys dirty *before* it runs, so an EXEC that takes its
 //! locks after the write always sees the mark.
 
@@ -87,24 +88,24 @@ pub(crate) fn exec(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), Cm
         |exists: &dyn Fn(usize, &Bytes) -> bool| alive.iter().any(|(db, key)| !exists(*db, key));
     let flagged =
         |f: &Option<Arc<AtomicBool>>| f.as_ref().is_some_and(|f| f.load(Ordering::Acquire));
-    // An admin command (CONFIG SET appendonly yes, BGREWRITEAOF, BGSAVE) may start a
-    // snapshot: the writes after it must see the cut, which a write through the all-shards
-    // transaction (opened before the cut) would not, so such a transaction runs command by
-    // command. Other clients still cannot interleave: EXEC holds the exclusive side of the
-    // AOF order lock then (see `order_in_multi`), which every command and every other change
-    // of the keyspace waits for. Its writes are logged one by one as they run, so the ones
-    // before a rewrite's cut land in the files before the new base, not after it.
+    // Inside EXEC nothing takes a snapshot's cut: BGSAVE, BGREWRITEAOF and CONFIG SET
+    // appendonly yes schedule theirs for right after it (`persist::after_exec`), as Redis 7.0
+    // does (`server.in_exec`), so the cut follows every write of the transaction (a cut taken
+    // inside it would miss the writes after it). An EXEC with a queued admin command holds
+    // the exclusive side of the AOF order lock (`cmd::order_in_multi`): turning the AOF on or
+    // off must exclude every other loop's commands, and so must the rewrite started after it.
     let admin = queued.iter().any(|(spec, _)| spec.has(flag::ADMIN));
-    let needs_plain = admin || queued.iter().any(|(spec, _)| spec.has(flag::NO_TX));
+    // INFO reads the whole store through its locks; DEBUG RELOAD and CONFIG RESETSTAT take
+    // shard locks: such a transaction runs without the all-shards lock.
+    let needs_plain = queued.iter().any(|(spec, argv)| {
+        spec.has(flag::NO_TX)
+            || (spec.has(flag::ADMIN) && super::server::runs_outside_tx(spec, argv))
+    });
     // The AOF logs the transaction's writes inside MULTI ... EXEC.
-    if !admin {
-        shared.aof.begin_tx();
-    }
+    shared.aof.begin_tx();
     let client = &mut *ctx.client;
     let out = &mut *ctx.out;
     if needs_plain {
-        // INFO reads the whole store through its locks, an admin command may start a
-        // snapshot: run without the all-shards lock.
         if flagged(&watch_flag) || expired(&|db, k| shared.dbs[db].exists(&[k]) > 0) {
             write::null_array(out, client.proto);
         } else {
@@ -133,6 +134,10 @@ pub(crate) fn exec(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), Cm
         });
     }
     shared.aof.end_tx();
+    // What BGSAVE, BGREWRITEAOF and CONFIG SET appendonly yes scheduled inside it.
+    if admin || shared.persist.bgsave_scheduled.load(Ordering::Relaxed) {
+        crate::persist::after_exec(shared, admin);
+    }
     end_watch(shared, client);
     Ok(())
 }
