@@ -1623,7 +1623,8 @@ pub(crate) fn execute_ordered(
 /// for [`crate::aof::Order::enter`]. A queued command orders as queued; EXEC, which runs its
 /// queued commands under its one hold of the lock, orders as the most demanding of them: as
 /// an admin command when one is queued (CONFIG SET appendonly turns the AOF on or off, which
-/// must exclude every other loop's writes even while the AOF is off), as EXEC otherwise.
+/// must exclude every other loop's writes even while the AOF is off) or when INFO is (EXEC then
+/// runs outside the all-shards transaction), as EXEC otherwise.
 #[cold]
 #[inline(never)]
 fn order_in_multi(
@@ -1633,10 +1634,18 @@ fn order_in_multi(
     if !spec.has(NO_QUEUE) {
         return (spec, true);
     }
-    if spec.name == "exec"
-        && let Some((admin, _)) = m.queued.iter().find(|(s, _)| s.has(ADMIN))
-    {
-        return (admin, false);
+    if spec.name == "exec" {
+        if let Some((admin, _)) = m.queued.iter().find(|(s, _)| s.has(ADMIN)) {
+            return (admin, false);
+        }
+        // INFO (NO_TX) makes EXEC run its commands one by one, outside the all-shards
+        // transaction: order it as an admin command, so that no other loop's command runs
+        // between them, AOF on or off.
+        if m.queued.iter().any(|(s, _)| s.has(NO_TX))
+            && let Some(admin) = lookup(b"config")
+        {
+            return (admin, false);
+        }
     }
     (spec, false)
 }
@@ -2063,6 +2072,13 @@ mod tests {
         let g = order.enter(by, in_multi);
         assert!(exclusive(&g));
         assert!(!order.holds_off());
+        drop(g);
+        // INFO runs EXEC command by command: isolated like an admin transaction.
+        let m = queue(&["set", "info", "incr"]);
+        let (by, in_multi) = order_in_multi(spec("exec"), &m);
+        assert_eq!((by.name, in_multi), ("config", false));
+        let g = order.enter(by, in_multi);
+        assert!(exclusive(&g));
         drop(g);
         // Queued commands and DISCARD order as themselves.
         let (by, in_multi) = order_in_multi(spec("config"), &m);
