@@ -30,7 +30,7 @@ fn main() {
         }
     };
     // Before any thread exists: keeps RSS near `maxmemory` (see `alloc.rs`).
-    sabaody_server::alloc::tune_malloc(config.io_threads);
+    sabaody_server::alloc::tune_malloc(config.io_threads, config.maxmemory > 0);
     let handle = match Server::start(config) {
         Ok(h) => h,
         Err(e) => {
