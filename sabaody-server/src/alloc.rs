@@ -37,6 +37,7 @@ const MMAP_THRESHOLD: i32 = 128 * 1024;
 static LAST_TRIM_SECOND: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// RSS above `used_memory` by more than this (and a quarter of `used_memory`) is trimmed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 const TRIM_SLACK: u64 = 16 << 20;
 
 /// From every loop's cron: at most once a second in the process, when the RSS exceeds
@@ -58,7 +59,7 @@ pub(crate) fn trim_step(used: u64) -> bool {
             return false;
         }
         let rss = crate::info::rss_bytes();
-        if rss <= used + used / 4 + TRIM_SLACK {
+        if rss <= used.saturating_add(used / 4).saturating_add(TRIM_SLACK) {
             return false;
         }
         // SAFETY: malloc_trim only returns free heap pages to the kernel (under glibc's
