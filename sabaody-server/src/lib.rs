@@ -53,6 +53,7 @@
 //! handle.shutdown();
 //! ```
 
+pub mod alloc;
 #[macro_use]
 pub mod log;
 pub mod config;

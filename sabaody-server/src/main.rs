@@ -29,6 +29,8 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // Before any thread exists: keeps RSS near `maxmemory` (see `alloc.rs`).
+    sabaody_server::alloc::tune_malloc(config.io_threads, config.maxmemory > 0);
     let handle = match Server::start(config) {
         Ok(h) => h,
         Err(e) => {
