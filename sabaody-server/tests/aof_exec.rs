@@ -100,16 +100,7 @@ fn incr_commands(dir: &Path) -> Vec<String> {
             continue;
         };
         let bytes = std::fs::read(aof.join(name)).unwrap();
-        let mut r = std::io::BufReader::new(&bytes[..]);
-        while !std::io::BufRead::fill_buf(&mut r).unwrap().is_empty() {
-            let reply = sabaody_testkit::read_reply(&mut r).unwrap();
-            let words: Vec<String> = reply
-                .children
-                .iter()
-                .map(|c| String::from_utf8_lossy(&c.data).into_owned())
-                .collect();
-            out.push(words.join(" "));
-        }
+        out.extend(sabaody_testkit::command_lines(&bytes).unwrap());
     }
     out
 }

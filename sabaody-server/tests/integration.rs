@@ -642,16 +642,7 @@ fn aof_commands(dir: &std::path::Path) -> Vec<String> {
     let mut out = Vec::new();
     for f in files {
         let bytes = std::fs::read(&f).unwrap();
-        let mut r = std::io::BufReader::new(&bytes[..]);
-        while !std::io::BufRead::fill_buf(&mut r).unwrap().is_empty() {
-            let reply = sabaody_testkit::read_reply(&mut r).unwrap();
-            let words: Vec<String> = reply
-                .children
-                .iter()
-                .map(|c| String::from_utf8_lossy(&c.data).into_owned())
-                .collect();
-            out.push(words.join(" "));
-        }
+        out.extend(sabaody_testkit::command_lines(&bytes).unwrap());
     }
     out
 }

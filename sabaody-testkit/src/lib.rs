@@ -505,6 +505,26 @@ pub fn read_reply(r: &mut impl BufRead) -> io::Result<Reply> {
     read_reply_depth(r, 0)
 }
 
+/// The commands of an AOF-style RESP stream (`*N` multibulks one after another), each as its
+/// arguments joined by single spaces (lossy UTF-8), e.g. `"SET k v"`.
+///
+/// # Errors
+/// The bytes are not a sequence of whole RESP values.
+pub fn command_lines(bytes: &[u8]) -> io::Result<Vec<String>> {
+    let mut r = io::BufReader::new(bytes);
+    let mut out = Vec::new();
+    while !r.fill_buf()?.is_empty() {
+        let reply = read_reply(&mut r)?;
+        let words: Vec<String> = reply
+            .children
+            .iter()
+            .map(|c| String::from_utf8_lossy(&c.data).into_owned())
+            .collect();
+        out.push(words.join(" "));
+    }
+    Ok(out)
+}
+
 fn read_reply_depth(r: &mut impl BufRead, depth: usize) -> io::Result<Reply> {
     if depth > 64 {
         return Err(bad("reply nested deeper than 64".into()));
