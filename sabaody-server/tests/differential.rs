@@ -524,8 +524,7 @@ fn compare(
     }
     if let Some(names) = &line.flags.fields {
         let (fa, fb) = (info_fields(a, names), info_fields(b, names));
-        return (a.kind != b.kind || fa != fb)
-            .then(|| format_mismatch_text(line, proto, &fa, &fb));
+        return (a.kind != b.kind || fa != fb).then(|| format_mismatch_text(line, proto, &fa, &fb));
     }
     let same = if line.flags.shape {
         shape(a) == shape(b)
@@ -1303,6 +1302,54 @@ fn harness_compare_flags() {
 }
 
 #[test]
+fn harness_info_fields() {
+    let read =
+        |b: &[u8]| -> Result<Reply, String> { Ok(read_reply(&mut BufReader::new(b)).unwrap()) };
+    let lines =
+        parse_script("[fields=aof_enabled|loading] INFO persistence\n[fields=x] INFO\n").unwrap();
+    let (two, missing) = (&lines[0], &lines[1]);
+    assert_eq!(
+        two.flags.fields,
+        Some(vec!["aof_enabled".to_string(), "loading".to_string()])
+    );
+    let a = read(b"$44\r\n# Persistence\r\nloading:0\r\naof_enabled:1\r\nx:1\r\n");
+    // Other lines and the order of the lines do not matter; the RESP3 verbatim form compares
+    // by its text.
+    let b = read(b"$29\r\naof_enabled:1\r\nloading:0\r\nx:2\r\n");
+    let c = read(b"=33\r\ntxt:aof_enabled:1\r\nloading:0\r\nx:1\r\n");
+    let d = read(b"$29\r\naof_enabled:0\r\nloading:0\r\nx:1\r\n");
+    assert!(compare(two, &a, &b, 2).is_none());
+    assert!(
+        compare(
+            two,
+            &c,
+            &read(b"=33\r\ntxt:loading:0\r\naof_enabled:1\r\nx:9\r\n"),
+            3
+        )
+        .is_none()
+    );
+    let m = compare(two, &a, &d, 2).unwrap();
+    assert!(
+        m.contains("aof_enabled:1 loading:0") && m.contains("aof_enabled:0 loading:0"),
+        "{m}"
+    );
+    // A differing field, a field on one side only, and different reply types are differences.
+    assert!(compare(missing, &a, &b, 2).is_some());
+    assert!(compare(missing, &a, &read(b"$9\r\nloading:0\r\n"), 2).is_some());
+    assert!(
+        compare(
+            missing,
+            &read(b"$9\r\nloading:0\r\n"),
+            &read(b"$9\r\nloading:1\r\n"),
+            2
+        )
+        .is_none()
+    );
+    assert!(compare(two, &a, &c, 2).is_some());
+    assert!(compare(two, &a, &read(b"-ERR\r\n"), 2).is_some());
+}
+
+#[test]
 fn harness_in_and_distinct() {
     let read =
         |b: &[u8]| -> Result<Reply, String> { Ok(read_reply(&mut BufReader::new(b)).unwrap()) };
@@ -1442,9 +1489,18 @@ fn every_family_script_parses() {
     .into_iter()
     .map(|(n, t)| (n.to_string(), t.to_string()))
     .chain(
-        ["sets", "zsets", "hashes", "lists", "bits", "hll"]
-            .into_iter()
-            .flat_map(dir_scripts),
+        [
+            "sets",
+            "zsets",
+            "hashes",
+            "lists",
+            "bits",
+            "hll",
+            "geo",
+            "persistence",
+        ]
+        .into_iter()
+        .flat_map(dir_scripts),
     ) {
         let lines = parse_script(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(lines.len() > 5, "{name} is nearly empty");
