@@ -47,12 +47,18 @@
 //! - `in=a|b|c`: for replies chosen at random (SRANDMEMBER, SPOP, HRANDFIELD, ZRANDMEMBER):
 //!   the two replies must have the same shape and every scalar leaf of each must be one of the
 //!   listed words. With `distinct`, the leaves of each reply must also be pairwise distinct.
+//! - `fields=a|b|c`: the reply is INFO text; only the lines `a:...`, `b:...`, `c:...` are
+//!   compared (a field missing on both sides compares equal, and shows as `a:<missing>`).
 //! - `conn=N` (N < 4): the line goes over connection N of the pair (default 0); connections
 //!   other than 0 are opened on first use (with `HELLO 3` in the RESP3 round).
 //! - `block`: the command is sent but its reply is not read yet (a blocking command). The
 //!   pseudo-command `@reply` (e.g. `[conn=1] @reply`) later reads the pending reply on each side
 //!   and compares it under the line's flags. Give the blocked command time to arrive before the
 //!   command that wakes it (`[sleep=100] RPUSH ...`): they travel on different connections.
+//!
+//! Each family gets a fresh pair of servers, each in a temporary directory of its own (its
+//! `dir`, removed at the end), with the same persistence settings: no save points, `appendonly
+//! no`, `enable-debug-command yes`; so SAVE, BGSAVE, BGREWRITEAOF and DEBUG RELOAD write there.
 //!
 //! Every script must start with `FLUSHALL`. Each script runs twice on fresh connections: once in
 //! RESP2 and once after `HELLO 3`.
@@ -70,7 +76,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use sabaody_testkit::{RedisServer, Reply, encode_command, read_reply};
+use sabaody_testkit::{RedisServer, Reply, TempDir, encode_command, read_reply};
 
 // ---------------------------------------------------------------------------------------------
 // The families. One test per command family so a failure names what broke.
@@ -196,6 +202,11 @@ fn diff_lists() {
 #[test]
 fn diff_bits() {
     run_dir("bits");
+}
+
+#[test]
+fn diff_persistence() {
+    run_dir("persistence");
 }
 
 #[test]
@@ -511,6 +522,10 @@ fn compare(
             )
         });
     }
+    if let Some(names) = &line.flags.fields {
+        let (fa, fb) = (info_fields(a, names), info_fields(b, names));
+        return (a.kind != b.kind || fa != fb).then(|| format_mismatch_text(line, proto, &fa, &fb));
+    }
     let same = if line.flags.shape {
         shape(a) == shape(b)
     } else if line.flags.unordered {
@@ -532,6 +547,22 @@ fn compare(
     Some(format_mismatch(line, proto, &a.raw, &b.raw))
 }
 
+/// The `name:value` lines of an INFO reply for the `fields=` names, in that order, joined by
+/// spaces; a missing field shows as `name:<missing>`.
+fn info_fields(r: &Reply, names: &[String]) -> String {
+    let text = String::from_utf8_lossy(&r.data);
+    let found: Vec<String> = names
+        .iter()
+        .map(|n| {
+            text.split("\r\n")
+                .map(|l| l.strip_prefix("txt:").unwrap_or(l))
+                .find(|l| l.split_once(':').is_some_and(|(k, _)| k == n))
+                .map_or_else(|| format!("{n}:<missing>"), str::to_string)
+        })
+        .collect();
+    found.join(" ")
+}
+
 fn format_mismatch(line: &Line, proto: u8, a: &[u8], b: &[u8]) -> String {
     format_mismatch_text(line, proto, &escape(a), &escape(b))
 }
@@ -549,9 +580,10 @@ fn format_mismatch_text(line: &Line, proto: u8, a: &str, b: &str) -> String {
 // Servers
 
 /// The reference: a `redis-server` on a free loopback port, killed (and its temp dir removed)
-/// on drop.
+/// on drop. A reference redis-server in a temporary directory of its own (testkit: `--dir`, `--save ""`),
+/// removed when it is dropped; `Subject::start` gives Sabaody the same persistence settings.
 fn start_redis() -> RedisServer {
-    // DEBUG SLEEP 0 is in the scripts; redis 7.0 refuses DEBUG unless enabled.
+    // DEBUG SLEEP 0 and DEBUG RELOAD are in the scripts; redis 7.0 refuses DEBUG unless enabled.
     RedisServer::start(&[
         "--appendonly",
         "no",
@@ -570,6 +602,9 @@ enum Subject {
     InProcess {
         handle: Option<sabaody_server::ServerHandle>,
         addr: SocketAddr,
+        /// Its `dir` (dump, AOF directory): removed on drop, after the server has stopped
+        /// (the fields drop after [`Subject::drop`]'s body).
+        _dir: TempDir,
     },
     Redis(RedisServer),
     External(SocketAddr),
@@ -586,16 +621,29 @@ impl Subject {
         if env_flag("SABAODY_DIFF_SELF") {
             return Subject::Redis(start_redis());
         }
+        let dir = TempDir::new("diff");
+        let dir_arg = dir.path().to_string_lossy().into_owned();
         let mut config = sabaody_server::Config::default();
-        assert!(
-            config.set("port", &["0"]).is_ok(),
-            "Config::set(\"port\", [\"0\"]) failed"
-        );
+        // The persistence settings of `start_redis` (and testkit's `--save ""`), so SAVE,
+        // BGSAVE, BGREWRITEAOF and DEBUG RELOAD write into the temporary directory.
+        for (name, value) in [
+            ("port", "0"),
+            ("dir", dir_arg.as_str()),
+            ("save", ""),
+            ("appendonly", "no"),
+            ("enable-debug-command", "yes"),
+        ] {
+            assert!(
+                config.set(name, &[value]).is_ok(),
+                "Config::set({name:?}, [{value:?}]) failed"
+            );
+        }
         let handle = sabaody_server::Server::start(config).expect("start Sabaody in-process");
         let addr = handle.local_addr();
         Subject::InProcess {
             handle: Some(handle),
             addr,
+            _dir: dir,
         }
     }
 
@@ -853,6 +901,7 @@ struct Flags {
     distinct: bool,
     conn: usize,
     block: bool,
+    fields: Option<Vec<String>>,
 }
 
 /// Connections per side a script may use (`conn=0` .. `conn=3`).
@@ -901,6 +950,9 @@ impl Flags {
         if self.block {
             f.push("block".to_string());
         }
+        if let Some(names) = &self.fields {
+            f.push(format!("fields={}", names.join("|")));
+        }
         if f.is_empty() {
             String::new()
         } else {
@@ -946,6 +998,9 @@ fn parse_script(text: &str) -> Result<Vec<Line>, String> {
                     "closes" => flags.closes = true,
                     "distinct" => flags.distinct = true,
                     "block" => flags.block = true,
+                    _ if f.starts_with("fields=") => {
+                        flags.fields = Some(f[7..].split('|').map(str::to_string).collect());
+                    }
                     _ if f.starts_with("in=") => {
                         let words: Vec<Vec<u8>> =
                             f[3..].split('|').map(|w| w.as_bytes().to_vec()).collect();
@@ -1247,6 +1302,54 @@ fn harness_compare_flags() {
 }
 
 #[test]
+fn harness_info_fields() {
+    let read =
+        |b: &[u8]| -> Result<Reply, String> { Ok(read_reply(&mut BufReader::new(b)).unwrap()) };
+    let lines =
+        parse_script("[fields=aof_enabled|loading] INFO persistence\n[fields=x] INFO\n").unwrap();
+    let (two, missing) = (&lines[0], &lines[1]);
+    assert_eq!(
+        two.flags.fields,
+        Some(vec!["aof_enabled".to_string(), "loading".to_string()])
+    );
+    let a = read(b"$44\r\n# Persistence\r\nloading:0\r\naof_enabled:1\r\nx:1\r\n");
+    // Other lines and the order of the lines do not matter; the RESP3 verbatim form compares
+    // by its text.
+    let b = read(b"$29\r\naof_enabled:1\r\nloading:0\r\nx:2\r\n");
+    let c = read(b"=33\r\ntxt:aof_enabled:1\r\nloading:0\r\nx:1\r\n");
+    let d = read(b"$29\r\naof_enabled:0\r\nloading:0\r\nx:1\r\n");
+    assert!(compare(two, &a, &b, 2).is_none());
+    assert!(
+        compare(
+            two,
+            &c,
+            &read(b"=33\r\ntxt:loading:0\r\naof_enabled:1\r\nx:9\r\n"),
+            3
+        )
+        .is_none()
+    );
+    let m = compare(two, &a, &d, 2).unwrap();
+    assert!(
+        m.contains("aof_enabled:1 loading:0") && m.contains("aof_enabled:0 loading:0"),
+        "{m}"
+    );
+    // A differing field, a field on one side only, and different reply types are differences.
+    assert!(compare(missing, &a, &b, 2).is_some());
+    assert!(compare(missing, &a, &read(b"$9\r\nloading:0\r\n"), 2).is_some());
+    assert!(
+        compare(
+            missing,
+            &read(b"$9\r\nloading:0\r\n"),
+            &read(b"$9\r\nloading:1\r\n"),
+            2
+        )
+        .is_none()
+    );
+    assert!(compare(two, &a, &c, 2).is_some());
+    assert!(compare(two, &a, &read(b"-ERR\r\n"), 2).is_some());
+}
+
+#[test]
 fn harness_in_and_distinct() {
     let read =
         |b: &[u8]| -> Result<Reply, String> { Ok(read_reply(&mut BufReader::new(b)).unwrap()) };
@@ -1386,9 +1489,18 @@ fn every_family_script_parses() {
     .into_iter()
     .map(|(n, t)| (n.to_string(), t.to_string()))
     .chain(
-        ["sets", "zsets", "hashes", "lists", "bits", "hll"]
-            .into_iter()
-            .flat_map(dir_scripts),
+        [
+            "sets",
+            "zsets",
+            "hashes",
+            "lists",
+            "bits",
+            "hll",
+            "geo",
+            "persistence",
+        ]
+        .into_iter()
+        .flat_map(dir_scripts),
     ) {
         let lines = parse_script(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(lines.len() > 5, "{name} is nearly empty");
