@@ -197,6 +197,14 @@ fn config_set_appendonly_yes_that_fails_is_an_error_and_stays_off() {
     assert_eq!(info_field(&mut con, "aof_enabled"), "0");
     assert_eq!(info_field(&mut con, "aof_rewrite_in_progress"), "0");
     assert_eq!(info_field(&mut con, "aof_rewrite_scheduled"), "0");
+    // As redis-server 7.0.15: the failed start shows as the last rewrite's status, and is not
+    // counted as a failed rewrite.
+    assert_eq!(info_field(&mut con, "aof_last_bgrewrite_status"), "err");
+    assert_eq!(
+        info_field(&mut con, "aof_rewrites_consecutive_failures"),
+        "0"
+    );
+    assert_eq!(info_field(&mut con, "module_fork_in_progress"), "0");
     let got: Vec<String> = redis::cmd("CONFIG")
         .arg("GET")
         .arg("appendonly")

@@ -276,12 +276,24 @@ struct RewriteInfo {
     last_secs: i64,
     last_ok: bool,
     count: u64,
+    /// Rewrites that failed (after starting, or when their thread could not start) since
+    /// the last success (`aof_rewrites_consecutive_failures`); a failed start of the AOF
+    /// is not one, as in Redis.
+    failures: u64,
     /// `aof_current_size` after the last rewrite (the base of the auto-rewrite growth).
     base_for_growth: u64,
     scheduled: bool,
     /// Files of an earlier log that the scheduled rewrite deletes once its manifest is in
     /// place (the AOF was turned on while a snapshot or another rewrite was being written).
     obsolete: Vec<String>,
+}
+
+impl RewriteInfo {
+    /// A rewrite failed.
+    fn failed(&mut self) {
+        self.last_ok = false;
+        self.failures += 1;
+    }
 }
 
 #[derive(Debug)]
@@ -617,6 +629,7 @@ impl Aof {
                 if rw.last_ok { "ok" } else { "err" }.to_string(),
             ),
             ("aof_rewrites", rw.count.to_string()),
+            ("aof_rewrites_consecutive_failures", rw.failures.to_string()),
             (
                 "aof_last_write_status",
                 if inner.write_ok.load(Ordering::Relaxed) {
@@ -626,6 +639,9 @@ impl Aof {
                 }
                 .to_string(),
             ),
+            // Redis reports forks of modules here; there are neither forks nor modules.
+            ("module_fork_in_progress", "0".to_string()),
+            ("module_fork_last_cow_size", "0".to_string()),
         ];
         if enabled {
             let pending = inner.appended.load(Ordering::Relaxed)

@@ -165,7 +165,7 @@ impl Aof {
             .spawn(move || aof.finish_rewrite(snap, plan));
         if let Err(e) = spawned {
             inner.rewriting.store(false, Ordering::Release);
-            inner.rewrite.lock().last_ok = false;
+            inner.rewrite.lock().failed();
             return Err(format!("ERR Can't start the rewrite thread: {e}"));
         }
         Ok(Started::Now)
@@ -224,12 +224,13 @@ impl Aof {
             }
             Ok(true) => {
                 rw.last_ok = true;
+                rw.failures = 0;
                 rw.count += 1;
                 rw.base_for_growth = inner.disk.lock().as_ref().map_or(0, |d| d.current_size());
                 log_notice!("Background AOF rewrite finished successfully");
             }
             Err(e) => {
-                rw.last_ok = false;
+                rw.failed();
                 log_warning!("Background AOF rewrite failed: {e}");
             }
         }
@@ -439,6 +440,9 @@ impl Aof {
         if want && !self.on() && !pending {
             if let Err(e) = self.start_at_runtime(shared) {
                 log_warning!("Unable to turn on AOF: {e}");
+                // As Redis: the failed start shows as aof_last_bgrewrite_status:err (not as
+                // a failed rewrite in aof_rewrites_consecutive_failures).
+                self.inner.rewrite.lock().last_ok = false;
                 return Err(());
             }
         } else if !want && (self.on() || pending) {
