@@ -47,6 +47,10 @@ pub(crate) struct Persist {
     saves: AtomicU64,
     /// Bytes of pre-cut versions preserved by writers during the last save (`rdb_last_cow_size`).
     last_cow: AtomicU64,
+    /// Keys stored / skipped as expired by the last RDB load (startup, an AOF's RDB base,
+    /// DEBUG RELOAD): `rdb_last_load_keys_loaded` / `rdb_last_load_keys_expired`.
+    last_load_keys: AtomicU64,
+    last_load_expired: AtomicU64,
     /// Writes are refused (`MISCONF`): the last background save failed, save points are
     /// configured and `stop-writes-on-bgsave-error` is on. Kept by `cron` and `finish`.
     misconf: AtomicBool,
@@ -59,6 +63,12 @@ pub(crate) struct Persist {
 }
 
 impl Persist {
+    /// Records an RDB load's counts for INFO.
+    pub(crate) fn note_load(&self, stats: &sabaody_core::rdb::LoadStats) {
+        self.last_load_keys.store(stats.keys, Relaxed);
+        self.last_load_expired.store(stats.expired_skipped, Relaxed);
+    }
+
     pub(crate) fn new() -> Persist {
         let p = Persist::default();
         p.lastsave.store(unix_secs(), Relaxed);
@@ -573,7 +583,8 @@ pub(crate) fn debug_reload(shared: &Shared, save: bool, flush: bool) -> Result<(
     p.changes_at_save
         .store(cache.change_count().saturating_sub(dirty), Relaxed);
     match loaded {
-        Ok(_) => {
+        Ok(stats) => {
+            p.note_load(&stats);
             log_warning!("DB reloaded by DEBUG RELOAD");
             Ok(())
         }
@@ -588,7 +599,7 @@ pub(crate) fn debug_reload(shared: &Shared, save: bool, flush: bool) -> Result<(
 ///
 /// # Errors
 /// The file exists but cannot be read or is not a valid RDB: the message names the file.
-pub(crate) fn load_at_startup(cache: &Cache, c: &Config) -> Result<(), String> {
+pub(crate) fn load_at_startup(cache: &Cache, c: &Config, p: &Persist) -> Result<(), String> {
     let path = rdb_path(c);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
@@ -602,6 +613,7 @@ pub(crate) fn load_at_startup(cache: &Cache, c: &Config) -> Result<(), String> {
     let stats = cache
         .load_rdb_bytes(&bytes, &opts)
         .map_err(|e| format!("{} ({})", e, path.display()))?;
+    p.note_load(&stats);
     log_notice!(
         "DB loaded from disk: {:.3} seconds ({} keys)",
         started.elapsed().as_secs_f64(),
@@ -639,7 +651,7 @@ pub(crate) fn info_lines(shared: &Shared, out: &mut String) {
         .map_or(-1, |t| t.elapsed().as_secs() as i64);
     let _ = write!(
         out,
-        "rdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:{}\r\n",
+        "rdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:{}\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n",
         changes_since_save(shared),
         u8::from(p.bgsave_in_progress()),
         p.lastsave.load(Relaxed),
@@ -652,6 +664,8 @@ pub(crate) fn info_lines(shared: &Shared, out: &mut String) {
         current,
         p.saves.load(Relaxed),
         p.last_cow.load(Relaxed),
+        p.last_load_expired.load(Relaxed),
+        p.last_load_keys.load(Relaxed),
     );
 }
 

@@ -834,7 +834,7 @@ impl Server {
             let cfg = shared.config.read();
             crate::persist::remove_stale_temp_files(&cfg);
             if !cfg.appendonly {
-                crate::persist::load_at_startup(&shared.dbs[0], &cfg)
+                crate::persist::load_at_startup(&shared.dbs[0], &cfg, &shared.persist)
                     .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
             }
         }

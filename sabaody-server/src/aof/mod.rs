@@ -1080,6 +1080,7 @@ fn load_rdb_base(shared: &Shared, path: &Path) -> Result<u64, String> {
     let stats = shared.dbs[0]
         .load_rdb(&mut f)
         .map_err(|e| format!("Can't load the AOF base {shown}: {e}"))?;
+    shared.persist.note_load(&stats);
     Ok(stats.keys)
 }
 
