@@ -41,10 +41,10 @@ static LAST_TRIM_SECOND: std::sync::atomic::AtomicU64 = std::sync::atomic::Atomi
 const TRIM_SLACK: u64 = 16 << 20;
 
 /// From every loop's cron: at most once a second in the process, when the RSS exceeds
-/// `used` (the keyspace's accounted bytes) by more than a quarter plus 16 MiB, hands glibc's
-/// free heap pages back to the kernel (`malloc_trim`, which also releases free pages inside
-/// the heap, not only at its top). Returns whether it trimmed.
-pub(crate) fn trim_step(used: u64) -> bool {
+/// `used()` (the keyspace's accounted bytes, read only then) by more than a quarter plus
+/// 16 MiB, hands glibc's free heap pages back to the kernel (`malloc_trim`, which also
+/// releases free pages inside the heap, not only at its top). Returns whether it trimmed.
+pub(crate) fn trim_step(used: impl FnOnce() -> u64) -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         use std::sync::atomic::Ordering::Relaxed;
@@ -59,6 +59,7 @@ pub(crate) fn trim_step(used: u64) -> bool {
             return false;
         }
         let rss = crate::info::rss_bytes();
+        let used = used();
         if rss <= used.saturating_add(used / 4).saturating_add(TRIM_SLACK) {
             return false;
         }

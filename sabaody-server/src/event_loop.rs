@@ -854,7 +854,7 @@ impl Loop {
             self.shared.dbs[0].evict_to_limit();
         }
         // Freed heap back to the kernel when RSS runs well above the keyspace (`alloc.rs`).
-        crate::alloc::trim_step(self.shared.dbs[0].used_memory() as u64);
+        crate::alloc::trim_step(|| self.shared.dbs[0].used_memory() as u64);
         let limits = limits_from(&self.shared);
         if limits != self.limits {
             self.limits = limits;
