@@ -26,7 +26,10 @@ pub(crate) mod connection;
 pub(crate) mod geo;
 pub(crate) mod hash;
 pub(crate) mod keys;
+pub(crate) mod keyspec;
 pub(crate) mod list;
+#[rustfmt::skip]
+mod meta;
 pub(crate) mod server;
 pub(crate) mod set;
 pub(crate) mod string;
@@ -121,6 +124,7 @@ impl CommandSpec {
     }
 
     /// The key arguments of a call, from first/last/step.
+    #[cfg(test)]
     pub fn keys<'a>(&self, argv: &'a [Bytes]) -> impl Iterator<Item = &'a Bytes> + 'a {
         key_args(argv, self.first_key, self.last_key, self.step)
     }

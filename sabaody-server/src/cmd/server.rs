@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering;
 use sabaody_resp::write;
 
 use super::{
-    Args, CmdError, CommandSpec, Ctx, command_count, commands, flag, help, lookup, parse_i64,
-    unknown_subcommand,
+    Args, CmdError, CommandSpec, Ctx, command_count, commands, flag, help, keyspec, lookup,
+    parse_i64, unknown_subcommand,
 };
 use crate::config::{DIRECTIVES, glob_match};
 use crate::server::{StopReason, unix_micros};
@@ -84,39 +84,220 @@ fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
 fn write_command_info(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec) {
     let proto = ctx.client.proto;
     let out = &mut *ctx.out;
+    if let Some(m) = keyspec::meta(spec.name) {
+        write_meta_info(out, proto, m, spec.arity);
+        return;
+    }
     write::array_len(out, 10);
     write::bulk(out, spec.name.as_bytes());
     write::integer(out, i64::from(spec.arity));
-    let container = is_container(spec);
     let flags: Vec<&str> = flag::NAMES
         .iter()
-        .filter(|(f, _)| spec.flags & f != 0 && !container)
+        .filter(|(f, _)| spec.flags & f != 0)
         .map(|(_, n)| *n)
         .collect();
     write::set_len(out, proto, flags.len());
     for f in flags {
         write::simple(out, f.as_bytes());
     }
-    let (first, last, step) = if container {
-        (0, 0, 0)
-    } else {
-        (spec.first_key, spec.last_key, spec.step)
-    };
-    write::integer(out, i64::from(first));
-    write::integer(out, i64::from(last));
-    write::integer(out, i64::from(step));
+    write::integer(out, i64::from(spec.first_key));
+    write::integer(out, i64::from(spec.last_key));
+    write::integer(out, i64::from(spec.step));
     let cats = acl_categories(spec);
     write::set_len(out, proto, cats.len());
     for c in cats {
         write::simple(out, c.as_bytes());
     }
     write::set_len(out, proto, 0); // tips
-    if container {
+    write_key_specs(out, proto, spec);
+    write::set_len(out, proto, 0); // subcommands
+}
+
+/// The subcommands of the containers Sabaody implements, `container|sub` as in `COMMAND
+/// INFO` (a test checks each against the container's own dispatch).
+const SUBCOMMANDS: &[&str] = &[
+    "client|getname",
+    "client|help",
+    "client|id",
+    "client|info",
+    "client|kill",
+    "client|list",
+    "client|no-evict",
+    "client|setname",
+    "command|count",
+    "command|docs",
+    "command|getkeys",
+    "command|getkeysandflags",
+    "command|help",
+    "command|info",
+    "command|list",
+    "config|get",
+    "config|help",
+    "config|resetstat",
+    "config|rewrite",
+    "config|set",
+    "memory|help",
+    "memory|usage",
+    "object|encoding",
+    "object|freq",
+    "object|help",
+    "object|idletime",
+    "object|refcount",
+    "slowlog|get",
+    "slowlog|help",
+    "slowlog|len",
+    "slowlog|reset",
+];
+
+fn implemented_subcommand(name: &str) -> bool {
+    SUBCOMMANDS.contains(&name)
+}
+
+/// `COMMAND INFO` of a command (or subcommand) redis-server 7.0 has: its data, our arity
+/// (ZRANK takes Redis 7.2's WITHSCORE), the implemented subcommands.
+fn write_meta_info(
+    out: &mut bytes::BytesMut,
+    proto: sabaody_resp::Protocol,
+    m: &keyspec::Meta,
+    arity: i32,
+) {
+    write::array_len(out, 10);
+    write::bulk(out, m.name.as_bytes());
+    write::integer(out, i64::from(arity));
+    write::set_len(out, proto, m.flags.len());
+    for f in m.flags {
+        write::simple(out, f.as_bytes());
+    }
+    write::integer(out, i64::from(m.first));
+    write::integer(out, i64::from(m.last));
+    write::integer(out, i64::from(m.step));
+    write::set_len(out, proto, m.categories.len());
+    for c in m.categories {
+        write::simple(out, c.as_bytes());
+    }
+    write::set_len(out, proto, m.tips.len());
+    for t in m.tips {
+        write::bulk(out, t.as_bytes());
+    }
+    write::set_len(out, proto, m.key_specs.len());
+    for ks in m.key_specs {
+        write_meta_key_spec(out, proto, ks);
+    }
+    let subs: Vec<&keyspec::Meta> = m
+        .subcommands
+        .iter()
+        .filter(|s| implemented_subcommand(s))
+        .filter_map(|s| keyspec::meta(s))
+        .collect();
+    // Redis: an empty set when the command has no subcommands, else an array.
+    if m.subcommands.is_empty() {
         write::set_len(out, proto, 0);
     } else {
-        write_key_specs(out, proto, spec);
+        write::array_len(out, subs.len());
     }
-    write::set_len(out, proto, 0); // subcommands
+    for sub in subs {
+        write_meta_info(out, proto, sub, sub.arity);
+    }
+}
+
+fn write_meta_key_spec(
+    out: &mut bytes::BytesMut,
+    proto: sabaody_resp::Protocol,
+    ks: &keyspec::KeySpec,
+) {
+    use keyspec::{Begin, Find};
+    write::map_len(out, proto, if ks.notes.is_some() { 4 } else { 3 });
+    if let Some(n) = ks.notes {
+        write::bulk(out, b"notes");
+        write::bulk(out, n.as_bytes());
+    }
+    write::bulk(out, b"flags");
+    write::set_len(out, proto, ks.flags.len());
+    for f in ks.flags {
+        write::simple(out, f.as_bytes());
+    }
+    write::bulk(out, b"begin_search");
+    write::map_len(out, proto, 2);
+    write::bulk(out, b"type");
+    match ks.begin {
+        Begin::Index(i) => {
+            write::bulk(out, b"index");
+            write::bulk(out, b"spec");
+            write::map_len(out, proto, 1);
+            write::bulk(out, b"index");
+            write::integer(out, i);
+        }
+        Begin::Keyword { keyword, startfrom } => {
+            write::bulk(out, b"keyword");
+            write::bulk(out, b"spec");
+            write::map_len(out, proto, 2);
+            write::bulk(out, b"keyword");
+            write::bulk(out, keyword.as_bytes());
+            write::bulk(out, b"startfrom");
+            write::integer(out, startfrom);
+        }
+        Begin::Unknown => {
+            write::bulk(out, b"unknown");
+            write::bulk(out, b"spec");
+            write::map_len(out, proto, 0);
+        }
+    }
+    write::bulk(out, b"find_keys");
+    write::map_len(out, proto, 2);
+    write::bulk(out, b"type");
+    match ks.find {
+        Find::Range {
+            lastkey,
+            keystep,
+            limit,
+        } => {
+            write::bulk(out, b"range");
+            write::bulk(out, b"spec");
+            write::map_len(out, proto, 3);
+            write::bulk(out, b"lastkey");
+            write::integer(out, lastkey);
+            write::bulk(out, b"keystep");
+            write::integer(out, keystep);
+            write::bulk(out, b"limit");
+            write::integer(out, limit);
+        }
+        Find::Keynum {
+            keynumidx,
+            firstkey,
+            keystep,
+        } => {
+            write::bulk(out, b"keynum");
+            write::bulk(out, b"spec");
+            write::map_len(out, proto, 3);
+            write::bulk(out, b"keynumidx");
+            write::integer(out, keynumidx);
+            write::bulk(out, b"firstkey");
+            write::integer(out, firstkey);
+            write::bulk(out, b"keystep");
+            write::integer(out, keystep);
+        }
+        Find::Unknown => {
+            write::bulk(out, b"unknown");
+            write::bulk(out, b"spec");
+            write::map_len(out, proto, 0);
+        }
+    }
+}
+
+/// A `COMMAND INFO`/`DOCS` name: a command, or `container|sub` for an implemented
+/// subcommand (as Redis 7.0 accepts); `None` when unknown.
+fn named_meta(name: &[u8]) -> Option<(&'static CommandSpec, Option<&'static keyspec::Meta>)> {
+    match name.iter().position(|&b| b == b'|') {
+        None => lookup(name).map(|spec| (spec, None)),
+        Some(bar) => {
+            let spec = lookup(name.get(..bar)?)?;
+            let full = std::str::from_utf8(name).ok()?.to_ascii_lowercase();
+            if !implemented_subcommand(&full) {
+                return None;
+            }
+            keyspec::meta(&full).map(|m| (spec, Some(m)))
+        }
+    }
 }
 
 /// Key specs derived from first/last/step: one `index` + `range` spec (Redis 7 form).
@@ -213,8 +394,9 @@ pub(crate) fn command(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), 
         } else {
             write::array_len(ctx.out, names.len());
             for n in names {
-                match lookup(n) {
-                    Some(spec) => write_command_info(ctx, spec),
+                match named_meta(n) {
+                    Some((spec, None)) => write_command_info(ctx, spec),
+                    Some((_, Some(m))) => write_meta_info(ctx.out, ctx.client.proto, m, m.arity),
                     None => write::null_bulk(ctx.out, ctx.client.proto),
                 }
             }
@@ -231,32 +413,119 @@ pub(crate) fn command(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), 
             write_command_docs(ctx, spec);
         }
     } else if is(sub, b"LIST") {
-        write::array_len(ctx.out, command_count());
+        // Each command followed by its implemented subcommands, as Redis 7.0 lists them.
+        let mut names = Vec::with_capacity(command_count());
         for spec in commands() {
-            write::bulk(ctx.out, spec.name.as_bytes());
+            names.push(spec.name);
+            if let Some(m) = keyspec::meta(spec.name) {
+                names.extend(m.subcommands.iter().filter(|s| implemented_subcommand(s)));
+            }
         }
-    } else if is(sub, b"GETKEYS") {
+        write::array_len(ctx.out, names.len());
+        for n in names {
+            write::bulk(ctx.out, n.as_bytes());
+        }
+    } else if is(sub, b"GETKEYS") || is(sub, b"GETKEYSANDFLAGS") {
+        let with_flags = is(sub, b"GETKEYSANDFLAGS");
         let call = args.rest();
-        let spec = call
-            .first()
-            .and_then(|n| lookup(n))
-            .ok_or_else(|| CmdError::msg("ERR Invalid command specified"))?;
-        let n = call.len() as i32;
-        if (spec.arity > 0 && n != spec.arity) || n < -spec.arity {
-            return Err(CmdError::msg(
-                "ERR Invalid number of arguments specified for command",
-            ));
+        if call.len() < 2 {
+            return Err(CmdError::WrongArity(if with_flags {
+                "command|getkeysandflags"
+            } else {
+                "command|getkeys"
+            }));
         }
-        let keys: Vec<_> = spec.keys(call).collect();
-        if keys.is_empty() {
-            return Err(CmdError::msg("ERR The command has no key arguments"));
+        getkeys(ctx, call, with_flags)?;
+    } else if is(sub, b"HELP") {
+        if args.remaining() != 0 {
+            return Err(CmdError::WrongArity("command|help"));
         }
-        write::array_len(ctx.out, keys.len());
-        for k in keys {
-            write::bulk(ctx.out, k);
-        }
+        let lines = [
+            "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "(no subcommand)",
+            "    Details of every command.",
+            "COUNT",
+            "    How many commands there are.",
+            "LIST",
+            "    The names of every command and subcommand.",
+            "INFO [<command-name> ...]",
+            "    Details of the named commands (all when none is named).",
+            "DOCS [<command-name> ...]",
+            "    Documentation of the named commands (all when none is named).",
+            "GETKEYS <full-command>",
+            "    The key arguments of a full command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    The key arguments of a full command, with their access flags.",
+            "HELP",
+            "    This help.",
+        ];
+        help(ctx, &lines);
     } else {
         return Err(unknown_subcommand("command", sub));
+    }
+    Ok(())
+}
+
+/// `COMMAND GETKEYS` / `GETKEYSANDFLAGS`: the keys of `call` as Redis 7.0 finds them (key
+/// specs, or the command's own rule), with their key-spec flags.
+fn getkeys(ctx: &mut Ctx<'_, '_>, call: &[bytes::Bytes], with_flags: bool) -> Result<(), CmdError> {
+    let invalid = || CmdError::msg("ERR Invalid command specified");
+    let spec = call.first().and_then(|n| lookup(n)).ok_or_else(invalid)?;
+    let top = keyspec::meta(spec.name);
+    // A container with a subcommand argument: the subcommand's data (unknown: invalid).
+    let (m, arity) = match top {
+        Some(t) if !t.subcommands.is_empty() && call.len() >= 2 => {
+            let m = keyspec::meta_of_call(t, call.get(1).map(|b| &b[..]))
+                .filter(|m| implemented_subcommand(m.name))
+                .ok_or_else(invalid)?;
+            (Some(m), m.arity)
+        }
+        t => (t, spec.arity),
+    };
+    let n = call.len() as i32;
+    let has_keys = match m {
+        Some(m) => m.key_specs.iter().any(|ks| !ks.flags.contains(&"not_key")),
+        None => spec.first_key > 0,
+    };
+    if !has_keys {
+        return Err(CmdError::msg("ERR The command has no key arguments"));
+    }
+    if (arity > 0 && n != arity) || n < -arity {
+        return Err(CmdError::msg(
+            "ERR Invalid number of arguments specified for command",
+        ));
+    }
+    let keys: Vec<(usize, &[&str])> = match m {
+        Some(m) => keyspec::keys_of_call(m, call).unwrap_or_default(),
+        None => {
+            let (first, last, step) = (spec.first_key, spec.last_key, spec.step);
+            let end = if last < 0 { n + last } else { last.min(n - 1) };
+            (first..=end)
+                .step_by(step.max(1) as usize)
+                .map(|i| (i as usize, &[][..]))
+                .collect()
+        }
+    };
+    if keys.is_empty() {
+        if m.is_some_and(|m| m.flags.contains(&"no_mandatory_keys")) {
+            write::array_len(ctx.out, 0);
+            return Ok(());
+        }
+        return Err(CmdError::msg("ERR Invalid arguments specified for command"));
+    }
+    write::array_len(ctx.out, keys.len());
+    for (pos, flags) in keys {
+        let key = call.get(pos).map(|b| &b[..]).unwrap_or_default();
+        if with_flags {
+            write::array_len(ctx.out, 2);
+            write::bulk(ctx.out, key);
+            write::set_len(ctx.out, ctx.client.proto, flags.len());
+            for f in flags {
+                write::simple(ctx.out, f.as_bytes());
+            }
+        } else {
+            write::bulk(ctx.out, key);
+        }
     }
     Ok(())
 }

@@ -1,0 +1,434 @@
+//! Redis 7 command metadata beyond the command table: full `COMMAND INFO` flags, tips, key
+//! specs and subcommands (data in [`super::meta`], generated from redis-server 7.0 by
+//! `scripts/gen-command-meta.py`), and the key extraction `COMMAND GETKEYS` and
+//! `COMMAND GETKEYSANDFLAGS` do with them.
+//!
+//! Key extraction follows Redis 7.0's rules: each key spec finds its first key (a fixed index,
+//! or the argument after a keyword searched from a start index, forwards or backwards), then
+//! its keys (a range relative to that first key, or a count read from an argument); a spec
+//! that cannot apply to the arguments makes the whole extraction fail, and then the commands
+//! that have their own key function in Redis (ZUNION and friends, SORT, SET, BITFIELD, ...)
+//! use it (see [`keys_of_call`]).
+
+use bytes::Bytes;
+
+use super::meta::META;
+
+/// One command's (or subcommand's, named `container|sub`) `COMMAND INFO` data.
+pub(crate) struct Meta {
+    pub name: &'static str,
+    pub arity: i32,
+    pub flags: &'static [&'static str],
+    pub first: i32,
+    pub last: i32,
+    pub step: i32,
+    pub categories: &'static [&'static str],
+    pub tips: &'static [&'static str],
+    pub key_specs: &'static [KeySpec],
+    pub subcommands: &'static [&'static str],
+}
+
+/// A Redis 7 key spec.
+pub(crate) struct KeySpec {
+    pub notes: Option<&'static str>,
+    pub flags: &'static [&'static str],
+    pub begin: Begin,
+    pub find: Find,
+}
+
+/// Where a key spec's first key is.
+pub(crate) enum Begin {
+    /// At this argument index.
+    Index(i64),
+    /// Right after `keyword`, searched from `startfrom` (negative: from the end, backwards).
+    Keyword {
+        keyword: &'static str,
+        startfrom: i64,
+    },
+    /// Only the command knows (SORT's BY/GET patterns).
+    Unknown,
+}
+
+/// How a key spec's keys follow its first key.
+pub(crate) enum Find {
+    /// Keys up to `lastkey` after the first (negative: counted from the end; with `limit`,
+    /// only the first 1/limit of the remaining arguments), every `keystep`.
+    Range {
+        lastkey: i64,
+        keystep: i64,
+        limit: i64,
+    },
+    /// The number of keys is the argument `keynumidx` after the first key's position, the
+    /// keys start `firstkey` after it, every `keystep`.
+    Keynum {
+        keynumidx: i64,
+        firstkey: i64,
+        keystep: i64,
+    },
+    Unknown,
+}
+
+/// The metadata of `name` (lower case; `container|sub` for a subcommand), if redis-server
+/// 7.0 has that command.
+pub(crate) fn meta(name: &str) -> Option<&'static Meta> {
+    META.binary_search_by(|m| m.name.cmp(name))
+        .ok()
+        .and_then(|i| META.get(i))
+}
+
+/// The metadata of a call's command: the subcommand's when `container` has subcommands and
+/// `sub` names one.
+pub(crate) fn meta_of_call(container: &Meta, sub: Option<&[u8]>) -> Option<&'static Meta> {
+    if container.subcommands.is_empty() {
+        return meta(container.name);
+    }
+    let sub = std::str::from_utf8(sub?).ok()?.to_ascii_lowercase();
+    meta(&format!("{}|{}", container.name, sub))
+}
+
+fn has_flag(flags: &[&str], f: &str) -> bool {
+    flags.contains(&f)
+}
+
+/// Key positions of a call (`argv[0]` is the command name) with the flags of the spec that
+/// found each, by the key specs alone; `None` when a spec cannot apply (Redis then falls
+/// back to the command's own key function).
+fn keys_by_specs(m: &Meta, argv: &[Bytes]) -> Option<Vec<(usize, &'static [&'static str])>> {
+    let argc = argv.len() as i64;
+    let mut out = Vec::new();
+    for spec in m.key_specs {
+        if has_flag(spec.flags, "not_key") {
+            continue;
+        }
+        let mut first = match spec.begin {
+            Begin::Index(i) => i,
+            Begin::Keyword { keyword, startfrom } => {
+                let (start, end) = if startfrom > 0 {
+                    (startfrom, argc - 1)
+                } else {
+                    (argc + startfrom, 1)
+                };
+                let mut found = 0;
+                let mut i = start;
+                while i != end {
+                    if i >= argc || i < 1 {
+                        break;
+                    }
+                    if argv
+                        .get(i as usize)
+                        .is_some_and(|a| a.eq_ignore_ascii_case(keyword.as_bytes()))
+                    {
+                        found = i + 1;
+                        break;
+                    }
+                    i += if start <= end { 1 } else { -1 };
+                }
+                if found == 0 {
+                    continue;
+                }
+                found
+            }
+            Begin::Unknown => return None,
+        };
+        let (last, step) = match spec.find {
+            Find::Range {
+                lastkey,
+                keystep,
+                limit,
+            } => {
+                let last = if lastkey >= 0 {
+                    first + lastkey
+                } else if limit == 0 {
+                    argc + lastkey
+                } else {
+                    first + ((argc - first) / limit + lastkey)
+                };
+                (last, keystep)
+            }
+            Find::Keynum {
+                keynumidx,
+                firstkey,
+                keystep,
+            } => {
+                let n = argv
+                    .get(usize::try_from(first + keynumidx).ok()?)
+                    .and_then(|a| std::str::from_utf8(a).ok())
+                    .and_then(|s| s.parse::<i64>().ok())
+                    .filter(|&n| n >= 0)?;
+                first += firstkey;
+                (first.checked_add(n)? - 1, keystep)
+            }
+            Find::Unknown => return None,
+        };
+        if last >= argc || last < first || first >= argc {
+            return None;
+        }
+        let mut i = first;
+        while i <= last {
+            out.push((i as usize, spec.flags));
+            i += step.max(1);
+        }
+    }
+    Some(out)
+}
+
+/// Key positions of a call, as `COMMAND GETKEYS` reports them: by the key specs, or by the
+/// command's own rules where Redis has a key function and the specs cannot decide.
+/// `None`: the arguments are invalid for key extraction.
+pub(crate) fn keys_of_call(
+    m: &Meta,
+    argv: &[Bytes],
+) -> Option<Vec<(usize, &'static [&'static str])>> {
+    let variable = m
+        .key_specs
+        .iter()
+        .any(|s| has_flag(s.flags, "variable_flags"));
+    if !variable && let Some(keys) = keys_by_specs(m, argv) {
+        return Some(keys);
+    }
+    own_keys(m, argv)
+}
+
+const OW_UPDATE: &[&str] = &["OW", "update"];
+const RO_ACCESS: &[&str] = &["RO", "access"];
+const RW_ACCESS_UPDATE: &[&str] = &["RW", "access", "update"];
+const RW_ACCESS_DELETE: &[&str] = &["RW", "access", "delete"];
+
+fn arg_i64(argv: &[Bytes], i: usize) -> Option<i64> {
+    std::str::from_utf8(argv.get(i)?).ok()?.parse().ok()
+}
+
+fn is(arg: &Bytes, word: &str) -> bool {
+    arg.eq_ignore_ascii_case(word.as_bytes())
+}
+
+/// The key functions Redis 7.0 has for the commands Sabaody implements (db.c's
+/// `*GetKeys`): they run when the key specs cannot apply (a bad key count) or their flags
+/// depend on the arguments (SET with GET, BITFIELD with writes), and for SORT's STORE.
+fn own_keys(m: &Meta, argv: &[Bytes]) -> Option<Vec<(usize, &'static [&'static str])>> {
+    let argc = argv.len();
+    let keys = match m.name {
+        "set" => {
+            let get = argv.iter().skip(3).any(|a| is(a, "GET"));
+            vec![(1, if get { RW_ACCESS_UPDATE } else { OW_UPDATE })]
+        }
+        "bitfield" => {
+            // Read-only when every operation is a complete GET (OVERFLOW aside); anything
+            // else, a syntax error included, counts as a write.
+            let mut readonly = true;
+            let mut i = 2;
+            while i < argc {
+                let rest = argc - i - 1;
+                let a = &argv[i];
+                if is(a, "GET") && rest >= 2 {
+                    i += 3;
+                } else if is(a, "OVERFLOW") && rest >= 1 {
+                    i += 2;
+                } else {
+                    readonly = false;
+                    break;
+                }
+            }
+            vec![(
+                1,
+                if readonly {
+                    RO_ACCESS
+                } else {
+                    RW_ACCESS_UPDATE
+                },
+            )]
+        }
+        "zunion" | "zinter" | "zdiff" | "zunionstore" | "zinterstore" | "zdiffstore" => {
+            let store = m.name.ends_with("store");
+            let (numidx, first) = if store { (2, 3) } else { (1, 2) };
+            let n = arg_i64(argv, numidx)?;
+            if n < 1 || n > (argc as i64 - first as i64) {
+                return Some(Vec::new());
+            }
+            let mut v = Vec::new();
+            if store {
+                v.push((1, OW_UPDATE));
+            }
+            v.extend((first..first + n as usize).map(|i| (i, RO_ACCESS)));
+            v
+        }
+        "sintercard" | "zintercard" | "lmpop" | "zmpop" | "blmpop" | "bzmpop" => {
+            let numidx = if m.name.starts_with('b') { 2 } else { 1 };
+            let n = arg_i64(argv, numidx)?;
+            if n < 1 || n > (argc as i64 - numidx as i64 - 1) {
+                return Some(Vec::new());
+            }
+            let flags = if m.name.ends_with("card") {
+                RO_ACCESS
+            } else {
+                RW_ACCESS_DELETE
+            };
+            (numidx + 1..numidx + 1 + n as usize)
+                .map(|i| (i, flags))
+                .collect()
+        }
+        "sort" | "sort_ro" => {
+            let mut v = vec![(1, RO_ACCESS)];
+            let mut store = None;
+            let mut i = 2;
+            while i < argc {
+                let a = &argv[i];
+                let skip = if is(a, "LIMIT") {
+                    2
+                } else if is(a, "GET") || is(a, "BY") {
+                    1
+                } else if is(a, "STORE") && m.name == "sort" {
+                    if i + 1 < argc {
+                        store = Some(i + 1);
+                    }
+                    1
+                } else {
+                    0
+                };
+                i += skip + 1;
+            }
+            if let Some(s) = store {
+                v.push((s, OW_UPDATE));
+            }
+            v
+        }
+        "georadius" | "georadiusbymember" => {
+            let mut v = vec![(1, RO_ACCESS)];
+            let mut store = None;
+            let start = if m.name == "georadius" { 6 } else { 5 };
+            let mut i = start;
+            while i < argc {
+                if (is(&argv[i], "STORE") || is(&argv[i], "STOREDIST")) && i + 1 < argc {
+                    store = Some(i + 1);
+                    i += 1;
+                }
+                i += 1;
+            }
+            if let Some(s) = store {
+                v.push((s, OW_UPDATE));
+            }
+            v
+        }
+        _ => return None,
+    };
+    Some(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &str) -> Vec<Bytes> {
+        s.split(' ').map(|w| Bytes::from(w.to_owned())).collect()
+    }
+
+    fn keys(cmd: &str) -> Option<Vec<usize>> {
+        let a = argv(cmd);
+        let name = std::str::from_utf8(&a[0]).unwrap().to_ascii_lowercase();
+        let m = meta(&name).unwrap();
+        keys_of_call(m, &a).map(|v| v.into_iter().map(|(i, _)| i).collect())
+    }
+
+    #[test]
+    fn table_is_sorted_and_complete() {
+        assert!(META.windows(2).all(|w| w[0].name < w[1].name));
+        for m in META {
+            for s in m.subcommands {
+                assert!(meta(s).is_some(), "{s}");
+            }
+        }
+        assert_eq!(meta("get").unwrap().arity, 2);
+        assert!(meta("client|list").is_some());
+        assert!(meta("nosuch").is_none());
+    }
+
+    #[test]
+    fn key_specs() {
+        assert_eq!(keys("GET k"), Some(vec![1]));
+        assert_eq!(keys("MSET a 1 b 2"), Some(vec![1, 3]));
+        assert_eq!(keys("ZUNIONSTORE d 2 a b WEIGHTS 1 2"), Some(vec![1, 3, 4]));
+        // numkeys 0: the specs fail, ZUNIONSTORE's own rule finds no key.
+        assert_eq!(keys("ZUNIONSTORE d 0 a"), Some(vec![]));
+        assert_eq!(keys("ZUNIONSTORE d x a"), None);
+        assert_eq!(keys("LMPOP 2 a b LEFT"), Some(vec![2, 3]));
+        assert_eq!(keys("GEORADIUS g 0 0 1 km STORE d"), Some(vec![1, 7]));
+        assert_eq!(keys("GEORADIUS g 0 0 1 km"), Some(vec![1]));
+        assert_eq!(
+            keys("SORT s BY w_* LIMIT 0 1 GET # STORE d"),
+            Some(vec![1, 10])
+        );
+        assert_eq!(keys("SET k v GET"), Some(vec![1]));
+        // A huge key count cannot allocate or overflow.
+        assert_eq!(keys("LMPOP 9223372036854775807 a LEFT"), Some(vec![]));
+        assert_eq!(keys("SINTERCARD -1 a"), Some(vec![]));
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::super::{commands, flag};
+    use super::meta;
+
+    /// The command table's behaviour flags (what the server acts on: write, denyoom, fast,
+    /// blocking, ...) agree with what `COMMAND INFO` reports from Redis's data, and so do
+    /// arity and the legacy key positions.
+    #[test]
+    fn command_table_agrees_with_redis_data() {
+        let mut diffs = Vec::new();
+        for spec in commands() {
+            let Some(m) = meta(spec.name) else { continue };
+            let ours: Vec<&str> = flag::NAMES
+                .iter()
+                .filter(|(f, _)| spec.flags & f != 0)
+                .map(|(_, n)| *n)
+                .collect();
+            // Our MOVABLEKEYS means "marks the keys it writes itself" (see `run` in cmd/mod.rs):
+            // these write no key (or a STORE destination at a fixed position), so the table
+            // does not set it where Redis reports `movablekeys`.
+            let fixed_writes = matches!(
+                spec.name,
+                "zunion"
+                    | "zinter"
+                    | "zdiff"
+                    | "zunionstore"
+                    | "zinterstore"
+                    | "zdiffstore"
+                    | "sintercard"
+                    | "zintercard"
+            );
+            let theirs: Vec<&str> = m
+                .flags
+                .iter()
+                .copied()
+                .filter(|f| flag::NAMES.iter().any(|(_, n)| n == f))
+                .filter(|f| !(fixed_writes && *f == "movablekeys"))
+                .collect();
+            if m.subcommands.is_empty() && ours != theirs {
+                diffs.push(format!(
+                    "{}: flags ours {ours:?} redis {theirs:?}",
+                    spec.name
+                ));
+            }
+            // ZRANK/ZREVRANK take Redis 7.2's WITHSCORE.
+            if spec.arity != m.arity && !matches!(spec.name, "zrank" | "zrevrank") {
+                diffs.push(format!(
+                    "{}: arity ours {} redis {}",
+                    spec.name, spec.arity, m.arity
+                ));
+            }
+            // Containers keep their subcommands' key position for routing (OBJECT ENCODING
+            // key); Redis reports none for the container.
+            if m.subcommands.is_empty()
+                && (spec.first_key, spec.last_key, spec.step) != (m.first, m.last, m.step)
+            {
+                diffs.push(format!(
+                    "{}: keys ours {:?} redis {:?}",
+                    spec.name,
+                    (spec.first_key, spec.last_key, spec.step),
+                    (m.first, m.last, m.step)
+                ));
+            }
+        }
+        assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    }
+}
