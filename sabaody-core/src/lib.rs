@@ -142,6 +142,7 @@ pub use list::{ListEnd, ListIter, ListOps, LposOptions};
 pub use rdb::{LoadOptions, LoadStats, RdbError, RdbSummary, SaveOptions, check_rdb};
 pub use rewrite::CommandSnapshot;
 pub use set::SetOps;
+pub use shard::set_large_arena_floor;
 pub use snapshot::{RdbSnapshot, SaveStats};
 pub use value::KeyType;
 pub use zset::{

@@ -28,6 +28,31 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 /// Strings up to this many bytes live inside the record; longer ones go to the slab as `Bytes`.
 pub(crate) const INLINE_MAX: usize = 48;
+
+/// Arenas past [`SMALL_ARENA`] bytes get at least this capacity (0: no floor); see
+/// [`set_large_arena_floor`].
+static LARGE_ARENA_FLOOR: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// An arena this small grows by doubling whatever the floor.
+const SMALL_ARENA: usize = 64 * 1024;
+
+/// Makes every shard arena larger than 64 KiB at least `bytes` long (capacity, not resident
+/// memory: the spare end is never written until used). A process that sets its allocator's
+/// mmap threshold to `bytes` (the server with a `maxmemory`) keeps its large arenas out of
+/// the heap this way, so a freed arena goes back to the kernel instead of leaving a hole.
+pub fn set_large_arena_floor(bytes: usize) {
+    LARGE_ARENA_FLOOR.store(bytes, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// `cap`, raised to the large-arena floor when past [`SMALL_ARENA`].
+fn large_arena_capacity(cap: usize) -> usize {
+    let floor = LARGE_ARENA_FLOOR.load(std::sync::atomic::Ordering::Relaxed);
+    if cap > SMALL_ARENA && cap < floor {
+        floor
+    } else {
+        cap
+    }
+}
 /// Per-key bytes charged for the table slot (8-byte offset+stamp + 1 control byte, at ~70% load).
 pub(crate) const SLOT_OVERHEAD: usize = 13;
 
@@ -699,6 +724,7 @@ impl Shard {
         }
         if self.arena.capacity() - off < n {
             let extra = off.max(n).max(256);
+            let extra = large_arena_capacity(off + extra) - off;
             self.arena.reserve_exact(extra);
         }
         self.arena.resize(off + n, 0);
@@ -1015,7 +1041,7 @@ impl Shard {
     /// Copies live records into a fresh arena; shrinks a mostly empty table.
     fn compact(&mut self) {
         let live = self.arena.len() - self.dead;
-        let mut fresh = Vec::with_capacity(live + live / 8);
+        let mut fresh = Vec::with_capacity(large_arena_capacity(live + live / 8));
         for slot in self.table.iter_mut() {
             let r = parse(&self.arena, off_of_mut(slot) as usize);
             set_off(slot, fresh.len());
@@ -1149,5 +1175,23 @@ impl Shard {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod arena_floor_tests {
+    use super::{LARGE_ARENA_FLOOR, SMALL_ARENA, large_arena_capacity};
+    use std::sync::atomic::Ordering::Relaxed;
+
+    #[test]
+    fn large_arena_floor_applies_past_small_arenas() {
+        // No other test of this process sets the floor: 0 means none.
+        assert_eq!(large_arena_capacity(1 << 20), 1 << 20);
+        LARGE_ARENA_FLOOR.store(1 << 20, Relaxed);
+        assert_eq!(large_arena_capacity(4096), 4096);
+        assert_eq!(large_arena_capacity(SMALL_ARENA), SMALL_ARENA);
+        assert_eq!(large_arena_capacity(SMALL_ARENA + 1), 1 << 20);
+        assert_eq!(large_arena_capacity(3 << 20), 3 << 20);
+        LARGE_ARENA_FLOOR.store(0, Relaxed);
     }
 }
