@@ -588,6 +588,24 @@ macro_rules! inert {
     };
 }
 
+/// `latency-tracking-info-percentiles`: numbers in 0..=100, kept as Redis prints them.
+fn latency_percentiles(a: &[&str]) -> Result<String, String> {
+    let mut out = Vec::new();
+    for w in a.iter().flat_map(|arg| arg.split_whitespace()) {
+        let p: f64 = w
+            .parse()
+            .map_err(|_| "Invalid latency-tracking-info-percentiles parameters".to_owned())?;
+        if !(0.0..=100.0).contains(&p) {
+            return Err(
+                "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
+                    .to_owned(),
+            );
+        }
+        out.push(crate::metrics::format_percentile(p));
+    }
+    Ok(out.join(" "))
+}
+
 fn inert_bool(a: &[&str]) -> Result<String, String> {
     parse_bool(a).map(yes_no)
 }
@@ -608,8 +626,7 @@ fn inert_str(a: &[&str]) -> Result<String, String> {
     one(a).map(str::to_owned)
 }
 
-/// Numbers separated by blanks, one argument or several (`oom-score-adj-values 0 200 800`,
-/// `latency-tracking-info-percentiles 50 99 99.9`).
+/// Numbers separated by blanks, one argument or several (`oom-score-adj-values 0 200 800`).
 fn inert_numbers(a: &[&str], count: Option<usize>) -> Result<String, String> {
     let words: Vec<&str> = a.iter().flat_map(|w| w.split_ascii_whitespace()).collect();
     if count.is_some_and(|n| n != words.len())
@@ -1056,10 +1073,15 @@ pub static DIRECTIVES: &[Directive] = &[
     inert!("active-defrag-cycle-max", "25", inert_uint),
     inert!("active-defrag-max-scan-fields", "1000", inert_uint),
     inert!("maxmemory-eviction-tenacity", "10", inert_uint),
+    // Kept in the `inert` map but not inert: `Shared::refresh_cached_config` reads
+    // `latency-tracking` (per-command latency histograms on or off) and `INFO latencystats`
+    // reads the percentiles.
     inert!("latency-tracking", "yes", inert_bool),
-    inert!("latency-tracking-info-percentiles", "50 99 99.9", |a| {
-        inert_numbers(a, None)
-    }),
+    inert!(
+        "latency-tracking-info-percentiles",
+        "50 99 99.9",
+        latency_percentiles
+    ),
     inert!(
         "busy-reply-threshold" / "lua-time-limit",
         "5000",

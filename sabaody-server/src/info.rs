@@ -43,6 +43,19 @@ pub(crate) fn rss_bytes() -> u64 {
 }
 
 /// CPU time (user, system) in seconds, from /proc (zeros where unavailable).
+/// `MemTotal` of `/proc/meminfo` in bytes (0 where there is none).
+fn total_system_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
 fn cpu_times() -> (f64, f64) {
     let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
         return (0.0, 0.0);
@@ -69,6 +82,7 @@ pub(crate) fn render(shared: &Shared, requested: &[String]) -> String {
             "all" | "everything" => {
                 want.extend(DEFAULT_SECTIONS);
                 want.push("commandstats");
+                want.push("latencystats");
             }
             "default" => want.extend(DEFAULT_SECTIONS),
             other => want.push(other),
@@ -87,6 +101,7 @@ pub(crate) fn render(shared: &Shared, requested: &[String]) -> String {
         "modules",
         "commandstats",
         "errorstats",
+        "latencystats",
         "cluster",
         "keyspace",
     ];
@@ -110,7 +125,7 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
         "server" => {
             let _ = write!(
                 s,
-                "# Server\r\nredis_version:{REDIS_VERSION}\r\nsabaody_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:{}\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:{}\r\n",
+                "# Server\r\nredis_version:{REDIS_VERSION}\r\nsabaody_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:{}\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:{}\r\n",
                 env!("CARGO_PKG_VERSION"),
                 std::env::consts::OS,
                 std::env::consts::ARCH,
@@ -123,6 +138,8 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
                 uptime / 86_400,
                 cfg.hz,
                 cfg.hz,
+                // Redis's LRU clock: Unix seconds in 24 bits.
+                (unix_micros() / 1_000_000) & ((1 << 24) - 1),
                 std::env::current_exe()
                     .map(|p| p.display().to_string())
                     .unwrap_or_default(),
@@ -151,12 +168,19 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
             let used = shared.dbs[0].used_memory() as u64;
             let peak = (shared.dbs[0].peak_memory() as u64).max(used);
             let rss = rss_bytes();
+            let system = total_system_memory();
             let _ = write!(
                 s,
-                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_dataset:{used}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\n",
+                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_dataset:{used}\r\ntotal_system_memory:{system}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_vm_eval:0\r\nused_memory_lua_human:0B\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:0\r\nused_memory_vm_total:0\r\nused_memory_vm_total_human:0B\r\nused_memory_functions:0\r\nused_memory_scripts:0\r\nused_memory_scripts_human:0B\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_clients_slaves:0\r\nmem_cluster_links:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\n",
                 human(used),
                 human(rss),
                 human(peak),
+                if peak > 0 {
+                    used as f64 * 100.0 / peak as f64
+                } else {
+                    0.0
+                },
+                human(system),
                 cfg.maxmemory,
                 human(cfg.maxmemory),
                 cfg.maxmemory_policy,
@@ -165,6 +189,7 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
                 } else {
                     0.0
                 },
+                rss as i64 - used as i64,
             );
         }
         "persistence" => {
@@ -176,18 +201,21 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
         }
         "stats" => {
             let ks = shared.dbs[0].stats();
-            let secs = shared.started.elapsed().as_secs_f64().max(1e-3);
-            let total = shared.stat_sum(|s| &s.total_commands);
+            let (ops, kbps_in, kbps_out) = shared.instantaneous.rates();
+            let ex = &shared.expiry;
             let _ = write!(
                 s,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{kbps_in:.2}\r\ninstantaneous_output_kbps:{kbps_out:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:{:.2}\r\nexpired_time_cap_reached_count:{}\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\n",
                 shared.stat_sum(|s| &s.total_connections),
-                total,
-                (total as f64 / secs) as u64,
+                shared.stat_sum(|s| &s.total_commands),
+                ops.round() as u64,
                 shared.stat_sum(|s| &s.net_input_bytes),
                 shared.stat_sum(|s| &s.net_output_bytes),
                 shared.stat_sum(|s| &s.rejected_connections),
                 ks.expired_keys,
+                ex.stale_perc(),
+                ex.cap_reached.load(Ordering::Relaxed),
+                ex.cpu_us.load(Ordering::Relaxed) / 1000,
                 ks.evicted_keys,
                 ks.keyspace_hits,
                 ks.keyspace_misses,
@@ -223,6 +251,37 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
             totals.sort();
             for (code, n) in totals {
                 let _ = write!(s, "errorstat_{code}:count={n}\r\n");
+            }
+        }
+        "latencystats" => {
+            s.push_str("# Latencystats\r\n");
+            if !shared.latency_tracking.load(Ordering::Relaxed) {
+                return;
+            }
+            let percentiles = crate::metrics::parse_percentiles(
+                cfg.inert
+                    .get("latency-tracking-info-percentiles")
+                    .map_or("50 99 99.9", String::as_str),
+            );
+            let mut counts = vec![0u64; crate::metrics::BUCKETS];
+            for (i, spec) in commands().enumerate() {
+                counts.iter_mut().for_each(|c| *c = 0);
+                for st in shared.stats.iter() {
+                    if let Some(c) = st.commands.get(i) {
+                        c.hist.add_to(&mut counts);
+                    }
+                }
+                if counts.iter().all(|&c| c == 0) {
+                    continue;
+                }
+                let _ = write!(s, "latency_percentiles_usec_{}:", spec.name);
+                for (k, &p) in percentiles.iter().enumerate() {
+                    let ns = crate::metrics::percentile(&counts, p).unwrap_or(0);
+                    let sep = if k == 0 { "" } else { "," };
+                    let label = crate::metrics::percentile_label(p);
+                    let _ = write!(s, "{sep}{label}={:.3}", ns as f64 / 1000.0);
+                }
+                s.push_str("\r\n");
             }
         }
         "cluster" => s.push_str("# Cluster\r\ncluster_enabled:0\r\n"),

@@ -65,6 +65,7 @@ mod cmd;
 mod conn;
 mod event_loop;
 mod info;
+mod metrics;
 mod mono;
 mod persist;
 mod server;

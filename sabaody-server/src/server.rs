@@ -38,6 +38,8 @@ pub(crate) struct CmdStat {
     /// Nanoseconds (most commands take well under a microsecond).
     pub nanos: AtomicU64,
     pub failed: AtomicU64,
+    /// Latency histogram (`INFO latencystats`), allocated on the first call.
+    pub hist: crate::metrics::Histogram,
 }
 
 /// Counters of one loop thread (INFO sums them). Aligned so two threads' counters never share
@@ -87,7 +89,7 @@ impl Stats {
     /// (no locked read-modify-write on the per-command path); readers may see a value one
     /// update old.
     #[inline]
-    pub fn note_command(&self, idx: usize, elapsed_ns: u64, ok: bool) {
+    pub fn note_command(&self, idx: usize, elapsed_ns: u64, ok: bool, track_latency: bool) {
         fn bump(a: &AtomicU64, by: u64) {
             a.store(
                 a.load(Ordering::Relaxed).wrapping_add(by),
@@ -97,6 +99,9 @@ impl Stats {
         if let Some(s) = self.commands.get(idx) {
             bump(&s.calls, 1);
             bump(&s.nanos, elapsed_ns);
+            if track_latency {
+                s.hist.record(elapsed_ns);
+            }
             if !ok {
                 bump(&s.failed, 1);
             }
@@ -109,6 +114,7 @@ impl Stats {
             s.calls.store(0, Ordering::Relaxed);
             s.nanos.store(0, Ordering::Relaxed);
             s.failed.store(0, Ordering::Relaxed);
+            s.hist.reset();
         }
         for a in [
             &self.total_commands,
@@ -332,6 +338,12 @@ pub(crate) struct Shared {
     pub timeout_secs: AtomicU64,
     pub has_password: AtomicBool,
     pub hz: AtomicU64,
+    /// `latency-tracking`: per-command latency histograms are recorded.
+    pub latency_tracking: AtomicBool,
+    /// Instantaneous rates of INFO stats, sampled by loop 0's cron.
+    pub instantaneous: crate::metrics::Instantaneous,
+    /// Totals of the active expiry cycle (INFO stats).
+    pub expiry: crate::metrics::ExpiryTotals,
     pub tcp_keepalive: AtomicU64,
     /// A `maxmemory` lowered inside EXEC: the next loop cron evicts down to it.
     pub evict_pending: AtomicBool,
@@ -402,6 +414,9 @@ impl Shared {
             timeout_secs: AtomicU64::new(0),
             has_password: AtomicBool::new(false),
             hz: AtomicU64::new(10),
+            latency_tracking: AtomicBool::new(true),
+            instantaneous: crate::metrics::Instantaneous::default(),
+            expiry: crate::metrics::ExpiryTotals::default(),
             tcp_keepalive: AtomicU64::new(0),
             evict_pending: AtomicBool::new(false),
             config: RwLock::new(config),
@@ -426,6 +441,10 @@ impl Shared {
         *self.output_limits.write() = c.client_output_buffer_limit;
         self.timeout_secs.store(c.timeout, Ordering::Relaxed);
         self.hz.store(c.hz.max(1), Ordering::Relaxed);
+        self.latency_tracking.store(
+            c.inert.get("latency-tracking").is_none_or(|v| v == "yes"),
+            Ordering::Relaxed,
+        );
         self.tcp_keepalive.store(c.tcp_keepalive, Ordering::Relaxed);
         self.has_password
             .store(c.requirepass.is_some(), Ordering::Relaxed);
@@ -621,10 +640,25 @@ impl Shared {
         let budget = Duration::from_micros(250_000 / hz);
         if idx == 0 {
             self.aof.cron(self);
+            self.instantaneous.sample(
+                self.started.elapsed().as_millis() as u64,
+                self.stat_sum(|s| &s.total_commands),
+                self.stat_sum(|s| &s.net_input_bytes),
+                self.stat_sum(|s| &s.net_output_bytes),
+            );
         }
         // Deletions by expiry are logged to the AOF: ordered like a read (see `aof`).
         let _order = self.aof.enter_shared(idx);
-        self.dbs[0].active_expire_cycle(budget);
+        let started = Instant::now();
+        let st = self.dbs[0].active_expire_cycle(budget);
+        if st.sampled > 0 || st.timed_out {
+            self.expiry.note(
+                st.sampled,
+                st.expired,
+                st.timed_out,
+                started.elapsed().as_micros() as u64,
+            );
+        }
     }
 
     /// Protected mode: without a password and bound to every interface, only loopback

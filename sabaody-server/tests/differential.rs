@@ -92,6 +92,11 @@ fn diff_legacy_misc() {
 }
 
 #[test]
+fn diff_info() {
+    run_family("info", include_str!("diff/info.redis"));
+}
+
+#[test]
 fn diff_config() {
     run_family("config", include_str!("diff/config.redis"));
 }

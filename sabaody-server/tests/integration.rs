@@ -1082,3 +1082,71 @@ fn event_loops_drive_active_expiry() {
     }
     h.shutdown();
 }
+
+/// `INFO latencystats`: one line per command called, the configured percentiles in order
+/// (microseconds, non-decreasing); `latency-tracking no` empties the section and stops the
+/// recording; `CONFIG RESETSTAT` clears the histograms.
+#[test]
+fn info_latencystats() {
+    let h = start();
+    let mut c = Conn::connect(h.local_addr()).unwrap();
+    let info = |c: &mut Conn| -> String {
+        String::from_utf8(c.call(&["INFO", "latencystats"]).unwrap().bytes()).unwrap()
+    };
+    let line = |text: &str, cmd: &str| -> Option<String> {
+        text.lines()
+            .find(|l| l.starts_with(&format!("latency_percentiles_usec_{cmd}:")))
+            .map(str::to_owned)
+    };
+    let values = |l: &str| -> Vec<(String, f64)> {
+        l.split_once(':')
+            .unwrap()
+            .1
+            .split(',')
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap();
+                (k.to_owned(), v.parse().unwrap())
+            })
+            .collect()
+    };
+    for i in 0..200 {
+        c.call(&["SET", &format!("k{i}"), "v"]).unwrap();
+        c.call(&["GET", &format!("k{i}")]).unwrap();
+    }
+    let text = info(&mut c);
+    assert!(text.starts_with("# Latencystats\r\n"), "{text}");
+    let get = values(&line(&text, "get").expect("a get line"));
+    let labels: Vec<&str> = get.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(labels, ["p50", "p99", "p99.9"]);
+    assert!(
+        get[0].1 > 0.0 && get[0].1 <= get[1].1 && get[1].1 <= get[2].1,
+        "{get:?}"
+    );
+    assert!(line(&text, "set").is_some());
+    assert!(line(&text, "del").is_none(), "never called");
+
+    c.call(&[
+        "CONFIG",
+        "SET",
+        "latency-tracking-info-percentiles",
+        "90 50.5",
+    ])
+    .unwrap();
+    let get = values(&line(&info(&mut c), "get").unwrap());
+    let labels: Vec<&str> = get.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(labels, ["p90", "p50.5"]);
+
+    c.call(&["CONFIG", "SET", "latency-tracking", "no"])
+        .unwrap();
+    assert_eq!(info(&mut c), "# Latencystats\r\n");
+    c.call(&["CONFIG", "RESETSTAT"]).unwrap();
+    c.call(&["GET", "k1"]).unwrap();
+    c.call(&["CONFIG", "SET", "latency-tracking", "yes"])
+        .unwrap();
+    let text = info(&mut c);
+    // Reset, and the GET ran while tracking was off.
+    assert!(line(&text, "get").is_none(), "{text}");
+    c.call(&["GET", "k1"]).unwrap();
+    assert!(line(&info(&mut c), "get").is_some());
+    h.shutdown();
+}

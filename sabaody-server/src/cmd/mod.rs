@@ -1869,7 +1869,14 @@ pub(crate) fn run(
             false
         }
     };
-    stats.note_command(idx, elapsed_ns, ok);
+    stats.note_command(
+        idx,
+        elapsed_ns,
+        ok,
+        shared
+            .latency_tracking
+            .load(std::sync::atomic::Ordering::Relaxed),
+    );
     if !spec.has(SKIP_SLOWLOG) {
         shared
             .slowlog

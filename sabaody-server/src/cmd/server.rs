@@ -627,6 +627,8 @@ pub(crate) fn config(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
             st.reset();
         }
         ctx.shared.dbs[0].reset_stats();
+        ctx.shared.instantaneous.reset();
+        ctx.shared.expiry.reset();
         ctx.shared.persist.reset_stats();
         ctx.shared.aof.reset_stats();
         ctx.shared.slowlog.entries.lock().clear();
