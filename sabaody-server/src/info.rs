@@ -1,11 +1,11 @@
 //! `INFO`: Redis's sections in its `field:value` format, so tools that parse INFO work.
 
 use std::fmt::Write as _;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::cmd::commands;
 use crate::cmd::connection::REDIS_VERSION;
-use crate::server::{Shared, unix_micros};
+use crate::server::{CmdStat, Shared, Stats, unix_micros};
 
 const DEFAULT_SECTIONS: &[&str] = &[
     "server",
@@ -114,6 +114,44 @@ pub(crate) fn render(shared: &Shared, requested: &[String]) -> String {
         }
         first = false;
         section_text(shared, section, &mut out);
+    }
+    out
+}
+
+/// A command's (or implemented subcommand's) counters in one loop's [`Stats`].
+type Pick = Box<dyn Fn(&Stats) -> Option<&CmdStat>>;
+
+/// The sum over every loop of one counter of a slot's [`CmdStat`].
+fn slot_sum(shared: &Shared, pick: &Pick, field: impl Fn(&CmdStat) -> &AtomicU64) -> u64 {
+    shared
+        .stats
+        .iter()
+        .filter_map(&pick)
+        .map(|c| field(c).load(Ordering::Relaxed))
+        .sum()
+}
+
+/// Every command and implemented subcommand INFO reports, with how to reach its counters:
+/// commands in table order, containers replaced by their subcommands (`config|get`), as
+/// Redis counts them.
+fn stat_slots() -> Vec<(String, Pick)> {
+    let mut out: Vec<(String, Pick)> = Vec::new();
+    for (i, spec) in commands().enumerate() {
+        if spec.has(crate::cmd::flag::CONTAINER) {
+            for (j, sub) in crate::cmd::server::SUBCOMMANDS.iter().enumerate() {
+                if sub.split('|').next() == Some(spec.name) {
+                    out.push((
+                        (*sub).to_owned(),
+                        Box::new(move |st: &Stats| st.subcommands.get(j)),
+                    ));
+                }
+            }
+        } else {
+            out.push((
+                spec.name.to_owned(),
+                Box::new(move |st: &Stats| st.commands.get(i)),
+            ));
+        }
     }
     out
 }
@@ -264,17 +302,15 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
                     .map_or("50 99 99.9", String::as_str),
             );
             let mut counts = vec![0u64; crate::metrics::BUCKETS];
-            for (i, spec) in commands().enumerate() {
+            for (name, pick) in stat_slots() {
                 counts.iter_mut().for_each(|c| *c = 0);
-                for st in shared.stats.iter() {
-                    if let Some(c) = st.commands.get(i) {
-                        c.hist.add_to(&mut counts);
-                    }
+                for c in shared.stats.iter().filter_map(&pick) {
+                    c.hist.add_to(&mut counts);
                 }
                 if counts.iter().all(|&c| c == 0) {
                     continue;
                 }
-                let _ = write!(s, "latency_percentiles_usec_{}:", spec.name);
+                let _ = write!(s, "latency_percentiles_usec_{name}:");
                 for (k, &p) in percentiles.iter().enumerate() {
                     let ns = crate::metrics::percentile(&counts, p).unwrap_or(0);
                     let sep = if k == 0 { "" } else { "," };
@@ -287,20 +323,19 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
         "cluster" => s.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
         "commandstats" => {
             s.push_str("# Commandstats\r\n");
-            for (i, spec) in commands().enumerate() {
-                let calls = shared.stat_sum(|s| &s.commands[i].calls);
+            for (name, pick) in stat_slots() {
+                let calls = slot_sum(shared, &pick, |c| &c.calls);
                 if calls == 0 {
                     continue;
                 }
-                let nanos = shared.stat_sum(|s| &s.commands[i].nanos);
+                let nanos = slot_sum(shared, &pick, |c| &c.nanos);
                 let _ = write!(
                     s,
-                    "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls=0,failed_calls={}\r\n",
-                    spec.name,
+                    "cmdstat_{name}:calls={},usec={},usec_per_call={:.2},rejected_calls=0,failed_calls={}\r\n",
                     calls,
                     nanos / 1000,
                     nanos as f64 / 1000.0 / calls as f64,
-                    shared.stat_sum(|s| &s.commands[i].failed)
+                    slot_sum(shared, &pick, |c| &c.failed)
                 );
             }
         }

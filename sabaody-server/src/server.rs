@@ -31,6 +31,16 @@ use crate::cmd::{command_at, commands};
 use crate::config::Config;
 use crate::event_loop::{self, LoopHandle};
 
+/// Adds `by` to a counter only its owning loop thread writes (a plain load + store, no
+/// locked read-modify-write on the per-command path; readers may see a value one update old).
+#[inline]
+fn bump(a: &AtomicU64, by: u64) {
+    a.store(
+        a.load(Ordering::Relaxed).wrapping_add(by),
+        Ordering::Relaxed,
+    );
+}
+
 /// Per-command counters for `INFO commandstats`.
 #[derive(Debug, Default)]
 pub(crate) struct CmdStat {
@@ -42,12 +52,28 @@ pub(crate) struct CmdStat {
     pub hist: crate::metrics::Histogram,
 }
 
+impl CmdStat {
+    #[inline]
+    fn note(&self, elapsed_ns: u64, ok: bool, track_latency: bool) {
+        bump(&self.calls, 1);
+        bump(&self.nanos, elapsed_ns);
+        if track_latency {
+            self.hist.record(elapsed_ns);
+        }
+        if !ok {
+            bump(&self.failed, 1);
+        }
+    }
+}
+
 /// Counters of one loop thread (INFO sums them). Aligned so two threads' counters never share
 /// a cache line.
 #[derive(Debug)]
 #[repr(align(128))]
 pub(crate) struct Stats {
     pub commands: Box<[CmdStat]>,
+    /// Per implemented subcommand of a container (`cmd::server::SUBCOMMANDS` order).
+    pub subcommands: Box<[CmdStat]>,
     pub total_commands: AtomicU64,
     pub total_connections: AtomicU64,
     pub rejected_connections: AtomicU64,
@@ -62,6 +88,10 @@ impl Stats {
     fn new() -> Self {
         Stats {
             commands: commands().map(|_| CmdStat::default()).collect(),
+            subcommands: crate::cmd::server::SUBCOMMANDS
+                .iter()
+                .map(|_| CmdStat::default())
+                .collect(),
             total_commands: AtomicU64::new(0),
             total_connections: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
@@ -90,27 +120,22 @@ impl Stats {
     /// update old.
     #[inline]
     pub fn note_command(&self, idx: usize, elapsed_ns: u64, ok: bool, track_latency: bool) {
-        fn bump(a: &AtomicU64, by: u64) {
-            a.store(
-                a.load(Ordering::Relaxed).wrapping_add(by),
-                Ordering::Relaxed,
-            );
-        }
         if let Some(s) = self.commands.get(idx) {
-            bump(&s.calls, 1);
-            bump(&s.nanos, elapsed_ns);
-            if track_latency {
-                s.hist.record(elapsed_ns);
-            }
-            if !ok {
-                bump(&s.failed, 1);
-            }
+            s.note(elapsed_ns, ok, track_latency);
+        }
+        bump(&self.total_commands, 1);
+    }
+
+    /// One call of implemented subcommand `idx` (`cmd::server::SUBCOMMANDS` order).
+    pub fn note_subcommand(&self, idx: usize, elapsed_ns: u64, ok: bool, track_latency: bool) {
+        if let Some(s) = self.subcommands.get(idx) {
+            s.note(elapsed_ns, ok, track_latency);
         }
         bump(&self.total_commands, 1);
     }
 
     pub fn reset(&self) {
-        for s in self.commands.iter() {
+        for s in self.commands.iter().chain(self.subcommands.iter()) {
             s.calls.store(0, Ordering::Relaxed);
             s.nanos.store(0, Ordering::Relaxed);
             s.failed.store(0, Ordering::Relaxed);

@@ -1150,3 +1150,34 @@ fn info_latencystats() {
     assert!(line(&info(&mut c), "get").is_some());
     h.shutdown();
 }
+
+/// Container commands are counted per subcommand in INFO commandstats and latencystats
+/// (`cmdstat_config|get`), as Redis 7.0 counts them; an unknown subcommand is not counted.
+#[test]
+fn commandstats_per_subcommand() {
+    let h = start();
+    let mut c = Conn::connect(h.local_addr()).unwrap();
+    c.call(&["CONFIG", "RESETSTAT"]).unwrap();
+    c.call(&["CONFIG", "GET", "maxmemory"]).unwrap();
+    c.call(&["config", "get", "hz"]).unwrap();
+    c.call(&["CLIENT", "ID"]).unwrap();
+    c.call(&["CONFIG", "NOSUCH"]).unwrap();
+    let text = String::from_utf8(c.call(&["INFO", "commandstats"]).unwrap().bytes()).unwrap();
+    let calls = |name: &str| -> Option<u64> {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("cmdstat_{name}:")))?;
+        line.split_once("calls=")?.1.split(',').next()?.parse().ok()
+    };
+    assert_eq!(calls("config|get"), Some(2), "{text}");
+    assert_eq!(calls("config|resetstat"), Some(1), "{text}");
+    assert_eq!(calls("client|id"), Some(1), "{text}");
+    assert_eq!(calls("config"), None, "{text}");
+    assert_eq!(calls("config|nosuch"), None, "{text}");
+    let lat = String::from_utf8(c.call(&["INFO", "latencystats"]).unwrap().bytes()).unwrap();
+    assert!(
+        lat.contains("latency_percentiles_usec_config|get:p50="),
+        "{lat}"
+    );
+    h.shutdown();
+}

@@ -369,6 +369,27 @@ mod table_tests {
     use super::super::{commands, flag};
     use super::meta;
 
+    /// `SUBCOMMANDS` is sorted (binary searches), and each is a Redis 7.0 subcommand of a
+    /// container flagged `CONTAINER`.
+    #[test]
+    fn subcommand_list_is_sorted_and_known() {
+        use super::super::server::SUBCOMMANDS;
+        assert!(SUBCOMMANDS.windows(2).all(|w| w[0] < w[1]));
+        for s in SUBCOMMANDS {
+            assert!(meta(s).is_some(), "{s}");
+            let container = s.split('|').next().unwrap();
+            let spec = commands().find(|c| c.name == container).unwrap();
+            assert!(spec.has(flag::CONTAINER), "{container}");
+        }
+        for spec in commands().filter(|c| c.has(flag::CONTAINER)) {
+            assert!(
+                !meta(spec.name).unwrap().subcommands.is_empty(),
+                "{}",
+                spec.name
+            );
+        }
+    }
+
     /// The command table's behaviour flags (what the server acts on: write, denyoom, fast,
     /// blocking, ...) agree with what `COMMAND INFO` reports from Redis's data, and so do
     /// arity and the legacy key positions.

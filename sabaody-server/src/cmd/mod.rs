@@ -66,6 +66,9 @@ pub(crate) mod flag {
     /// Refused with the writes while persistence fails (PING, as Redis's processCommand).
     /// Not shown by `COMMAND INFO`.
     pub const REFUSED_ON_MISCONF: u32 = 1 << 17;
+    /// Internal: the command is a container of subcommands (CONFIG GET, CLIENT LIST...);
+    /// INFO counts its calls per subcommand, as Redis does.
+    pub const CONTAINER: u32 = 1 << 18;
 
     /// `(flag, name)` pairs in the order `COMMAND INFO` prints them.
     pub const NAMES: &[(u32, &str)] = &[
@@ -302,7 +305,7 @@ pub(crate) static BASE: &[CommandSpec] = &[
     cmd!(
         "client",
         -2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
+        ADMIN | NOSCRIPT | LOADING | STALE | CONTAINER,
         0,
         0,
         0,
@@ -327,7 +330,7 @@ pub(crate) static BASE: &[CommandSpec] = &[
     cmd!(
         "command",
         -1,
-        LOADING | STALE,
+        LOADING | STALE | CONTAINER,
         0,
         0,
         0,
@@ -339,7 +342,7 @@ pub(crate) static BASE: &[CommandSpec] = &[
     cmd!(
         "config",
         -2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
+        ADMIN | NOSCRIPT | LOADING | STALE | CONTAINER,
         0,
         0,
         0,
@@ -375,7 +378,7 @@ pub(crate) static BASE: &[CommandSpec] = &[
     cmd!(
         "slowlog",
         -2,
-        ADMIN | LOADING | STALE,
+        ADMIN | LOADING | STALE | CONTAINER,
         0,
         0,
         0,
@@ -1050,7 +1053,7 @@ pub(crate) static BASE: &[CommandSpec] = &[
     cmd!(
         "object",
         -2,
-        R,
+        R | CONTAINER,
         2,
         2,
         1,
@@ -1062,7 +1065,7 @@ pub(crate) static BASE: &[CommandSpec] = &[
     cmd!(
         "memory",
         -2,
-        R,
+        R | CONTAINER,
         0,
         0,
         0,
@@ -1869,14 +1872,21 @@ pub(crate) fn run(
             false
         }
     };
-    stats.note_command(
-        idx,
-        elapsed_ns,
-        ok,
-        shared
-            .latency_tracking
-            .load(std::sync::atomic::Ordering::Relaxed),
-    );
+    let track = shared
+        .latency_tracking
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if spec.has(CONTAINER) {
+        // Counted per subcommand (`cmdstat_config|get`); an unknown subcommand is not a
+        // command Redis counts.
+        if let Some(sub) = argv
+            .get(1)
+            .and_then(|s| server::subcommand_index(spec.name, s))
+        {
+            stats.note_subcommand(sub, elapsed_ns, ok, track);
+        }
+    } else {
+        stats.note_command(idx, elapsed_ns, ok, track);
+    }
     if !spec.has(SKIP_SLOWLOG) {
         shared
             .slowlog

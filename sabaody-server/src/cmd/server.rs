@@ -115,7 +115,7 @@ fn write_command_info(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec) {
 
 /// The subcommands of the containers Sabaody implements, `container|sub` as in `COMMAND
 /// INFO` (a test checks each against the container's own dispatch).
-const SUBCOMMANDS: &[&str] = &[
+pub(crate) const SUBCOMMANDS: &[&str] = &[
     "client|getname",
     "client|help",
     "client|id",
@@ -150,7 +150,19 @@ const SUBCOMMANDS: &[&str] = &[
 ];
 
 fn implemented_subcommand(name: &str) -> bool {
-    SUBCOMMANDS.contains(&name)
+    SUBCOMMANDS.binary_search(&name).is_ok()
+}
+
+/// The index in [`SUBCOMMANDS`] of `container`'s subcommand `sub` (any case), if implemented.
+pub(crate) fn subcommand_index(container: &str, sub: &[u8]) -> Option<usize> {
+    if sub.len() > 32 {
+        return None;
+    }
+    let mut name = String::with_capacity(container.len() + 1 + sub.len());
+    name.push_str(container);
+    name.push('|');
+    name.push_str(&std::str::from_utf8(sub).ok()?.to_ascii_lowercase());
+    SUBCOMMANDS.binary_search(&name.as_str()).ok()
 }
 
 /// `COMMAND INFO` of a command (or subcommand) redis-server 7.0 has: its data, our arity
