@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use sabaody_server::{Config, Server, ServerHandle};
-use sabaody_testkit::{Conn, RedisServer, Value};
+use sabaody_testkit::{Conn, RedisServer, Reply, Value};
 
 fn start() -> ServerHandle {
     let mut c = Config::default();
@@ -399,4 +399,74 @@ fn collect_lines(dir: &std::path::Path, out: &mut Vec<Vec<String>>) {
             }
         }
     }
+}
+
+/// The value after `key` in a map reply (RESP3 map or RESP2 flat array).
+fn map_get<'a>(r: &'a Reply, key: &str) -> Option<&'a Reply> {
+    r.children
+        .chunks(2)
+        .find(|kv| kv[0].data == key.as_bytes())
+        .and_then(|kv| kv.get(1))
+}
+
+/// `COMMAND DOCS` against a live redis-server 7.0, RESP2 and RESP3, for every command and
+/// implemented subcommand both know: the facts are byte-equal (since, group, doc_flags,
+/// deprecated_since and the argument grammar redis-cli turns into hints; our summaries are
+/// our own words, complexity and history are left out).
+#[test]
+fn command_docs_match_redis_server() {
+    if !diff_enabled() {
+        println!("skipping the COMMAND DOCS comparison: set SABAODY_DIFF=1 to run it");
+        return;
+    }
+    let redis = RedisServer::start(&["--save", ""]).unwrap_or_else(|e| panic!("{e}"));
+    let h = start();
+    let mut diffs = Vec::new();
+    let mut compared = 0;
+    for proto in ["2", "3"] {
+        let mut r = redis.connect().unwrap();
+        let mut s = Conn::connect(h.local_addr()).unwrap();
+        r.request(&["HELLO", proto]).unwrap();
+        s.request(&["HELLO", proto]).unwrap();
+        let names = strings(s.call(&["COMMAND", "LIST"]).unwrap());
+        for name in &names {
+            let rr = r.request(&["COMMAND", "DOCS", name]).unwrap();
+            let sr = s.request(&["COMMAND", "DOCS", name]).unwrap();
+            let (Some(rd), Some(sd)) = (rr.children.get(1), sr.children.get(1)) else {
+                assert!(
+                    rr.children.is_empty(),
+                    "{name}: sabaody has no docs: {}",
+                    sr.raw.escape_ascii()
+                );
+                continue; // BF.*, CMS.*: not in a plain redis-server
+            };
+            compared += 1;
+            for field in [
+                "since",
+                "group",
+                "doc_flags",
+                "deprecated_since",
+                "arguments",
+            ] {
+                let a = map_get(rd, field).map(|v| v.raw.clone());
+                let b = map_get(sd, field).map(|v| v.raw.clone());
+                if a != b {
+                    diffs.push(format!(
+                        "RESP{proto} {name} {field}:\n  redis   {:?}\n  sabaody {:?}",
+                        a.map(|v| v.escape_ascii().to_string()),
+                        b.map(|v| v.escape_ascii().to_string())
+                    ));
+                }
+            }
+            assert!(
+                map_get(sd, "summary").is_some_and(|v| !v.data.is_empty()),
+                "{name}"
+            );
+        }
+    }
+    assert!(compared > 2 * 200, "only {compared} compared");
+    let n = diffs.len();
+    diffs.truncate(20);
+    assert!(n == 0, "{n} differ:\n{}", diffs.join("\n"));
+    h.shutdown();
 }

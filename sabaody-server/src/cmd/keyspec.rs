@@ -26,6 +26,30 @@ pub(crate) struct Meta {
     pub tips: &'static [&'static str],
     pub key_specs: &'static [KeySpec],
     pub subcommands: &'static [&'static str],
+    /// `COMMAND DOCS` facts: the version that added it, its group, `deprecated` and since
+    /// when, and its argument grammar (what redis-cli shows as hints).
+    pub since: &'static str,
+    pub group: &'static str,
+    pub doc_flags: &'static [&'static str],
+    pub deprecated_since: Option<&'static str>,
+    pub args: &'static [Arg],
+}
+
+/// One argument of a command's `COMMAND DOCS` grammar.
+pub(crate) struct Arg {
+    pub name: &'static str,
+    /// `key`, `string`, `integer`, `double`, `pattern`, `unix-time`, `pure-token`, `oneof`,
+    /// `block`.
+    pub typ: &'static str,
+    /// For a `key`: its key spec (else -1).
+    pub key_spec_index: i64,
+    pub token: Option<&'static str>,
+    pub since: Option<&'static str>,
+    pub deprecated_since: Option<&'static str>,
+    /// `optional`, `multiple`, `multiple_token`.
+    pub flags: &'static [&'static str],
+    /// The alternatives of a `oneof`, the parts of a `block`.
+    pub args: &'static [Arg],
 }
 
 /// A Redis 7 key spec.
@@ -380,6 +404,12 @@ mod table_tests {
             let container = s.split('|').next().unwrap();
             let spec = commands().find(|c| c.name == container).unwrap();
             assert!(spec.has(flag::CONTAINER), "{container}");
+        }
+        for s in SUBCOMMANDS {
+            assert!(
+                !super::super::server::subcommand_summary_for_test(s).is_empty(),
+                "{s} has no summary"
+            );
         }
         for spec in commands().filter(|c| c.has(flag::CONTAINER)) {
             assert!(

@@ -370,13 +370,171 @@ fn write_command_docs(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec) {
     let proto = ctx.client.proto;
     let out = &mut *ctx.out;
     write::bulk(out, spec.name.as_bytes());
-    write::map_len(out, proto, 3);
+    write_docs(
+        out,
+        proto,
+        spec.summary,
+        spec.since,
+        spec.group,
+        keyspec::meta(spec.name),
+    );
+}
+
+/// One command's `COMMAND DOCS` map: our summary; Redis 7.0's facts (since, group,
+/// deprecation, argument grammar) in its field order; the implemented subcommands.
+fn write_docs(
+    out: &mut bytes::BytesMut,
+    proto: sabaody_resp::Protocol,
+    summary: &str,
+    since: &str,
+    group: &str,
+    m: Option<&keyspec::Meta>,
+) {
+    let subs: Vec<&keyspec::Meta> = m
+        .map(|m| {
+            m.subcommands
+                .iter()
+                .filter(|s| implemented_subcommand(s))
+                .filter_map(|s| keyspec::meta(s))
+                .collect()
+        })
+        .unwrap_or_default();
+    let flags = m.map_or(&[][..], |m| m.doc_flags);
+    let deprecated = m.and_then(|m| m.deprecated_since);
+    let args = m.map_or(&[][..], |m| m.args);
+    let n = 3
+        + usize::from(!flags.is_empty())
+        + usize::from(deprecated.is_some())
+        + usize::from(!args.is_empty())
+        + usize::from(!subs.is_empty());
+    write::map_len(out, proto, n);
     write::bulk(out, b"summary");
-    write::bulk(out, spec.summary.as_bytes());
+    write::bulk(out, summary.as_bytes());
     write::bulk(out, b"since");
-    write::bulk(out, spec.since.as_bytes());
+    write::bulk(out, since.as_bytes());
     write::bulk(out, b"group");
-    write::bulk(out, spec.group.as_bytes());
+    write::bulk(out, group.as_bytes());
+    if !flags.is_empty() {
+        write::bulk(out, b"doc_flags");
+        write::set_len(out, proto, flags.len());
+        for f in flags {
+            write::simple(out, f.as_bytes());
+        }
+    }
+    if let Some(d) = deprecated {
+        write::bulk(out, b"deprecated_since");
+        write::bulk(out, d.as_bytes());
+    }
+    if !args.is_empty() {
+        write::bulk(out, b"arguments");
+        write_doc_args(out, proto, args);
+    }
+    if !subs.is_empty() {
+        write::bulk(out, b"subcommands");
+        write::map_len(out, proto, subs.len());
+        for sub in subs {
+            write::bulk(out, sub.name.as_bytes());
+            write_docs(
+                out,
+                proto,
+                subcommand_summary(sub.name),
+                sub.since,
+                sub.group,
+                Some(sub),
+            );
+        }
+    }
+}
+
+/// The argument grammar of `COMMAND DOCS`, in Redis 7.0's field order.
+fn write_doc_args(out: &mut bytes::BytesMut, proto: sabaody_resp::Protocol, args: &[keyspec::Arg]) {
+    write::array_len(out, args.len());
+    for a in args {
+        let key = a.typ == "key";
+        let nested = matches!(a.typ, "oneof" | "block");
+        let n = 2
+            + usize::from(key)
+            + usize::from(a.token.is_some())
+            + usize::from(a.since.is_some())
+            + usize::from(a.deprecated_since.is_some())
+            + usize::from(!a.flags.is_empty())
+            + usize::from(nested);
+        write::map_len(out, proto, n);
+        write::bulk(out, b"name");
+        write::bulk(out, a.name.as_bytes());
+        write::bulk(out, b"type");
+        write::bulk(out, a.typ.as_bytes());
+        if key {
+            write::bulk(out, b"key_spec_index");
+            write::integer(out, a.key_spec_index);
+        }
+        if let Some(t) = a.token {
+            write::bulk(out, b"token");
+            write::bulk(out, t.as_bytes());
+        }
+        if let Some(v) = a.since {
+            write::bulk(out, b"since");
+            write::bulk(out, v.as_bytes());
+        }
+        if let Some(v) = a.deprecated_since {
+            write::bulk(out, b"deprecated_since");
+            write::bulk(out, v.as_bytes());
+        }
+        if !a.flags.is_empty() {
+            write::bulk(out, b"flags");
+            write::set_len(out, proto, a.flags.len());
+            for f in a.flags {
+                write::simple(out, f.as_bytes());
+            }
+        }
+        if nested {
+            write::bulk(out, b"arguments");
+            write_doc_args(out, proto, a.args);
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn subcommand_summary_for_test(name: &str) -> &'static str {
+    subcommand_summary(name)
+}
+
+/// Our one-line summaries of the implemented subcommands (`COMMAND DOCS`, redis-cli's HELP).
+fn subcommand_summary(name: &str) -> &'static str {
+    match name {
+        "client|getname" => "Returns the connection's name.",
+        "client|help" => "Lists the CLIENT subcommands.",
+        "client|id" => "Returns the connection's unique id.",
+        "client|info" => "Describes this connection (the CLIENT LIST format).",
+        "client|kill" => "Closes the connections that match the filters.",
+        "client|list" => "Describes every open connection, one line each.",
+        "client|no-evict" => "Sets whether this client's memory is exempt from eviction.",
+        "client|setname" => "Names the connection.",
+        "command|count" => "Returns how many commands the server has.",
+        "command|docs" => "Returns the documentation of commands.",
+        "command|getkeys" => "Returns the key arguments of a full command.",
+        "command|getkeysandflags" => "Returns the key arguments of a full command and their flags.",
+        "command|help" => "Lists the COMMAND subcommands.",
+        "command|info" => "Returns details about commands.",
+        "command|list" => "Returns the names of every command.",
+        "config|get" => "Returns the values of configuration parameters.",
+        "config|help" => "Lists the CONFIG subcommands.",
+        "config|resetstat" => "Zeroes the server's statistics.",
+        "config|rewrite" => "Writes the running configuration to the configuration file.",
+        "config|set" => "Sets configuration parameters at run time.",
+        "memory|help" => "Lists the MEMORY subcommands.",
+        "memory|usage" => "Estimates how much memory a key and its value use.",
+        "object|encoding" => "Returns the internal encoding of a key's value.",
+        "object|freq" => "Returns the LFU access frequency of a key.",
+        "object|help" => "Lists the OBJECT subcommands.",
+        "object|idletime" => "Returns the seconds since a key was last accessed.",
+        "object|refcount" => "Returns the reference count of a key's value.",
+        "slowlog|get" => "Returns entries of the slow log.",
+        "slowlog|help" => "Lists the SLOWLOG subcommands.",
+        "slowlog|len" => "Returns the number of entries in the slow log.",
+        "slowlog|reset" => "Empties the slow log.",
+        _ => "",
+    }
 }
 
 /// ```text
@@ -415,14 +573,27 @@ pub(crate) fn command(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), 
         }
     } else if is(sub, b"DOCS") {
         let names = args.rest();
-        let specs: Vec<&CommandSpec> = if names.is_empty() {
-            commands().collect()
+        let found: Vec<(&CommandSpec, Option<&keyspec::Meta>)> = if names.is_empty() {
+            commands().map(|spec| (spec, None)).collect()
         } else {
-            names.iter().filter_map(|n| lookup(n)).collect()
+            names.iter().filter_map(|n| named_meta(n)).collect()
         };
-        write::map_len(ctx.out, ctx.client.proto, specs.len());
-        for spec in specs {
-            write_command_docs(ctx, spec);
+        write::map_len(ctx.out, ctx.client.proto, found.len());
+        for (spec, sub) in found {
+            match sub {
+                None => write_command_docs(ctx, spec),
+                Some(m) => {
+                    write::bulk(ctx.out, m.name.as_bytes());
+                    write_docs(
+                        ctx.out,
+                        ctx.client.proto,
+                        subcommand_summary(m.name),
+                        m.since,
+                        m.group,
+                        Some(m),
+                    );
+                }
+            }
         }
     } else if is(sub, b"LIST") {
         // Each command followed by its implemented subcommands, as Redis 7.0 lists them.
