@@ -293,3 +293,165 @@ mod tests {
         assert_eq!(t.stale_perc(), 0.0);
     }
 }
+
+/// Samples kept per latency-monitor event (Redis: 160).
+const EVENT_SAMPLES: usize = 160;
+
+/// One event class of the latency monitor: its samples (Unix seconds, milliseconds; one per
+/// second at most, the worst of that second), and the worst ever seen.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct EventSeries {
+    pub samples: std::collections::VecDeque<(u64, u64)>,
+    pub max: u64,
+}
+
+/// The latency monitor (`latency-monitor-threshold`, `LATENCY LATEST/HISTORY/RESET/...`):
+/// events that took at least the threshold, by class (`command`, `fast-command`,
+/// `expire-cycle`).
+#[derive(Debug, Default)]
+pub(crate) struct LatencyMonitor {
+    /// The threshold in milliseconds; 0 turns the monitor off.
+    pub threshold_ms: AtomicU64,
+    events: Mutex<Vec<(&'static str, EventSeries)>>,
+}
+
+impl LatencyMonitor {
+    /// Records `event` lasting `ms` now if the monitor is on and `ms` reaches the threshold.
+    #[inline]
+    pub fn observe(&self, event: &'static str, ms: u64) {
+        let t = self.threshold_ms.load(Relaxed);
+        if t == 0 || ms < t {
+            return;
+        }
+        self.add(event, ms, crate::server::unix_micros() / 1_000_000);
+    }
+
+    /// [`observe`](Self::observe) at Unix second `now`.
+    #[cfg(test)]
+    pub fn observe_at(&self, event: &'static str, ms: u64, now: u64) {
+        let t = self.threshold_ms.load(Relaxed);
+        if t == 0 || ms < t {
+            return;
+        }
+        self.add(event, ms, now);
+    }
+
+    #[cold]
+    fn add(&self, event: &'static str, ms: u64, now: u64) {
+        let mut events = self.events.lock();
+        let i = match events.iter().position(|(e, _)| *e == event) {
+            Some(i) => i,
+            None => {
+                events.push((event, EventSeries::default()));
+                events.len() - 1
+            }
+        };
+        let Some((_, s)) = events.get_mut(i) else {
+            return;
+        };
+        s.max = s.max.max(ms);
+        match s.samples.back_mut() {
+            Some(last) if last.0 == now => last.1 = last.1.max(ms),
+            _ => {
+                if s.samples.len() == EVENT_SAMPLES {
+                    s.samples.pop_front();
+                }
+                s.samples.push_back((now, ms));
+            }
+        }
+    }
+
+    /// Every event class with samples, in the order they first appeared.
+    pub fn events(&self) -> Vec<(&'static str, EventSeries)> {
+        self.events.lock().clone()
+    }
+
+    /// One event class's samples.
+    pub fn series(&self, event: &[u8]) -> Option<EventSeries> {
+        self.events
+            .lock()
+            .iter()
+            .find(|(e, _)| e.as_bytes().eq_ignore_ascii_case(event))
+            .map(|(_, s)| s.clone())
+    }
+
+    /// Forgets the named event classes (all of them with none named); returns how many had
+    /// samples.
+    pub fn reset(&self, names: &[&[u8]]) -> usize {
+        let mut events = self.events.lock();
+        let before = events.len();
+        if names.is_empty() {
+            events.clear();
+        } else {
+            events.retain(|(e, _)| !names.iter().any(|n| e.as_bytes().eq_ignore_ascii_case(n)));
+        }
+        before - events.len()
+    }
+}
+
+/// `LATENCY HISTOGRAM`'s buckets from a latency histogram: cumulative counts at power-of-two
+/// boundaries starting at 1024 ns, labelled in microseconds as Redis labels its buckets
+/// (each boundary's highest equivalent value at two significant digits, over 1000), and
+/// listed only where the count grows.
+pub(crate) fn cumulative_buckets(counts: &[u64]) -> Vec<(u64, u64)> {
+    let total: u64 = counts.iter().sum();
+    let mut out = Vec::new();
+    let (mut cum, mut b) = (0u64, 0usize);
+    let mut boundary: u64 = 1024;
+    while cum < total && boundary < (1 << MAX_EXP) {
+        let high = boundary + boundary / 128 - 1;
+        while b < counts.len() && bucket_high(b) <= high {
+            cum += counts.get(b).copied().unwrap_or(0);
+            b += 1;
+        }
+        if out.last().is_none_or(|&(_, c)| c < cum) && cum > 0 {
+            out.push((high / 1000, cum));
+        }
+        boundary *= 2;
+    }
+    if cum < total {
+        out.push((((1u64 << MAX_EXP) - 1) / 1000, total));
+    }
+    out
+}
+
+#[cfg(test)]
+mod latency_tests {
+    use super::*;
+
+    #[test]
+    fn monitor_keeps_one_sample_per_second_and_the_worst() {
+        let m = LatencyMonitor::default();
+        m.observe_at("command", 500, 1);
+        assert!(m.events().is_empty(), "off by default");
+        m.threshold_ms.store(100, Relaxed);
+        m.observe_at("command", 99, 1);
+        assert!(m.events().is_empty(), "below the threshold");
+        m.observe_at("command", 150, 10);
+        m.observe_at("command", 300, 10);
+        m.observe_at("command", 120, 11);
+        m.observe_at("expire-cycle", 100, 11);
+        let s = m.series(b"COMMAND").unwrap();
+        assert_eq!(s.samples, [(10, 300), (11, 120)]);
+        assert_eq!(s.max, 300);
+        for t in 0..200 {
+            m.observe_at("command", 100, 100 + t);
+        }
+        assert_eq!(m.series(b"command").unwrap().samples.len(), EVENT_SAMPLES);
+        assert_eq!(m.reset(&[b"command", b"nosuch"]), 1);
+        assert_eq!(m.events().len(), 1);
+        assert_eq!(m.reset(&[]), 1);
+        assert!(m.events().is_empty());
+    }
+
+    #[test]
+    fn cumulative_buckets_as_redis_labels_them() {
+        let mut c = vec![0u64; BUCKETS];
+        assert!(cumulative_buckets(&c).is_empty());
+        c[bucket_of(500)] += 10; // under 1 µs
+        c[bucket_of(1_500)] += 5;
+        c[bucket_of(40_000)] += 1;
+        let b = cumulative_buckets(&c);
+        assert_eq!(b, [(1, 10), (2, 15), (66, 16)]);
+    }
+}

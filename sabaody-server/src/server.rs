@@ -369,6 +369,8 @@ pub(crate) struct Shared {
     pub instantaneous: crate::metrics::Instantaneous,
     /// Totals of the active expiry cycle (INFO stats).
     pub expiry: crate::metrics::ExpiryTotals,
+    /// The latency monitor (`latency-monitor-threshold`, LATENCY).
+    pub latency: crate::metrics::LatencyMonitor,
     pub tcp_keepalive: AtomicU64,
     /// A `maxmemory` lowered inside EXEC: the next loop cron evicts down to it.
     pub evict_pending: AtomicBool,
@@ -442,6 +444,7 @@ impl Shared {
             latency_tracking: AtomicBool::new(true),
             instantaneous: crate::metrics::Instantaneous::default(),
             expiry: crate::metrics::ExpiryTotals::default(),
+            latency: crate::metrics::LatencyMonitor::default(),
             tcp_keepalive: AtomicU64::new(0),
             evict_pending: AtomicBool::new(false),
             config: RwLock::new(config),
@@ -466,6 +469,9 @@ impl Shared {
         *self.output_limits.write() = c.client_output_buffer_limit;
         self.timeout_secs.store(c.timeout, Ordering::Relaxed);
         self.hz.store(c.hz.max(1), Ordering::Relaxed);
+        self.latency
+            .threshold_ms
+            .store(c.latency_monitor_threshold, Ordering::Relaxed);
         self.latency_tracking.store(
             c.inert.get("latency-tracking").is_none_or(|v| v == "yes"),
             Ordering::Relaxed,
@@ -677,12 +683,9 @@ impl Shared {
         let started = Instant::now();
         let st = self.dbs[0].active_expire_cycle(budget);
         if st.sampled > 0 || st.timed_out {
-            self.expiry.note(
-                st.sampled,
-                st.expired,
-                st.timed_out,
-                started.elapsed().as_micros() as u64,
-            );
+            let us = started.elapsed().as_micros() as u64;
+            self.expiry.note(st.sampled, st.expired, st.timed_out, us);
+            self.latency.observe("expire-cycle", us / 1000);
         }
     }
 

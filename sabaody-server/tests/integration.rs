@@ -1181,3 +1181,55 @@ fn commandstats_per_subcommand() {
     );
     h.shutdown();
 }
+
+/// LATENCY HISTOGRAM (cumulative buckets per command and subcommand, summed over the loop
+/// threads), GRAPH and DOCTOR on a slow command.
+#[test]
+fn latency_histogram_graph_doctor() {
+    use sabaody_testkit::Value;
+    let h = start_with(&[("enable-debug-command", &["yes"])]);
+    let mut c = Conn::connect(h.local_addr()).unwrap();
+    let text = |v: Value| String::from_utf8(v.bytes()).unwrap();
+    assert!(text(c.call(&["LATENCY", "DOCTOR"]).unwrap()).contains("disabled"));
+    for i in 0..50 {
+        c.call(&["GET", &format!("k{i}")]).unwrap();
+    }
+    c.call(&["CONFIG", "GET", "hz"]).unwrap();
+    let Value::Array(m) = c
+        .call(&["LATENCY", "HISTOGRAM", "get", "config", "nosuch"])
+        .unwrap()
+    else {
+        panic!("not a map");
+    };
+    // RESP2: name, details, name, details.
+    let names: Vec<String> = m.iter().step_by(2).map(|v| text(v.clone())).collect();
+    assert_eq!(names, ["get", "config|get"]);
+    let Value::Array(get) = &m[1] else { panic!() };
+    assert_eq!(text(get[0].clone()), "calls");
+    assert_eq!(get[1], Value::Int(50));
+    let Value::Array(buckets) = &get[3] else {
+        panic!()
+    };
+    let cum: Vec<i64> = buckets
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .map(|v| match v {
+            Value::Int(n) => *n,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert!(cum.windows(2).all(|w| w[0] < w[1]), "{cum:?}");
+    assert_eq!(cum.last(), Some(&50));
+
+    c.call(&["CONFIG", "SET", "latency-monitor-threshold", "5"])
+        .unwrap();
+    c.call(&["DEBUG", "SLEEP", "0.02"]).unwrap();
+    let graph = text(c.call(&["LATENCY", "GRAPH", "command"]).unwrap());
+    assert!(graph.starts_with("command - high "), "{graph}");
+    assert!(graph.contains("1 samples"), "{graph}");
+    let doctor = text(c.call(&["LATENCY", "DOCTOR"]).unwrap());
+    assert!(doctor.contains("command: 1 samples"), "{doctor}");
+    assert_eq!(c.call(&["LATENCY", "RESET"]).unwrap(), Value::Int(1));
+    h.shutdown();
+}

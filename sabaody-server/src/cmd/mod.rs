@@ -27,6 +27,7 @@ pub(crate) mod geo;
 pub(crate) mod hash;
 pub(crate) mod keys;
 pub(crate) mod keyspec;
+pub(crate) mod latency;
 pub(crate) mod list;
 #[rustfmt::skip]
 mod meta;
@@ -1110,6 +1111,18 @@ pub(crate) static BASE: &[CommandSpec] = &[
         "1.0.0",
         "Asynchronously rewrites the append-only file to disk."
     ),
+    cmd!(
+        "latency",
+        -2,
+        CONTAINER,
+        0,
+        0,
+        0,
+        latency::latency,
+        "server",
+        "2.8.13",
+        "A container for latency diagnostics commands."
+    ),
 ];
 
 const GET_INDEX: usize = 25;
@@ -1875,6 +1888,14 @@ pub(crate) fn run(
     let track = shared
         .latency_tracking
         .load(std::sync::atomic::Ordering::Relaxed);
+    shared.latency.observe(
+        if spec.has(FAST) {
+            "fast-command"
+        } else {
+            "command"
+        },
+        elapsed_ns / 1_000_000,
+    );
     if spec.has(CONTAINER) {
         // Counted per subcommand (`cmdstat_config|get`); an unknown subcommand is not a
         // command Redis counts.
