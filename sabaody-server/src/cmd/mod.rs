@@ -1123,6 +1123,18 @@ pub(crate) static BASE: &[CommandSpec] = &[
         "2.8.13",
         "A container for latency diagnostics commands."
     ),
+    cmd!(
+        "role",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST,
+        0,
+        0,
+        0,
+        server::role,
+        "server",
+        "2.8.12",
+        "Returns the replication role."
+    ),
 ];
 
 const GET_INDEX: usize = 25;

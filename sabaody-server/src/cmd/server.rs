@@ -551,6 +551,15 @@ fn subcommand_summary(name: &str) -> &'static str {
     }
 }
 
+/// `ROLE`: a standalone server is a master with no replicas and offset 0.
+pub(crate) fn role(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), CmdError> {
+    write::array_len(ctx.out, 3);
+    write::bulk(ctx.out, b"master");
+    write::integer(ctx.out, 0);
+    write::array_len(ctx.out, 0);
+    Ok(())
+}
+
 /// ```text
 /// COMMAND | COMMAND COUNT | COMMAND INFO [name ...] | COMMAND DOCS [name ...] | COMMAND LIST
 /// ```
