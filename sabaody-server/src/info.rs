@@ -138,6 +138,11 @@ fn stat_slots() -> Vec<(String, Pick)> {
     let mut out: Vec<(String, Pick)> = Vec::new();
     for (i, spec) in commands().enumerate() {
         if spec.has(crate::cmd::flag::CONTAINER) {
+            // The container itself only ever has rejected calls (`CONFIG` alone).
+            out.push((
+                spec.name.to_owned(),
+                Box::new(move |st: &Stats| st.commands.get(i)),
+            ));
             for (j, sub) in crate::cmd::server::SUBCOMMANDS.iter().enumerate() {
                 if sub.split('|').next() == Some(spec.name) {
                     out.push((
@@ -325,17 +330,22 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
             s.push_str("# Commandstats\r\n");
             for (name, pick) in stat_slots() {
                 let calls = slot_sum(shared, &pick, |c| &c.calls);
-                if calls == 0 {
+                let failed = slot_sum(shared, &pick, |c| &c.failed);
+                let rejected = slot_sum(shared, &pick, |c| &c.rejected);
+                if calls == 0 && failed == 0 && rejected == 0 {
                     continue;
                 }
                 let nanos = slot_sum(shared, &pick, |c| &c.nanos);
                 let _ = write!(
                     s,
-                    "cmdstat_{name}:calls={},usec={},usec_per_call={:.2},rejected_calls=0,failed_calls={}\r\n",
+                    "cmdstat_{name}:calls={},usec={},usec_per_call={:.2},rejected_calls={rejected},failed_calls={failed}\r\n",
                     calls,
                     nanos / 1000,
-                    nanos as f64 / 1000.0 / calls as f64,
-                    slot_sum(shared, &pick, |c| &c.failed)
+                    if calls > 0 {
+                        nanos as f64 / 1000.0 / calls as f64
+                    } else {
+                        0.0
+                    },
                 );
             }
         }

@@ -48,6 +48,8 @@ pub(crate) struct CmdStat {
     /// Nanoseconds (most commands take well under a microsecond).
     pub nanos: AtomicU64,
     pub failed: AtomicU64,
+    /// Calls refused before running (arity, NOAUTH, OOM, MISCONF, not allowed in MULTI).
+    pub rejected: AtomicU64,
     /// Latency histogram (`INFO latencystats`), allocated on the first call.
     pub hist: crate::metrics::Histogram,
 }
@@ -126,6 +128,18 @@ impl Stats {
         bump(&self.total_commands, 1);
     }
 
+    /// A call of command `idx` (or, with `sub`, of that implemented subcommand) refused
+    /// before it ran.
+    pub fn note_rejected(&self, idx: usize, sub: Option<usize>) {
+        let s = match sub {
+            Some(j) => self.subcommands.get(j),
+            None => self.commands.get(idx),
+        };
+        if let Some(s) = s {
+            bump(&s.rejected, 1);
+        }
+    }
+
     /// One call of implemented subcommand `idx` (`cmd::server::SUBCOMMANDS` order).
     pub fn note_subcommand(&self, idx: usize, elapsed_ns: u64, ok: bool, track_latency: bool) {
         if let Some(s) = self.subcommands.get(idx) {
@@ -139,6 +153,7 @@ impl Stats {
             s.calls.store(0, Ordering::Relaxed);
             s.nanos.store(0, Ordering::Relaxed);
             s.failed.store(0, Ordering::Relaxed);
+            s.rejected.store(0, Ordering::Relaxed);
             s.hist.reset();
         }
         for a in [

@@ -1695,7 +1695,16 @@ fn execute_spec(
     if (spec.arity > 0 && n != spec.arity) || n < -spec.arity {
         // Redis aborts the transaction outright when EXEC itself is malformed.
         let text = format!("ERR wrong number of arguments for '{}' command", spec.name);
+        note_rejected(shared, client, spec, idx, argv);
         reject(shared, client, spec.name == "exec", out, &text, "ERR");
+        return;
+    }
+    if spec.has(CONTAINER)
+        && let Some(name) = subcommand_arity_error(spec, argv)
+    {
+        let text = format!("ERR wrong number of arguments for '{name}' command");
+        note_rejected(shared, client, spec, idx, argv);
+        reject(shared, client, false, out, &text, "ERR");
         return;
     }
     if !client.authenticated && !spec.has(NO_AUTH) {
@@ -1703,6 +1712,7 @@ fn execute_spec(
             m.dirty = true;
         }
         write::error(out, b"NOAUTH Authentication required.");
+        note_rejected(shared, client, spec, idx, argv);
         shared.stats_at(client.info.loop_idx).note_error("NOAUTH");
         return;
     }
@@ -1714,12 +1724,14 @@ fn execute_spec(
     // memory; refuse it if nothing may be evicted.
     if spec.has(DENYOOM) && shared.dbs[0].make_room().is_err() {
         let text = sabaody_core::Error::OutOfMemory.redis_text();
+        note_rejected(shared, client, spec, idx, argv);
         reject(shared, client, false, out, &text, "OOM");
         return;
     }
     if spec.has(WRITE | REFUSED_ON_MISCONF)
         && let Some(text) = write_refusal(shared)
     {
+        note_rejected(shared, client, spec, idx, argv);
         reject(shared, client, false, out, &text, "MISCONF");
         return;
     }
@@ -1763,6 +1775,7 @@ fn execute_in_multi(
             m.dirty = true;
         }
         write::error(out, b"ERR Command not allowed inside a transaction");
+        note_rejected(shared, client, spec, idx, argv);
         shared.stats_at(client.info.loop_idx).note_error("ERR");
         return;
     }
@@ -1782,12 +1795,14 @@ fn execute_in_multi(
     let in_multi = !spec.has(NO_QUEUE);
     if (denyoom || in_multi) && shared.dbs[0].make_room().is_err() {
         let text = sabaody_core::Error::OutOfMemory.redis_text();
+        note_rejected(shared, client, spec, idx, argv);
         reject(shared, client, exec, out, &text, "OOM");
         return;
     }
     if (writes || spec.has(REFUSED_ON_MISCONF))
         && let Some(text) = write_refusal(shared)
     {
+        note_rejected(shared, client, spec, idx, argv);
         reject(shared, client, exec, out, &text, "MISCONF");
         return;
     }
@@ -1796,6 +1811,34 @@ fn execute_in_multi(
         return;
     }
     run(shared, client, spec, idx, argv, out, None);
+}
+
+/// The full name of a container's implemented subcommand (`config|get`) called with the
+/// wrong number of arguments for it, as Redis checks before running the subcommand.
+#[cold]
+fn subcommand_arity_error(spec: &CommandSpec, argv: &[Bytes]) -> Option<&'static str> {
+    let j = server::subcommand_index(spec.name, argv.get(1)?)?;
+    let name = *server::SUBCOMMANDS.get(j)?;
+    let arity = keyspec::meta(name)?.arity;
+    let n = argv.len() as i32;
+    ((arity > 0 && n != arity) || n < -arity).then_some(name)
+}
+
+/// Counts a refused call in INFO commandstats' `rejected_calls` (a container's under its
+/// subcommand; an unknown subcommand is not counted, as in Redis).
+#[cold]
+fn note_rejected(shared: &Shared, client: &Client, spec: &CommandSpec, idx: usize, argv: &[Bytes]) {
+    let stats = shared.stats_at(client.info.loop_idx);
+    if spec.has(CONTAINER) && argv.len() > 1 {
+        if let Some(j) = argv
+            .get(1)
+            .and_then(|s| server::subcommand_index(spec.name, s))
+        {
+            stats.note_rejected(idx, Some(j));
+        }
+    } else {
+        stats.note_rejected(idx, None);
+    }
 }
 
 /// Refuses a command before it runs with the error `text`: inside MULTI the transaction is
