@@ -1152,7 +1152,8 @@ fn info_latencystats() {
 }
 
 /// Container commands are counted per subcommand in INFO commandstats and latencystats
-/// (`cmdstat_config|get`), as Redis 7.0 counts them; an unknown subcommand is not counted.
+/// (`cmdstat_config|get`), as Redis 7.0 counts them; an unknown subcommand is not counted; a
+/// subcommand refused for its arity is a rejected call.
 #[test]
 fn commandstats_per_subcommand() {
     let h = start();
@@ -1162,7 +1163,18 @@ fn commandstats_per_subcommand() {
     c.call(&["config", "get", "hz"]).unwrap();
     c.call(&["CLIENT", "ID"]).unwrap();
     c.call(&["CONFIG", "NOSUCH"]).unwrap();
+    // Refused before running (the subcommand's arity): a rejected call, not a call.
+    c.call(&["OBJECT", "ENCODING"]).unwrap();
     let text = String::from_utf8(c.call(&["INFO", "commandstats"]).unwrap().bytes()).unwrap();
+    let rejected = text
+        .lines()
+        .find(|l| l.starts_with("cmdstat_object|encoding:"))
+        .unwrap_or_default();
+    assert!(
+        rejected.starts_with("cmdstat_object|encoding:calls=0,")
+            && rejected.contains(",rejected_calls=1,"),
+        "{text}"
+    );
     let calls = |name: &str| -> Option<u64> {
         let line = text
             .lines()
