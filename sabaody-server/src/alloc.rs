@@ -84,6 +84,42 @@ pub(crate) fn trim_step(used: impl FnOnce() -> u64) -> bool {
     }
 }
 
+/// Hands glibc's free heap pages back to the kernel now (`MEMORY PURGE`). Returns whether
+/// any memory was released (always `false` where the allocator is not glibc's).
+pub(crate) fn purge() -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: malloc_trim only returns free heap pages to the kernel (under glibc's
+        // arena locks); no memory in use is touched.
+        #[allow(unsafe_code)]
+        let released = unsafe { libc::malloc_trim(0) };
+        released != 0
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    false
+}
+
+/// glibc's heap figures (`mallinfo2`): (heap bytes from the system, in use, free in the heap,
+/// mmapped bytes, mmapped blocks, free chunks); `None` where the allocator is not glibc's.
+pub(crate) fn heap_info() -> Option<[u64; 6]> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallinfo2 only reads the allocator's statistics.
+        #[allow(unsafe_code)]
+        let m = unsafe { libc::mallinfo2() };
+        Some([
+            m.arena as u64,
+            m.uordblks as u64,
+            m.fordblks as u64,
+            m.hblkhd as u64,
+            m.hblks as u64,
+            m.ordblks as u64,
+        ])
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    None
+}
+
 /// Sets glibc's malloc for a server with `loop_threads` event-loop threads; `bounded`: it
 /// starts with a `maxmemory`, and gets the fixed mmap threshold. Call it once, before the
 /// server starts its threads. Process-wide, so the library's `Server::start` leaves it to the

@@ -1245,3 +1245,27 @@ fn latency_histogram_graph_doctor() {
     assert_eq!(c.call(&["LATENCY", "RESET"]).unwrap(), Value::Int(1));
     h.shutdown();
 }
+
+/// MEMORY PURGE, DOCTOR and MALLOC-STATS answer (their texts are our own).
+#[test]
+fn memory_purge_doctor_malloc_stats() {
+    let h = start();
+    let mut c = Conn::connect(h.local_addr()).unwrap();
+    assert_eq!(
+        c.call(&["MEMORY", "PURGE"]).unwrap(),
+        sabaody_testkit::Value::Simple("OK".into())
+    );
+    let doctor = String::from_utf8(c.call(&["MEMORY", "DOCTOR"]).unwrap().bytes()).unwrap();
+    assert!(doctor.starts_with("Data "), "{doctor}");
+    assert!(doctor.contains("Too little data"), "{doctor}");
+    let stats = String::from_utf8(c.call(&["MEMORY", "MALLOC-STATS"]).unwrap().bytes()).unwrap();
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        assert!(
+            stats.starts_with("glibc malloc (mallinfo2): heap "),
+            "{stats}"
+        );
+    } else {
+        assert_eq!(stats, "Stats not supported for the current allocator");
+    }
+    h.shutdown();
+}

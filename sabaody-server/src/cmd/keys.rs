@@ -486,8 +486,64 @@ pub(crate) fn object(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
     Ok(())
 }
 
+/// `MEMORY DOCTOR`: the figures that matter (accounted data, peak, RSS, the bound) and what
+/// they suggest, in our own words.
+fn memory_doctor(ctx: &Ctx<'_, '_>) -> String {
+    let cache = &ctx.shared.dbs[0];
+    let used = cache.used_memory() as u64;
+    let peak = (cache.peak_memory() as u64).max(used);
+    let rss = crate::info::rss_bytes();
+    let max = ctx.shared.config.read().maxmemory;
+    let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
+    let mut out = format!(
+        "Data {:.1} MiB (peak {:.1} MiB), process RSS {:.1} MiB",
+        mb(used),
+        mb(peak),
+        mb(rss)
+    );
+    if max > 0 {
+        out.push_str(&format!(", maxmemory {:.1} MiB", mb(max)));
+    }
+    out.push_str(".\n");
+    if used < 5 << 20 {
+        out.push_str("Too little data for a diagnosis.\n");
+        return out;
+    }
+    let mut fine = true;
+    // The process's own footprint (code, stacks, buffers) is a few MiB: not counted.
+    if rss as f64 > used as f64 * 1.5 + (16u64 << 20) as f64 {
+        fine = false;
+        out.push_str(&format!(
+            "RSS is {:.2}x the data: memory freed by deletions or evictions is still held by \
+             the allocator; MEMORY PURGE gives its free pages back now (the server also does \
+             so once a second while RSS is well above the data).\n",
+            rss as f64 / used as f64
+        ));
+    }
+    if peak as f64 > used as f64 * 1.5 {
+        fine = false;
+        out.push_str(&format!(
+            "The peak was {:.2}x today's data: a burst of writes or large values came and \
+             went; RSS may keep some of it.\n",
+            peak as f64 / used as f64
+        ));
+    }
+    if max > 0 && used as f64 > max as f64 * 0.95 {
+        fine = false;
+        out.push_str(
+            "The data is at the maxmemory bound: keys are being evicted (or, with \
+             noeviction, writes refused); see evicted_keys in INFO stats.\n",
+        );
+    }
+    if fine {
+        out.push_str("Nothing to report.\n");
+    }
+    out
+}
+
 /// ```text
-/// MEMORY USAGE key [SAMPLES count] | MEMORY HELP
+/// MEMORY USAGE key [SAMPLES count] | MEMORY DOCTOR | MEMORY MALLOC-STATS | MEMORY PURGE |
+/// MEMORY HELP
 /// ```
 pub(crate) fn memory(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let sub = args.next_bytes()?;
@@ -508,11 +564,41 @@ pub(crate) fn memory(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
             Some(n) => write::integer(ctx.out, n as i64),
             None => ctx.null(),
         }
+    } else if is(sub, b"PURGE") {
+        if args.remaining() != 0 {
+            return Err(CmdError::WrongArity("memory|purge"));
+        }
+        crate::alloc::purge();
+        ctx.ok();
+    } else if is(sub, b"MALLOC-STATS") {
+        if args.remaining() != 0 {
+            return Err(CmdError::WrongArity("memory|malloc-stats"));
+        }
+        let text = match crate::alloc::heap_info() {
+            Some([arena, used, free, mmapped, blocks, chunks]) => format!(
+                "glibc malloc (mallinfo2): heap {arena} bytes from the system, {used} in use, \
+                 {free} free in {chunks} chunks; {mmapped} bytes in {blocks} mmapped blocks\n"
+            ),
+            None => "Stats not supported for the current allocator".to_owned(),
+        };
+        write::verbatim(ctx.out, ctx.client.proto, b"txt", text.as_bytes());
+    } else if is(sub, b"DOCTOR") {
+        if args.remaining() != 0 {
+            return Err(CmdError::WrongArity("memory|doctor"));
+        }
+        let text = memory_doctor(ctx);
+        write::verbatim(ctx.out, ctx.client.proto, b"txt", text.as_bytes());
     } else if is(sub, b"HELP") {
         help(
             ctx,
             &[
                 "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "DOCTOR",
+                "    A report on the memory use and what may be wrong with it.",
+                "MALLOC-STATS",
+                "    The allocator's own figures.",
+                "PURGE",
+                "    Gives the allocator's free pages back to the operating system.",
                 "USAGE <key> [SAMPLES <count>]",
                 "    Return memory in bytes used by <key> and its value.",
                 "HELP",
