@@ -841,6 +841,20 @@ mod tests {
         assert_eq!(l.heap, 0);
     }
 
+    /// Lists made of or starting with empty elements read back whole.
+    #[test]
+    fn empty_elements() {
+        use crate::Cache;
+        let c = Cache::builder().housekeeping(false).build();
+        c.rpush("e", &["", "2", "-1"]).unwrap();
+        assert_eq!(c.lrange("e", 0, -1).unwrap(), vec!["", "2", "-1"]);
+        assert_eq!(c.lindex("e", 0).unwrap().as_deref(), Some(&b""[..]));
+        c.rpush("g", &[""]).unwrap();
+        assert_eq!(c.lrange("g", 0, -1).unwrap(), vec![""]);
+        c.lpush("h", &["", "", "x"]).unwrap();
+        assert_eq!(c.lrange("h", 0, -1).unwrap(), vec!["x", "", ""]);
+    }
+
     /// SORT ... STORE's write replaces any value (and its TTL) with a list, and an empty
     /// result deletes the key.
     #[test]
