@@ -29,6 +29,7 @@ pub(crate) mod keys;
 pub(crate) mod list;
 pub(crate) mod server;
 pub(crate) mod set;
+pub(crate) mod sort;
 pub(crate) mod string;
 pub(crate) mod transaction;
 pub(crate) mod zset;
@@ -154,6 +155,8 @@ pub(crate) const fn written_range(name: &str, first: i32, last: i32) -> (i32, i3
         | b"pfmerge" => (1, 1),
         // BITOP op DEST key...; COPY source DEST.
         b"bitop" | b"copy" => (2, 2),
+        // SORT writes only its STORE destination, a movable key it marks itself.
+        b"sort" | b"sort_ro" => (0, 0),
         _ => (first, last),
     }
 }
@@ -197,6 +200,7 @@ pub(crate) static FAMILIES: &[&[CommandSpec]] = &[
     bloom::COMMANDS,
     bits::COMMANDS,
     geo::COMMANDS,
+    sort::COMMANDS,
 ];
 
 /// Every command the server knows, in table order (`index_of` order).
@@ -777,6 +781,18 @@ pub(crate) static BASE: &[CommandSpec] = &[
         "string",
         "2.6.0",
         "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist."
+    ),
+    cmd!(
+        "lcs",
+        -3,
+        R,
+        1,
+        2,
+        1,
+        string::lcs,
+        "string",
+        "7.0.0",
+        "Find longest common substring"
     ),
     // keys
     cmd!(

@@ -1,0 +1,676 @@
+//! SORT and SORT_RO, as Redis 7.0 (`sort.c`).
+//!
+//! ```text
+//! SORT key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]]
+//!   [ASC | DESC] [ALPHA] [STORE destination]
+//! SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC | DESC] [ALPHA]
+//! ```
+//!
+//! The source is a list, a set or a sorted set (a missing key sorts as an empty list). Each
+//! element gets a weight: itself, or the value of the key its BY pattern names (`*` replaced
+//! by the element, `key->field` reading a hash field); a pattern without `*` (`BY nosort`)
+//! skips sorting, keeping a list's or sorted set's own order (LIMIT and DESC still apply to
+//! it). Numeric weights are read as C's `strtod` reads them (whole text, no NaN, no range
+//! error); a missing weight key counts as 0, or sorts first with ALPHA. Equal numeric
+//! weights fall back to comparing the elements as bytes, so the order is total; ALPHA
+//! compares as `strcoll` in the C locale does (bytes up to the first NUL) except with
+//! STORE, where whole strings are compared. Redis's pattern parsing also stops at a NUL
+//! (`strchr`, `strstr`): so does ours.
+//!
+//! Differences from Redis kept on purpose: elements that compare equal under ALPHA keep
+//! their source order (glibc's merge sort does that for a full sort; Redis's partial
+//! quicksort for `BY ... LIMIT` may not), and a sorted set's encoding is not changed by
+//! SORT (Redis converts a listpack one to a skiplist).
+//!
+//! Consistency: the source and the pattern keys are read one by one. Inside MULTI/EXEC
+//! they are read under the transaction's locks; with the AOF on, SORT (a write command)
+//! runs with every other write excluded; otherwise a write of another connection may land
+//! between two of SORT's reads.
+
+use std::cmp::Ordering;
+
+use bytes::Bytes;
+use sabaody_core::{
+    HashOps, KeyType, Keyspace, ListOps, RangeBy, SetOps, ZRangeSpec, ZSetOps,
+};
+use sabaody_resp::write;
+
+use super::flag::*;
+use super::{Args, CmdError, CommandSpec, Ctx, cmd, parse_i64};
+
+/// The family's commands (see [`super::FAMILIES`]).
+pub(crate) static COMMANDS: &[CommandSpec] = &[
+    cmd!(
+        "sort",
+        -2,
+        WRITE | DENYOOM | MOVABLEKEYS,
+        1,
+        1,
+        1,
+        sort,
+        "generic",
+        "1.0.0",
+        "Sort the elements in a list, set or sorted set"
+    ),
+    cmd!(
+        "sort_ro",
+        -2,
+        READONLY | MOVABLEKEYS,
+        1,
+        1,
+        1,
+        sort_ro,
+        "generic",
+        "7.0.0",
+        "Sort the elements in a list, set or sorted set. Read-only variant of SORT."
+    ),
+];
+
+const SCORE_ERR: &str = "ERR One or more scores can't be converted into double";
+
+/// The bytes C string functions see: up to the first NUL.
+fn c_str(b: &[u8]) -> &[u8] {
+    b.iter().position(|&c| c == 0).map_or(b, |i| &b[..i])
+}
+
+/// A BY or GET pattern, as Redis's `lookupKeyByPattern` reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Pattern<'a> {
+    /// `#`: the element itself.
+    Element,
+    /// No `*`: names no key, so every lookup finds nothing.
+    Constant,
+    /// `prefix*postfix`, or `prefix*postfix->field` for a hash field.
+    Key {
+        prefix: &'a [u8],
+        postfix: &'a [u8],
+        field: Option<&'a [u8]>,
+    },
+}
+
+impl<'a> Pattern<'a> {
+    fn parse(p: &'a [u8]) -> Self {
+        // Redis tests `p[0] == '#' && p[1] == '\0'` on the NUL-terminated text.
+        if c_str(p) == b"#" {
+            return Pattern::Element;
+        }
+        let c = c_str(p);
+        let Some(star) = c.iter().position(|&b| b == b'*') else {
+            return Pattern::Constant;
+        };
+        let prefix = &p[..star];
+        let after = &p[star + 1..];
+        // `->` after the star, followed by a non-empty field (as C sees it).
+        let arrow = c[star + 1..].windows(2).position(|w| w == b"->");
+        match arrow {
+            Some(a) if c.len() > star + 1 + a + 2 => Pattern::Key {
+                prefix,
+                postfix: &after[..a],
+                field: Some(&after[a + 2..]),
+            },
+            _ => Pattern::Key {
+                prefix,
+                postfix: after,
+                field: None,
+            },
+        }
+    }
+
+    /// The value this pattern gives `elem`: `None` when the key is missing or of another
+    /// type (a string for a plain pattern, a hash for `->field`) or the field is missing.
+    fn lookup<K: Keyspace>(&self, k: &K, elem: &Bytes) -> Option<Bytes> {
+        match self {
+            Pattern::Element => Some(elem.clone()),
+            Pattern::Constant => None,
+            Pattern::Key {
+                prefix,
+                postfix,
+                field,
+            } => {
+                let mut key = Vec::with_capacity(prefix.len() + elem.len() + postfix.len());
+                key.extend_from_slice(prefix);
+                key.extend_from_slice(elem);
+                key.extend_from_slice(postfix);
+                match field {
+                    Some(f) => k.hget(&key, f).ok().flatten(),
+                    None => k.get(&key).ok().flatten(),
+                }
+            }
+        }
+    }
+}
+
+/// The options, as Redis parses them (left to right, the first error wins).
+#[derive(Debug, Default)]
+struct Opts {
+    by: Option<Bytes>,
+    /// A BY pattern without `*` was given (and stays given, whatever BY follows).
+    dontsort: bool,
+    limit_start: i64,
+    limit_count: i64,
+    gets: Vec<Bytes>,
+    desc: bool,
+    alpha: bool,
+    store: Option<Bytes>,
+}
+
+fn is(a: &[u8], w: &[u8]) -> bool {
+    a.eq_ignore_ascii_case(w)
+}
+
+fn parse(opts: &[Bytes], readonly: bool) -> Result<Opts, CmdError> {
+    let mut o = Opts {
+        limit_count: -1,
+        ..Opts::default()
+    };
+    let mut j = 0;
+    while let Some(a) = opts.get(j) {
+        let left = opts.len() - j - 1;
+        if is(a, b"asc") {
+            o.desc = false;
+        } else if is(a, b"desc") {
+            o.desc = true;
+        } else if is(a, b"alpha") {
+            o.alpha = true;
+        } else if is(a, b"limit") && left >= 2 {
+            let n = |i: usize| opts.get(i).and_then(|b| parse_i64(b));
+            o.limit_start = n(j + 1).ok_or(CmdError::NotInteger)?;
+            o.limit_count = n(j + 2).ok_or(CmdError::NotInteger)?;
+            j += 2;
+        } else if !readonly && is(a, b"store") && left >= 1 {
+            o.store = opts.get(j + 1).cloned();
+            j += 1;
+        } else if is(a, b"by") && left >= 1 {
+            let p = opts.get(j + 1).cloned().unwrap_or_default();
+            if !c_str(&p).contains(&b'*') {
+                o.dontsort = true;
+            }
+            o.by = Some(p);
+            j += 1;
+        } else if is(a, b"get") && left >= 1 {
+            o.gets.extend(opts.get(j + 1).cloned());
+            j += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        j += 1;
+    }
+    Ok(o)
+}
+
+/// Reads a weight as Redis does: C's `strtod` over the text up to its first NUL, which
+/// must be consumed whole; NaN and range errors (overflow, and underflow to zero or to an
+/// inexact subnormal) are refused. Leading whitespace is skipped; an empty text is 0.
+pub(crate) fn parse_score(s: &[u8]) -> Option<f64> {
+    let s = c_str(s);
+    if s.is_empty() {
+        // strtod converts nothing and stops at the terminator: no error.
+        return Some(0.0);
+    }
+    // C's isspace: space, \t \n \v \f \r.
+    let ws = |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let t = s.iter().position(|c| !ws(c)).map_or(&s[s.len()..], |i| &s[i..]);
+    let (neg, body) = match t.first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let v = if body.eq_ignore_ascii_case(b"inf") || body.eq_ignore_ascii_case(b"infinity") {
+        f64::INFINITY
+    } else if body.len() > 2
+        && body[0] == b'0'
+        && (body[1] | 0x20) == b'x'
+        && body.get(2).is_some_and(|&c| c.is_ascii_hexdigit() || c == b'.')
+    {
+        parse_hex(&body[2..])?
+    } else {
+        parse_decimal(body)?
+    };
+    Some(if neg { -v } else { v })
+}
+
+/// Decimal digits `[d][.d][e[+-]d]` (at least one mantissa digit), correctly rounded.
+fn parse_decimal(b: &[u8]) -> Option<f64> {
+    let mut i = 0;
+    let digits = |i: &mut usize| {
+        let s = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - s
+    };
+    let mut n = digits(&mut i);
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        n += digits(&mut i);
+    }
+    if n == 0 {
+        return None;
+    }
+    let mantissa_end = i;
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return None;
+        }
+    }
+    if i != b.len() {
+        return None;
+    }
+    let v: f64 = std::str::from_utf8(b).ok()?.parse().ok()?;
+    let nonzero = b[..mantissa_end].iter().any(|c| (b'1'..=b'9').contains(c));
+    // ERANGE: overflow, underflow to zero, or a subnormal (inexact for decimal text).
+    if v.is_infinite() || (nonzero && v.abs() < f64::MIN_POSITIVE) {
+        return None;
+    }
+    Some(v)
+}
+
+/// Hex digits after `0x`: `[h][.h][p[+-]d]`. Overflow, underflow to zero and a subnormal
+/// that loses bits are range errors, as in glibc.
+fn parse_hex(b: &[u8]) -> Option<f64> {
+    let mut i = 0;
+    let mut mant: u64 = 0;
+    let mut exp: i64 = 0;
+    // A nonzero digit beyond the 60 bits kept.
+    let mut sticky = false;
+    let mut n = 0;
+    let mut frac = false;
+    loop {
+        match b.get(i) {
+            Some(&c) if c.is_ascii_hexdigit() => {
+                let d = u64::from((c as char).to_digit(16).unwrap_or(0));
+                if mant >> 56 == 0 {
+                    mant = mant << 4 | d;
+                    if frac {
+                        exp -= 4;
+                    }
+                } else {
+                    sticky |= d != 0;
+                    if !frac {
+                        exp += 4;
+                    }
+                }
+                n += 1;
+            }
+            Some(b'.') if !frac => frac = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    if n == 0 {
+        return None;
+    }
+    if matches!(b.get(i), Some(b'p' | b'P')) {
+        i += 1;
+        let neg = matches!(b.get(i), Some(b'-'));
+        if matches!(b.get(i), Some(b'-' | b'+')) {
+            i += 1;
+        }
+        let s = i;
+        let mut e: i64 = 0;
+        while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            e = (e * 10 + i64::from(c - b'0')).min(1 << 20);
+            i += 1;
+        }
+        if i == s {
+            return None;
+        }
+        exp += if neg { -e } else { e };
+    }
+    if i != b.len() {
+        return None;
+    }
+    if mant == 0 {
+        return Some(0.0);
+    }
+    let v = ldexp(mant as f64, exp);
+    let lowest = exp + i64::from(mant.trailing_zeros());
+    if v.is_infinite() || v == 0.0 || (v < f64::MIN_POSITIVE && (sticky || lowest < -1074)) {
+        return None;
+    }
+    Some(v)
+}
+
+/// `x * 2^e` in steps that stay in range (one rounding at most, at the last step).
+fn ldexp(mut x: f64, mut e: i64) -> f64 {
+    while e > 1000 {
+        x *= 2f64.powi(1000);
+        e -= 1000;
+    }
+    while e < -1000 {
+        x *= 2f64.powi(-1000);
+        e += 1000;
+    }
+    x * 2f64.powi(e as i32)
+}
+
+/// One element being sorted.
+#[derive(Debug, Clone)]
+struct Item {
+    elem: Bytes,
+    score: f64,
+    /// The BY value for ALPHA with a BY pattern (`None`: its key is missing).
+    by: Option<Bytes>,
+}
+
+/// How [`compare`] orders items (Redis's `sortCompare`).
+#[derive(Debug, Clone, Copy)]
+struct Mode {
+    alpha: bool,
+    by: bool,
+    store: bool,
+    desc: bool,
+}
+
+/// Redis's `strcoll` in the C locale: bytes up to the first NUL.
+fn coll(a: &[u8], b: &[u8]) -> Ordering {
+    c_str(a).cmp(c_str(b))
+}
+
+fn compare(a: &Item, b: &Item, m: Mode) -> Ordering {
+    let o = if !m.alpha {
+        if a.score > b.score {
+            Ordering::Greater
+        } else if a.score < b.score {
+            Ordering::Less
+        } else {
+            a.elem.cmp(&b.elem)
+        }
+    } else if m.by {
+        match (&a.by, &b.by) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Less,
+            (Some(_), None) => Ordering::Greater,
+            (Some(x), Some(y)) if m.store => x.cmp(y),
+            (Some(x), Some(y)) => coll(x, y),
+        }
+    } else if m.store {
+        a.elem.cmp(&b.elem)
+    } else {
+        coll(&a.elem, &b.elem)
+    };
+    if m.desc { o.reverse() } else { o }
+}
+
+/// Sorts `items` as Redis's `sortCommandGeneric` does once the weights are loaded.
+fn sort_items(items: &mut [Item], m: Mode) {
+    items.sort_by(|a, b| compare(a, b, m));
+}
+
+/// Redis's LIMIT sanity checks: the `(start, end)` output range (inclusive; empty when
+/// `end < start`) over `len` elements.
+fn limit_range(len: i64, limit_start: i64, limit_count: i64) -> (i64, i64) {
+    let mut start = limit_start.max(0).min(len);
+    let count = limit_count.max(-1).min(len);
+    let mut end = if count < 0 {
+        len - 1
+    } else {
+        start + count - 1
+    };
+    if start >= len {
+        start = len - 1;
+        end = len - 2;
+    }
+    if end >= len {
+        end = len - 1;
+    }
+    (start, end)
+}
+
+/// What SORT computed: the elements in output order (`start..=end` already applied).
+struct Sorted {
+    items: Vec<Item>,
+}
+
+fn items(v: Vec<Bytes>) -> Vec<Item> {
+    v.into_iter()
+        .map(|elem| Item {
+            elem,
+            score: 0.0,
+            by: None,
+        })
+        .collect()
+}
+
+/// Loads, weighs and sorts the source: the selected elements in order.
+fn run_sort<K: Keyspace>(k: &K, key: &[u8], o: &mut Opts) -> Result<Sorted, CmdError> {
+    let kind = k.key_type(key);
+    if !matches!(
+        kind,
+        None | Some(KeyType::List | KeyType::Set | KeyType::ZSet)
+    ) {
+        return Err(CmdError::WrongType);
+    }
+    // A set has no order of its own: with STORE its nosort result must not depend on
+    // the hash table (replicas and the AOF), so Redis sorts it ALPHA.
+    if o.dontsort && kind == Some(KeyType::Set) && o.store.is_some() {
+        o.dontsort = false;
+        o.alpha = true;
+        o.by = None;
+    }
+    if o.dontsort {
+        return Ok(Sorted {
+            items: items(read_unsorted(k, key, kind, o)?),
+        });
+    }
+    let all = match kind {
+        Some(KeyType::List) => k.lrange(key, 0, -1)?,
+        Some(KeyType::Set) => k.smembers(key)?,
+        Some(_) => zrank_range(k, key, 0, -1, false)?,
+        None => Vec::new(),
+    };
+    let len = i64::try_from(all.len()).unwrap_or(i64::MAX);
+    let (start, end) = limit_range(len, o.limit_start, o.limit_count);
+    let mut v = items(all);
+    let by = o.by.as_deref().map(Pattern::parse);
+    let mut bad = false;
+    for it in &mut v {
+        let w = match &by {
+            Some(p) => match p.lookup(k, &it.elem) {
+                Some(w) => w,
+                None => continue,
+            },
+            None => it.elem.clone(),
+        };
+        if o.alpha {
+            if by.is_some() {
+                it.by = Some(w);
+            }
+        } else {
+            match parse_score(&w) {
+                Some(s) => it.score = s,
+                None => bad = true,
+            }
+        }
+    }
+    if bad {
+        return Err(CmdError::msg(SCORE_ERR));
+    }
+    let mode = Mode {
+        alpha: o.alpha,
+        by: by.is_some(),
+        store: o.store.is_some(),
+        desc: o.desc,
+    };
+    sort_items(&mut v, mode);
+    let (first, n) = span(start, end);
+    Ok(Sorted {
+        items: v.into_iter().skip(first).take(n).collect(),
+    })
+}
+
+/// `(first index, count)` of an inclusive `(start, end)` range.
+fn span(start: i64, end: i64) -> (usize, usize) {
+    (
+        usize::try_from(start).unwrap_or(0),
+        usize::try_from(end - start + 1).unwrap_or(0),
+    )
+}
+
+fn zrank_range<K: Keyspace>(
+    k: &K,
+    key: &[u8],
+    start: i64,
+    end: i64,
+    rev: bool,
+) -> Result<Vec<Bytes>, CmdError> {
+    let spec = ZRangeSpec {
+        by: RangeBy::Rank(start, end),
+        rev,
+        limit: None,
+    };
+    Ok(k.zrange(key, &spec)?.into_iter().map(|(m, _)| m).collect())
+}
+
+/// `BY` without `*`: the LIMIT range of the source in its own order (a list's, reversed by
+/// DESC; a sorted set's by score, reversed by DESC; a set's as its table holds it).
+fn read_unsorted<K: Keyspace>(
+    k: &K,
+    key: &[u8],
+    kind: Option<KeyType>,
+    o: &Opts,
+) -> Result<Vec<Bytes>, CmdError> {
+    let len = match kind {
+        Some(KeyType::List) => k.llen(key)?,
+        Some(KeyType::ZSet) => k.zcard(key)?,
+        Some(KeyType::Set) => {
+            let all = k.smembers(key)?;
+            let len = i64::try_from(all.len()).unwrap_or(i64::MAX);
+            let (start, end) = limit_range(len, o.limit_start, o.limit_count);
+            let (first, n) = span(start, end);
+            return Ok(all.into_iter().skip(first).take(n).collect());
+        }
+        _ => 0,
+    };
+    let len = i64::try_from(len).unwrap_or(i64::MAX);
+    let (start, end) = limit_range(len, o.limit_start, o.limit_count);
+    if end < start {
+        return Ok(Vec::new());
+    }
+    // Indexes counted from the end when DESC reads backwards.
+    let (lo, hi) = if o.desc {
+        (len - 1 - end, len - 1 - start)
+    } else {
+        (start, end)
+    };
+    if kind == Some(KeyType::ZSet) {
+        return zrank_range(k, key, start, end, o.desc);
+    }
+    let mut v = k.lrange(key, lo, hi)?;
+    if o.desc {
+        v.reverse();
+    }
+    Ok(v)
+}
+
+/// The shared body of SORT and SORT_RO.
+fn sort_cmd(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>, readonly: bool) -> Result<(), CmdError> {
+    let key = args.next_bytes()?.clone();
+    let mut o = parse(args.rest(), readonly)?;
+    let shared = ctx.shared;
+    let db = ctx.client.db;
+    let tx = ctx.tx;
+    if let Some(t) = tx {
+        // SELECT inside MULTI changes the database of the commands after it.
+        let _ = t.select(db);
+    }
+    let sorted = match tx {
+        Some(t) => run_sort(t, &key, &mut o)?,
+        None => run_sort(&shared.dbs[db], &key, &mut o)?,
+    };
+    let gets: Vec<Pattern<'_>> = o.gets.iter().map(|g| Pattern::parse(g)).collect();
+    let proto = ctx.proto();
+    let Some(dst) = o.store.clone() else {
+        let out = &mut *ctx.out;
+        let per = gets.len().max(1);
+        write::array_len(out, sorted.items.len().saturating_mul(per));
+        for it in &sorted.items {
+            if gets.is_empty() {
+                write::bulk(out, &it.elem);
+            }
+            for g in &gets {
+                let v = match tx {
+                    Some(t) => g.lookup(t, &it.elem),
+                    None => g.lookup(&shared.dbs[db], &it.elem),
+                };
+                match v {
+                    Some(v) => write::bulk(out, &v),
+                    None => write::null_bulk(out, proto),
+                }
+            }
+        }
+        if !readonly {
+            // SORT without STORE changes nothing: Redis does not propagate it.
+            ctx.propagate_nothing();
+        }
+        return Ok(());
+    };
+    let mut vals: Vec<Bytes> = Vec::new();
+    for it in &sorted.items {
+        if gets.is_empty() {
+            vals.push(it.elem.clone());
+        }
+        for g in &gets {
+            let v = match tx {
+                Some(t) => g.lookup(t, &it.elem),
+                None => g.lookup(&shared.dbs[db], &it.elem),
+            };
+            vals.push(v.unwrap_or_default());
+        }
+    }
+    // A movable key: the dispatcher marks nothing (see `written_range`). Marked before the
+    // write, as the dispatcher does, so an EXEC that follows it sees the mark.
+    let exists = |d: &Bytes| match tx {
+        Some(t) => t.exists(&[d]) > 0,
+        None => shared.dbs[db].exists(&[d]) > 0,
+    };
+    if !vals.is_empty() || exists(&dst) {
+        shared.watches.touch_key(db, &dst);
+    }
+    let existed = match tx {
+        Some(t) => t.lstore(&dst, &vals)?,
+        None => shared.dbs[db].lstore(&dst, &vals)?,
+    };
+    if !vals.is_empty() {
+        shared.blocking.signal(db, std::iter::once(&dst));
+    }
+    write::integer(ctx.out, vals.len() as i64);
+    // Logged as its effect, not as the SORT: a replay must not depend on a set's hash
+    // order (ties under ALPHA) or on pattern keys that expired since.
+    if ctx.propagating() {
+        if vals.is_empty() && !existed {
+            ctx.propagate_nothing();
+        } else {
+            if existed {
+                ctx.propagate(vec![Bytes::from_static(b"DEL"), dst.clone()]);
+            }
+            if !vals.is_empty() {
+                let mut argv = Vec::with_capacity(vals.len() + 2);
+                argv.push(Bytes::from_static(b"RPUSH"));
+                argv.push(dst);
+                argv.extend(vals);
+                ctx.propagate(argv);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// ```text
+/// SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC | DESC] [ALPHA]
+///   [STORE destination]
+/// ```
+pub(crate) fn sort(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    sort_cmd(ctx, args, false)
+}
+
+/// ```text
+/// SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC | DESC] [ALPHA]
+/// ```
+pub(crate) fn sort_ro(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    sort_cmd(ctx, args, true)
+}
