@@ -35,6 +35,14 @@ fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
         return vec!["@slow"];
     }
     let name = spec.name;
+    // SORT's categories are its source types', not its group's (`generic`).
+    if let Some(rw) = match name {
+        "sort" => Some("@write"),
+        "sort_ro" => Some("@read"),
+        _ => None,
+    } {
+        return vec![rw, "@set", "@sortedset", "@list", "@slow", "@dangerous"];
+    }
     let keyspace =
         spec.group == "generic" || matches!(name, "dbsize" | "flushall" | "flushdb" | "swapdb");
     let data_type = match spec.group {
@@ -121,6 +129,10 @@ fn write_command_info(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec) {
 
 /// Key specs derived from first/last/step: one `index` + `range` spec (Redis 7 form).
 fn write_key_specs(out: &mut bytes::BytesMut, proto: sabaody_resp::Protocol, spec: &CommandSpec) {
+    if matches!(spec.name, "sort" | "sort_ro") {
+        write_sort_key_specs(out, proto, spec.name == "sort");
+        return;
+    }
     if spec.first_key <= 0 {
         write::set_len(out, proto, 0);
         return;
@@ -171,6 +183,63 @@ fn write_key_specs(out: &mut bytes::BytesMut, proto: sabaody_resp::Protocol, spe
     write::integer(out, i64::from(spec.step));
     write::bulk(out, b"limit");
     write::integer(out, 0);
+}
+
+/// SORT's key specs as Redis 7.0 declares them: the sorted key, then the BY/GET keys and
+/// (SORT only) the STORE key, whose positions are `unknown`.
+fn write_sort_key_specs(out: &mut bytes::BytesMut, proto: sabaody_resp::Protocol, store: bool) {
+    write::set_len(out, proto, if store { 3 } else { 2 });
+    write::map_len(out, proto, 3);
+    write::bulk(out, b"flags");
+    write::set_len(out, proto, 2);
+    write::simple(out, b"RO");
+    write::simple(out, b"access");
+    write::bulk(out, b"begin_search");
+    write::map_len(out, proto, 2);
+    write::bulk(out, b"type");
+    write::bulk(out, b"index");
+    write::bulk(out, b"spec");
+    write::map_len(out, proto, 1);
+    write::bulk(out, b"index");
+    write::integer(out, 1);
+    write::bulk(out, b"find_keys");
+    write::map_len(out, proto, 2);
+    write::bulk(out, b"type");
+    write::bulk(out, b"range");
+    write::bulk(out, b"spec");
+    write::map_len(out, proto, 3);
+    for (k, v) in [(&b"lastkey"[..], 0), (b"keystep", 1), (b"limit", 0)] {
+        write::bulk(out, k);
+        write::integer(out, v);
+    }
+    let unknown: &[(&str, &[&str])] = &[
+        (
+            "For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort",
+            &["RO", "access"],
+        ),
+        (
+            "For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array",
+            &["OW", "update"],
+        ),
+    ];
+    for (notes, flags) in unknown.iter().take(if store { 2 } else { 1 }) {
+        write::map_len(out, proto, 4);
+        write::bulk(out, b"notes");
+        write::bulk(out, notes.as_bytes());
+        write::bulk(out, b"flags");
+        write::set_len(out, proto, flags.len());
+        for f in *flags {
+            write::simple(out, f.as_bytes());
+        }
+        for part in [&b"begin_search"[..], b"find_keys"] {
+            write::bulk(out, part);
+            write::map_len(out, proto, 2);
+            write::bulk(out, b"type");
+            write::bulk(out, b"unknown");
+            write::bulk(out, b"spec");
+            write::map_len(out, proto, 0);
+        }
+    }
 }
 
 fn write_command_docs(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec) {
