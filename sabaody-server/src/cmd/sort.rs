@@ -409,7 +409,7 @@ fn limit_range(len: i64, limit_start: i64, limit_count: i64) -> (i64, i64) {
     let mut end = if count < 0 {
         len - 1
     } else {
-        start + count - 1
+        start.saturating_add(count) - 1
     };
     if start >= len {
         start = len - 1;
@@ -660,6 +660,26 @@ fn sort_cmd(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>, readonly: bool) -> Resul
     Ok(())
 }
 
+/// `COMMAND GETKEYS SORT ...`: the sorted key and the last STORE destination, found as
+/// Redis's `sortGetKeys` scans (skipping the arguments of LIMIT, GET and BY).
+pub(crate) fn getkeys(argv: &[Bytes]) -> Vec<&Bytes> {
+    let mut keys: Vec<&Bytes> = argv.get(1).into_iter().collect();
+    let mut store = None;
+    let mut i = 2;
+    while let Some(a) = argv.get(i) {
+        if is(a, b"limit") {
+            i += 2;
+        } else if is(a, b"get") || is(a, b"by") {
+            i += 1;
+        } else if is(a, b"store") && i + 1 < argv.len() {
+            store = argv.get(i + 1);
+        }
+        i += 1;
+    }
+    keys.extend(store);
+    keys
+}
+
 /// ```text
 /// SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC | DESC] [ALPHA]
 ///   [STORE destination]
@@ -673,4 +693,233 @@ pub(crate) fn sort(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cmd
 /// ```
 pub(crate) fn sort_ro(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     sort_cmd(ctx, args, true)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn scores_as_strtod_reads_them() {
+        let ok: &[(&[u8], f64)] = &[
+            (b"", 0.0),
+            (b"1", 1.0),
+            (b"-1.5", -1.5),
+            (b"+7", 7.0),
+            (b" 1", 1.0),
+            (b"\t\x0b\x0c\r\n2", 2.0),
+            (b"1.", 1.0),
+            (b".5", 0.5),
+            (b"1e2", 100.0),
+            (b"1E+2", 100.0),
+            (b"007", 7.0),
+            (b"inf", f64::INFINITY),
+            (b"-Infinity", f64::NEG_INFINITY),
+            (b"0x10", 16.0),
+            (b"0x1p3", 8.0),
+            (b"0x.8", 0.5),
+            (b"0X1P-2", 0.25),
+            (b"0x1.8p1", 3.0),
+            (b"0x1p-1074", 5e-324),
+            (b"2.2250738585072014e-308", f64::MIN_POSITIVE),
+            (b"1e308", 1e308),
+            (b"1\0junk", 1.0),
+            (b"0e999", 0.0),
+            (b"-0", -0.0),
+        ];
+        for (t, want) in ok {
+            assert_eq!(parse_score(t), Some(*want), "{:?}", String::from_utf8_lossy(t));
+        }
+        let bad: &[&[u8]] = &[
+            b"x", b"1 ", b" ", b"nan", b"-nan", b"NaN(1)", b"1e309", b"-1e400", b"1e-310",
+            b"1e-400", b"4.9406564584124654e-324", b".", b"1e", b"1e+", b"0x", b"0x1p", b"--1",
+            b"+-1", b"- 1", b"1_0", b"infinit", b"0x1p-1075", b"0x3p-1075", b"1.5.2", b"\x0b",
+        ];
+        for t in bad {
+            assert_eq!(parse_score(t), None, "{:?}", String::from_utf8_lossy(t));
+        }
+    }
+
+    fn item(e: &str, score: f64) -> Item {
+        Item {
+            elem: Bytes::copy_from_slice(e.as_bytes()),
+            score,
+            by: None,
+        }
+    }
+
+    fn names(v: &[Item]) -> Vec<String> {
+        v.iter()
+            .map(|i| String::from_utf8_lossy(&i.elem).into_owned())
+            .collect()
+    }
+
+    const NUM: Mode = Mode {
+        alpha: false,
+        by: false,
+        store: false,
+        desc: false,
+    };
+
+    #[test]
+    fn numeric_ties_fall_back_to_bytes() {
+        let mut v = vec![
+            item("3.0", 3.0),
+            item("3", 3.0),
+            item("-0", -0.0),
+            item("0", 0.0),
+            item("inf", f64::INFINITY),
+            item("-inf", f64::NEG_INFINITY),
+            item("03", 3.0),
+        ];
+        sort_items(&mut v, NUM);
+        assert_eq!(names(&v), ["-inf", "-0", "0", "03", "3", "3.0", "inf"]);
+        sort_items(&mut v, Mode { desc: true, ..NUM });
+        assert_eq!(names(&v), ["inf", "3.0", "3", "03", "0", "-0", "-inf"]);
+    }
+
+    #[test]
+    fn alpha_is_byte_order_up_to_nul_unless_stored() {
+        let alpha = Mode {
+            alpha: true,
+            ..NUM
+        };
+        let mk = |v: &[&str]| v.iter().map(|e| item(e, 0.0)).collect::<Vec<_>>();
+        let mut v = mk(&["b", "a\0z", "B", "\u{80}", "a", "a\0b", "ab", "10", "9"]);
+        sort_items(&mut v, alpha);
+        // "a\0z", "a" and "a\0b" all compare as "a": they keep their order.
+        assert_eq!(
+            names(&v),
+            ["10", "9", "B", "a\0z", "a", "a\0b", "ab", "b", "\u{80}"]
+        );
+        sort_items(&mut v, Mode { store: true, ..alpha });
+        assert_eq!(
+            names(&v),
+            ["10", "9", "B", "a", "a\0b", "a\0z", "ab", "b", "\u{80}"]
+        );
+        // BY values: a missing one sorts first, ties keep their order.
+        let mut v = mk(&["x", "y", "z", "w"]);
+        v[0].by = Some(Bytes::from_static(b"b"));
+        v[2].by = Some(Bytes::from_static(b"a"));
+        sort_items(&mut v, Mode { by: true, ..alpha });
+        assert_eq!(names(&v), ["y", "w", "z", "x"]);
+        sort_items(&mut v, Mode { by: true, desc: true, ..alpha });
+        assert_eq!(names(&v), ["x", "z", "y", "w"]);
+    }
+
+    /// The comparator against a model: numeric order is (score, bytes) with -0 == 0, and
+    /// DESC is its exact reverse; ALPHA is a stable sort on the bytes before any NUL.
+    #[test]
+    fn comparator_matches_a_model() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let scores = [0.0, -0.0, 1.0, -1.0, 2.5, f64::INFINITY, f64::NEG_INFINITY, 1e300];
+        for _ in 0..300 {
+            let n = (next() % 12) as usize;
+            let v: Vec<Item> = (0..n)
+                .map(|_| {
+                    let len = (next() % 3) as usize;
+                    let elem: Vec<u8> = (0..len).map(|_| b"a\0b\xff"[(next() % 4) as usize]).collect();
+                    Item {
+                        elem: Bytes::from(elem),
+                        score: scores[(next() % scores.len() as u64) as usize],
+                        by: None,
+                    }
+                })
+                .collect();
+            let key = |i: &Item| {
+                let s = if i.score == 0.0 { 0.0 } else { i.score };
+                (s, i.elem.clone())
+            };
+            let mut model = v.clone();
+            model.sort_by(|a, b| {
+                let (x, y) = (key(a), key(b));
+                x.0.total_cmp(&y.0).then(x.1.cmp(&y.1))
+            });
+            let mut got = v.clone();
+            sort_items(&mut got, NUM);
+            assert_eq!(names(&got), names(&model));
+            sort_items(&mut got, Mode { desc: true, ..NUM });
+            model.reverse();
+            assert_eq!(names(&got), names(&model));
+            let mut model = v.clone();
+            model.sort_by(|a, b| c_str(&a.elem).cmp(c_str(&b.elem)));
+            let mut got = v.clone();
+            sort_items(
+                &mut got,
+                Mode {
+                    alpha: true,
+                    ..NUM
+                },
+            );
+            assert_eq!(names(&got), names(&model));
+        }
+    }
+
+    #[test]
+    fn limits_as_redis() {
+        assert_eq!(limit_range(10, 0, -1), (0, 9));
+        assert_eq!(limit_range(10, 2, 3), (2, 4));
+        assert_eq!(limit_range(10, -5, 3), (0, 2));
+        assert_eq!(limit_range(10, 8, 5), (8, 9));
+        assert_eq!(limit_range(10, 10, 1), (9, 8));
+        assert_eq!(limit_range(10, 3, 0), (3, 2));
+        assert_eq!(limit_range(10, 3, -7), (3, 9));
+        assert_eq!(limit_range(0, 0, -1), (-1, -2));
+        assert_eq!(limit_range(10, i64::MAX, i64::MAX), (9, 8));
+        assert_eq!(limit_range(10, i64::MIN, i64::MAX), (0, 9));
+        assert_eq!(limit_range(i64::MAX, i64::MAX, i64::MAX).0, i64::MAX - 1);
+        assert_eq!(span(-1, -2), (0, 0));
+        assert_eq!(span(2, 4), (2, 3));
+    }
+
+    #[test]
+    fn patterns_as_lookup_key_by_pattern() {
+        assert_eq!(Pattern::parse(b"#"), Pattern::Element);
+        assert_eq!(Pattern::parse(b"#\0x"), Pattern::Element);
+        assert_eq!(Pattern::parse(b"##"), Pattern::Constant);
+        assert_eq!(Pattern::parse(b"nosort"), Pattern::Constant);
+        assert_eq!(Pattern::parse(b"w\0*"), Pattern::Constant);
+        let key = |p: &'static [u8], q: &'static [u8], f: Option<&'static [u8]>| Pattern::Key {
+            prefix: p,
+            postfix: q,
+            field: f,
+        };
+        assert_eq!(Pattern::parse(b"w_*"), key(b"w_", b"", None));
+        assert_eq!(Pattern::parse(b"a*b*"), key(b"a", b"b*", None));
+        assert_eq!(Pattern::parse(b"u_*->f"), key(b"u_", b"", Some(b"f")));
+        assert_eq!(Pattern::parse(b"u_*x->f->g"), key(b"u_", b"x", Some(b"f->g")));
+        assert_eq!(Pattern::parse(b"u_*->"), key(b"u_", b"->", None));
+        assert_eq!(Pattern::parse(b"->u_*"), key(b"->u_", b"", None));
+        assert_eq!(Pattern::parse(b"u_*->\0f"), key(b"u_", b"->\0f", None));
+        assert_eq!(Pattern::parse(b"u_*\0->f"), key(b"u_", b"\0->f", None));
+    }
+
+    #[test]
+    fn getkeys_finds_the_last_store() {
+        let argv = |s: &str| -> Vec<Bytes> {
+            s.split(' ')
+                .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+                .collect()
+        };
+        let keys = |s: &str| -> Vec<String> {
+            let a = argv(s);
+            getkeys(&a)
+                .into_iter()
+                .map(|k| String::from_utf8_lossy(k).into_owned())
+                .collect()
+        };
+        assert_eq!(keys("sort l"), ["l"]);
+        assert_eq!(keys("sort l store d"), ["l", "d"]);
+        assert_eq!(keys("sort l store a limit 0 store b get store"), ["l", "a"]);
+        assert_eq!(keys("sort l limit store 1 store d"), ["l", "d"]);
+        assert_eq!(keys("sort l store"), ["l"]);
+        assert_eq!(keys("sort l by store get store STORE x"), ["l", "x"]);
+    }
 }

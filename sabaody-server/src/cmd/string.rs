@@ -549,3 +549,75 @@ pub(crate) fn lcs(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdE
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn m(a: (usize, usize), b: (usize, usize)) -> LcsMatch {
+        LcsMatch { a, b }
+    }
+
+    #[test]
+    fn lcs_as_redis() {
+        let r = lcs_of(b"ohmytext", b"mynewtext").unwrap();
+        assert_eq!(r.text, b"mytext");
+        assert_eq!(r.matches, [m((4, 7), (5, 8)), m((2, 3), (0, 1))]);
+        // Ties drop a byte of the second string first (redis-server 7.0.15 says BDAB).
+        let r = lcs_of(b"ABCBDAB", b"BDCABA").unwrap();
+        assert_eq!(r.text, b"BDAB");
+        let r = lcs_of(b"aaaa", b"aa").unwrap();
+        assert_eq!(r.matches, [m((2, 3), (0, 1))]);
+        let r = lcs_of(b"", b"abc").unwrap();
+        assert_eq!(r, Lcs::default());
+        let r = lcs_of(b"abc", b"xyz").unwrap();
+        assert!(r.text.is_empty() && r.matches.is_empty());
+        let r = lcs_of(b"abc", b"abc").unwrap();
+        assert_eq!(r.matches, [m((0, 2), (0, 2))]);
+        assert_eq!(r.matches[0].len(), 3);
+    }
+
+    /// The LCS text is a common subsequence of the longest length, and the matches are its
+    /// pieces: disjoint, decreasing runs of equal bytes covering the whole text.
+    #[test]
+    fn lcs_is_a_longest_common_subsequence() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..200 {
+            let mut make = |n: u64| -> Vec<u8> {
+                let len = (next() % n) as usize;
+                (0..len).map(|_| b"abc"[(next() % 3) as usize]).collect()
+            };
+            let (a, b) = (make(12), make(12));
+            let r = lcs_of(&a, &b).unwrap();
+            // Length by an independent recursion-free count (two rows).
+            let mut prev = vec![0usize; b.len() + 1];
+            for &x in &a {
+                let mut cur = vec![0usize; b.len() + 1];
+                for (j, &y) in b.iter().enumerate() {
+                    cur[j + 1] = if x == y { prev[j] + 1 } else { prev[j + 1].max(cur[j]) };
+                }
+                prev = cur;
+            }
+            assert_eq!(r.text.len(), prev[b.len()]);
+            let mut covered = 0;
+            let mut last: Option<&LcsMatch> = None;
+            for mm in &r.matches {
+                assert_eq!(mm.a.1 - mm.a.0, mm.b.1 - mm.b.0);
+                assert_eq!(&a[mm.a.0..=mm.a.1], &b[mm.b.0..=mm.b.1]);
+                if let Some(l) = last {
+                    assert!(mm.a.1 < l.a.0 && mm.b.1 < l.b.0);
+                }
+                covered += mm.len();
+                last = Some(mm);
+            }
+            assert_eq!(covered, r.text.len());
+        }
+    }
+}
