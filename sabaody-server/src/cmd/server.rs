@@ -316,7 +316,11 @@ pub(crate) fn command(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), 
                 "ERR Invalid number of arguments specified for command",
             ));
         }
-        let keys: Vec<_> = spec.keys(call).collect();
+        let keys: Vec<_> = if spec.name == "sort" {
+            super::sort::getkeys(call)
+        } else {
+            spec.keys(call).collect()
+        };
         if keys.is_empty() {
             return Err(CmdError::msg("ERR The command has no key arguments"));
         }
