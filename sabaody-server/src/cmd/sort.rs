@@ -202,6 +202,10 @@ fn parse(opts: &[Bytes], readonly: bool) -> Result<Opts, CmdError> {
 /// must be consumed whole; NaN and range errors (overflow, and underflow to zero or to an
 /// inexact subnormal) are refused. Leading whitespace is skipped; an empty text is 0.
 pub(crate) fn parse_score(s: &[u8]) -> Option<f64> {
+    // Integers in canonical form (most weights): `as` rounds to nearest-even, as strtod.
+    if let Some(i) = parse_i64(s) {
+        return Some(i as f64);
+    }
     let s = c_str(s);
     if s.is_empty() {
         // strtod converts nothing and stops at the terminator: no error.
@@ -398,7 +402,13 @@ fn compare(a: &Item, b: &Item, m: Mode) -> Ordering {
 
 /// Sorts `items` as Redis's `sortCommandGeneric` does once the weights are loaded.
 fn sort_items(items: &mut [Item], m: Mode) {
-    items.sort_by(|a, b| compare(a, b, m));
+    if m.alpha {
+        // Equal keys keep their order (glibc's qsort, a merge sort, does).
+        items.sort_by(|a, b| compare(a, b, m));
+    } else {
+        // Numeric ties fall back to the bytes: only identical elements compare equal.
+        items.sort_unstable_by(|a, b| compare(a, b, m));
+    }
 }
 
 /// Redis's LIMIT sanity checks: the `(start, end)` output range (inclusive; empty when
@@ -436,35 +446,100 @@ fn items(v: Vec<Bytes>) -> Vec<Item> {
         .collect()
 }
 
+/// The elements `first..first + count` of the list at `key` (`pick` gets its length and
+/// gives that window), copied into one buffer under the shard lock: `Ok(None)` when the key
+/// is missing, [`sabaody_core::Error::WrongType`] when it is not a list.
+fn read_list<K: Keyspace>(
+    k: &K,
+    key: &[u8],
+    pick: impl FnOnce(usize) -> (usize, usize),
+) -> Result<Option<Vec<Bytes>>, sabaody_core::Error> {
+    let read = k.lrange_with(key, 0, -1, |it| {
+        let (first, count) = pick(it.len());
+        let mut buf = Vec::new();
+        let mut ends = Vec::with_capacity(count.min(it.len()));
+        for e in it.skip(first).take(count) {
+            buf.extend_from_slice(e);
+            ends.push(buf.len());
+        }
+        (buf, ends)
+    })?;
+    Ok(read.map(|(buf, ends)| {
+        let buf = Bytes::from(buf);
+        let mut at = 0;
+        ends.into_iter()
+            .map(|end| {
+                let e = buf.slice(at..end);
+                at = end;
+                e
+            })
+            .collect()
+    }))
+}
+
 /// Loads, weighs and sorts the source: the selected elements in order.
 fn run_sort<K: Keyspace>(k: &K, key: &[u8], o: &mut Opts) -> Result<Sorted, CmdError> {
-    let kind = k.key_type(key);
-    if !matches!(
-        kind,
-        None | Some(KeyType::List | KeyType::Set | KeyType::ZSet)
-    ) {
-        return Err(CmdError::WrongType);
-    }
-    // A set has no order of its own: with STORE its nosort result must not depend on
-    // the hash table (replicas and the AOF), so Redis sorts it ALPHA.
-    if o.dontsort && kind == Some(KeyType::Set) && o.store.is_some() {
+    // A list (the common case) takes one lookup; another type a second one.
+    let window = |len: usize| {
+        let ilen = i64::try_from(len).unwrap_or(i64::MAX);
+        let (start, end) = limit_range(ilen, o.limit_start, o.limit_count);
+        if o.desc {
+            // Read backwards: the window counted from the end.
+            span(ilen - 1 - end, ilen - 1 - start)
+        } else {
+            span(start, end)
+        }
+    };
+    let listed = if o.dontsort {
+        read_list(k, key, window)
+    } else {
+        read_list(k, key, |len| (0, len))
+    };
+    let (kind, all) = match listed {
+        Ok(Some(mut v)) => {
+            if o.dontsort {
+                if o.desc {
+                    v.reverse();
+                }
+                return Ok(Sorted { items: items(v) });
+            }
+            (KeyType::List, v)
+        }
+        Ok(None) => return Ok(Sorted { items: Vec::new() }),
+        Err(sabaody_core::Error::WrongType) => match k.key_type(key) {
+            Some(KeyType::Set) => (KeyType::Set, k.smembers(key)?),
+            Some(KeyType::ZSet) if o.dontsort => {
+                let len = i64::try_from(k.zcard(key)?).unwrap_or(i64::MAX);
+                let (start, end) = limit_range(len, o.limit_start, o.limit_count);
+                if end < start {
+                    return Ok(Sorted { items: Vec::new() });
+                }
+                let v = zrank_range(k, key, start, end, o.desc)?;
+                return Ok(Sorted { items: items(v) });
+            }
+            Some(KeyType::ZSet) => (KeyType::ZSet, zrank_range(k, key, 0, -1, false)?),
+            // Gone or changed since the first look: as Redis would have found it then.
+            None => return Ok(Sorted { items: Vec::new() }),
+            Some(_) => return Err(CmdError::WrongType),
+        },
+        Err(e) => return Err(e.into()),
+    };
+    let len = i64::try_from(all.len()).unwrap_or(i64::MAX);
+    let (start, end) = limit_range(len, o.limit_start, o.limit_count);
+    let (first, n) = span(start, end);
+    if o.dontsort && kind == KeyType::Set {
+        if o.store.is_none() {
+            // A set's own order is its table's.
+            return Ok(Sorted {
+                items: items(all.into_iter().skip(first).take(n).collect()),
+            });
+        }
+        // With STORE the result must not depend on the hash table (replicas and the AOF):
+        // Redis sorts it ALPHA.
         o.dontsort = false;
         o.alpha = true;
         o.by = None;
     }
-    if o.dontsort {
-        return Ok(Sorted {
-            items: items(read_unsorted(k, key, kind, o)?),
-        });
-    }
-    let all = match kind {
-        Some(KeyType::List) => k.lrange(key, 0, -1)?,
-        Some(KeyType::Set) => k.smembers(key)?,
-        Some(_) => zrank_range(k, key, 0, -1, false)?,
-        None => Vec::new(),
-    };
-    let len = i64::try_from(all.len()).unwrap_or(i64::MAX);
-    let (start, end) = limit_range(len, o.limit_start, o.limit_count);
     let mut v = items(all);
     let by = o.by.as_deref().map(Pattern::parse);
     let mut bad = false;
@@ -497,7 +572,6 @@ fn run_sort<K: Keyspace>(k: &K, key: &[u8], o: &mut Opts) -> Result<Sorted, CmdE
         desc: o.desc,
     };
     sort_items(&mut v, mode);
-    let (first, n) = span(start, end);
     Ok(Sorted {
         items: v.into_iter().skip(first).take(n).collect(),
     })
@@ -524,47 +598,6 @@ fn zrank_range<K: Keyspace>(
         limit: None,
     };
     Ok(k.zrange(key, &spec)?.into_iter().map(|(m, _)| m).collect())
-}
-
-/// `BY` without `*`: the LIMIT range of the source in its own order (a list's, reversed by
-/// DESC; a sorted set's by score, reversed by DESC; a set's as its table holds it).
-fn read_unsorted<K: Keyspace>(
-    k: &K,
-    key: &[u8],
-    kind: Option<KeyType>,
-    o: &Opts,
-) -> Result<Vec<Bytes>, CmdError> {
-    let len = match kind {
-        Some(KeyType::List) => k.llen(key)?,
-        Some(KeyType::ZSet) => k.zcard(key)?,
-        Some(KeyType::Set) => {
-            let all = k.smembers(key)?;
-            let len = i64::try_from(all.len()).unwrap_or(i64::MAX);
-            let (start, end) = limit_range(len, o.limit_start, o.limit_count);
-            let (first, n) = span(start, end);
-            return Ok(all.into_iter().skip(first).take(n).collect());
-        }
-        _ => 0,
-    };
-    let len = i64::try_from(len).unwrap_or(i64::MAX);
-    let (start, end) = limit_range(len, o.limit_start, o.limit_count);
-    if end < start {
-        return Ok(Vec::new());
-    }
-    // Indexes counted from the end when DESC reads backwards.
-    let (lo, hi) = if o.desc {
-        (len - 1 - end, len - 1 - start)
-    } else {
-        (start, end)
-    };
-    if kind == Some(KeyType::ZSet) {
-        return zrank_range(k, key, start, end, o.desc);
-    }
-    let mut v = k.lrange(key, lo, hi)?;
-    if o.desc {
-        v.reverse();
-    }
-    Ok(v)
 }
 
 /// The shared body of SORT and SORT_RO.
