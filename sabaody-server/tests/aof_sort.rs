@@ -29,7 +29,12 @@ fn sort_store_is_logged_as_its_result() {
     q(c, &["HSET", "h_3", "f", "three"]);
     q(c, &["SET", "old", "string", "EX", "1000"]);
     q(c, &["SORT", "l", "STORE", "d1"]);
-    q(c, &["SORT", "l", "BY", "w_*", "GET", "h_*->f", "GET", "#", "STORE", "d2"]);
+    q(
+        c,
+        &[
+            "SORT", "l", "BY", "w_*", "GET", "h_*->f", "GET", "#", "STORE", "d2",
+        ],
+    );
     q(c, &["SORT", "s", "BY", "nosort", "STORE", "d3"]);
     q(c, &["SORT", "z", "BY", "nosort", "DESC", "STORE", "old"]);
     q(c, &["SORT", "l", "DESC", "STORE", "l"]);
@@ -40,14 +45,18 @@ fn sort_store_is_logged_as_its_result() {
     q(c, &["SORT_RO", "s", "ALPHA"]);
     q(c, &["MULTI"]);
     q(c, &["SORT", "s", "ALPHA", "DESC", "STORE", "d4"]);
-    q(c, &["SORT", "d4", "ALPHA", "LIMIT", "0", "2", "STORE", "d5"]);
+    q(
+        c,
+        &["SORT", "d4", "ALPHA", "LIMIT", "0", "2", "STORE", "d5"],
+    );
     q(c, &["EXEC"]);
     let before = dump(c);
     h.shutdown();
 
     let log = sabaody_testkit::command_lines(&incr_bytes(dir.path())).unwrap();
     assert!(
-        !log.iter().any(|l| l.to_ascii_uppercase().starts_with("SORT")),
+        !log.iter()
+            .any(|l| l.to_ascii_uppercase().starts_with("SORT")),
         "{log:?}"
     );
     for want in [
@@ -70,7 +79,12 @@ fn sort_store_is_logged_as_its_result() {
     let mut c = connect(&h);
     let after = dump(&mut c);
     assert_same(&before, &after, 0);
-    let d2: Vec<String> = redis::cmd("LRANGE").arg("d2").arg(0).arg(-1).query(&mut c).unwrap();
+    let d2: Vec<String> = redis::cmd("LRANGE")
+        .arg("d2")
+        .arg(0)
+        .arg(-1)
+        .query(&mut c)
+        .unwrap();
     assert_eq!(d2, ["", "2", "three", "3", "one", "1"]);
     let ttl: i64 = redis::cmd("TTL").arg("old").query(&mut c).unwrap();
     assert_eq!(ttl, -1);

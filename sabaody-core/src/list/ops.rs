@@ -317,22 +317,6 @@ pub(crate) fn lmove<A: Access + ?Sized>(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::range;
-
-    #[test]
-    fn ranges_like_redis() {
-        assert_eq!(range(3, 0, -1), Some((0, 3)));
-        assert_eq!(range(3, -100, 100), Some((0, 3)));
-        assert_eq!(range(3, 2, 1), None);
-        assert_eq!(range(3, 3, 5), None);
-        assert_eq!(range(3, -1, -1), Some((2, 1)));
-        assert_eq!(range(3, i64::MIN, i64::MAX), Some((0, 3)));
-        assert_eq!(range(0, 0, -1), None);
-    }
-}
-
 /// SORT ... STORE: `dst` becomes a list of `elems` (without a TTL), whatever it held, or is
 /// deleted when `elems` is empty. Whether `dst` existed before.
 pub(crate) fn store<A: Access + ?Sized, V: AsRef<[u8]>>(
@@ -360,4 +344,20 @@ pub(crate) fn store<A: Access + ?Sized, V: AsRef<[u8]>>(
         }
         Ok(existed)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::range;
+
+    #[test]
+    fn ranges_like_redis() {
+        assert_eq!(range(3, 0, -1), Some((0, 3)));
+        assert_eq!(range(3, -100, 100), Some((0, 3)));
+        assert_eq!(range(3, 2, 1), None);
+        assert_eq!(range(3, 3, 5), None);
+        assert_eq!(range(3, -1, -1), Some((2, 1)));
+        assert_eq!(range(3, i64::MIN, i64::MAX), Some((0, 3)));
+        assert_eq!(range(0, 0, -1), None);
+    }
 }

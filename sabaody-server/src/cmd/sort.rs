@@ -30,9 +30,7 @@
 use std::cmp::Ordering;
 
 use bytes::Bytes;
-use sabaody_core::{
-    HashOps, KeyType, Keyspace, ListOps, RangeBy, SetOps, ZRangeSpec, ZSetOps,
-};
+use sabaody_core::{HashOps, KeyType, Keyspace, ListOps, RangeBy, SetOps, ZRangeSpec, ZSetOps};
 use sabaody_resp::write;
 
 use super::flag::*;
@@ -213,7 +211,10 @@ pub(crate) fn parse_score(s: &[u8]) -> Option<f64> {
     }
     // C's isspace: space, \t \n \v \f \r.
     let ws = |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
-    let t = s.iter().position(|c| !ws(c)).map_or(&s[s.len()..], |i| &s[i..]);
+    let t = s
+        .iter()
+        .position(|c| !ws(c))
+        .map_or(&s[s.len()..], |i| &s[i..]);
     let (neg, body) = match t.first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
@@ -224,7 +225,9 @@ pub(crate) fn parse_score(s: &[u8]) -> Option<f64> {
     } else if body.len() > 2
         && body[0] == b'0'
         && (body[1] | 0x20) == b'x'
-        && body.get(2).is_some_and(|&c| c.is_ascii_hexdigit() || c == b'.')
+        && body
+            .get(2)
+            .is_some_and(|&c| c.is_ascii_hexdigit() || c == b'.')
     {
         parse_hex(&body[2..])?
     } else {
@@ -762,12 +765,39 @@ mod tests {
             (b"-0", -0.0),
         ];
         for (t, want) in ok {
-            assert_eq!(parse_score(t), Some(*want), "{:?}", String::from_utf8_lossy(t));
+            assert_eq!(
+                parse_score(t),
+                Some(*want),
+                "{:?}",
+                String::from_utf8_lossy(t)
+            );
         }
         let bad: &[&[u8]] = &[
-            b"x", b"1 ", b" ", b"nan", b"-nan", b"NaN(1)", b"1e309", b"-1e400", b"1e-310",
-            b"1e-400", b"4.9406564584124654e-324", b".", b"1e", b"1e+", b"0x", b"0x1p", b"--1",
-            b"+-1", b"- 1", b"1_0", b"infinit", b"0x1p-1075", b"0x3p-1075", b"1.5.2", b"\x0b",
+            b"x",
+            b"1 ",
+            b" ",
+            b"nan",
+            b"-nan",
+            b"NaN(1)",
+            b"1e309",
+            b"-1e400",
+            b"1e-310",
+            b"1e-400",
+            b"4.9406564584124654e-324",
+            b".",
+            b"1e",
+            b"1e+",
+            b"0x",
+            b"0x1p",
+            b"--1",
+            b"+-1",
+            b"- 1",
+            b"1_0",
+            b"infinit",
+            b"0x1p-1075",
+            b"0x3p-1075",
+            b"1.5.2",
+            b"\x0b",
         ];
         for t in bad {
             assert_eq!(parse_score(t), None, "{:?}", String::from_utf8_lossy(t));
@@ -814,10 +844,7 @@ mod tests {
 
     #[test]
     fn alpha_is_byte_order_up_to_nul_unless_stored() {
-        let alpha = Mode {
-            alpha: true,
-            ..NUM
-        };
+        let alpha = Mode { alpha: true, ..NUM };
         let mk = |v: &[&str]| v.iter().map(|e| item(e, 0.0)).collect::<Vec<_>>();
         let mut v = mk(&["b", "a\0z", "B", "\u{80}", "a", "a\0b", "ab", "10", "9"]);
         sort_items(&mut v, alpha);
@@ -826,7 +853,13 @@ mod tests {
             names(&v),
             ["10", "9", "B", "a\0z", "a", "a\0b", "ab", "b", "\u{80}"]
         );
-        sort_items(&mut v, Mode { store: true, ..alpha });
+        sort_items(
+            &mut v,
+            Mode {
+                store: true,
+                ..alpha
+            },
+        );
         assert_eq!(
             names(&v),
             ["10", "9", "B", "a", "a\0b", "a\0z", "ab", "b", "\u{80}"]
@@ -837,7 +870,14 @@ mod tests {
         v[2].by = Some(Bytes::from_static(b"a"));
         sort_items(&mut v, Mode { by: true, ..alpha });
         assert_eq!(names(&v), ["y", "w", "z", "x"]);
-        sort_items(&mut v, Mode { by: true, desc: true, ..alpha });
+        sort_items(
+            &mut v,
+            Mode {
+                by: true,
+                desc: true,
+                ..alpha
+            },
+        );
         assert_eq!(names(&v), ["x", "z", "y", "w"]);
     }
 
@@ -852,13 +892,24 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        let scores = [0.0, -0.0, 1.0, -1.0, 2.5, f64::INFINITY, f64::NEG_INFINITY, 1e300];
+        let scores = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            2.5,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e300,
+        ];
         for _ in 0..300 {
             let n = (next() % 12) as usize;
             let v: Vec<Item> = (0..n)
                 .map(|_| {
                     let len = (next() % 3) as usize;
-                    let elem: Vec<u8> = (0..len).map(|_| b"a\0b\xff"[(next() % 4) as usize]).collect();
+                    let elem: Vec<u8> = (0..len)
+                        .map(|_| b"a\0b\xff"[(next() % 4) as usize])
+                        .collect();
                     Item {
                         elem: Bytes::from(elem),
                         score: scores[(next() % scores.len() as u64) as usize],
@@ -884,13 +935,7 @@ mod tests {
             let mut model = v.clone();
             model.sort_by(|a, b| c_str(&a.elem).cmp(c_str(&b.elem)));
             let mut got = v.clone();
-            sort_items(
-                &mut got,
-                Mode {
-                    alpha: true,
-                    ..NUM
-                },
-            );
+            sort_items(&mut got, Mode { alpha: true, ..NUM });
             assert_eq!(names(&got), names(&model));
         }
     }
@@ -927,7 +972,10 @@ mod tests {
         assert_eq!(Pattern::parse(b"w_*"), key(b"w_", b"", None));
         assert_eq!(Pattern::parse(b"a*b*"), key(b"a", b"b*", None));
         assert_eq!(Pattern::parse(b"u_*->f"), key(b"u_", b"", Some(b"f")));
-        assert_eq!(Pattern::parse(b"u_*x->f->g"), key(b"u_", b"x", Some(b"f->g")));
+        assert_eq!(
+            Pattern::parse(b"u_*x->f->g"),
+            key(b"u_", b"x", Some(b"f->g"))
+        );
         assert_eq!(Pattern::parse(b"u_*->"), key(b"u_", b"->", None));
         assert_eq!(Pattern::parse(b"->u_*"), key(b"->u_", b"", None));
         assert_eq!(Pattern::parse(b"u_*->\0f"), key(b"u_", b"->\0f", None));
