@@ -31,7 +31,15 @@
 //! Consistency: the source and the pattern keys are read one by one. Inside MULTI/EXEC
 //! they are read under the transaction's locks; with the AOF on, SORT (a write command)
 //! runs with every other write excluded; otherwise a write of another connection may land
-//! between two of SORT's reads.
+//! between two of SORT's reads. A set or sorted set source is looked up three times (the
+//! list read that finds another type, its type, its members), so `keyspace_hits` counts
+//! more than Redis's one lookup for them.
+//!
+//! STORE replaces the destination with a list (its TTL dropped) or deletes it when the
+//! result is empty. The AOF logs the effect (`DEL dst` if it held something, `RPUSH dst
+//! <result>`), where Redis propagates the SORT itself: a replay then depends neither on a
+//! set's hash order nor on pattern keys that expired in between. SORT without STORE and
+//! SORT_RO are not logged.
 
 use std::cmp::Ordering;
 
@@ -205,7 +213,7 @@ fn parse(opts: &[Bytes], readonly: bool) -> Result<Opts, CmdError> {
 /// Reads a weight as Redis does: C's `strtod` over the text up to its first NUL, which
 /// must be consumed whole; NaN and range errors (overflow, and underflow to zero or to an
 /// inexact subnormal) are refused. Leading whitespace is skipped; an empty text is 0.
-pub(crate) fn parse_score(s: &[u8]) -> Option<f64> {
+fn parse_score(s: &[u8]) -> Option<f64> {
     // Integers in canonical form (most weights): `as` rounds to nearest-even, as strtod.
     if let Some(i) = parse_i64(s) {
         return Some(i as f64);
