@@ -224,6 +224,11 @@ fn diff_geo() {
     run_dir("geo");
 }
 
+#[test]
+fn diff_sort() {
+    run_dir("sort");
+}
+
 /// The scripts of a directory family, sorted by name: `(family name, text)`.
 fn dir_scripts(dir: &str) -> Vec<(String, String)> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -1503,6 +1508,7 @@ fn every_family_script_parses() {
             "hll",
             "geo",
             "persistence",
+            "sort",
         ]
         .into_iter()
         .flat_map(dir_scripts),

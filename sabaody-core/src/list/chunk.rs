@@ -174,7 +174,9 @@ impl Chunk {
     /// `e` does not fit it. The bytes `e` will take.
     fn prepare(&mut self, e: &[u8]) -> usize {
         if self.count == 0 {
-            self.width = e.len() as u32 + 1;
+            // Elements of width 0 could not be told apart by offset (an iterator would never
+            // advance): a chunk that starts with an empty element is framed.
+            self.width = if e.is_empty() { 0 } else { e.len() as u32 + 1 };
         } else if self.fixed().is_some_and(|w| w != e.len()) {
             self.unfix();
         }
@@ -410,6 +412,29 @@ mod tests {
         assert_eq!(elems(&c), want);
         c.drop_back();
         assert_eq!(c.last(), b"cc");
+    }
+
+    /// An empty first element must not make a fixed-width chunk of width 0 (LRANGE looped
+    /// forever on `RPUSH l "" 2`).
+    #[test]
+    fn empty_first_element_is_framed() {
+        for first_front in [false, true] {
+            let mut c = Chunk::with_cap(0, first_front);
+            if first_front {
+                c.push_front(b"");
+            } else {
+                c.push_back(b"");
+            }
+            c.push_back(b"2");
+            c.push_front(b"");
+            assert_eq!(c.width(), 0);
+            let want: Vec<Vec<u8>> = [&b""[..], b"", b"2"].iter().map(|e| e.to_vec()).collect();
+            assert_eq!(elems(&c), want);
+        }
+        let mut c = Chunk::with_cap(0, false);
+        c.push_back(b"");
+        c.push_back(b"");
+        assert_eq!(elems(&c), vec![Vec::<u8>::new(), Vec::new()]);
     }
 
     #[test]

@@ -791,6 +791,15 @@ pub trait ListOps: Keyspace {
         }
         Ok(None)
     }
+
+    /// `SORT ... STORE dst`'s write: `dst` becomes a list of `elems` (no TTL) whatever it
+    /// held, or is deleted when `elems` is empty. Whether `dst` existed before.
+    ///
+    /// # Errors
+    /// [`Error::OutOfMemory`].
+    fn lstore<V: AsRef<[u8]>>(&self, dst: impl AsRef<[u8]>, elems: &[V]) -> Result<bool, Error> {
+        ops::store(self, dst.as_ref(), elems)
+    }
 }
 
 impl<K: Keyspace + ?Sized> ListOps for K {}
@@ -830,5 +839,37 @@ mod tests {
         l.validate().unwrap();
         assert!(l.is_empty());
         assert_eq!(l.heap, 0);
+    }
+
+    /// Lists made of or starting with empty elements read back whole.
+    #[test]
+    fn empty_elements() {
+        use crate::Cache;
+        let c = Cache::builder().housekeeping(false).build();
+        c.rpush("e", &["", "2", "-1"]).unwrap();
+        assert_eq!(c.lrange("e", 0, -1).unwrap(), vec!["", "2", "-1"]);
+        assert_eq!(c.lindex("e", 0).unwrap().as_deref(), Some(&b""[..]));
+        c.rpush("g", &[""]).unwrap();
+        assert_eq!(c.lrange("g", 0, -1).unwrap(), vec![""]);
+        c.lpush("h", &["", "", "x"]).unwrap();
+        assert_eq!(c.lrange("h", 0, -1).unwrap(), vec!["x", "", ""]);
+    }
+
+    /// SORT ... STORE's write replaces any value (and its TTL) with a list, and an empty
+    /// result deletes the key.
+    #[test]
+    fn lstore_replaces_or_deletes() {
+        use crate::{Cache, Keyspace, SetOps};
+        let c = Cache::builder().housekeeping(false).build();
+        c.sadd("d", &["x"]).unwrap();
+        c.expire("d", 100, crate::ExpireCondition::Always).unwrap();
+        assert!(c.lstore("d", &["b", "a"]).unwrap());
+        assert_eq!(c.lrange("d", 0, -1).unwrap(), vec!["b", "a"]);
+        assert_eq!(c.ttl("d"), -1);
+        assert!(c.lstore("d", &[] as &[&str]).unwrap());
+        assert_eq!(c.exists(&["d"]), 0);
+        assert!(!c.lstore("d", &[] as &[&str]).unwrap());
+        assert!(!c.lstore("e", &["1"]).unwrap());
+        assert_eq!(c.llen("e").unwrap(), 1);
     }
 }

@@ -6,6 +6,7 @@ use super::{List, ListEnd, ListIter, LposOptions};
 use crate::Error;
 use crate::access::Access;
 use crate::ops::{live, locate, modify, modify_in, plan, pos, read_value};
+use crate::shard::Data;
 use crate::value::{KeyType, Value};
 
 fn new_list() -> Value {
@@ -313,6 +314,35 @@ pub(crate) fn lmove<A: Access + ?Sized>(
             Ok(())
         })?;
         Ok(Some(e))
+    })
+}
+
+/// SORT ... STORE: `dst` becomes a list of `elems` (without a TTL), whatever it held, or is
+/// deleted when `elems` is empty. Whether `dst` existed before.
+pub(crate) fn store<A: Access + ?Sized, V: AsRef<[u8]>>(
+    a: &A,
+    dst: &[u8],
+    elems: &[V],
+) -> Result<bool, Error> {
+    let (h, gid) = locate(a, dst);
+    let store = a.store();
+    if !elems.is_empty() {
+        a.make_room()?;
+    }
+    a.write(gid, |s| {
+        let existed = live(s, store, h, dst).is_some();
+        if elems.is_empty() {
+            if existed {
+                s.remove(h, dst, false);
+            }
+        } else {
+            let mut l = List::new();
+            for e in elems {
+                l.push(ListEnd::Right, e.as_ref());
+            }
+            s.put(h, dst, Data::Value(Value::List(Box::new(l))), None)?;
+        }
+        Ok(existed)
     })
 }
 

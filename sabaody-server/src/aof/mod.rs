@@ -480,6 +480,29 @@ impl Aof {
         self.inner.appended.store(b.end, Ordering::Release);
     }
 
+    /// Logs the commands one command propagates as (SORT ... STORE as DEL + RPUSH): inside
+    /// MULTI ... EXEC when there is more than one, as Redis wraps them, so a crash between
+    /// them leaves neither in the log (the loader drops a MULTI without its EXEC). Inside an
+    /// EXEC they join its transaction.
+    pub(crate) fn log_many(&self, db: usize, cmds: &[Vec<Bytes>]) {
+        let mut b = self.inner.buf.lock();
+        if let Some(tx) = b.tx.as_mut() {
+            tx.cmds.extend(cmds.iter().map(|argv| (db, argv.clone())));
+            return;
+        }
+        let wrap = cmds.len() > 1;
+        if wrap {
+            b.emit_raw(&[b"MULTI"]);
+        }
+        for argv in cmds {
+            b.emit(db, argv);
+        }
+        if wrap {
+            b.emit_raw(&[b"EXEC"]);
+        }
+        self.inner.appended.store(b.end, Ordering::Release);
+    }
+
     /// EXEC starts: its writes are collected and logged inside MULTI ... EXEC.
     pub(crate) fn begin_tx(&self) {
         if self.on() {

@@ -41,7 +41,7 @@ pub(crate) struct Arg {
     /// `key`, `string`, `integer`, `double`, `pattern`, `unix-time`, `pure-token`, `oneof`,
     /// `block`.
     pub typ: &'static str,
-    /// For a `key`: its key spec (else -1).
+    /// The key spec of a `key` (or key `pattern`) argument, else -1.
     pub key_spec_index: i64,
     pub token: Option<&'static str>,
     pub since: Option<&'static str>,
@@ -302,10 +302,11 @@ fn own_keys(m: &Meta, argv: &[Bytes]) -> Option<Vec<(usize, &'static [&'static s
                 } else if is(a, "GET") || is(a, "BY") {
                     1
                 } else if is(a, "STORE") && m.name == "sort" {
+                    // Not skipped: the last STORE wins, as Redis's scan finds it.
                     if i + 1 < argc {
                         store = Some(i + 1);
                     }
-                    1
+                    0
                 } else {
                     0
                 };
@@ -382,6 +383,17 @@ mod tests {
             Some(vec![1, 10])
         );
         assert_eq!(keys("SET k v GET"), Some(vec![1]));
+        // SORT: the last STORE wins; LIMIT, GET and BY skip their arguments.
+        assert_eq!(keys("SORT l"), Some(vec![1]));
+        assert_eq!(
+            keys("SORT l STORE a LIMIT 0 STORE b GET STORE"),
+            Some(vec![1, 3])
+        );
+        assert_eq!(keys("SORT l LIMIT STORE 1 STORE d"), Some(vec![1, 6]));
+        assert_eq!(keys("SORT l STORE"), Some(vec![1]));
+        assert_eq!(keys("SORT l BY STORE GET STORE STORE x"), Some(vec![1, 7]));
+        assert_eq!(keys("SORT l STORE STORE d"), Some(vec![1, 4]));
+        assert_eq!(keys("SORT_RO l STORE d"), Some(vec![1]));
         // A huge key count cannot allocate or overflow.
         assert_eq!(keys("LMPOP 9223372036854775807 a LEFT"), Some(vec![]));
         assert_eq!(keys("SINTERCARD -1 a"), Some(vec![]));

@@ -33,6 +33,7 @@ pub(crate) mod list;
 mod meta;
 pub(crate) mod server;
 pub(crate) mod set;
+pub(crate) mod sort;
 pub(crate) mod string;
 pub(crate) mod transaction;
 pub(crate) mod zset;
@@ -162,6 +163,8 @@ pub(crate) const fn written_range(name: &str, first: i32, last: i32) -> (i32, i3
         | b"pfmerge" => (1, 1),
         // BITOP op DEST key...; COPY source DEST.
         b"bitop" | b"copy" => (2, 2),
+        // SORT writes only its STORE destination, a movable key it marks itself.
+        b"sort" | b"sort_ro" => (0, 0),
         _ => (first, last),
     }
 }
@@ -205,6 +208,7 @@ pub(crate) static FAMILIES: &[&[CommandSpec]] = &[
     bloom::COMMANDS,
     bits::COMMANDS,
     geo::COMMANDS,
+    sort::COMMANDS,
 ];
 
 /// Every command the server knows, in table order (`index_of` order).
@@ -785,6 +789,18 @@ pub(crate) static BASE: &[CommandSpec] = &[
         "string",
         "2.6.0",
         "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist."
+    ),
+    cmd!(
+        "lcs",
+        -3,
+        R,
+        1,
+        2,
+        1,
+        string::lcs,
+        "string",
+        "7.0.0",
+        "Find longest common substring"
     ),
     // keys
     cmd!(
@@ -1921,11 +1937,7 @@ pub(crate) fn run(
     if result.is_ok() && spec.has(WRITE) && shared.aof.on() {
         match prop {
             None => shared.aof.log(db, argv),
-            Some(v) => {
-                for a in &v {
-                    shared.aof.log(db, a);
-                }
-            }
+            Some(v) => shared.aof.log_many(db, &v),
         }
     }
     let now = crate::mono::now_ns();

@@ -460,7 +460,8 @@ fn write_docs(
 fn write_doc_args(out: &mut bytes::BytesMut, proto: sabaody_resp::Protocol, args: &[keyspec::Arg]) {
     write::array_len(out, args.len());
     for a in args {
-        let key = a.typ == "key";
+        // Redis prints the key spec of any argument that has one (a SORT pattern too).
+        let key = a.key_spec_index >= 0;
         let nested = matches!(a.typ, "oneof" | "block");
         let n = 2
             + usize::from(key)

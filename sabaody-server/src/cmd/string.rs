@@ -375,3 +375,253 @@ pub(crate) fn incrbyfloat(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<
     write::bulk(ctx.out, &v);
     Ok(())
 }
+
+/// One run of LCS IDX: the ranges in the first and the second string, inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LcsMatch {
+    pub a: (usize, usize),
+    pub b: (usize, usize),
+}
+
+impl LcsMatch {
+    pub fn len(&self) -> usize {
+        self.a.1 - self.a.0 + 1
+    }
+}
+
+/// What LCS computed: the common subsequence and its runs from the ends of the strings
+/// backwards, as Redis walks its table (`lcsCommand`).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Lcs {
+    pub text: Vec<u8>,
+    pub matches: Vec<LcsMatch>,
+}
+
+/// The longest common subsequence of `a` and `b` by Redis's dynamic programme: a table of
+/// `(|a| + 1) * (|b| + 1)` lengths, walked back from the end preferring to drop a byte of
+/// `b` on ties. `None` when the table cannot be allocated.
+pub(crate) fn lcs_of(a: &[u8], b: &[u8]) -> Option<Lcs> {
+    let w = b.len() + 1;
+    let cells = (a.len() + 1).checked_mul(w)?;
+    let mut dp: Vec<u32> = Vec::new();
+    dp.try_reserve_exact(cells).ok()?;
+    dp.resize(cells, 0);
+    for (i, &ca) in a.iter().enumerate() {
+        let (done, rest) = dp.split_at_mut((i + 1) * w);
+        let prev = done.get(i * w..).unwrap_or(&[]);
+        let Some(cur) = rest.get_mut(..w) else { break };
+        for (j, &cb) in b.iter().enumerate() {
+            let v = if ca == cb {
+                prev.get(j).map_or(0, |x| x + 1)
+            } else {
+                let up = prev.get(j + 1).copied().unwrap_or(0);
+                let left = cur.get(j).copied().unwrap_or(0);
+                up.max(left)
+            };
+            if let Some(c) = cur.get_mut(j + 1) {
+                *c = v;
+            }
+        }
+    }
+    let at = |i: usize, j: usize| dp.get(i * w + j).copied().unwrap_or(0);
+    let total = at(a.len(), b.len()) as usize;
+    let mut text = vec![0u8; total];
+    let mut matches = Vec::new();
+    let (mut i, mut j, mut idx) = (a.len(), b.len(), total);
+    // The run being extended backwards: (a start, a end, b start, b end).
+    let mut run: Option<(usize, usize, usize, usize)> = None;
+    while i > 0 && j > 0 {
+        let (ca, cb) = (a.get(i - 1), b.get(j - 1));
+        let mut emit = false;
+        if ca == cb {
+            if let (Some(t), Some(&c)) = (idx.checked_sub(1).and_then(|k| text.get_mut(k)), ca) {
+                *t = c;
+            }
+            run = Some(match run {
+                None => (i - 1, i - 1, j - 1, j - 1),
+                // Matches on the walk back are always contiguous with the run (a mismatch
+                // ends it first).
+                Some((_, ae, _, be)) => (i - 1, ae, j - 1, be),
+            });
+            if run.is_some_and(|(as_, _, bs, _)| as_ == 0 || bs == 0) {
+                emit = true;
+            }
+            idx = idx.saturating_sub(1);
+            i -= 1;
+            j -= 1;
+        } else {
+            if at(i - 1, j) > at(i, j - 1) {
+                i -= 1;
+            } else {
+                j -= 1;
+            }
+            emit = run.is_some();
+        }
+        if emit && let Some((as_, ae, bs, be)) = run.take() {
+            matches.push(LcsMatch {
+                a: (as_, ae),
+                b: (bs, be),
+            });
+        }
+    }
+    Some(Lcs { text, matches })
+}
+
+/// ```text
+/// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]
+/// ```
+pub(crate) fn lcs(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let k1 = args.next_bytes()?;
+    let k2 = args.next_bytes()?;
+    // Both keys are read and checked before the options, as Redis does.
+    let r1 = ks!(ctx, k => k.get(k1));
+    let r2 = ks!(ctx, k => k.get(k2));
+    let (a, b) = match (r1, r2) {
+        (Err(sabaody_core::Error::WrongType), _) | (_, Err(sabaody_core::Error::WrongType)) => {
+            return Err(CmdError::msg(
+                "ERR The specified keys must contain string values",
+            ));
+        }
+        (r1, r2) => (r1?.unwrap_or_default(), r2?.unwrap_or_default()),
+    };
+    let (mut idx, mut len, mut withmatchlen, mut minmatchlen) = (false, false, false, 0i64);
+    while let Some(opt) = args.peek() {
+        args.next_bytes()?;
+        if is(opt, b"IDX") {
+            idx = true;
+        } else if is(opt, b"LEN") {
+            len = true;
+        } else if is(opt, b"WITHMATCHLEN") {
+            withmatchlen = true;
+        } else if is(opt, b"MINMATCHLEN") && args.remaining() > 0 {
+            minmatchlen = args.next_int()?.max(0);
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    if idx && len {
+        return Err(CmdError::msg(
+            "ERR If you want both the length and indexes, please just use IDX.",
+        ));
+    }
+    let limit = u128::from(u32::MAX - 1);
+    if a.len() as u128 >= limit || b.len() as u128 >= limit {
+        return Err(CmdError::msg("ERR String too long for LCS"));
+    }
+    // Redis refuses a table (4-byte cells) larger than proto-max-bulk-len.
+    let table = (a.len() as u128 + 1) * (b.len() as u128 + 1) * 4;
+    if table > u128::from(ctx.shared.config.read().proto_max_bulk_len) {
+        return Err(CmdError::msg(
+            "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+        ));
+    }
+    let found = lcs_of(&a, &b).ok_or_else(|| {
+        CmdError::msg("ERR Insufficient memory, failed allocating transient memory for LCS")
+    })?;
+    let proto = ctx.proto();
+    let out = &mut *ctx.out;
+    if idx {
+        let shown: Vec<&LcsMatch> = found
+            .matches
+            .iter()
+            .filter(|m| m.len() as u128 >= minmatchlen as u128)
+            .collect();
+        write::map_len(out, proto, 2);
+        write::bulk(out, b"matches");
+        write::array_len(out, shown.len());
+        for m in shown {
+            write::array_len(out, if withmatchlen { 3 } else { 2 });
+            for (s, e) in [m.a, m.b] {
+                write::array_len(out, 2);
+                write::integer(out, s as i64);
+                write::integer(out, e as i64);
+            }
+            if withmatchlen {
+                write::integer(out, m.len() as i64);
+            }
+        }
+        write::bulk(out, b"len");
+        write::integer(out, found.text.len() as i64);
+    } else if len {
+        write::integer(out, found.text.len() as i64);
+    } else {
+        write::bulk(out, &found.text);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn m(a: (usize, usize), b: (usize, usize)) -> LcsMatch {
+        LcsMatch { a, b }
+    }
+
+    #[test]
+    fn lcs_as_redis() {
+        let r = lcs_of(b"ohmytext", b"mynewtext").unwrap();
+        assert_eq!(r.text, b"mytext");
+        assert_eq!(r.matches, [m((4, 7), (5, 8)), m((2, 3), (0, 1))]);
+        // Ties drop a byte of the second string first (redis-server 7.0.15 says BDAB).
+        let r = lcs_of(b"ABCBDAB", b"BDCABA").unwrap();
+        assert_eq!(r.text, b"BDAB");
+        let r = lcs_of(b"aaaa", b"aa").unwrap();
+        assert_eq!(r.matches, [m((2, 3), (0, 1))]);
+        let r = lcs_of(b"", b"abc").unwrap();
+        assert_eq!(r, Lcs::default());
+        let r = lcs_of(b"abc", b"xyz").unwrap();
+        assert!(r.text.is_empty() && r.matches.is_empty());
+        let r = lcs_of(b"abc", b"abc").unwrap();
+        assert_eq!(r.matches, [m((0, 2), (0, 2))]);
+        assert_eq!(r.matches[0].len(), 3);
+    }
+
+    /// The LCS text is a common subsequence of the longest length, and the matches are its
+    /// pieces: disjoint, decreasing runs of equal bytes covering the whole text.
+    #[test]
+    fn lcs_is_a_longest_common_subsequence() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..200 {
+            let mut make = |n: u64| -> Vec<u8> {
+                let len = (next() % n) as usize;
+                (0..len).map(|_| b"abc"[(next() % 3) as usize]).collect()
+            };
+            let (a, b) = (make(12), make(12));
+            let r = lcs_of(&a, &b).unwrap();
+            // Length by an independent recursion-free count (two rows).
+            let mut prev = vec![0usize; b.len() + 1];
+            for &x in &a {
+                let mut cur = vec![0usize; b.len() + 1];
+                for (j, &y) in b.iter().enumerate() {
+                    cur[j + 1] = if x == y {
+                        prev[j] + 1
+                    } else {
+                        prev[j + 1].max(cur[j])
+                    };
+                }
+                prev = cur;
+            }
+            assert_eq!(r.text.len(), prev[b.len()]);
+            let mut covered = 0;
+            let mut last: Option<&LcsMatch> = None;
+            for mm in &r.matches {
+                assert_eq!(mm.a.1 - mm.a.0, mm.b.1 - mm.b.0);
+                assert_eq!(&a[mm.a.0..=mm.a.1], &b[mm.b.0..=mm.b.1]);
+                if let Some(l) = last {
+                    assert!(mm.a.1 < l.a.0 && mm.b.1 < l.b.0);
+                }
+                covered += mm.len();
+                last = Some(mm);
+            }
+            assert_eq!(covered, r.text.len());
+        }
+    }
+}
