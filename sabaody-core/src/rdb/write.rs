@@ -205,17 +205,28 @@ pub(crate) fn write_entry_hinted(
             out.push(f);
         }
     }
-    let c = opts.compression;
+    write_object(out, Some(key), val, opts.compression);
+}
+
+/// Appends a value's type byte, then (with `key`) the key, then the value: the part of a
+/// record after its opcodes; without a key, the body of a DUMP payload (Redis's
+/// `rdbSaveObjectType` + `rdbSaveObject`).
+pub(crate) fn write_object(out: &mut Vec<u8>, key: Option<&[u8]>, val: View<'_>, c: bool) {
+    let put_key = |out: &mut Vec<u8>| {
+        if let Some(k) = key {
+            put_string(out, k, c);
+        }
+    };
     let value = match val {
         View::Inline(s) => {
             out.push(RDB_TYPE_STRING);
-            put_string(out, key, c);
+            put_key(out);
             put_string(out, s, c);
             return;
         }
         View::Int(i) => {
             out.push(RDB_TYPE_STRING);
-            put_string(out, key, c);
+            put_key(out);
             put_int_string(out, i);
             return;
         }
@@ -224,13 +235,13 @@ pub(crate) fn write_entry_hinted(
     match value {
         Value::Str(s) => {
             out.push(RDB_TYPE_STRING);
-            put_string(out, key, c);
+            put_key(out);
             put_string(out, s, c);
         }
         Value::Set(set) => match set.ints() {
             Some(ints) => {
                 out.push(RDB_TYPE_SET_INTSET);
-                put_string(out, key, c);
+                put_key(out);
                 with_blob(|b| {
                     intset_blob(b, ints);
                     put_raw_or_lzf(out, b, c);
@@ -238,7 +249,7 @@ pub(crate) fn write_entry_hinted(
             }
             None => {
                 out.push(RDB_TYPE_SET);
-                put_string(out, key, c);
+                put_key(out);
                 put_len(out, set.len() as u64);
                 set.for_each(|m| put_string(out, m, c));
             }
@@ -246,7 +257,7 @@ pub(crate) fn write_entry_hinted(
         Value::ZSet(z) => {
             if z.encoding() == "listpack" {
                 out.push(RDB_TYPE_ZSET_LISTPACK);
-                put_string(out, key, c);
+                put_key(out);
                 with_blob(|b| {
                     let mut lp = listpack::Writer::new(b);
                     z.walk(0, false, |m, s| {
@@ -259,7 +270,7 @@ pub(crate) fn write_entry_hinted(
                 });
             } else {
                 out.push(RDB_TYPE_ZSET_2);
-                put_string(out, key, c);
+                put_key(out);
                 put_len(out, z.len() as u64);
                 // Highest first: Redis loads by inserting at the head.
                 if let Some(last) = z.len().checked_sub(1) {
@@ -274,7 +285,7 @@ pub(crate) fn write_entry_hinted(
         Value::Hash(h) => {
             if h.is_table() {
                 out.push(RDB_TYPE_HASH);
-                put_string(out, key, c);
+                put_key(out);
                 put_len(out, h.len() as u64);
                 for (f, v) in h.iter() {
                     put_string(out, f, c);
@@ -282,7 +293,7 @@ pub(crate) fn write_entry_hinted(
                 }
             } else {
                 out.push(RDB_TYPE_HASH_LISTPACK);
-                put_string(out, key, c);
+                put_key(out);
                 with_blob(|b| {
                     let mut lp = listpack::Writer::new(b);
                     for (f, v) in h.iter() {
@@ -296,23 +307,23 @@ pub(crate) fn write_entry_hinted(
         }
         Value::List(l) => {
             out.push(RDB_TYPE_LIST_QUICKLIST_2);
-            put_string(out, key, c);
+            put_key(out);
             write_quicklist(out, l, c);
         }
         Value::Bloom(b) => {
             out.push(RDB_TYPE_MODULE_2);
-            put_string(out, key, c);
+            put_key(out);
             module::write_bloom(out, b);
         }
         Value::Cms(m) => {
             out.push(RDB_TYPE_MODULE_2);
-            put_string(out, key, c);
+            put_key(out);
             module::write_cms(out, m);
         }
         #[cfg(test)]
         Value::TestList(v) => {
             out.push(RDB_TYPE_STRING);
-            put_string(out, key, c);
+            put_key(out);
             put_string(out, v, c);
         }
     }
