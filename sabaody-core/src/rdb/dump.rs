@@ -29,7 +29,6 @@ use crate::Error;
 use crate::keyspace::Keyspace;
 use crate::ops::{live, locate, read_key};
 use crate::shard::{Data, Owned};
-use crate::value::Value;
 
 /// Footer bytes: the RDB version (2) and the CRC64 (8).
 const FOOTER: usize = 10;
@@ -157,6 +156,14 @@ pub fn dump<K: Keyspace + ?Sized>(ks: &K, key: &[u8], compression: bool) -> Opti
     read_key(ks, key, |s, r| payload_of(s.view(r), compression))
 }
 
+/// Whether `key` exists, as Redis's `lookupKeyWrite` sees it (RESTORE's `BUSYKEY` check):
+/// an expired key is deleted first, and no keyspace hit or miss is counted.
+pub fn exists_for_write<K: Keyspace + ?Sized>(ks: &K, key: &[u8]) -> bool {
+    let store = ks.store();
+    let (h, gid) = locate(ks, key);
+    ks.write(gid, |s| live(s, store, h, key).is_some())
+}
+
 /// How [`restore`] stores a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RestoreOptions {
@@ -244,7 +251,7 @@ pub fn restore<K: Keyspace + ?Sized>(
 
 /// The value as an owned [`Value`] (tests).
 #[cfg(test)]
-fn value_of(d: &DecodedValue) -> Option<&Value> {
+fn value_of(d: &DecodedValue) -> Option<&crate::value::Value> {
     match &d.0 {
         Owned::Value(v) => Some(v),
         _ => None,
@@ -359,14 +366,20 @@ mod tests {
         c.rpush("l", &["a", "b", "1"]).unwrap();
         c.sadd("si", &["1", "2", "3"]).unwrap();
         c.sadd("ss", &["a", "b"]).unwrap();
-        c.zadd("z", &crate::ZAddOptions::default(), &[(1.5, "a"), (2.0, "b")])
-            .unwrap();
+        c.zadd(
+            "z",
+            &crate::ZAddOptions::default(),
+            &[(1.5, "a"), (2.0, "b")],
+        )
+        .unwrap();
         c.hset("h", &[("f", "v")]).unwrap();
         let many: Vec<String> = (0..300).map(|i| format!("m{i}")).collect();
         c.sadd("bigset", &many).unwrap();
         c.bf_add("bf", "x").unwrap();
         c.cms_init_by_dim("cms", 4, 2).unwrap();
-        for k in ["s", "i", "big", "l", "si", "ss", "z", "h", "bigset", "bf", "cms"] {
+        for k in [
+            "s", "i", "big", "l", "si", "ss", "z", "h", "bigset", "bf", "cms",
+        ] {
             for comp in [true, false] {
                 let p = dump(&c, k.as_bytes(), comp).unwrap();
                 let v = decode_payload(&p).unwrap();
@@ -434,7 +447,16 @@ mod tests {
             Restored::Expired { deleted: false }
         );
         // An expired key is not busy.
-        restore(&c, b"t", v(), &RestoreOptions { ttl_ms: 10, ..plain }).unwrap();
+        restore(
+            &c,
+            b"t",
+            v(),
+            &RestoreOptions {
+                ttl_ms: 10,
+                ..plain
+            },
+        )
+        .unwrap();
         clock.advance(std::time::Duration::from_millis(20));
         assert_eq!(
             restore(&c, b"t", v(), &plain).unwrap(),

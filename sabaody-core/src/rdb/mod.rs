@@ -59,11 +59,11 @@ mod redis_compat;
 mod tests;
 
 pub use crc64::crc64;
-pub use dump::{
-    DecodedValue, PayloadError, RestoreOptions, Restored, decode_payload, dump, restore,
-    verify_payload,
-};
 pub(crate) use dump::payload_of;
+pub use dump::{
+    DecodedValue, PayloadError, RestoreOptions, Restored, decode_payload, dump, exists_for_write,
+    restore, verify_payload,
+};
 pub use load::{LoadOptions, LoadStats, RdbSummary, check_rdb, check_rdb_with};
 #[allow(unused_imports)]
 pub(crate) use write::{AccessHint, write_entry, write_entry_hinted, write_file};

@@ -23,6 +23,7 @@ use crate::server::Shared;
 pub(crate) mod bits;
 pub(crate) mod bloom;
 pub(crate) mod connection;
+pub(crate) mod dump;
 pub(crate) mod geo;
 pub(crate) mod hash;
 pub(crate) mod keys;
@@ -197,6 +198,7 @@ pub(crate) static FAMILIES: &[&[CommandSpec]] = &[
     bloom::COMMANDS,
     bits::COMMANDS,
     geo::COMMANDS,
+    dump::COMMANDS,
 ];
 
 /// Every command the server knows, in table order (`index_of` order).
