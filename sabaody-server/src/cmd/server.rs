@@ -49,7 +49,11 @@ fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
         _ => None,
     };
     let admin = spec.has(flag::ADMIN) || name == "lastsave";
-    let dangerous = admin || matches!(name, "flushall" | "flushdb" | "keys" | "swapdb" | "info");
+    let dangerous = admin
+        || matches!(
+            name,
+            "flushall" | "flushdb" | "keys" | "swapdb" | "info" | "restore"
+        );
     let fast = spec.has(flag::FAST);
     let mut v = Vec::new();
     for (on, cat) in [
@@ -110,7 +114,15 @@ fn write_command_info(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec) {
     for c in cats {
         write::simple(out, c.as_bytes());
     }
-    write::set_len(out, proto, 0); // tips
+    // Tips: Redis 7.0's command docs give DUMP one (its payload may differ between servers).
+    let tips: &[&str] = match spec.name {
+        "dump" => &["nondeterministic_output"],
+        _ => &[],
+    };
+    write::set_len(out, proto, tips.len());
+    for t in tips {
+        write::bulk(out, t.as_bytes());
+    }
     if container {
         write::set_len(out, proto, 0);
     } else {
@@ -129,6 +141,7 @@ fn write_key_specs(out: &mut bytes::BytesMut, proto: sabaody_resp::Protocol, spe
     let flags: &[&str] = match spec.name {
         "set" => &["RW", "access", "update", "variable_flags"],
         "del" | "unlink" | "getdel" => &["RM", "delete"],
+        "restore" => &["OW", "update"],
         _ if spec.has(flag::WRITE) => &["RW", "update"],
         _ => &["RO", "access"],
     };
