@@ -7,7 +7,7 @@
 //! | set | `SET_INTSET` for an intset (Redis 7.0 has no set listpack), else `SET` |
 //! | sorted set | `ZSET_LISTPACK` for the listpack encoding, else `ZSET_2` (binary doubles, highest first, as Redis) |
 //! | hash | `HASH_LISTPACK` for the packed encoding, else `HASH` |
-//! | list | `LIST_QUICKLIST_2`: listpack nodes of up to 8 KiB (`list-max-listpack-size -2`); a longer element gets a node of its own |
+//! | list | `LIST_QUICKLIST_2`: listpack nodes of up to 8 KiB (`list-max-listpack-size -2`), filled as Redis 7.0 fills them on RPUSH; a longer element gets a node of its own |
 //! | Bloom, CMS | `MODULE_2` with our own module ids (`module.rs`) |
 //!
 //! Packed blobs (intset, listpacks) are written as strings and so are LZF-compressed like
@@ -356,6 +356,22 @@ fn intset_blob(b: &mut Vec<u8>, ints: &[i64]) {
 /// Listpack bytes a quicklist node may reach (`list-max-listpack-size -2`).
 const NODE_MAX_BYTES: usize = 8 * 1024;
 
+/// Redis 7.0's `SIZE_ESTIMATE_OVERHEAD`: what it adds to an element's length to estimate its
+/// listpack entry when deciding whether it fits a node.
+const SIZE_ESTIMATE_OVERHEAD: usize = 8;
+
+/// Whether element `e` joins a node of `size` listpack bytes holding `count` elements, by
+/// Redis 7.0's rule for a list filled at its tail (`_quicklistNodeAllowInsert`: the node's
+/// bytes + the element's length + 8 within the limit). Chunking a list like that gives a
+/// list built by RPUSH the nodes Redis gives it, so its DUMP payload and RDB record are
+/// Redis's byte for byte. (The estimate exceeds the entry's real size, so a node stays
+/// within the limit.)
+fn joins_node(size: usize, count: usize, e: &[u8]) -> bool {
+    count > 0
+        && size + e.len() + SIZE_ESTIMATE_OVERHEAD <= NODE_MAX_BYTES
+        && count < u16::MAX as usize
+}
+
 fn write_quicklist(out: &mut Vec<u8>, l: &crate::list::List, c: bool) {
     // Count the nodes first (the record starts with their number), sizing them as they will
     // be written.
@@ -363,13 +379,12 @@ fn write_quicklist(out: &mut Vec<u8>, l: &crate::list::List, c: bool) {
     let mut size = 0usize;
     let mut count = 0usize;
     for e in l.iter_from(0) {
-        let n = listpack::entry_size(e);
-        if count == 0 || size + n > NODE_MAX_BYTES || count >= u16::MAX as usize {
+        if !joins_node(size, count, e) {
             nodes += 1;
             size = listpack::HEADER + 1;
             count = 0;
         }
-        size += n;
+        size += listpack::entry_size(e);
         count += 1;
     }
     put_len(out, nodes);
@@ -379,13 +394,11 @@ fn write_quicklist(out: &mut Vec<u8>, l: &crate::list::List, c: bool) {
             let mut lp = listpack::Writer::new(b);
             let mut size = listpack::HEADER + 1;
             while let Some(e) = it.peek() {
-                let n = listpack::entry_size(e);
-                if lp.count() > 0 && (size + n > NODE_MAX_BYTES || lp.count() >= u16::MAX as usize)
-                {
+                if lp.count() > 0 && !joins_node(size, lp.count(), e) {
                     break;
                 }
                 lp.push_str(e);
-                size += n;
+                size += listpack::entry_size(e);
                 it.next();
             }
             lp.finish();
