@@ -219,6 +219,11 @@ fn diff_geo() {
     run_dir("geo");
 }
 
+#[test]
+fn diff_dump() {
+    run_dir("dump");
+}
+
 /// The scripts of a directory family, sorted by name: `(family name, text)`.
 fn dir_scripts(dir: &str) -> Vec<(String, String)> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -1494,6 +1499,7 @@ fn every_family_script_parses() {
             "zsets",
             "hashes",
             "lists",
+            "dump",
             "bits",
             "hll",
             "geo",
