@@ -982,7 +982,7 @@ fn replay_reader(
         if spec.name == "restore" && out.first() == Some(&b'-') {
             let reply = String::from_utf8_lossy(&out[1..]).trim_end().to_string();
             return Err(format!(
-                "RESTORE failed reading the append only file: {reply}"
+                "RESTORE failed ({reply}) reading the append only file"
             ));
         }
         out.clear();
