@@ -207,7 +207,10 @@ pub(crate) fn format_score(s: f64) -> String {
         let rest = trim(rest);
         let point = if rest.is_empty() { "" } else { "." };
         let esign = if exp < 0 { '-' } else { '+' };
-        format!("{sign}{first}{point}{rest}e{esign}{:02}", exp.unsigned_abs())
+        format!(
+            "{sign}{first}{point}{rest}e{esign}{:02}",
+            exp.unsigned_abs()
+        )
     }
 }
 
