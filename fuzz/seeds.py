@@ -40,7 +40,8 @@ for path in sorted(glob.glob(os.path.join(ROOT, "sabaody-server/tests/diff/**/*.
             # Generated arguments (@bytes, @repeat, @pairs) and @reply are harness syntax.
             if not argv or any(a.startswith("@") for a in argv):
                 continue
-            names.add(argv[0].upper())
+            if argv[0]:  # errors.redis sends an empty command name; libFuzzer refuses "" in a dict
+                names.add(argv[0].upper())
             cmds.append(argv)
     for i in range(0, len(cmds), 25):
         data = bytearray([n % 251])
