@@ -174,7 +174,10 @@ impl Chunk {
     /// `e` does not fit it. The bytes `e` will take.
     fn prepare(&mut self, e: &[u8]) -> usize {
         if self.count == 0 {
-            self.width = e.len() as u32 + 1;
+            // Empty elements stay framed: unframed, they would take no bytes, and a chunk
+            // whose elements take none looks empty to every walk over its bytes (LRANGE
+            // and DUMP lost a leading "", and converting it to framed dropped them).
+            self.width = if e.is_empty() { 0 } else { e.len() as u32 + 1 };
         } else if self.fixed().is_some_and(|w| w != e.len()) {
             self.unfix();
         }
@@ -439,5 +442,16 @@ mod tests {
             c2.split().map(|t| elems(&t))
         };
         assert_eq!(tail, Some(vec![b"b".to_vec()]));
+    }
+
+    #[test]
+    fn empty_elements_are_kept_framed() {
+        let mut c = Chunk::with_cap(0, false);
+        c.push_back(b"");
+        c.push_back(b"");
+        assert_eq!(c.width(), 0);
+        assert_eq!(elems(&c), vec![Vec::new(), Vec::new()]);
+        c.push_back(b"a");
+        assert_eq!(elems(&c), vec![Vec::new(), Vec::new(), b"a".to_vec()]);
     }
 }
