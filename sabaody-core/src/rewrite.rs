@@ -118,22 +118,6 @@ fn score_text(s: f64) -> Vec<u8> {
     }
 }
 
-/// The DUMP payload of a value: its RDB type and encoding, the RDB version (2 bytes, LE) and
-/// a CRC64 of all that (8 bytes, LE), as Redis's `createDumpPayload`.
-fn dump_payload(val: View<'_>, opts: &SaveOptions) -> Vec<u8> {
-    // The RDB entry of the value under an empty key: type byte, the key (an empty string is
-    // the single length byte 0), then the value. Dropping the key's byte leaves the payload.
-    let mut entry = Vec::new();
-    rdb::write_entry(&mut entry, b"", val, None, opts);
-    let mut p = Vec::with_capacity(entry.len() + 9);
-    p.extend_from_slice(entry.get(..1).unwrap_or_default());
-    p.extend_from_slice(entry.get(2..).unwrap_or_default());
-    p.extend_from_slice(&(rdb::RDB_VERSION as u16).to_le_bytes());
-    let crc = rdb::crc64(0, &p);
-    p.extend_from_slice(&crc.to_le_bytes());
-    p
-}
-
 /// The snapshot entry encoder (`EncodeFn`): the commands that rebuild `key`.
 pub(crate) fn write_commands(
     out: &mut Vec<u8>,
@@ -177,7 +161,9 @@ pub(crate) fn write_commands(
                 put_batched(out, b"HMSET", key, 2, &items);
             }
             Value::Bloom(_) | Value::Cms(_) => {
-                let payload = dump_payload(val, opts);
+                // The payload DUMP gives (the RDB writer's, see `rdb/dump.rs`), which RESTORE
+                // and so the AOF loader read back.
+                let payload = rdb::payload_of(val, opts.compression);
                 put_argv(out, &[b"RESTORE", key, b"0", &payload]);
             }
             #[cfg(test)]

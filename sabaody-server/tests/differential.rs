@@ -229,6 +229,11 @@ fn diff_sort() {
     run_dir("sort");
 }
 
+#[test]
+fn diff_dump() {
+    run_dir("dump");
+}
+
 /// The scripts of a directory family, sorted by name: `(family name, text)`.
 fn dir_scripts(dir: &str) -> Vec<(String, String)> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -1476,6 +1481,7 @@ fn harness_parses_scripts() {
 fn every_family_script_parses() {
     for (name, text) in [
         ("strings", include_str!("diff/strings.redis")),
+        ("info", include_str!("diff/info.redis")),
         ("numeric", include_str!("diff/numeric.redis")),
         (
             "float_precision",
@@ -1504,6 +1510,7 @@ fn every_family_script_parses() {
             "zsets",
             "hashes",
             "lists",
+            "dump",
             "bits",
             "hll",
             "geo",

@@ -174,8 +174,9 @@ impl Chunk {
     /// `e` does not fit it. The bytes `e` will take.
     fn prepare(&mut self, e: &[u8]) -> usize {
         if self.count == 0 {
-            // Elements of width 0 could not be told apart by offset (an iterator would never
-            // advance): a chunk that starts with an empty element is framed.
+            // Empty elements stay framed: unframed they would take no bytes, so an iterator
+            // could not tell them apart by offset (LRANGE looped forever on `RPUSH l "" 2`)
+            // and a chunk of them looks empty to every walk over its bytes (DUMP lost them).
             self.width = if e.is_empty() { 0 } else { e.len() as u32 + 1 };
         } else if self.fixed().is_some_and(|w| w != e.len()) {
             self.unfix();
@@ -464,5 +465,16 @@ mod tests {
             c2.split().map(|t| elems(&t))
         };
         assert_eq!(tail, Some(vec![b"b".to_vec()]));
+    }
+
+    #[test]
+    fn empty_elements_are_kept_framed() {
+        let mut c = Chunk::with_cap(0, false);
+        c.push_back(b"");
+        c.push_back(b"");
+        assert_eq!(c.width(), 0);
+        assert_eq!(elems(&c), vec![Vec::new(), Vec::new()]);
+        c.push_back(b"a");
+        assert_eq!(elems(&c), vec![Vec::new(), Vec::new(), b"a".to_vec()]);
     }
 }

@@ -146,8 +146,7 @@ impl<'b> Writer<'b> {
     }
 
     /// Appends a sorted-set score as Redis's `zzlInsertAt` stores it: an integer when the
-    /// double is one (`double2ll`), else its text (shortest round-trip form here; Redis
-    /// writes `%.17g`, and both read back to the same double).
+    /// double is one (`double2ll`), else its text as `d2string` writes it ([`format_score`]).
     pub(crate) fn push_score(&mut self, s: f64) {
         const LIM: f64 = (i64::MAX / 2) as f64;
         if s.is_finite()
@@ -172,17 +171,46 @@ impl<'b> Writer<'b> {
     }
 }
 
-/// A score as text that `strtod` reads back exactly: `inf`, `-inf`, or the shortest
-/// round-trip decimal (with an exponent when that is shorter).
+/// A score as Redis 7.0's `d2string` writes one into a sorted-set listpack: `inf`, `-inf`,
+/// `-0`, or C's `%.17g` (17 significant digits, fixed notation for exponents -4 to 16,
+/// trailing zeros dropped), so packed sorted sets are Redis's byte for byte.
 pub(crate) fn format_score(s: f64) -> String {
     if s.is_infinite() {
         return if s > 0.0 { "inf".into() } else { "-inf".into() };
     }
-    let plain = format!("{s}");
-    if plain.len() <= 24 {
-        plain
+    if s == 0.0 {
+        return if s.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    // 17 significant digits, correctly rounded: `d.dddddddddddddddde<exp>`.
+    let sci = format!("{:.16e}", s.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let sign = if s < 0.0 { "-" } else { "" };
+    let trim = |f: &str| f.trim_end_matches('0').to_string();
+    if (-4..17).contains(&exp) {
+        let body = if exp >= 0 {
+            let (int, frac) = digits.split_at((exp as usize + 1).min(digits.len()));
+            let frac = trim(frac);
+            if frac.is_empty() {
+                int.to_string()
+            } else {
+                format!("{int}.{frac}")
+            }
+        } else {
+            let zeros = "0".repeat((-exp - 1) as usize);
+            format!("0.{zeros}{}", trim(&digits))
+        };
+        format!("{sign}{body}")
     } else {
-        format!("{s:e}")
+        let (first, rest) = digits.split_at(1.min(digits.len()));
+        let rest = trim(rest);
+        let point = if rest.is_empty() { "" } else { "." };
+        let esign = if exp < 0 { '-' } else { '+' };
+        format!(
+            "{sign}{first}{point}{rest}e{esign}{:02}",
+            exp.unsigned_abs()
+        )
     }
 }
 
@@ -375,5 +403,34 @@ mod tests {
         w.push_str(b"1");
         w.finish();
         assert_eq!(buf, [12, 0, 0, 0, 2, 0, 0x81, b'a', 2, 1, 1, 0xFF]);
+    }
+
+    #[test]
+    fn scores_are_formatted_as_c_printf_17g() {
+        // Expected texts from C's printf("%.17g") (glibc, via Python's `%` operator).
+        for (v, want) in [
+            (0.1, "0.10000000000000001"),
+            (1e300, "1.0000000000000001e+300"),
+            (3.0000000000000004, "3.0000000000000004"),
+            (2.5, "2.5"),
+            (-0.5, "-0.5"),
+            (1e-5, "1.0000000000000001e-05"),
+            (1.5e-300, "1.5000000000000001e-300"),
+            (1.2345678901234568e17, "1.2345678901234568e+17"),
+            (1e17, "1e+17"),
+            (9.2e18, "9.2e+18"),
+            (5e-324, "4.9406564584124654e-324"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (0.0001, "0.0001"),
+            (1.234e-5, "1.234e-05"),
+            (1234567.125, "1234567.125"),
+            (-0.0, "-0"),
+            (f64::NEG_INFINITY, "-inf"),
+        ] {
+            assert_eq!(format_score(v), want, "{v:e}");
+            if v.is_finite() {
+                assert_eq!(crate::num::parse_f64(want.as_bytes()), Some(v), "{want}");
+            }
+        }
     }
 }

@@ -7,6 +7,8 @@
 //! * `read.rs`: a bounds-checked parser over the whole file held in memory; it decodes every
 //!   encoding Redis 7.0 writes and the older ones it still loads, into Sabaody values.
 //! * `load.rs`: [`crate::Cache::load_rdb`] and [`check_rdb`] on top of the parser.
+//! * `dump.rs`: DUMP and RESTORE payloads (one value, its RDB version and a CRC64) on top
+//!   of the writer and the parser: [`dump`], [`decode_payload`], [`restore`].
 //! * `listpack.rs`, `ziplist.rs`: the packed blob formats; `lzf.rs`, `crc64.rs`: compression
 //!   and checksum, written from their format descriptions; `module.rs`: the module-type
 //!   records of Bloom filters and Count-Min sketches.
@@ -42,6 +44,7 @@
 //! an [`RdbError`] naming the offset and the problem, never a panic.
 
 mod crc64;
+mod dump;
 mod listpack;
 mod load;
 mod lzf;
@@ -56,6 +59,11 @@ mod redis_compat;
 mod tests;
 
 pub use crc64::crc64;
+pub(crate) use dump::payload_of;
+pub use dump::{
+    DecodedValue, PayloadError, RestoreOptions, Restored, decode_payload, dump, exists_for_write,
+    restore, verify_payload,
+};
 pub use load::{LoadOptions, LoadStats, RdbSummary, check_rdb, check_rdb_with};
 #[allow(unused_imports)]
 pub(crate) use write::{AccessHint, write_entry, write_entry_hinted, write_file};

@@ -7,7 +7,7 @@
 //! | set | `SET_INTSET` for an intset (Redis 7.0 has no set listpack), else `SET` |
 //! | sorted set | `ZSET_LISTPACK` for the listpack encoding, else `ZSET_2` (binary doubles, highest first, as Redis) |
 //! | hash | `HASH_LISTPACK` for the packed encoding, else `HASH` |
-//! | list | `LIST_QUICKLIST_2`: listpack nodes of up to 8 KiB (`list-max-listpack-size -2`); a longer element gets a node of its own |
+//! | list | `LIST_QUICKLIST_2`: listpack nodes of up to 8 KiB (`list-max-listpack-size -2`), filled as Redis 7.0 fills them on RPUSH; a longer element gets a node of its own |
 //! | Bloom, CMS | `MODULE_2` with our own module ids (`module.rs`) |
 //!
 //! Packed blobs (intset, listpacks) are written as strings and so are LZF-compressed like
@@ -205,17 +205,28 @@ pub(crate) fn write_entry_hinted(
             out.push(f);
         }
     }
-    let c = opts.compression;
+    write_object(out, Some(key), val, opts.compression);
+}
+
+/// Appends a value's type byte, then (with `key`) the key, then the value: the part of a
+/// record after its opcodes; without a key, the body of a DUMP payload (Redis's
+/// `rdbSaveObjectType` + `rdbSaveObject`).
+pub(crate) fn write_object(out: &mut Vec<u8>, key: Option<&[u8]>, val: View<'_>, c: bool) {
+    let put_key = |out: &mut Vec<u8>| {
+        if let Some(k) = key {
+            put_string(out, k, c);
+        }
+    };
     let value = match val {
         View::Inline(s) => {
             out.push(RDB_TYPE_STRING);
-            put_string(out, key, c);
+            put_key(out);
             put_string(out, s, c);
             return;
         }
         View::Int(i) => {
             out.push(RDB_TYPE_STRING);
-            put_string(out, key, c);
+            put_key(out);
             put_int_string(out, i);
             return;
         }
@@ -224,13 +235,13 @@ pub(crate) fn write_entry_hinted(
     match value {
         Value::Str(s) => {
             out.push(RDB_TYPE_STRING);
-            put_string(out, key, c);
+            put_key(out);
             put_string(out, s, c);
         }
         Value::Set(set) => match set.ints() {
             Some(ints) => {
                 out.push(RDB_TYPE_SET_INTSET);
-                put_string(out, key, c);
+                put_key(out);
                 with_blob(|b| {
                     intset_blob(b, ints);
                     put_raw_or_lzf(out, b, c);
@@ -238,7 +249,7 @@ pub(crate) fn write_entry_hinted(
             }
             None => {
                 out.push(RDB_TYPE_SET);
-                put_string(out, key, c);
+                put_key(out);
                 put_len(out, set.len() as u64);
                 set.for_each(|m| put_string(out, m, c));
             }
@@ -246,7 +257,7 @@ pub(crate) fn write_entry_hinted(
         Value::ZSet(z) => {
             if z.encoding() == "listpack" {
                 out.push(RDB_TYPE_ZSET_LISTPACK);
-                put_string(out, key, c);
+                put_key(out);
                 with_blob(|b| {
                     let mut lp = listpack::Writer::new(b);
                     z.walk(0, false, |m, s| {
@@ -259,7 +270,7 @@ pub(crate) fn write_entry_hinted(
                 });
             } else {
                 out.push(RDB_TYPE_ZSET_2);
-                put_string(out, key, c);
+                put_key(out);
                 put_len(out, z.len() as u64);
                 // Highest first: Redis loads by inserting at the head.
                 if let Some(last) = z.len().checked_sub(1) {
@@ -274,7 +285,7 @@ pub(crate) fn write_entry_hinted(
         Value::Hash(h) => {
             if h.is_table() {
                 out.push(RDB_TYPE_HASH);
-                put_string(out, key, c);
+                put_key(out);
                 put_len(out, h.len() as u64);
                 for (f, v) in h.iter() {
                     put_string(out, f, c);
@@ -282,7 +293,7 @@ pub(crate) fn write_entry_hinted(
                 }
             } else {
                 out.push(RDB_TYPE_HASH_LISTPACK);
-                put_string(out, key, c);
+                put_key(out);
                 with_blob(|b| {
                     let mut lp = listpack::Writer::new(b);
                     for (f, v) in h.iter() {
@@ -296,23 +307,23 @@ pub(crate) fn write_entry_hinted(
         }
         Value::List(l) => {
             out.push(RDB_TYPE_LIST_QUICKLIST_2);
-            put_string(out, key, c);
+            put_key(out);
             write_quicklist(out, l, c);
         }
         Value::Bloom(b) => {
             out.push(RDB_TYPE_MODULE_2);
-            put_string(out, key, c);
+            put_key(out);
             module::write_bloom(out, b);
         }
         Value::Cms(m) => {
             out.push(RDB_TYPE_MODULE_2);
-            put_string(out, key, c);
+            put_key(out);
             module::write_cms(out, m);
         }
         #[cfg(test)]
         Value::TestList(v) => {
             out.push(RDB_TYPE_STRING);
-            put_string(out, key, c);
+            put_key(out);
             put_string(out, v, c);
         }
     }
@@ -345,6 +356,22 @@ fn intset_blob(b: &mut Vec<u8>, ints: &[i64]) {
 /// Listpack bytes a quicklist node may reach (`list-max-listpack-size -2`).
 const NODE_MAX_BYTES: usize = 8 * 1024;
 
+/// Redis 7.0's `SIZE_ESTIMATE_OVERHEAD`: what it adds to an element's length to estimate its
+/// listpack entry when deciding whether it fits a node.
+const SIZE_ESTIMATE_OVERHEAD: usize = 8;
+
+/// Whether element `e` joins a node of `size` listpack bytes holding `count` elements, by
+/// Redis 7.0's rule for a list filled at its tail (`_quicklistNodeAllowInsert`: the node's
+/// bytes + the element's length + 8 within the limit). Chunking a list like that gives a
+/// list built by RPUSH the nodes Redis gives it, so its DUMP payload and RDB record are
+/// Redis's byte for byte. (The estimate exceeds the entry's real size, so a node stays
+/// within the limit.)
+fn joins_node(size: usize, count: usize, e: &[u8]) -> bool {
+    count > 0
+        && size + e.len() + SIZE_ESTIMATE_OVERHEAD <= NODE_MAX_BYTES
+        && count < u16::MAX as usize
+}
+
 fn write_quicklist(out: &mut Vec<u8>, l: &crate::list::List, c: bool) {
     // Count the nodes first (the record starts with their number), sizing them as they will
     // be written.
@@ -352,13 +379,12 @@ fn write_quicklist(out: &mut Vec<u8>, l: &crate::list::List, c: bool) {
     let mut size = 0usize;
     let mut count = 0usize;
     for e in l.iter_from(0) {
-        let n = listpack::entry_size(e);
-        if count == 0 || size + n > NODE_MAX_BYTES || count >= u16::MAX as usize {
+        if !joins_node(size, count, e) {
             nodes += 1;
             size = listpack::HEADER + 1;
             count = 0;
         }
-        size += n;
+        size += listpack::entry_size(e);
         count += 1;
     }
     put_len(out, nodes);
@@ -368,13 +394,11 @@ fn write_quicklist(out: &mut Vec<u8>, l: &crate::list::List, c: bool) {
             let mut lp = listpack::Writer::new(b);
             let mut size = listpack::HEADER + 1;
             while let Some(e) = it.peek() {
-                let n = listpack::entry_size(e);
-                if lp.count() > 0 && (size + n > NODE_MAX_BYTES || lp.count() >= u16::MAX as usize)
-                {
+                if lp.count() > 0 && !joins_node(size, lp.count(), e) {
                     break;
                 }
                 lp.push_str(e);
-                size += n;
+                size += listpack::entry_size(e);
                 it.next();
             }
             lp.finish();

@@ -23,6 +23,7 @@ use crate::server::Shared;
 pub(crate) mod bits;
 pub(crate) mod bloom;
 pub(crate) mod connection;
+pub(crate) mod dump;
 pub(crate) mod geo;
 pub(crate) mod hash;
 pub(crate) mod keys;
@@ -209,6 +210,7 @@ pub(crate) static FAMILIES: &[&[CommandSpec]] = &[
     bits::COMMANDS,
     geo::COMMANDS,
     sort::COMMANDS,
+    dump::COMMANDS,
 ];
 
 /// Every command the server knows, in table order (`index_of` order).

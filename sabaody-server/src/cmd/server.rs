@@ -49,7 +49,11 @@ fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
         _ => None,
     };
     let admin = spec.has(flag::ADMIN) || name == "lastsave";
-    let dangerous = admin || matches!(name, "flushall" | "flushdb" | "keys" | "swapdb" | "info");
+    let dangerous = admin
+        || matches!(
+            name,
+            "flushall" | "flushdb" | "keys" | "swapdb" | "info" | "restore"
+        );
     let fast = spec.has(flag::FAST);
     let mut v = Vec::new();
     for (on, cat) in [
