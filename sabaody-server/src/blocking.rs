@@ -1,4 +1,5 @@
-//! Clients blocked on list keys (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP).
+//! Clients blocked on list keys (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP) and on sorted-set
+//! keys (BZPOPMIN, BZPOPMAX, BZMPOP).
 //!
 //! ```text
 //!  blocking command finds every key empty ──▶ Blocking::block (waiter queued per key, FIFO)
@@ -8,7 +9,13 @@
 //!      encode its reply, drop the waiter, post the reply to the waiter's loop (inbox + notify)
 //!  waiter's loop: writes the reply, resumes the client's pipeline
 //!  timeout (waiter's loop) / disconnect ──▶ Blocking::cancel (false if already served)
+//!  CLIENT UNBLOCK (any loop)  ──▶ Blocking::cancel, then the timeout's or an error reply is
+//!                                 posted to the waiter's loop as a served reply would be
 //! ```
+//!
+//! As Redis 7.0's `serveClientsBlockedOnKeys`, a ready key serves the clients waiting for its
+//! type only: a list serves the list pops, a sorted set the sorted-set pops, each queue in
+//! the order its clients blocked; the others keep waiting (a key of another type serves no one).
 //!
 //! Serving in the thread that made a key ready, under one registry lock, is what gives FIFO
 //! order across loop threads: the waiters of a key are served strictly oldest first, as many
@@ -21,9 +28,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
-use sabaody_core::{ListEnd, ListOps};
-// A served reply is an array or a bulk string: the same bytes in RESP2 and RESP3.
-use sabaody_resp::write;
+use sabaody_core::{KeyType, Keyspace, ListEnd, ListOps, ZSetOps};
+use sabaody_resp::{Protocol, write};
 
 use crate::server::Shared;
 
@@ -40,6 +46,19 @@ pub(crate) enum BlockOp {
     },
     /// BLMPOP: replies `[key, [elements]]`.
     MPop { end: ListEnd, count: usize },
+    /// BZPOPMIN / BZPOPMAX (`count: None`): replies `[key, member, score]`; BZMPOP
+    /// (`Some(count)`): replies `[key, [[member, score], ...]]`.
+    ZPop { max: bool, count: Option<usize> },
+}
+
+impl BlockOp {
+    /// The type of key this operation waits for.
+    fn wants(&self) -> KeyType {
+        match self {
+            BlockOp::ZPop { .. } => KeyType::ZSet,
+            _ => KeyType::List,
+        }
+    }
 }
 
 /// One blocked client.
@@ -52,6 +71,8 @@ pub(crate) struct Waiter {
     pub op: BlockOp,
     /// Blocked with a timeout (INFO `clients_in_timeout_table`).
     pub timed: bool,
+    /// The client's protocol when it blocked (sorted-set scores are doubles in RESP3).
+    pub proto: Protocol,
 }
 
 #[derive(Debug, Default)]
@@ -103,12 +124,34 @@ impl Blocking {
     /// Removes a blocked client (timeout, disconnect). False if it is not blocked any more
     /// (it was served: its reply is on the way to its loop).
     pub fn cancel(&self, client_id: u64) -> bool {
+        self.take(client_id).is_some()
+    }
+
+    /// [`Blocking::cancel`], giving back the waiter that was removed.
+    fn take(&self, client_id: u64) -> Option<Waiter> {
         let mut inner = self.inner.lock();
-        let found = Self::remove_waiter(&mut inner, client_id).is_some();
-        if found {
-            self.active.fetch_sub(1, Ordering::SeqCst);
+        let w = Self::remove_waiter(&mut inner, client_id)?;
+        self.active.fetch_sub(1, Ordering::SeqCst);
+        Some(w)
+    }
+
+    /// `CLIENT UNBLOCK id [TIMEOUT | ERROR]` for a client blocked on keys: it is removed and
+    /// gets, on its own loop, the reply of a timeout (`error` false) or the `-UNBLOCKED`
+    /// error. False if the client is not blocked on keys (or was served meanwhile).
+    pub fn unblock(&self, shared: &Shared, client_id: u64, error: bool) -> bool {
+        let Some(w) = self.take(client_id) else {
+            return false;
+        };
+        let mut out = BytesMut::new();
+        if error {
+            write::error(&mut out, b"UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        } else {
+            write::null_array(&mut out, w.proto);
         }
-        found
+        if let Some(l) = shared.loops.get(w.loop_idx) {
+            l.post_unblock(w.client_id, out.freeze());
+        }
+        true
     }
 
     fn remove_waiter(inner: &mut Inner, client_id: u64) -> Option<Waiter> {
@@ -211,7 +254,15 @@ impl Blocking {
             return;
         };
         loop {
-            let Some(&id) = inner.by_key.get(&(db, key.clone())).and_then(|q| q.front()) else {
+            // Only the clients waiting for this key's type are served (see the module doc).
+            let Some(kt) = cache.key_type(key) else {
+                return;
+            };
+            let Some(id) = inner.by_key.get(&(db, key.clone())).and_then(|q| {
+                q.iter()
+                    .copied()
+                    .find(|id| inner.waiters.get(id).is_some_and(|w| w.op.wants() == kt))
+            }) else {
                 return;
             };
             let Some(w) = inner.waiters.get(&id) else {
@@ -219,79 +270,17 @@ impl Blocking {
             };
             let mut out = BytesMut::new();
             // What the AOF logs: the non-blocking form of what was served, as Redis does.
-            let mut logged: Option<Vec<Bytes>> = None;
-            let side = |end: &ListEnd| -> &'static [u8] {
-                match end {
-                    ListEnd::Left => b"LEFT",
-                    ListEnd::Right => b"RIGHT",
+            let logged = match serve_one(cache, key, &w.op, w.proto, &mut out) {
+                Served::No => return,
+                Served::Yes(logged) => logged,
+                Served::Moved(logged, dst) => {
+                    shared.watches.touch_key(db, &dst);
+                    // The destination may have waiters of its own.
+                    self.ready.lock().push((db, dst));
+                    self.has_ready.store(true, Ordering::SeqCst);
+                    Some(logged)
                 }
             };
-            let pop = |end: &ListEnd| -> Bytes {
-                Bytes::from_static(match end {
-                    ListEnd::Left => b"LPOP",
-                    ListEnd::Right => b"RPOP",
-                })
-            };
-            let served = match &w.op {
-                BlockOp::Pop(end) => match cache.pop_count(key, *end, 1) {
-                    Ok(Some(mut v)) => match v.pop() {
-                        Some(e) => {
-                            write::array_len(&mut out, 2);
-                            write::bulk(&mut out, key);
-                            write::bulk(&mut out, &e);
-                            logged = Some(vec![pop(end), key.clone()]);
-                            true
-                        }
-                        None => false,
-                    },
-                    _ => false,
-                },
-                BlockOp::MPop { end, count } => match cache.pop_count(key, *end, *count) {
-                    Ok(Some(v)) if !v.is_empty() => {
-                        logged = Some(vec![
-                            pop(end),
-                            key.clone(),
-                            Bytes::from(v.len().to_string()),
-                        ]);
-                        write::array_len(&mut out, 2);
-                        write::bulk(&mut out, key);
-                        write::array_len(&mut out, v.len());
-                        for e in v {
-                            write::bulk(&mut out, &e);
-                        }
-                        true
-                    }
-                    _ => false,
-                },
-                BlockOp::Move { dst, from, to } => match cache.lmove(key, dst, *from, *to) {
-                    Ok(Some(e)) => {
-                        write::bulk(&mut out, &e);
-                        logged = Some(vec![
-                            Bytes::from_static(b"LMOVE"),
-                            key.clone(),
-                            dst.clone(),
-                            Bytes::from_static(side(from)),
-                            Bytes::from_static(side(to)),
-                        ]);
-                        shared.watches.touch_key(db, dst);
-                        // The destination may have waiters of its own.
-                        self.ready.lock().push((db, dst.clone()));
-                        self.has_ready.store(true, Ordering::SeqCst);
-                        true
-                    }
-                    Ok(None) => false,
-                    Err(e) => {
-                        // A destination of the wrong type: the client gets the error and is
-                        // unblocked, as in Redis.
-                        write::error(&mut out, e.redis_text().as_bytes());
-                        true
-                    }
-                },
-            };
-            if !served {
-                // No element left for this key: the rest wait for the next push.
-                return;
-            }
             if let Some(argv) = logged
                 && shared.aof.on()
             {
@@ -308,14 +297,195 @@ impl Blocking {
     }
 }
 
+/// What serving one waiter did.
+enum Served {
+    /// Nothing left to serve: the waiter stays.
+    No,
+    /// Served (the command to log, if any: none for an error reply).
+    Yes(Option<Vec<Bytes>>),
+    /// Served by a move to this destination key.
+    Moved(Vec<Bytes>, Bytes),
+}
+
+fn pop_name(end: ListEnd) -> Bytes {
+    Bytes::from_static(match end {
+        ListEnd::Left => b"LPOP",
+        ListEnd::Right => b"RPOP",
+    })
+}
+
+fn side_name(end: ListEnd) -> Bytes {
+    Bytes::from_static(match end {
+        ListEnd::Left => b"LEFT",
+        ListEnd::Right => b"RIGHT",
+    })
+}
+
+/// The command a sorted-set pop is propagated as: `ZPOPMIN key` / `ZPOPMAX key`, with the
+/// number of members popped when the blocking form had a count (BZMPOP), as Redis 7.0.
+pub(crate) fn zpop_logged(key: &Bytes, max: bool, popped: Option<usize>) -> Vec<Bytes> {
+    let name = Bytes::from_static(if max { b"ZPOPMAX" } else { b"ZPOPMIN" });
+    let mut v = vec![name, key.clone()];
+    if let Some(n) = popped {
+        v.push(Bytes::from(n.to_string()));
+    }
+    v
+}
+
+/// Writes `[member, score]` pairs as BZMPOP / ZMPOP reply them (nested in both protocols).
+pub(crate) fn write_zmpop(out: &mut BytesMut, proto: Protocol, key: &[u8], items: &[(Bytes, f64)]) {
+    write::array_len(out, 2);
+    write::bulk(out, key);
+    write::array_len(out, items.len());
+    for (m, s) in items {
+        write::array_len(out, 2);
+        write::bulk(out, m);
+        write::double(out, proto, *s);
+    }
+}
+
+/// Writes BZPOPMIN / BZPOPMAX's `[key, member, score]`.
+pub(crate) fn write_bzpop(out: &mut BytesMut, proto: Protocol, key: &[u8], m: &[u8], s: f64) {
+    write::array_len(out, 3);
+    write::bulk(out, key);
+    write::bulk(out, m);
+    write::double(out, proto, s);
+}
+
+/// Runs a waiter's operation on `key` (of the type it waits for), writing its reply.
+fn serve_one(
+    cache: &sabaody_core::Cache,
+    key: &Bytes,
+    op: &BlockOp,
+    proto: Protocol,
+    out: &mut BytesMut,
+) -> Served {
+    match op {
+        BlockOp::Pop(end) => match cache.pop_count(key, *end, 1) {
+            Ok(Some(mut v)) => match v.pop() {
+                Some(e) => {
+                    write::array_len(out, 2);
+                    write::bulk(out, key);
+                    write::bulk(out, &e);
+                    Served::Yes(Some(vec![pop_name(*end), key.clone()]))
+                }
+                None => Served::No,
+            },
+            _ => Served::No,
+        },
+        BlockOp::MPop { end, count } => match cache.pop_count(key, *end, *count) {
+            Ok(Some(v)) if !v.is_empty() => {
+                let logged = vec![pop_name(*end), key.clone(), Bytes::from(v.len().to_string())];
+                write::array_len(out, 2);
+                write::bulk(out, key);
+                write::array_len(out, v.len());
+                for e in v {
+                    write::bulk(out, &e);
+                }
+                Served::Yes(Some(logged))
+            }
+            _ => Served::No,
+        },
+        BlockOp::Move { dst, from, to } => match cache.lmove(key, dst, *from, *to) {
+            Ok(Some(e)) => {
+                write::bulk(out, &e);
+                let logged = vec![
+                    Bytes::from_static(b"LMOVE"),
+                    key.clone(),
+                    dst.clone(),
+                    side_name(*from),
+                    side_name(*to),
+                ];
+                Served::Moved(logged, dst.clone())
+            }
+            Ok(None) => Served::No,
+            Err(e) => {
+                // A destination of the wrong type: the client gets the error and is
+                // unblocked, as in Redis.
+                write::error(out, e.redis_text().as_bytes());
+                Served::Yes(None)
+            }
+        },
+        BlockOp::ZPop { max, count } => match cache.zpop(key, *max, count.unwrap_or(1)) {
+            Ok(v) if !v.is_empty() => {
+                match count {
+                    None => {
+                        if let Some((m, s)) = v.first() {
+                            write_bzpop(out, proto, key, m, *s);
+                        }
+                    }
+                    Some(_) => write_zmpop(out, proto, key, &v),
+                }
+                Served::Yes(Some(zpop_logged(key, *max, count.map(|_| v.len()))))
+            }
+            _ => Served::No,
+        },
+    }
+}
+
+/// Blocks the client of `ctx` on `keys` (the immediate attempt found nothing), or, where a
+/// client cannot block (inside MULTI/EXEC, a socketless session), replies the null the command
+/// gives when it does not block: a null bulk for the moves, a null array otherwise.
+pub(crate) fn block_client(
+    ctx: &mut crate::cmd::Ctx<'_, '_>,
+    keys: &[Bytes],
+    op: BlockOp,
+    timeout_ms: u64,
+) {
+    let loop_idx = ctx.client.info.loop_idx;
+    if ctx.tx.is_some() || ctx.client.in_exec || ctx.shared.loops.get(loop_idx).is_none() {
+        match op {
+            BlockOp::Move { .. } => ctx.null(),
+            _ => write::null_array(ctx.out, ctx.client.proto),
+        }
+        return;
+    }
+    ctx.client.blocked = true;
+    // A deadline past what the clock can hold never comes: the client waits forever.
+    ctx.client.block_deadline = (timeout_ms > 0)
+        .then(|| std::time::Instant::now().checked_add(std::time::Duration::from_millis(timeout_ms)))
+        .flatten();
+    let mut uniq: Vec<Bytes> = Vec::with_capacity(keys.len());
+    for k in keys {
+        if !uniq.contains(k) {
+            uniq.push(Bytes::copy_from_slice(k));
+        }
+    }
+    ctx.shared.blocking.block(Waiter {
+        client_id: ctx.client.id,
+        loop_idx,
+        db: ctx.client.db,
+        keys: uniq,
+        op,
+        timed: timeout_ms > 0,
+        proto: ctx.client.proto,
+    });
+}
+
 /// Parses a blocking timeout in seconds (a float) into milliseconds, as Redis 7.0's
-/// `getTimeoutFromObjectOrReply`: 0 = forever.
+/// `getTimeoutFromObjectOrReply`: `ceil(seconds * 1000)` in C's `long double`, cast to `long
+/// long`; 0 = forever. `long double` reaches about 1e±4932: a timeout beyond a double's range
+/// but within that one reads as a huge number (negative once cast, as on x86-64) or a tiny one
+/// (one millisecond, or forever when negative). Redis 7.0 adds the current time to a positive
+/// timeout without an overflow check: a timeout past the end of time never fires.
+/// (Not reproduced: the last bit of the x87 product, which makes Redis read `-0.001` as a
+/// timeout slightly above -1 ms, hence forever, where this reads exactly -1 ms.)
 pub(crate) fn parse_timeout(arg: &[u8]) -> Result<u64, crate::cmd::CmdError> {
     use crate::cmd::CmdError;
-    let secs = sabaody_core::num::parse_f64(arg)
-        .ok_or_else(|| CmdError::msg("ERR timeout is not a float or out of range"))?;
-    let ms = secs * 1000.0;
-    // C's (long long) cast of an out-of-range double gives LLONG_MIN on x86-64 (so a huge
+    const NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
+    // Whole seconds are exact in `long double` (64-bit mantissa): multiply as integers.
+    if let Some(secs) = crate::cmd::parse_i64(arg) {
+        let ms = i128::from(secs) * 1000;
+        return match i64::try_from(ms) {
+            Ok(ms) if ms >= 0 => Ok(ms as u64),
+            _ => Err(CmdError::msg("ERR timeout is negative")),
+        };
+    }
+    let ms = match sabaody_core::num::parse_f64(arg) {
+        Some(secs) => (secs * 1000.0).ceil(),
+        None => extended_range(arg).ok_or_else(|| CmdError::msg(NOT_FLOAT))?,
+    };
+    // C's (long long) cast of an out-of-range value gives LLONG_MIN on x86-64 (so a huge
     // timeout reads as negative in Redis); Rust's `as` saturates, so map it by hand.
     let two63 = (1u64 << 63) as f64;
     let ms: i64 = if ms > -two63 && ms < two63 {
@@ -326,11 +496,40 @@ pub(crate) fn parse_timeout(arg: &[u8]) -> Result<u64, crate::cmd::CmdError> {
     if ms < 0 {
         return Err(CmdError::msg("ERR timeout is negative"));
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    if ms > 0 && ms > i64::MAX - now {
-        return Err(CmdError::msg("ERR timeout is out of range"));
-    }
     Ok(ms as u64)
+}
+
+/// A decimal float outside a double's range but inside `long double`'s, as milliseconds: an
+/// infinity for a huge value, +1 or 0 for a tiny positive or negative one. `None` when it is
+/// not a float at all or is out of `long double`'s range too.
+fn extended_range(arg: &[u8]) -> Option<f64> {
+    let text = std::str::from_utf8(arg).ok()?;
+    if text.is_empty() || text.starts_with(|c: char| c.is_ascii_whitespace()) {
+        return None;
+    }
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("inf") || lower.contains("nan") || lower.contains('x') {
+        return None;
+    }
+    let v: f64 = text.parse().ok()?;
+    let (mantissa, exp) = match lower.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i64>().ok()?),
+        None => (lower.as_str(), 0),
+    };
+    let negative = mantissa.starts_with('-');
+    let digits = mantissa.trim_start_matches(['+', '-']);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    // The decimal exponent of the leading significant digit.
+    let lead = match int.trim_start_matches('0').len() {
+        0 => -(frac.len() as i64 - frac.trim_start_matches('0').len() as i64) - 1,
+        n => n as i64 - 1,
+    };
+    let magnitude = exp.saturating_add(lead);
+    if v.is_infinite() && magnitude <= 4931 {
+        Some(f64::INFINITY)
+    } else if v == 0.0 && magnitude >= -4950 && digits.bytes().any(|c| (b'1'..=b'9').contains(&c)) {
+        Some(if negative { 0.0 } else { 1.0 })
+    } else {
+        None
+    }
 }
