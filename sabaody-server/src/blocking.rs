@@ -533,3 +533,141 @@ fn extended_range(arg: &[u8]) -> Option<f64> {
         None
     }
 }
+
+/// No pause (see [`Pause`]).
+pub(crate) const PAUSE_NONE: u8 = 0;
+/// `CLIENT PAUSE timeout WRITE`: commands that write are held.
+pub(crate) const PAUSE_WRITE: u8 = 1;
+/// `CLIENT PAUSE timeout [ALL]`: every command is held.
+pub(crate) const PAUSE_ALL: u8 = 2;
+
+/// `CLIENT PAUSE` / `CLIENT UNPAUSE`, as Redis 7.0's `pauseClients`: one pause for the whole
+/// server, its kind the strongest asked for and its end the latest. A command the pause holds
+/// is not run: its client keeps it (`Client::held`) and its loop thread runs it once the pause
+/// ends or is lifted (`event_loop`), clients in the order they were held. Every loop checks
+/// the pause before each command with one relaxed load of `kind` (nothing else while there is
+/// no pause). While a pause is in effect the active expiry cycle and the cron's evictions do
+/// not run, as in Redis, so the data set stays still.
+#[derive(Debug, Default)]
+pub(crate) struct Pause {
+    /// [`PAUSE_NONE`], [`PAUSE_WRITE`] or [`PAUSE_ALL`]; may stay set past `end_ns` until
+    /// someone looks (see [`Pause::current`]).
+    kind: std::sync::atomic::AtomicU8,
+    /// When the pause ends ([`crate::mono::now_ns`]).
+    end_ns: std::sync::atomic::AtomicU64,
+    /// Bumped by every `CLIENT UNPAUSE`: loops holding clients retry them.
+    generation: std::sync::atomic::AtomicU64,
+    /// Serializes `pause` / `unpause`.
+    lock: Mutex<()>,
+}
+
+impl Pause {
+    /// Whether a pause may be in effect (it may have ended already): the per-command check.
+    #[inline]
+    pub fn maybe(&self) -> bool {
+        self.kind.load(Ordering::Relaxed) != PAUSE_NONE
+    }
+
+    /// The pause in effect now.
+    pub fn current(&self) -> u8 {
+        let k = self.kind.load(Ordering::Acquire);
+        if k == PAUSE_NONE {
+            return PAUSE_NONE;
+        }
+        if crate::mono::now_ns() < self.end_ns.load(Ordering::Acquire) {
+            return k;
+        }
+        // Ended: clear it, so that commands stop looking (under the lock, so as not to
+        // clear a pause being set).
+        if let Some(_g) = self.lock.try_lock()
+            && crate::mono::now_ns() >= self.end_ns.load(Ordering::Acquire)
+        {
+            self.kind.store(PAUSE_NONE, Ordering::Release);
+        }
+        PAUSE_NONE
+    }
+
+    /// How long the pause in effect lasts yet (`None`: no pause).
+    pub fn remaining(&self) -> Option<std::time::Duration> {
+        if self.current() == PAUSE_NONE {
+            return None;
+        }
+        let end = self.end_ns.load(Ordering::Acquire);
+        Some(std::time::Duration::from_nanos(
+            end.saturating_sub(crate::mono::now_ns()),
+        ))
+    }
+
+    /// [`Pause::generation`]'s value.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// `CLIENT PAUSE ms kind`: the strongest kind and the latest end win.
+    pub fn pause(&self, ms: u64, kind: u8) {
+        let _g = self.lock.lock();
+        let now = crate::mono::now_ns();
+        let end = now.saturating_add(ms.saturating_mul(1_000_000));
+        let cur_end = self.end_ns.load(Ordering::Acquire);
+        let (cur_kind, cur_end) = if self.kind.load(Ordering::Acquire) == PAUSE_NONE || now >= cur_end
+        {
+            (PAUSE_NONE, 0)
+        } else {
+            (self.kind.load(Ordering::Acquire), cur_end)
+        };
+        let end = end.max(cur_end);
+        if end <= now {
+            // A pause that is over already (CLIENT PAUSE 0) changes nothing.
+            return;
+        }
+        self.end_ns.store(end, Ordering::Release);
+        self.kind.store(kind.max(cur_kind), Ordering::Release);
+    }
+
+    /// `CLIENT UNPAUSE`: ends the pause; every loop thread is woken to run what it holds.
+    pub fn unpause(&self, shared: &Shared) {
+        {
+            let _g = self.lock.lock();
+            self.kind.store(PAUSE_NONE, Ordering::Release);
+            self.end_ns.store(0, Ordering::Release);
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
+        for l in &shared.loops {
+            l.wake();
+        }
+    }
+
+    /// Whether the pause in effect holds this request of `client` (a command that would
+    /// otherwise run: known, of the right arity, allowed before AUTH). In WRITE mode the
+    /// commands flagged `write` are held, and EXEC when a write is queued (Redis's
+    /// `is_may_replicate_command`; none of our commands is `may_replicate`); commands queued
+    /// inside MULTI are held as they would be run.
+    #[cold]
+    #[inline(never)]
+    pub fn holds(&self, client: &crate::client::Client, argv: &[Bytes]) -> bool {
+        use crate::cmd::flag::{NO_AUTH, WRITE};
+        let kind = self.current();
+        if kind == PAUSE_NONE {
+            return false;
+        }
+        let Some(spec) = argv.first().and_then(|n| crate::cmd::lookup(n)) else {
+            return false;
+        };
+        let n = argv.len() as i32;
+        if (spec.arity > 0 && n != spec.arity) || n < -spec.arity {
+            return false;
+        }
+        if !client.authenticated && !spec.has(NO_AUTH) {
+            return false;
+        }
+        if kind == PAUSE_ALL {
+            return true;
+        }
+        spec.has(WRITE)
+            || (spec.name == "exec"
+                && client
+                    .multi
+                    .as_ref()
+                    .is_some_and(|m| m.queued.iter().any(|(s, _)| s.has(WRITE))))
+    }
+}

@@ -34,6 +34,8 @@ pub(crate) struct ClientInfo {
     pub monitor: AtomicBool,
     /// Set by `CLIENT KILL` from another client; the owner closes the connection.
     pub killed: AtomicBool,
+    /// A command of this client is held by `CLIENT PAUSE` (`CLIENT UNBLOCK` sees it).
+    pub held: AtomicBool,
     /// Name, lib-name, lib-ver: rarely set, so one small lock.
     pub names: Mutex<ClientNames>,
 }
@@ -68,6 +70,7 @@ impl ClientInfo {
             multi: AtomicBool::new(false),
             monitor: AtomicBool::new(false),
             killed: AtomicBool::new(false),
+            held: AtomicBool::new(false),
             names: Mutex::new(ClientNames::default()),
         }
     }
@@ -193,6 +196,34 @@ pub(crate) struct Client {
     pub block_deadline: Option<Instant>,
     /// Running EXEC's queued commands without a transaction handle: BLPOP & co. must not block.
     pub in_exec: bool,
+    /// The request `CLIENT PAUSE` holds (not run yet): its later requests wait behind it.
+    pub held: Option<Vec<Bytes>>,
+    /// `CLIENT REPLY` state: 0 = replies on, else the [`REPLY_OFF`] / [`REPLY_SKIP`] /
+    /// [`REPLY_SKIP_NEXT`] bits (one byte test per command while it is 0).
+    pub reply: u8,
+}
+
+/// `CLIENT REPLY OFF`: no reply until `CLIENT REPLY ON`.
+pub(crate) const REPLY_OFF: u8 = 1;
+/// The reply of the command now running is dropped (the one after `CLIENT REPLY SKIP`).
+pub(crate) const REPLY_SKIP: u8 = 2;
+/// `CLIENT REPLY SKIP` just ran: the next command's reply is dropped.
+pub(crate) const REPLY_SKIP_NEXT: u8 = 4;
+
+impl Client {
+    /// Whether the reply of the command now ending is dropped (`CLIENT REPLY OFF / SKIP`).
+    pub fn reply_dropped(&self) -> bool {
+        self.reply & (REPLY_OFF | REPLY_SKIP) != 0
+    }
+
+    /// A command ended (and was not left blocked): SKIP applies to one command only, as
+    /// Redis's `resetClient`.
+    pub fn reply_command_done(&mut self) {
+        self.reply &= !REPLY_SKIP;
+        if self.reply & REPLY_SKIP_NEXT != 0 {
+            self.reply = (self.reply & !REPLY_SKIP_NEXT) | REPLY_SKIP;
+        }
+    }
 }
 
 impl Client {
@@ -213,6 +244,8 @@ impl Client {
             blocked: false,
             block_deadline: None,
             in_exec: false,
+            held: None,
+            reply: 0,
         }
     }
 }

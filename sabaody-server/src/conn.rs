@@ -8,6 +8,7 @@
 
 use std::net::TcpStream;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use bytes::{Bytes, BytesMut};
 use sabaody_resp::{RequestDecoder, write};
@@ -35,6 +36,8 @@ pub(crate) struct Conn {
     pub wbuf: BytesMut,
     /// Execution stopped on a full output buffer with requests left in `partial`.
     pub paused: bool,
+    /// In its loop's list of clients CLIENT PAUSE holds.
+    pub held_listed: bool,
     /// Since when the pending output has been above the soft output-buffer limit.
     pub soft_since: Option<std::time::Instant>,
     /// Current poller interest.
@@ -146,13 +149,20 @@ pub(crate) fn process_input(
     if client.blocked {
         return InputOutcome::Blocked;
     }
+    // The AOF order lock, held across the batch while the AOF is off (see `aof::Order`).
+    let mut order = crate::aof::Order::new(&shared.aof, client.info.loop_idx);
+    if let Some(held) = client.held.take() {
+        // A request CLIENT PAUSE held: it runs first, or is held again.
+        client.info.held.store(false, Ordering::Relaxed);
+        if run_request(shared, client, &mut order, &held, out) {
+            return InputOutcome::Blocked;
+        }
+    }
     if let Some(db) = shared.dbs.get(client.db)
         && db.used_memory() >= PREFETCH_MIN_USED
     {
         prefetch_keys(db, buf);
     }
-    // The AOF order lock, held across the batch while the AOF is off (see `aof::Order`).
-    let mut order = crate::aof::Order::new(&shared.aof, client.info.loop_idx);
     loop {
         if client.close_after_reply {
             return InputOutcome::Close;
@@ -162,12 +172,9 @@ pub(crate) fn process_input(
         }
         match decoder.decode(buf, argv) {
             Ok(true) => {
-                cmd::execute_ordered(shared, client, &mut order, argv, out);
+                let stop = run_request(shared, client, &mut order, argv, out);
                 argv.clear();
-                // Serve clients blocked on keys this command wrote (no shard lock is held
-                // here, EXEC included).
-                shared.blocking.serve(shared, order.holds_off());
-                if client.blocked {
+                if stop {
                     return InputOutcome::Blocked;
                 }
             }
@@ -175,7 +182,9 @@ pub(crate) fn process_input(
             Err(e) => {
                 let mut msg = b"ERR ".to_vec();
                 msg.extend_from_slice(&e.message());
-                write::error(out, &msg);
+                if client.reply == 0 {
+                    write::error(out, &msg);
+                }
                 shared.stats_at(client.info.loop_idx).note_error("ERR");
                 crate::log_verbose!("Protocol error from client id={}: {}", client.id, e);
                 client.close_after_reply = true;
@@ -183,6 +192,57 @@ pub(crate) fn process_input(
                 return InputOutcome::Close;
             }
         }
+    }
+}
+
+/// Runs one request (unless CLIENT PAUSE holds it: the client then keeps it in
+/// `Client::held`), then serves the clients blocked on the keys it wrote. True when the
+/// client must stop here: held, or blocked by the command.
+#[inline]
+fn run_request(
+    shared: &Shared,
+    client: &mut Client,
+    order: &mut crate::aof::Order<'_>,
+    argv: &[Bytes],
+    out: &mut BytesMut,
+) -> bool {
+    if shared.pause.maybe() && hold(shared, client, argv) {
+        return true;
+    }
+    let mark = out.len();
+    cmd::execute_ordered(shared, client, order, argv, out);
+    // Serve clients blocked on keys this command wrote (no shard lock is held here, EXEC
+    // included).
+    shared.blocking.serve(shared, order.holds_off());
+    if client.reply != 0 {
+        reply_mode(client, out, mark);
+    }
+    client.blocked
+}
+
+/// Holds the request if the pause in effect holds it (a client without a loop thread, a
+/// [`crate::Session`], is never held).
+#[cold]
+#[inline(never)]
+fn hold(shared: &Shared, client: &mut Client, argv: &[Bytes]) -> bool {
+    if shared.loops.get(client.info.loop_idx).is_none() || !shared.pause.holds(client, argv) {
+        return false;
+    }
+    client.held = Some(argv.to_vec());
+    client.info.held.store(true, Ordering::Relaxed);
+    true
+}
+
+/// CLIENT REPLY OFF / SKIP: the reply of the command that just ran (from `mark` on) is
+/// dropped; a blocked command's reply is dropped when it is served (`event_loop`).
+#[cold]
+#[inline(never)]
+fn reply_mode(client: &mut Client, out: &mut BytesMut, mark: usize) {
+    if client.reply_dropped() {
+        out.truncate(mark);
+    }
+    if !client.blocked {
+        client.reply_command_done();
     }
 }
 

@@ -219,6 +219,11 @@ fn diff_geo() {
     run_dir("geo");
 }
 
+#[test]
+fn diff_clients() {
+    run_dir("clients");
+}
+
 /// The scripts of a directory family, sorted by name: `(family name, text)`.
 fn dir_scripts(dir: &str) -> Vec<(String, String)> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
