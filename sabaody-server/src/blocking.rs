@@ -543,11 +543,13 @@ pub(crate) const PAUSE_ALL: u8 = 2;
 
 /// `CLIENT PAUSE` / `CLIENT UNPAUSE`, as Redis 7.0's `pauseClients`: one pause for the whole
 /// server, its kind the strongest asked for and its end the latest. A command the pause holds
-/// is not run: its client keeps it (`Client::held`) and its loop thread runs it once the pause
-/// ends or is lifted (`event_loop`), clients in the order they were held. Every loop checks
-/// the pause before each command with one relaxed load of `kind` (nothing else while there is
-/// no pause). While a pause is in effect the active expiry cycle and the cron's evictions do
-/// not run, as in Redis, so the data set stays still.
+/// is not run: its client keeps it (`Client::held`) with a ticket, and its loop thread runs it
+/// once the pause ends, weakens or is lifted (`event_loop`). Held requests run in ticket
+/// order across every loop thread: a request runs only when no request held before it may run
+/// too, and each one run (or dropped with its client) wakes the loops holding the others.
+/// Every loop checks the pause before each command with one relaxed load of `kind` (nothing
+/// else while there is no pause). While a pause is in effect the active expiry cycle and the
+/// cron's evictions do not run, as in Redis, so the data set stays still.
 #[derive(Debug, Default)]
 pub(crate) struct Pause {
     /// [`PAUSE_NONE`], [`PAUSE_WRITE`] or [`PAUSE_ALL`]; may stay set past `end_ns` until
@@ -559,6 +561,11 @@ pub(crate) struct Pause {
     generation: std::sync::atomic::AtomicU64,
     /// Serializes `pause` / `unpause`.
     lock: Mutex<()>,
+    /// Held requests by ticket, oldest first: whether each one writes (WRITE mode holds it).
+    queue: Mutex<std::collections::BTreeMap<u64, bool>>,
+    next_ticket: AtomicUsize,
+    /// Bumped whenever a held request leaves the queue.
+    progress: std::sync::atomic::AtomicU64,
 }
 
 impl Pause {
@@ -603,6 +610,44 @@ impl Pause {
         self.generation.load(Ordering::Acquire)
     }
 
+    /// Queues a held request (`write`: one WRITE mode holds): its ticket.
+    pub fn enqueue(&self, write: bool) -> u64 {
+        let t = self.next_ticket.fetch_add(1, Ordering::AcqRel) as u64;
+        self.queue.lock().insert(t, write);
+        t
+    }
+
+    /// Whether the held request `ticket` may run now: the pause in effect does not hold it,
+    /// and holds every request held before it.
+    pub fn may_run(&self, ticket: u64) -> bool {
+        let kind = self.current();
+        let q = self.queue.lock();
+        q.iter()
+            .find(|&(_, &write)| !(kind == PAUSE_ALL || (kind == PAUSE_WRITE && write)))
+            .is_some_and(|(&t, _)| t == ticket)
+    }
+
+    /// The held request `ticket` ran (or its client left): the loops holding the others are
+    /// woken to try theirs.
+    pub fn release(&self, ticket: u64, shared: &Shared) {
+        let others = {
+            let mut q = self.queue.lock();
+            q.remove(&ticket);
+            !q.is_empty()
+        };
+        self.progress.fetch_add(1, Ordering::AcqRel);
+        if others {
+            for l in &shared.loops {
+                l.wake();
+            }
+        }
+    }
+
+    /// [`Pause::progress`]'s value.
+    pub fn progress(&self) -> u64 {
+        self.progress.load(Ordering::Acquire)
+    }
+
     /// `CLIENT PAUSE ms kind`: the strongest kind and the latest end win.
     pub fn pause(&self, ms: u64, kind: u8) {
         let _g = self.lock.lock();
@@ -642,32 +687,38 @@ impl Pause {
     /// commands flagged `write` are held, and EXEC when a write is queued (Redis's
     /// `is_may_replicate_command`; none of our commands is `may_replicate`); commands queued
     /// inside MULTI are held as they would be run.
+    ///
+    /// `Some(write)` if held, `write` telling whether WRITE mode holds it too.
     #[cold]
     #[inline(never)]
-    pub fn holds(&self, client: &crate::client::Client, argv: &[Bytes]) -> bool {
-        use crate::cmd::flag::{NO_AUTH, WRITE};
+    pub fn holds(&self, client: &crate::client::Client, argv: &[Bytes]) -> Option<bool> {
         let kind = self.current();
         if kind == PAUSE_NONE {
-            return false;
+            return None;
         }
-        let Some(spec) = argv.first().and_then(|n| crate::cmd::lookup(n)) else {
-            return false;
-        };
+        let write = Self::held_by_write(client, argv)?;
+        (kind == PAUSE_ALL || write).then_some(write)
+    }
+
+    /// `None` for a request no pause holds (refused before the pause check); else whether
+    /// WRITE mode holds it.
+    fn held_by_write(client: &crate::client::Client, argv: &[Bytes]) -> Option<bool> {
+        use crate::cmd::flag::{NO_AUTH, WRITE};
+        let spec = argv.first().and_then(|n| crate::cmd::lookup(n))?;
         let n = argv.len() as i32;
         if (spec.arity > 0 && n != spec.arity) || n < -spec.arity {
-            return false;
+            return None;
         }
         if !client.authenticated && !spec.has(NO_AUTH) {
-            return false;
+            return None;
         }
-        if kind == PAUSE_ALL {
-            return true;
-        }
-        spec.has(WRITE)
-            || (spec.name == "exec"
-                && client
-                    .multi
-                    .as_ref()
-                    .is_some_and(|m| m.queued.iter().any(|(s, _)| s.has(WRITE))))
+        Some(
+            spec.has(WRITE)
+                || (spec.name == "exec"
+                    && client
+                        .multi
+                        .as_ref()
+                        .is_some_and(|m| m.queued.iter().any(|(s, _)| s.has(WRITE)))),
+        )
     }
 }

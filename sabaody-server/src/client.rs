@@ -196,8 +196,9 @@ pub(crate) struct Client {
     pub block_deadline: Option<Instant>,
     /// Running EXEC's queued commands without a transaction handle: BLPOP & co. must not block.
     pub in_exec: bool,
-    /// The request `CLIENT PAUSE` holds (not run yet): its later requests wait behind it.
-    pub held: Option<Vec<Bytes>>,
+    /// The request `CLIENT PAUSE` holds (not run yet) and its ticket
+    /// ([`crate::blocking::Pause::enqueue`]): its later requests wait behind it.
+    pub held: Option<(u64, Vec<Bytes>)>,
     /// `CLIENT REPLY` state: 0 = replies on, else the [`REPLY_OFF`] / [`REPLY_SKIP`] /
     /// [`REPLY_SKIP_NEXT`] bits (one byte test per command while it is 0).
     pub reply: u8,

@@ -151,10 +151,16 @@ pub(crate) fn process_input(
     }
     // The AOF order lock, held across the batch while the AOF is off (see `aof::Order`).
     let mut order = crate::aof::Order::new(&shared.aof, client.info.loop_idx);
-    if let Some(held) = client.held.take() {
-        // A request CLIENT PAUSE held: it runs first, or is held again.
+    if let Some((ticket, held)) = client.held.take() {
+        // A request CLIENT PAUSE held: it runs first, once its turn came.
+        if !shared.pause.may_run(ticket) {
+            client.held = Some((ticket, held));
+            return InputOutcome::Blocked;
+        }
         client.info.held.store(false, Ordering::Relaxed);
-        if run_request(shared, client, &mut order, &held, out) {
+        let stop = run_request(shared, client, &mut order, &held, out);
+        shared.pause.release(ticket, shared);
+        if stop {
             return InputOutcome::Blocked;
         }
     }
@@ -225,10 +231,13 @@ fn run_request(
 #[cold]
 #[inline(never)]
 fn hold(shared: &Shared, client: &mut Client, argv: &[Bytes]) -> bool {
-    if shared.loops.get(client.info.loop_idx).is_none() || !shared.pause.holds(client, argv) {
+    if shared.loops.get(client.info.loop_idx).is_none() {
         return false;
     }
-    client.held = Some(argv.to_vec());
+    let Some(write) = shared.pause.holds(client, argv) else {
+        return false;
+    };
+    client.held = Some((shared.pause.enqueue(write), argv.to_vec()));
     client.info.held.store(true, Ordering::Relaxed);
     true
 }

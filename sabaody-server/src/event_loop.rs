@@ -270,9 +270,10 @@ struct Loop {
     blocked: Vec<(u64, usize, Instant)>,
     /// Clients whose request CLIENT PAUSE holds, in the order they were held: (id, slot).
     held: Vec<(u64, usize)>,
-    /// The pause kind and unpause generation when the held clients were last tried: they
-    /// are tried again once the pause weakens or is lifted.
-    held_seen: (u8, u64),
+    /// The pause kind, unpause generation and held-queue progress when the held clients were
+    /// last tried: they are tried again once the pause weakens or is lifted, or another held
+    /// request ran.
+    held_seen: (u8, u64, u64),
 }
 
 impl Loop {
@@ -299,7 +300,7 @@ impl Loop {
             deferred: Vec::new(),
             blocked: Vec::new(),
             held: Vec::new(),
-            held_seen: (0, 0),
+            held_seen: (0, 0, 0),
             shared,
         }
     }
@@ -319,8 +320,13 @@ impl Loop {
                 timeout = timeout.min(d.saturating_duration_since(Instant::now()));
             }
             if !self.held.is_empty() {
-                // Wake when the pause ends (an unpause wakes every loop).
-                timeout = timeout.min(self.shared.pause.remaining().unwrap_or(Duration::ZERO));
+                // Wake when the pause ends (an unpause, and every held request that runs,
+                // wake the loops holding requests).
+                if let Some(left) = self.shared.pause.remaining() {
+                    timeout = timeout.min(left);
+                } else if self.held_seen.0 != crate::blocking::PAUSE_NONE {
+                    timeout = Duration::ZERO;
+                }
             }
             ready.clear();
             if let Err(e) = waiter.wait(&self.handle.poller, timeout, &mut ready)
@@ -610,11 +616,13 @@ impl Loop {
                 }
                 if conn.client.held.is_some() && !conn.held_listed {
                     conn.held_listed = true;
+                    let p = &self.shared.pause;
                     if self.held.is_empty() {
-                        self.held_seen = (
-                            self.shared.pause.current(),
-                            self.shared.pause.generation(),
-                        );
+                        self.held_seen = (p.current(), p.generation(), p.progress());
+                    } else {
+                        // Only the kind: a change the waiting ones have not seen must still
+                        // wake them.
+                        self.held_seen.0 = self.held_seen.0.max(p.current());
                     }
                     self.held.push((conn.client.id, slot));
                 }
@@ -770,6 +778,9 @@ impl Loop {
             if conn.client.blocked {
                 self.shared.blocking.cancel(conn.client.id);
             }
+            if let Some((ticket, _)) = conn.client.held.take() {
+                self.shared.pause.release(ticket, &self.shared);
+            }
             self.by_id.remove(&conn.client.id);
             self.shared.unregister_client(&mut conn.client);
             self.free.push(slot);
@@ -873,8 +884,8 @@ impl Loop {
     /// WRITE), ended or was lifted; a request the pause still holds stays held, in order.
     fn resume_held(&mut self) {
         let pause = &self.shared.pause;
-        let seen = (pause.current(), pause.generation());
-        if seen.0 >= self.held_seen.0 && seen.1 == self.held_seen.1 {
+        let seen = (pause.current(), pause.generation(), pause.progress());
+        if seen.0 >= self.held_seen.0 && seen.1 == self.held_seen.1 && seen.2 == self.held_seen.2 {
             return;
         }
         self.held_seen = seen;
