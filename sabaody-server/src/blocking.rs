@@ -375,7 +375,11 @@ fn serve_one(
         },
         BlockOp::MPop { end, count } => match cache.pop_count(key, *end, *count) {
             Ok(Some(v)) if !v.is_empty() => {
-                let logged = vec![pop_name(*end), key.clone(), Bytes::from(v.len().to_string())];
+                let logged = vec![
+                    pop_name(*end),
+                    key.clone(),
+                    Bytes::from(v.len().to_string()),
+                ];
                 write::array_len(out, 2);
                 write::bulk(out, key);
                 write::array_len(out, v.len());
@@ -443,7 +447,9 @@ pub(crate) fn block_client(
     ctx.client.blocked = true;
     // A deadline past what the clock can hold never comes: the client waits forever.
     ctx.client.block_deadline = (timeout_ms > 0)
-        .then(|| std::time::Instant::now().checked_add(std::time::Duration::from_millis(timeout_ms)))
+        .then(|| {
+            std::time::Instant::now().checked_add(std::time::Duration::from_millis(timeout_ms))
+        })
         .flatten();
     let mut uniq: Vec<Bytes> = Vec::with_capacity(keys.len());
     for k in keys {
@@ -654,12 +660,12 @@ impl Pause {
         let now = crate::mono::now_ns();
         let end = now.saturating_add(ms.saturating_mul(1_000_000));
         let cur_end = self.end_ns.load(Ordering::Acquire);
-        let (cur_kind, cur_end) = if self.kind.load(Ordering::Acquire) == PAUSE_NONE || now >= cur_end
-        {
-            (PAUSE_NONE, 0)
-        } else {
-            (self.kind.load(Ordering::Acquire), cur_end)
-        };
+        let (cur_kind, cur_end) =
+            if self.kind.load(Ordering::Acquire) == PAUSE_NONE || now >= cur_end {
+                (PAUSE_NONE, 0)
+            } else {
+                (self.kind.load(Ordering::Acquire), cur_end)
+            };
         let end = end.max(cur_end);
         if end <= now {
             // A pause that is over already (CLIENT PAUSE 0) changes nothing.

@@ -112,7 +112,11 @@ fn bzpopmin_waiters_on_other_loops_are_served_in_blocking_order() {
     settle();
     silent(&mut a, 50);
     // Two members: the first two waiters get one each, the third keeps waiting.
-    call(&mut writer, &["ZADD", "z", "1", "one", "2", "two"], ":2\r\n");
+    call(
+        &mut writer,
+        &["ZADD", "z", "1", "one", "2", "two"],
+        ":2\r\n",
+    );
     expect(&mut a, "*3\r\n$1\r\nz\r\n$3\r\none\r\n$1\r\n1\r\n");
     expect(&mut b, "*3\r\n$1\r\nz\r\n$3\r\ntwo\r\n$1\r\n2\r\n");
     silent(&mut c, 100);
@@ -144,7 +148,8 @@ fn served_replies_carry_doubles_in_resp3() {
     settle();
     call(&mut writer, &["ZADD", "z3", "2.5", "m"], ":1\r\n");
     expect(&mut w, "*3\r\n$2\r\nz3\r\n$1\r\nm\r\n,2.5\r\n");
-    w.write_all(&cmd(&["BZMPOP", "0", "1", "z3", "MIN"])).unwrap();
+    w.write_all(&cmd(&["BZMPOP", "0", "1", "z3", "MIN"]))
+        .unwrap();
     settle();
     call(&mut writer, &["ZADD", "z3", "-1", "n"], ":1\r\n");
     expect(&mut w, "*2\r\n$2\r\nz3\r\n*1\r\n*2\r\n$1\r\nn\r\n,-1\r\n");
@@ -233,7 +238,11 @@ fn pause_write_holds_writes_on_every_loop_and_unpause_releases_them_in_order() {
     let mut admin = connect(addr);
     let mut writers: Vec<TcpStream> = (0..4).map(|_| connect(addr)).collect();
     call(&mut admin, &["SET", "k", "old"], "+OK\r\n");
-    call(&mut admin, &["CLIENT", "PAUSE", "100000", "WRITE"], "+OK\r\n");
+    call(
+        &mut admin,
+        &["CLIENT", "PAUSE", "100000", "WRITE"],
+        "+OK\r\n",
+    );
     for (i, w) in writers.iter_mut().enumerate() {
         let v = format!("v{i}");
         w.write_all(&cmd(&["RPUSH", "order", &v])).unwrap();
@@ -300,7 +309,11 @@ fn pause_all_holds_reads_and_unblock_reaches_held_clients() {
     expect(&mut e, "+OK\r\n");
     // WRITE pause: CLIENT UNBLOCK of a held client answers 1; ERROR sends the error and the
     // command still runs once the pause is lifted; TIMEOUT sends nothing.
-    call(&mut admin, &["CLIENT", "PAUSE", "100000", "WRITE"], "+OK\r\n");
+    call(
+        &mut admin,
+        &["CLIENT", "PAUSE", "100000", "WRITE"],
+        "+OK\r\n",
+    );
     r.write_all(&cmd(&["SET", "k", "x"])).unwrap();
     e.write_all(&cmd(&["SET", "k", "y"])).unwrap();
     settle();
@@ -380,12 +393,20 @@ fn served_pops_are_logged_as_zpop_and_replayed() {
     let mut b = connect(addr);
     b.write_all(&cmd(&["BZPOPMAX", "az", "0"])).unwrap();
     settle();
-    call(&mut w, &["ZADD", "az", "1", "a", "2", "b", "3", "c", "4", "d"], ":4\r\n");
+    call(
+        &mut w,
+        &["ZADD", "az", "1", "a", "2", "b", "3", "c", "4", "d"],
+        ":4\r\n",
+    );
     expect(&mut b, "*3\r\n$2\r\naz\r\n$1\r\nd\r\n$1\r\n4\r\n");
     b.write_all(&cmd(&["BZMPOP", "0", "1", "bz", "MIN", "COUNT", "5"]))
         .unwrap();
     settle();
-    call(&mut w, &["ZADD", "bz", "1", "x", "2", "y", "3", "z"], ":3\r\n");
+    call(
+        &mut w,
+        &["ZADD", "bz", "1", "x", "2", "y", "3", "z"],
+        ":3\r\n",
+    );
     let _ = read_n(&mut b, 10);
     std::thread::sleep(Duration::from_millis(50));
     call(
@@ -394,7 +415,11 @@ fn served_pops_are_logged_as_zpop_and_replayed() {
         "*2\r\n$2\r\naz\r\n*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n",
     );
     call(&mut w, &["ZADD", "cz", "1", "p", "2", "q"], ":2\r\n");
-    call(&mut w, &["BZPOPMIN", "cz", "0"], "*3\r\n$2\r\ncz\r\n$1\r\np\r\n$1\r\n1\r\n");
+    call(
+        &mut w,
+        &["BZPOPMIN", "cz", "0"],
+        "*3\r\n$2\r\ncz\r\n$1\r\np\r\n$1\r\n1\r\n",
+    );
     server.shutdown();
     let incr = String::from_utf8_lossy(&incr_bytes(dir.path())).into_owned();
     let one_line = incr.replace("\r\n", " ");
