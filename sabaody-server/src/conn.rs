@@ -201,11 +201,33 @@ pub(crate) fn process_input(
     }
 }
 
-/// Runs one request (unless CLIENT PAUSE holds it: the client then keeps it in
-/// `Client::held`), then serves the clients blocked on the keys it wrote. True when the
-/// client must stop here: held, or blocked by the command.
+/// Runs one request, then serves the clients blocked on the keys it wrote. True when the
+/// client must stop here: blocked by the command, or held by CLIENT PAUSE. One test covers
+/// both rare cases (a pause may be in effect, CLIENT REPLY is not ON): [`run_request_slow`].
 #[inline]
 fn run_request(
+    shared: &Shared,
+    client: &mut Client,
+    order: &mut crate::aof::Order<'_>,
+    argv: &[Bytes],
+    out: &mut BytesMut,
+) -> bool {
+    if client.reply != 0 || shared.pause.maybe() {
+        return run_request_slow(shared, client, order, argv, out);
+    }
+    cmd::execute_ordered(shared, client, order, argv, out);
+    // Serve clients blocked on keys this command wrote (no shard lock is held here, EXEC
+    // included).
+    shared.blocking.serve(shared, order.holds_off());
+    client.blocked
+}
+
+/// [`run_request`] when a pause may be in effect (the request may be held: the client then
+/// keeps it in `Client::held`) or CLIENT REPLY is OFF or SKIP (the reply of the command is
+/// dropped; a blocked command's reply is dropped when it is served, in `event_loop`).
+#[cold]
+#[inline(never)]
+fn run_request_slow(
     shared: &Shared,
     client: &mut Client,
     order: &mut crate::aof::Order<'_>,
@@ -217,19 +239,20 @@ fn run_request(
     }
     let mark = out.len();
     cmd::execute_ordered(shared, client, order, argv, out);
-    // Serve clients blocked on keys this command wrote (no shard lock is held here, EXEC
-    // included).
     shared.blocking.serve(shared, order.holds_off());
     if client.reply != 0 {
-        reply_mode(client, out, mark);
+        if client.reply_dropped() {
+            out.truncate(mark);
+        }
+        if !client.blocked {
+            client.reply_command_done();
+        }
     }
     client.blocked
 }
 
 /// Holds the request if the pause in effect holds it (a client without a loop thread, a
 /// [`crate::Session`], is never held).
-#[cold]
-#[inline(never)]
 fn hold(shared: &Shared, client: &mut Client, argv: &[Bytes]) -> bool {
     if shared.loops.get(client.info.loop_idx).is_none() {
         return false;
@@ -240,19 +263,6 @@ fn hold(shared: &Shared, client: &mut Client, argv: &[Bytes]) -> bool {
     client.held = Some((shared.pause.enqueue(write), argv.to_vec()));
     client.info.held.store(true, Ordering::Relaxed);
     true
-}
-
-/// CLIENT REPLY OFF / SKIP: the reply of the command that just ran (from `mark` on) is
-/// dropped; a blocked command's reply is dropped when it is served (`event_loop`).
-#[cold]
-#[inline(never)]
-fn reply_mode(client: &mut Client, out: &mut BytesMut, mark: usize) {
-    if client.reply_dropped() {
-        out.truncate(mark);
-    }
-    if !client.blocked {
-        client.reply_command_done();
-    }
 }
 
 #[cfg(test)]
