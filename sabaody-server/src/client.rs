@@ -217,13 +217,17 @@ impl Client {
         self.reply & (REPLY_OFF | REPLY_SKIP) != 0
     }
 
-    /// A command ended (and was not left blocked): SKIP applies to one command only, as
-    /// Redis's `resetClient`.
-    pub fn reply_command_done(&mut self) {
-        self.reply &= !REPLY_SKIP;
+    /// A command starts: the one after `CLIENT REPLY SKIP` is the one whose reply is dropped.
+    pub fn reply_command_start(&mut self) {
         if self.reply & REPLY_SKIP_NEXT != 0 {
             self.reply = (self.reply & !REPLY_SKIP_NEXT) | REPLY_SKIP;
         }
+    }
+
+    /// A command ended (and was not left blocked; else once it is served or times out): SKIP
+    /// applies to one command only, as Redis's `resetClient`.
+    pub fn reply_command_done(&mut self) {
+        self.reply &= !REPLY_SKIP;
     }
 }
 

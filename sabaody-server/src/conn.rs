@@ -237,6 +237,7 @@ fn run_request_slow(
     if shared.pause.maybe() && hold(shared, client, argv) {
         return true;
     }
+    client.reply_command_start();
     let mark = out.len();
     cmd::execute_ordered(shared, client, order, argv, out);
     shared.blocking.serve(shared, order.holds_off());
