@@ -689,7 +689,8 @@ impl Pause {
     }
 
     /// Whether the pause in effect holds this request of `client` (a command that would
-    /// otherwise run: known, of the right arity, allowed before AUTH). In WRITE mode the
+    /// otherwise run: known, of the right arity, authenticated; never the commands allowed
+    /// before AUTH). In WRITE mode the
     /// commands flagged `write` are held, and EXEC when a write is queued (Redis's
     /// `is_may_replicate_command`; none of our commands is `may_replicate`); commands queued
     /// inside MULTI are held as they would be run.
@@ -715,7 +716,9 @@ impl Pause {
         if (spec.arity > 0 && n != spec.arity) || n < -spec.arity {
             return None;
         }
-        if !client.authenticated && !spec.has(NO_AUTH) {
+        // Commands usable before AUTH (AUTH, HELLO, RESET, QUIT) are never held: checked
+        // against redis-server 7.0.15 (a pause ALL holds CLIENT UNPAUSE, not those).
+        if spec.has(NO_AUTH) || !client.authenticated {
             return None;
         }
         Some(

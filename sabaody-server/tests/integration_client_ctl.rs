@@ -91,6 +91,50 @@ fn client_id(s: &mut TcpStream) -> String {
     line.trim_start_matches(':').trim_end().to_string()
 }
 
+/// Waits until the client `id` has a request held by CLIENT PAUSE (CLIENT UNBLOCK without
+/// ERROR answers 1 for it and changes nothing).
+fn wait_held(admin: &mut TcpStream, id: &str) {
+    let t0 = Instant::now();
+    loop {
+        admin.write_all(&cmd(&["CLIENT", "UNBLOCK", id])).unwrap();
+        if read_n(admin, 4) == b":1\r\n" {
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "client {id} never held"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Waits until INFO counts `n` clients blocked on keys.
+fn wait_blocked(admin: &mut TcpStream, n: usize) {
+    let t0 = Instant::now();
+    let want = format!("blocked_clients:{n}\r\n");
+    loop {
+        admin.write_all(&cmd(&["INFO", "clients"])).unwrap();
+        let mut text = String::new();
+        while !text.ends_with("\r\n\r\n") && !text.contains("clients_in_timeout_table:") {
+            let got = read_n(admin, 1);
+            assert!(!got.is_empty(), "INFO cut short");
+            text.push_str(&String::from_utf8_lossy(&got));
+        }
+        // Drain the rest of the bulk reply.
+        while !text.ends_with("\r\n\r\n") {
+            text.push_str(&String::from_utf8_lossy(&read_n(admin, 1)));
+        }
+        if text.contains(&want) {
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "never {n} blocked: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 fn settle() {
     std::thread::sleep(Duration::from_millis(150));
 }
@@ -103,13 +147,14 @@ fn bzpopmin_waiters_on_other_loops_are_served_in_blocking_order() {
     let mut a = connect(addr);
     let mut b = connect(addr);
     let mut c = connect(addr);
+    // Each is registered before the next: the order of blocking is the order served.
     a.write_all(&cmd(&["BZPOPMIN", "z", "0"])).unwrap();
-    settle();
+    wait_blocked(&mut writer, 1);
     b.write_all(&cmd(&["BZPOPMAX", "other", "z", "0"])).unwrap();
-    settle();
+    wait_blocked(&mut writer, 2);
     c.write_all(&cmd(&["BZMPOP", "0", "1", "z", "MIN", "COUNT", "5"]))
         .unwrap();
-    settle();
+    wait_blocked(&mut writer, 3);
     silent(&mut a, 50);
     // Two members: the first two waiters get one each, the third keeps waiting.
     call(
@@ -243,12 +288,13 @@ fn pause_write_holds_writes_on_every_loop_and_unpause_releases_them_in_order() {
         &["CLIENT", "PAUSE", "100000", "WRITE"],
         "+OK\r\n",
     );
+    let ids: Vec<String> = writers.iter_mut().map(client_id).collect();
     for (i, w) in writers.iter_mut().enumerate() {
         let v = format!("v{i}");
         w.write_all(&cmd(&["RPUSH", "order", &v])).unwrap();
         // Pipelined reads behind a held write wait with it.
         w.write_all(&cmd(&["GET", "k"])).unwrap();
-        std::thread::sleep(Duration::from_millis(50));
+        wait_held(&mut admin, &ids[i]);
     }
     // Reads of other clients go on, on every loop.
     for w in writers.iter_mut() {
@@ -299,7 +345,23 @@ fn pause_all_holds_reads_and_unblock_reaches_held_clients() {
     call(&mut admin, &["SET", "k", "v"], "+OK\r\n");
     call(&mut admin, &["CLIENT", "PAUSE", "600", "ALL"], "+OK\r\n");
     r.write_all(&cmd(&["GET", "k"])).unwrap();
+    // Held in this order (nothing can look while everything is held: leave it time).
+    settle();
     e.write_all(&cmd(&["SET", "k", "w"])).unwrap();
+    // The commands allowed before AUTH are not held (as redis-server 7.0.15).
+    let mut n = connect(addr);
+    let t0 = Instant::now();
+    call(&mut n, &["RESET"], "+RESET\r\n");
+    call(
+        &mut n,
+        &["AUTH", "pw"],
+        "-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\r\n",
+    );
+    assert!(
+        t0.elapsed() < Duration::from_millis(300),
+        "{:?}",
+        t0.elapsed()
+    );
     settle();
     silent(&mut r, 30);
     // The admin connection is held as well (ALL): its CLIENT UNBLOCK waits for the end of
@@ -315,8 +377,9 @@ fn pause_all_holds_reads_and_unblock_reaches_held_clients() {
         "+OK\r\n",
     );
     r.write_all(&cmd(&["SET", "k", "x"])).unwrap();
+    wait_held(&mut admin, &idr);
     e.write_all(&cmd(&["SET", "k", "y"])).unwrap();
-    settle();
+    wait_held(&mut admin, &ide);
     call(&mut admin, &["CLIENT", "UNBLOCK", &idr], ":1\r\n");
     call(&mut admin, &["CLIENT", "UNBLOCK", &ide, "ERROR"], ":1\r\n");
     expect(&mut e, "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
