@@ -731,3 +731,109 @@ impl Pause {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(arg: &str) -> Result<u64, String> {
+        parse_timeout(arg.as_bytes()).map_err(|e| {
+            let mut out = BytesMut::new();
+            e.write(&mut out);
+            String::from_utf8_lossy(&out).trim_end().to_string()
+        })
+    }
+
+    const NEG: &str = "-ERR timeout is negative";
+    const NOT_FLOAT: &str = "-ERR timeout is not a float or out of range";
+
+    /// Redis 7.0.15's readings, checked by hand with BZPOPMIN against redis-server.
+    #[test]
+    fn timeouts_read_as_redis_7_0() {
+        assert_eq!(ms("0"), Ok(0));
+        assert_eq!(ms("1"), Ok(1000));
+        assert_eq!(ms("1.5"), Ok(1500));
+        assert_eq!(ms("0.00001"), Ok(1));
+        assert_eq!(ms("1e-5"), Ok(1));
+        assert_eq!(ms("-0.0001"), Ok(0));
+        assert_eq!(ms("-0"), Ok(0));
+        assert_eq!(ms("0x10"), Ok(16_000));
+        assert_eq!(ms("9223372036854775"), Ok(9_223_372_036_854_775_000));
+        assert_eq!(ms("-1").map_err(|e| e == NEG), Err(true));
+        assert_eq!(ms("9223372036854775807").map_err(|e| e == NEG), Err(true));
+        assert_eq!(ms("9223372036854775808").map_err(|e| e == NEG), Err(true));
+        assert_eq!(ms("inf").map_err(|e| e == NEG), Err(true));
+        assert_eq!(ms("-inf").map_err(|e| e == NEG), Err(true));
+        // Beyond a double, within long double.
+        assert_eq!(ms("1e400").map_err(|e| e == NEG), Err(true));
+        assert_eq!(ms("-1e400").map_err(|e| e == NEG), Err(true));
+        assert_eq!(ms("1e4000").map_err(|e| e == NEG), Err(true));
+        assert_eq!(ms("1e-400"), Ok(1));
+        assert_eq!(ms("1.0e-4000"), Ok(1));
+        assert_eq!(ms("-1e-400"), Ok(0));
+        // Beyond long double, or not a number.
+        assert_eq!(ms("1e5000").map_err(|e| e == NOT_FLOAT), Err(true));
+        assert_eq!(ms("1e-5000").map_err(|e| e == NOT_FLOAT), Err(true));
+        assert_eq!(ms("nan").map_err(|e| e == NOT_FLOAT), Err(true));
+        assert_eq!(ms("abc").map_err(|e| e == NOT_FLOAT), Err(true));
+        assert_eq!(ms("").map_err(|e| e == NOT_FLOAT), Err(true));
+        assert_eq!(ms(" 1").map_err(|e| e == NOT_FLOAT), Err(true));
+        assert_eq!(ms("1 ").map_err(|e| e == NOT_FLOAT), Err(true));
+        assert_eq!(ms("1e").map_err(|e| e == NOT_FLOAT), Err(true));
+    }
+
+    #[test]
+    fn pause_keeps_the_strongest_kind_and_the_latest_end() {
+        let p = Pause::default();
+        assert_eq!(p.current(), PAUSE_NONE);
+        assert!(!p.maybe());
+        // Over at once: nothing.
+        p.pause(0, PAUSE_ALL);
+        assert!(!p.maybe());
+        p.pause(60_000, PAUSE_WRITE);
+        assert_eq!(p.current(), PAUSE_WRITE);
+        // A shorter ALL raises the kind, keeps the end.
+        p.pause(0, PAUSE_ALL);
+        assert_eq!(p.current(), PAUSE_ALL);
+        let left = p.remaining().unwrap_or_default();
+        assert!(left > std::time::Duration::from_secs(50), "{left:?}");
+        // A weaker kind does not lower it.
+        p.pause(120_000, PAUSE_WRITE);
+        assert_eq!(p.current(), PAUSE_ALL);
+        let g = p.generation();
+        // CLIENT UNPAUSE's state change (`unpause` also wakes the loops: none here).
+        {
+            let _g = p.lock.lock();
+            p.kind.store(PAUSE_NONE, Ordering::Release);
+            p.end_ns.store(0, Ordering::Release);
+            p.generation.fetch_add(1, Ordering::AcqRel);
+        }
+        assert_eq!(p.current(), PAUSE_NONE);
+        assert_eq!(p.generation(), g + 1);
+    }
+
+    #[test]
+    fn held_requests_run_in_ticket_order_among_those_the_pause_lets_through() {
+        let p = Pause::default();
+        p.pause(60_000, PAUSE_WRITE);
+        let w1 = p.enqueue(true);
+        let r1 = p.enqueue(false);
+        let r2 = p.enqueue(false);
+        // WRITE holds the write: the first read goes first, then the second.
+        assert!(!p.may_run(w1));
+        assert!(p.may_run(r1));
+        assert!(!p.may_run(r2));
+        p.queue.lock().remove(&r1);
+        assert!(p.may_run(r2));
+        p.queue.lock().remove(&r2);
+        assert!(!p.may_run(w1));
+        // Once the pause is over the write runs.
+        p.kind.store(PAUSE_NONE, Ordering::Release);
+        assert!(p.may_run(w1));
+        // ALL holds everything.
+        p.pause(60_000, PAUSE_ALL);
+        let r3 = p.enqueue(false);
+        assert!(!p.may_run(w1));
+        assert!(!p.may_run(r3));
+    }
+}
