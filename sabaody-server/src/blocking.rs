@@ -445,6 +445,7 @@ pub(crate) fn block_client(
         return;
     }
     ctx.client.blocked = true;
+    ctx.client.info.blocked.store(true, Ordering::Relaxed);
     // A deadline past what the clock can hold never comes: the client waits forever.
     ctx.client.block_deadline = (timeout_ms > 0)
         .then(|| {
@@ -647,6 +648,11 @@ impl Pause {
                 l.wake();
             }
         }
+    }
+
+    /// How many requests (one per client) the pause holds.
+    pub fn held_count(&self) -> usize {
+        self.queue.lock().len()
     }
 
     /// [`Pause::progress`]'s value.

@@ -36,6 +36,8 @@ pub(crate) struct ClientInfo {
     pub killed: AtomicBool,
     /// A command of this client is held by `CLIENT PAUSE` (`CLIENT UNBLOCK` sees it).
     pub held: AtomicBool,
+    /// Blocked on keys (BLPOP...): `CLIENT LIST` flag `b`, as a held client.
+    pub blocked: AtomicBool,
     /// Name, lib-name, lib-ver: rarely set, so one small lock.
     pub names: Mutex<ClientNames>,
 }
@@ -71,6 +73,7 @@ impl ClientInfo {
             monitor: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             held: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
             names: Mutex::new(ClientNames::default()),
         }
     }
@@ -105,6 +108,9 @@ impl ClientInfo {
         }
         if self.multi.load(Ordering::Relaxed) {
             flags.push('x');
+        }
+        if self.blocked.load(Ordering::Relaxed) || self.held.load(Ordering::Relaxed) {
+            flags.push('b');
         }
         if flags.is_empty() {
             flags.push('N');

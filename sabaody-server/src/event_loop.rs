@@ -851,6 +851,7 @@ impl Loop {
             return;
         }
         conn.client.blocked = false;
+        conn.client.info.blocked.store(false, Ordering::Relaxed);
         conn.client.block_deadline = None;
         let start = self.wbuf.len();
         // CLIENT REPLY OFF / SKIP drop the blocked command's reply too.

@@ -135,6 +135,21 @@ fn wait_blocked(admin: &mut TcpStream, n: usize) {
     }
 }
 
+/// The `flags=` field of `CLIENT LIST ID id`.
+fn list_flags(admin: &mut TcpStream, id: &str) -> String {
+    admin
+        .write_all(&cmd(&["CLIENT", "LIST", "ID", id]))
+        .unwrap();
+    let mut text = String::new();
+    while !text.ends_with("\n\r\n") {
+        let got = read_n(admin, 1);
+        assert!(!got.is_empty(), "CLIENT LIST cut short");
+        text.push_str(&String::from_utf8_lossy(&got));
+    }
+    let at = text.find("flags=").expect("flags field") + 6;
+    text[at..].split(' ').next().unwrap_or("").to_string()
+}
+
 fn settle() {
     std::thread::sleep(Duration::from_millis(150));
 }
@@ -258,7 +273,8 @@ fn client_unblock_timeout_and_error() {
     a.write_all(&cmd(&["BZPOPMIN", "uz", "0"])).unwrap();
     a.write_all(&cmd(&["PING"])).unwrap();
     b.write_all(&cmd(&["BLPOP", "ul", "0"])).unwrap();
-    settle();
+    wait_blocked(&mut admin, 2);
+    assert_eq!(list_flags(&mut admin, &ida), "b");
     call(&mut admin, &["CLIENT", "UNBLOCK", &ida], ":1\r\n");
     // The timeout's reply, then the pipeline behind it.
     expect(&mut a, "*-1\r\n+PONG\r\n");
@@ -273,6 +289,8 @@ fn client_unblock_timeout_and_error() {
     call(&mut admin, &["LLEN", "ul"], ":1\r\n");
     call(&mut a, &["PING"], "+PONG\r\n");
     call(&mut b, &["PING"], "+PONG\r\n");
+    assert_eq!(list_flags(&mut admin, &ida), "N");
+    wait_blocked(&mut admin, 0);
     server.shutdown();
 }
 
@@ -296,6 +314,9 @@ fn pause_write_holds_writes_on_every_loop_and_unpause_releases_them_in_order() {
         w.write_all(&cmd(&["GET", "k"])).unwrap();
         wait_held(&mut admin, &ids[i]);
     }
+    // Held clients count as blocked (INFO, CLIENT LIST flag `b`), as in Redis 7.0.
+    wait_blocked(&mut admin, 4);
+    assert!(list_flags(&mut admin, &ids[2]).contains('b'));
     // Reads of other clients go on, on every loop.
     for w in writers.iter_mut() {
         silent(w, 30);
