@@ -1,4 +1,5 @@
-//! Clients blocked on list keys (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP).
+//! Clients blocked on list keys (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP) and on sorted-set
+//! keys (BZPOPMIN, BZPOPMAX, BZMPOP).
 //!
 //! ```text
 //!  blocking command finds every key empty ──▶ Blocking::block (waiter queued per key, FIFO)
@@ -8,7 +9,13 @@
 //!      encode its reply, drop the waiter, post the reply to the waiter's loop (inbox + notify)
 //!  waiter's loop: writes the reply, resumes the client's pipeline
 //!  timeout (waiter's loop) / disconnect ──▶ Blocking::cancel (false if already served)
+//!  CLIENT UNBLOCK (any loop)  ──▶ Blocking::cancel, then the timeout's or an error reply is
+//!                                 posted to the waiter's loop as a served reply would be
 //! ```
+//!
+//! As Redis 7.0's `serveClientsBlockedOnKeys`, a ready key serves the clients waiting for its
+//! type only: a list serves the list pops, a sorted set the sorted-set pops, each queue in
+//! the order its clients blocked; the others keep waiting (a key of another type serves no one).
 //!
 //! Serving in the thread that made a key ready, under one registry lock, is what gives FIFO
 //! order across loop threads: the waiters of a key are served strictly oldest first, as many
@@ -21,9 +28,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
-use sabaody_core::{ListEnd, ListOps};
-// A served reply is an array or a bulk string: the same bytes in RESP2 and RESP3.
-use sabaody_resp::write;
+use sabaody_core::{KeyType, Keyspace, ListEnd, ListOps, ZSetOps};
+use sabaody_resp::{Protocol, write};
 
 use crate::server::Shared;
 
@@ -40,6 +46,19 @@ pub(crate) enum BlockOp {
     },
     /// BLMPOP: replies `[key, [elements]]`.
     MPop { end: ListEnd, count: usize },
+    /// BZPOPMIN / BZPOPMAX (`count: None`): replies `[key, member, score]`; BZMPOP
+    /// (`Some(count)`): replies `[key, [[member, score], ...]]`.
+    ZPop { max: bool, count: Option<usize> },
+}
+
+impl BlockOp {
+    /// The type of key this operation waits for.
+    fn wants(&self) -> KeyType {
+        match self {
+            BlockOp::ZPop { .. } => KeyType::ZSet,
+            _ => KeyType::List,
+        }
+    }
 }
 
 /// One blocked client.
@@ -52,6 +71,8 @@ pub(crate) struct Waiter {
     pub op: BlockOp,
     /// Blocked with a timeout (INFO `clients_in_timeout_table`).
     pub timed: bool,
+    /// The client's protocol when it blocked (sorted-set scores are doubles in RESP3).
+    pub proto: Protocol,
 }
 
 #[derive(Debug, Default)]
@@ -103,12 +124,34 @@ impl Blocking {
     /// Removes a blocked client (timeout, disconnect). False if it is not blocked any more
     /// (it was served: its reply is on the way to its loop).
     pub fn cancel(&self, client_id: u64) -> bool {
+        self.take(client_id).is_some()
+    }
+
+    /// [`Blocking::cancel`], giving back the waiter that was removed.
+    fn take(&self, client_id: u64) -> Option<Waiter> {
         let mut inner = self.inner.lock();
-        let found = Self::remove_waiter(&mut inner, client_id).is_some();
-        if found {
-            self.active.fetch_sub(1, Ordering::SeqCst);
+        let w = Self::remove_waiter(&mut inner, client_id)?;
+        self.active.fetch_sub(1, Ordering::SeqCst);
+        Some(w)
+    }
+
+    /// `CLIENT UNBLOCK id [TIMEOUT | ERROR]` for a client blocked on keys: it is removed and
+    /// gets, on its own loop, the reply of a timeout (`error` false) or the `-UNBLOCKED`
+    /// error. False if the client is not blocked on keys (or was served meanwhile).
+    pub fn unblock(&self, shared: &Shared, client_id: u64, error: bool) -> bool {
+        let Some(w) = self.take(client_id) else {
+            return false;
+        };
+        let mut out = BytesMut::new();
+        if error {
+            write::error(&mut out, b"UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        } else {
+            write::null_array(&mut out, w.proto);
         }
-        found
+        if let Some(l) = shared.loops.get(w.loop_idx) {
+            l.post_unblock(w.client_id, out.freeze());
+        }
+        true
     }
 
     fn remove_waiter(inner: &mut Inner, client_id: u64) -> Option<Waiter> {
@@ -211,7 +254,15 @@ impl Blocking {
             return;
         };
         loop {
-            let Some(&id) = inner.by_key.get(&(db, key.clone())).and_then(|q| q.front()) else {
+            // Only the clients waiting for this key's type are served (see the module doc).
+            let Some(kt) = cache.key_type(key) else {
+                return;
+            };
+            let Some(id) = inner.by_key.get(&(db, key.clone())).and_then(|q| {
+                q.iter()
+                    .copied()
+                    .find(|id| inner.waiters.get(id).is_some_and(|w| w.op.wants() == kt))
+            }) else {
                 return;
             };
             let Some(w) = inner.waiters.get(&id) else {
@@ -219,79 +270,17 @@ impl Blocking {
             };
             let mut out = BytesMut::new();
             // What the AOF logs: the non-blocking form of what was served, as Redis does.
-            let mut logged: Option<Vec<Bytes>> = None;
-            let side = |end: &ListEnd| -> &'static [u8] {
-                match end {
-                    ListEnd::Left => b"LEFT",
-                    ListEnd::Right => b"RIGHT",
+            let logged = match serve_one(cache, key, &w.op, w.proto, &mut out) {
+                Served::No => return,
+                Served::Yes(logged) => logged,
+                Served::Moved(logged, dst) => {
+                    shared.watches.touch_key(db, &dst);
+                    // The destination may have waiters of its own.
+                    self.ready.lock().push((db, dst));
+                    self.has_ready.store(true, Ordering::SeqCst);
+                    Some(logged)
                 }
             };
-            let pop = |end: &ListEnd| -> Bytes {
-                Bytes::from_static(match end {
-                    ListEnd::Left => b"LPOP",
-                    ListEnd::Right => b"RPOP",
-                })
-            };
-            let served = match &w.op {
-                BlockOp::Pop(end) => match cache.pop_count(key, *end, 1) {
-                    Ok(Some(mut v)) => match v.pop() {
-                        Some(e) => {
-                            write::array_len(&mut out, 2);
-                            write::bulk(&mut out, key);
-                            write::bulk(&mut out, &e);
-                            logged = Some(vec![pop(end), key.clone()]);
-                            true
-                        }
-                        None => false,
-                    },
-                    _ => false,
-                },
-                BlockOp::MPop { end, count } => match cache.pop_count(key, *end, *count) {
-                    Ok(Some(v)) if !v.is_empty() => {
-                        logged = Some(vec![
-                            pop(end),
-                            key.clone(),
-                            Bytes::from(v.len().to_string()),
-                        ]);
-                        write::array_len(&mut out, 2);
-                        write::bulk(&mut out, key);
-                        write::array_len(&mut out, v.len());
-                        for e in v {
-                            write::bulk(&mut out, &e);
-                        }
-                        true
-                    }
-                    _ => false,
-                },
-                BlockOp::Move { dst, from, to } => match cache.lmove(key, dst, *from, *to) {
-                    Ok(Some(e)) => {
-                        write::bulk(&mut out, &e);
-                        logged = Some(vec![
-                            Bytes::from_static(b"LMOVE"),
-                            key.clone(),
-                            dst.clone(),
-                            Bytes::from_static(side(from)),
-                            Bytes::from_static(side(to)),
-                        ]);
-                        shared.watches.touch_key(db, dst);
-                        // The destination may have waiters of its own.
-                        self.ready.lock().push((db, dst.clone()));
-                        self.has_ready.store(true, Ordering::SeqCst);
-                        true
-                    }
-                    Ok(None) => false,
-                    Err(e) => {
-                        // A destination of the wrong type: the client gets the error and is
-                        // unblocked, as in Redis.
-                        write::error(&mut out, e.redis_text().as_bytes());
-                        true
-                    }
-                },
-            };
-            if !served {
-                // No element left for this key: the rest wait for the next push.
-                return;
-            }
             if let Some(argv) = logged
                 && shared.aof.on()
             {
@@ -308,14 +297,202 @@ impl Blocking {
     }
 }
 
+/// What serving one waiter did.
+enum Served {
+    /// Nothing left to serve: the waiter stays.
+    No,
+    /// Served (the command to log, if any: none for an error reply).
+    Yes(Option<Vec<Bytes>>),
+    /// Served by a move to this destination key.
+    Moved(Vec<Bytes>, Bytes),
+}
+
+fn pop_name(end: ListEnd) -> Bytes {
+    Bytes::from_static(match end {
+        ListEnd::Left => b"LPOP",
+        ListEnd::Right => b"RPOP",
+    })
+}
+
+fn side_name(end: ListEnd) -> Bytes {
+    Bytes::from_static(match end {
+        ListEnd::Left => b"LEFT",
+        ListEnd::Right => b"RIGHT",
+    })
+}
+
+/// The command a sorted-set pop is propagated as: `ZPOPMIN key` / `ZPOPMAX key`, with the
+/// number of members popped when the blocking form had a count (BZMPOP), as Redis 7.0.
+pub(crate) fn zpop_logged(key: &Bytes, max: bool, popped: Option<usize>) -> Vec<Bytes> {
+    let name = Bytes::from_static(if max { b"ZPOPMAX" } else { b"ZPOPMIN" });
+    let mut v = vec![name, key.clone()];
+    if let Some(n) = popped {
+        v.push(Bytes::from(n.to_string()));
+    }
+    v
+}
+
+/// Writes `[member, score]` pairs as BZMPOP / ZMPOP reply them (nested in both protocols).
+pub(crate) fn write_zmpop(out: &mut BytesMut, proto: Protocol, key: &[u8], items: &[(Bytes, f64)]) {
+    write::array_len(out, 2);
+    write::bulk(out, key);
+    write::array_len(out, items.len());
+    for (m, s) in items {
+        write::array_len(out, 2);
+        write::bulk(out, m);
+        write::double(out, proto, *s);
+    }
+}
+
+/// Writes BZPOPMIN / BZPOPMAX's `[key, member, score]`.
+pub(crate) fn write_bzpop(out: &mut BytesMut, proto: Protocol, key: &[u8], m: &[u8], s: f64) {
+    write::array_len(out, 3);
+    write::bulk(out, key);
+    write::bulk(out, m);
+    write::double(out, proto, s);
+}
+
+/// Runs a waiter's operation on `key` (of the type it waits for), writing its reply.
+fn serve_one(
+    cache: &sabaody_core::Cache,
+    key: &Bytes,
+    op: &BlockOp,
+    proto: Protocol,
+    out: &mut BytesMut,
+) -> Served {
+    match op {
+        BlockOp::Pop(end) => match cache.pop_count(key, *end, 1) {
+            Ok(Some(mut v)) => match v.pop() {
+                Some(e) => {
+                    write::array_len(out, 2);
+                    write::bulk(out, key);
+                    write::bulk(out, &e);
+                    Served::Yes(Some(vec![pop_name(*end), key.clone()]))
+                }
+                None => Served::No,
+            },
+            _ => Served::No,
+        },
+        BlockOp::MPop { end, count } => match cache.pop_count(key, *end, *count) {
+            Ok(Some(v)) if !v.is_empty() => {
+                let logged = vec![
+                    pop_name(*end),
+                    key.clone(),
+                    Bytes::from(v.len().to_string()),
+                ];
+                write::array_len(out, 2);
+                write::bulk(out, key);
+                write::array_len(out, v.len());
+                for e in v {
+                    write::bulk(out, &e);
+                }
+                Served::Yes(Some(logged))
+            }
+            _ => Served::No,
+        },
+        BlockOp::Move { dst, from, to } => match cache.lmove(key, dst, *from, *to) {
+            Ok(Some(e)) => {
+                write::bulk(out, &e);
+                let logged = vec![
+                    Bytes::from_static(b"LMOVE"),
+                    key.clone(),
+                    dst.clone(),
+                    side_name(*from),
+                    side_name(*to),
+                ];
+                Served::Moved(logged, dst.clone())
+            }
+            Ok(None) => Served::No,
+            Err(e) => {
+                // A destination of the wrong type: the client gets the error and is
+                // unblocked, as in Redis.
+                write::error(out, e.redis_text().as_bytes());
+                Served::Yes(None)
+            }
+        },
+        BlockOp::ZPop { max, count } => match cache.zpop(key, *max, count.unwrap_or(1)) {
+            Ok(v) if !v.is_empty() => {
+                match count {
+                    None => {
+                        if let Some((m, s)) = v.first() {
+                            write_bzpop(out, proto, key, m, *s);
+                        }
+                    }
+                    Some(_) => write_zmpop(out, proto, key, &v),
+                }
+                Served::Yes(Some(zpop_logged(key, *max, count.map(|_| v.len()))))
+            }
+            _ => Served::No,
+        },
+    }
+}
+
+/// Blocks the client of `ctx` on `keys` (the immediate attempt found nothing), or, where a
+/// client cannot block (inside MULTI/EXEC, a socketless session), replies the null the command
+/// gives when it does not block: a null bulk for the moves, a null array otherwise.
+pub(crate) fn block_client(
+    ctx: &mut crate::cmd::Ctx<'_, '_>,
+    keys: &[Bytes],
+    op: BlockOp,
+    timeout_ms: u64,
+) {
+    let loop_idx = ctx.client.info.loop_idx;
+    if ctx.tx.is_some() || ctx.client.in_exec || ctx.shared.loops.get(loop_idx).is_none() {
+        match op {
+            BlockOp::Move { .. } => ctx.null(),
+            _ => write::null_array(ctx.out, ctx.client.proto),
+        }
+        return;
+    }
+    ctx.client.blocked = true;
+    ctx.client.info.blocked.store(true, Ordering::Relaxed);
+    // A deadline past what the clock can hold never comes: the client waits forever.
+    ctx.client.block_deadline = (timeout_ms > 0)
+        .then(|| {
+            std::time::Instant::now().checked_add(std::time::Duration::from_millis(timeout_ms))
+        })
+        .flatten();
+    let mut uniq: Vec<Bytes> = Vec::with_capacity(keys.len());
+    for k in keys {
+        if !uniq.contains(k) {
+            uniq.push(Bytes::copy_from_slice(k));
+        }
+    }
+    ctx.shared.blocking.block(Waiter {
+        client_id: ctx.client.id,
+        loop_idx,
+        db: ctx.client.db,
+        keys: uniq,
+        op,
+        timed: timeout_ms > 0,
+        proto: ctx.client.proto,
+    });
+}
+
 /// Parses a blocking timeout in seconds (a float) into milliseconds, as Redis 7.0's
-/// `getTimeoutFromObjectOrReply`: 0 = forever.
+/// `getTimeoutFromObjectOrReply`: `ceil(seconds * 1000)` in C's `long double`, cast to `long
+/// long`; 0 = forever. `long double` reaches about 1e±4932: a timeout beyond a double's range
+/// but within that one reads as a huge number (negative once cast, as on x86-64) or a tiny one
+/// (one millisecond, or forever when negative). Redis 7.0 adds the current time to a positive
+/// timeout without an overflow check: a timeout past the end of time never fires.
+/// (Not reproduced: the last bit of the x87 product, which makes Redis read `-0.001` as a
+/// timeout slightly above -1 ms, hence forever, where this reads exactly -1 ms.)
 pub(crate) fn parse_timeout(arg: &[u8]) -> Result<u64, crate::cmd::CmdError> {
     use crate::cmd::CmdError;
-    let secs = sabaody_core::num::parse_f64(arg)
-        .ok_or_else(|| CmdError::msg("ERR timeout is not a float or out of range"))?;
-    let ms = secs * 1000.0;
-    // C's (long long) cast of an out-of-range double gives LLONG_MIN on x86-64 (so a huge
+    const NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
+    // Whole seconds are exact in `long double` (64-bit mantissa): multiply as integers.
+    if let Some(secs) = crate::cmd::parse_i64(arg) {
+        let ms = i128::from(secs) * 1000;
+        return match i64::try_from(ms) {
+            Ok(ms) if ms >= 0 => Ok(ms as u64),
+            _ => Err(CmdError::msg("ERR timeout is negative")),
+        };
+    }
+    let ms = match sabaody_core::num::parse_f64(arg) {
+        Some(secs) => (secs * 1000.0).ceil(),
+        None => extended_range(arg).ok_or_else(|| CmdError::msg(NOT_FLOAT))?,
+    };
+    // C's (long long) cast of an out-of-range value gives LLONG_MIN on x86-64 (so a huge
     // timeout reads as negative in Redis); Rust's `as` saturates, so map it by hand.
     let two63 = (1u64 << 63) as f64;
     let ms: i64 = if ms > -two63 && ms < two63 {
@@ -326,11 +503,343 @@ pub(crate) fn parse_timeout(arg: &[u8]) -> Result<u64, crate::cmd::CmdError> {
     if ms < 0 {
         return Err(CmdError::msg("ERR timeout is negative"));
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    if ms > 0 && ms > i64::MAX - now {
-        return Err(CmdError::msg("ERR timeout is out of range"));
-    }
     Ok(ms as u64)
+}
+
+/// A decimal float outside a double's range but inside `long double`'s, as milliseconds: an
+/// infinity for a huge value, +1 or 0 for a tiny positive or negative one. `None` when it is
+/// not a float at all or is out of `long double`'s range too.
+fn extended_range(arg: &[u8]) -> Option<f64> {
+    let text = std::str::from_utf8(arg).ok()?;
+    if text.is_empty() || text.starts_with(|c: char| c.is_ascii_whitespace()) {
+        return None;
+    }
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("inf") || lower.contains("nan") || lower.contains('x') {
+        return None;
+    }
+    let v: f64 = text.parse().ok()?;
+    let (mantissa, exp) = match lower.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i64>().ok()?),
+        None => (lower.as_str(), 0),
+    };
+    let negative = mantissa.starts_with('-');
+    let digits = mantissa.trim_start_matches(['+', '-']);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    // The decimal exponent of the leading significant digit.
+    let lead = match int.trim_start_matches('0').len() {
+        0 => -(frac.len() as i64 - frac.trim_start_matches('0').len() as i64) - 1,
+        n => n as i64 - 1,
+    };
+    let magnitude = exp.saturating_add(lead);
+    if v.is_infinite() && magnitude <= 4931 {
+        Some(f64::INFINITY)
+    } else if v == 0.0 && magnitude >= -4950 && digits.bytes().any(|c| (b'1'..=b'9').contains(&c)) {
+        Some(if negative { 0.0 } else { 1.0 })
+    } else {
+        None
+    }
+}
+
+/// No pause (see [`Pause`]).
+pub(crate) const PAUSE_NONE: u8 = 0;
+/// `CLIENT PAUSE timeout WRITE`: commands that write are held.
+pub(crate) const PAUSE_WRITE: u8 = 1;
+/// `CLIENT PAUSE timeout [ALL]`: every command is held.
+pub(crate) const PAUSE_ALL: u8 = 2;
+
+/// `CLIENT PAUSE` / `CLIENT UNPAUSE`, as Redis 7.0's `pauseClients`: one pause for the whole
+/// server, its kind the strongest asked for and its end the latest. A command the pause holds
+/// is not run: its client keeps it (`Client::held`) with a ticket, and its loop thread runs it
+/// once the pause ends, weakens or is lifted (`event_loop`). Held requests run in ticket
+/// order across every loop thread: a request runs only when no request held before it may run
+/// too, and each one run (or dropped with its client) wakes the loops holding the others.
+/// Every loop checks the pause before each command with one relaxed load of `kind` (nothing
+/// else while there is no pause). While a pause is in effect the active expiry cycle and the
+/// cron's evictions do not run, as in Redis, so the data set stays still.
+#[derive(Debug, Default)]
+pub(crate) struct Pause {
+    /// [`PAUSE_NONE`], [`PAUSE_WRITE`] or [`PAUSE_ALL`]; may stay set past `end_ns` until
+    /// someone looks (see [`Pause::current`]).
+    kind: std::sync::atomic::AtomicU8,
+    /// When the pause ends ([`crate::mono::now_ns`]).
+    end_ns: std::sync::atomic::AtomicU64,
+    /// Bumped by every `CLIENT UNPAUSE`: loops holding clients retry them.
+    generation: std::sync::atomic::AtomicU64,
+    /// Serializes `pause` / `unpause`.
+    lock: Mutex<()>,
+    /// Held requests by ticket, oldest first: whether each one writes (WRITE mode holds it).
+    queue: Mutex<std::collections::BTreeMap<u64, bool>>,
+    next_ticket: AtomicUsize,
+    /// Bumped whenever a held request leaves the queue.
+    progress: std::sync::atomic::AtomicU64,
+}
+
+impl Pause {
+    /// Whether a pause may be in effect (it may have ended already): the per-command check.
+    #[inline]
+    pub fn maybe(&self) -> bool {
+        self.kind.load(Ordering::Relaxed) != PAUSE_NONE
+    }
+
+    /// The pause in effect now.
+    pub fn current(&self) -> u8 {
+        let k = self.kind.load(Ordering::Acquire);
+        if k == PAUSE_NONE {
+            return PAUSE_NONE;
+        }
+        if crate::mono::now_ns() < self.end_ns.load(Ordering::Acquire) {
+            return k;
+        }
+        // Ended: clear it, so that commands stop looking (under the lock, so as not to
+        // clear a pause being set).
+        if let Some(_g) = self.lock.try_lock()
+            && crate::mono::now_ns() >= self.end_ns.load(Ordering::Acquire)
+        {
+            self.kind.store(PAUSE_NONE, Ordering::Release);
+        }
+        PAUSE_NONE
+    }
+
+    /// How long the pause in effect lasts yet (`None`: no pause).
+    pub fn remaining(&self) -> Option<std::time::Duration> {
+        if self.current() == PAUSE_NONE {
+            return None;
+        }
+        let end = self.end_ns.load(Ordering::Acquire);
+        Some(std::time::Duration::from_nanos(
+            end.saturating_sub(crate::mono::now_ns()),
+        ))
+    }
+
+    /// [`Pause::generation`]'s value.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Queues a held request (`write`: one WRITE mode holds): its ticket.
+    pub fn enqueue(&self, write: bool) -> u64 {
+        let t = self.next_ticket.fetch_add(1, Ordering::AcqRel) as u64;
+        self.queue.lock().insert(t, write);
+        t
+    }
+
+    /// Whether the held request `ticket` may run now: the pause in effect does not hold it,
+    /// and holds every request held before it.
+    pub fn may_run(&self, ticket: u64) -> bool {
+        let kind = self.current();
+        let q = self.queue.lock();
+        q.iter()
+            .find(|&(_, &write)| !(kind == PAUSE_ALL || (kind == PAUSE_WRITE && write)))
+            .is_some_and(|(&t, _)| t == ticket)
+    }
+
+    /// The held request `ticket` ran (or its client left): the loops holding the others are
+    /// woken to try theirs.
+    pub fn release(&self, ticket: u64, shared: &Shared) {
+        let others = {
+            let mut q = self.queue.lock();
+            q.remove(&ticket);
+            !q.is_empty()
+        };
+        self.progress.fetch_add(1, Ordering::AcqRel);
+        if others {
+            for l in &shared.loops {
+                l.wake();
+            }
+        }
+    }
+
+    /// How many requests (one per client) the pause holds.
+    pub fn held_count(&self) -> usize {
+        self.queue.lock().len()
+    }
+
+    /// [`Pause::progress`]'s value.
+    pub fn progress(&self) -> u64 {
+        self.progress.load(Ordering::Acquire)
+    }
+
+    /// `CLIENT PAUSE ms kind`: the strongest kind and the latest end win.
+    pub fn pause(&self, ms: u64, kind: u8) {
+        let _g = self.lock.lock();
+        let now = crate::mono::now_ns();
+        let end = now.saturating_add(ms.saturating_mul(1_000_000));
+        let cur_end = self.end_ns.load(Ordering::Acquire);
+        let (cur_kind, cur_end) =
+            if self.kind.load(Ordering::Acquire) == PAUSE_NONE || now >= cur_end {
+                (PAUSE_NONE, 0)
+            } else {
+                (self.kind.load(Ordering::Acquire), cur_end)
+            };
+        let end = end.max(cur_end);
+        if end <= now {
+            // A pause that is over already (CLIENT PAUSE 0) changes nothing.
+            return;
+        }
+        self.end_ns.store(end, Ordering::Release);
+        self.kind.store(kind.max(cur_kind), Ordering::Release);
+    }
+
+    /// `CLIENT UNPAUSE`: ends the pause; every loop thread is woken to run what it holds.
+    pub fn unpause(&self, shared: &Shared) {
+        {
+            let _g = self.lock.lock();
+            self.kind.store(PAUSE_NONE, Ordering::Release);
+            self.end_ns.store(0, Ordering::Release);
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
+        for l in &shared.loops {
+            l.wake();
+        }
+    }
+
+    /// Whether the pause in effect holds this request of `client` (a command that would
+    /// otherwise run: known, of the right arity, authenticated; never the commands allowed
+    /// before AUTH). In WRITE mode the
+    /// commands flagged `write` are held, and EXEC when a write is queued (Redis's
+    /// `is_may_replicate_command`; none of our commands is `may_replicate`); commands queued
+    /// inside MULTI are held as they would be run.
+    ///
+    /// `Some(write)` if held, `write` telling whether WRITE mode holds it too.
+    #[cold]
+    #[inline(never)]
+    pub fn holds(&self, client: &crate::client::Client, argv: &[Bytes]) -> Option<bool> {
+        let kind = self.current();
+        if kind == PAUSE_NONE {
+            return None;
+        }
+        let write = Self::held_by_write(client, argv)?;
+        (kind == PAUSE_ALL || write).then_some(write)
+    }
+
+    /// `None` for a request no pause holds (refused before the pause check); else whether
+    /// WRITE mode holds it.
+    fn held_by_write(client: &crate::client::Client, argv: &[Bytes]) -> Option<bool> {
+        use crate::cmd::flag::{NO_AUTH, WRITE};
+        let spec = argv.first().and_then(|n| crate::cmd::lookup(n))?;
+        let n = argv.len() as i32;
+        if (spec.arity > 0 && n != spec.arity) || n < -spec.arity {
+            return None;
+        }
+        // Commands usable before AUTH (AUTH, HELLO, RESET, QUIT) are never held: checked
+        // against redis-server 7.0.15 (a pause ALL holds CLIENT UNPAUSE, not those).
+        if spec.has(NO_AUTH) || !client.authenticated {
+            return None;
+        }
+        Some(
+            spec.has(WRITE)
+                || (spec.name == "exec"
+                    && client
+                        .multi
+                        .as_ref()
+                        .is_some_and(|m| m.queued.iter().any(|(s, _)| s.has(WRITE)))),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(arg: &str) -> Result<u64, String> {
+        parse_timeout(arg.as_bytes()).map_err(|e| {
+            let mut out = BytesMut::new();
+            e.write(&mut out);
+            String::from_utf8_lossy(&out).trim_end().to_string()
+        })
+    }
+
+    const NEG: &str = "-ERR timeout is negative";
+    const NOT_FLOAT: &str = "-ERR timeout is not a float or out of range";
+
+    /// Redis 7.0.15's readings, checked by hand with BZPOPMIN against redis-server.
+    #[test]
+    fn timeouts_read_as_redis_7_0() {
+        assert_eq!(ms("0"), Ok(0));
+        assert_eq!(ms("1"), Ok(1000));
+        assert_eq!(ms("1.5"), Ok(1500));
+        assert_eq!(ms("0.00001"), Ok(1));
+        assert_eq!(ms("1e-5"), Ok(1));
+        assert_eq!(ms("-0.0001"), Ok(0));
+        assert_eq!(ms("-0"), Ok(0));
+        assert_eq!(ms("0x10"), Ok(16_000));
+        assert_eq!(ms("9223372036854775"), Ok(9_223_372_036_854_775_000));
+        assert_eq!(ms("-1").map_err(|e| e == NEG), Err(true));
+        assert_eq!(ms("9223372036854775807").map_err(|e| e == NEG), Err(true));
+        assert_eq!(ms("9223372036854775808").map_err(|e| e == NEG), Err(true));
+        assert_eq!(ms("inf").map_err(|e| e == NEG), Err(true));
+        assert_eq!(ms("-inf").map_err(|e| e == NEG), Err(true));
+        // Beyond a double, within long double.
+        assert_eq!(ms("1e400").map_err(|e| e == NEG), Err(true));
+        assert_eq!(ms("-1e400").map_err(|e| e == NEG), Err(true));
+        assert_eq!(ms("1e4000").map_err(|e| e == NEG), Err(true));
+        assert_eq!(ms("1e-400"), Ok(1));
+        assert_eq!(ms("1.0e-4000"), Ok(1));
+        assert_eq!(ms("-1e-400"), Ok(0));
+        // Beyond long double, or not a number.
+        assert_eq!(ms("1e5000").map_err(|e| e == NOT_FLOAT), Err(true));
+        assert_eq!(ms("1e-5000").map_err(|e| e == NOT_FLOAT), Err(true));
+        assert_eq!(ms("nan").map_err(|e| e == NOT_FLOAT), Err(true));
+        assert_eq!(ms("abc").map_err(|e| e == NOT_FLOAT), Err(true));
+        assert_eq!(ms("").map_err(|e| e == NOT_FLOAT), Err(true));
+        assert_eq!(ms(" 1").map_err(|e| e == NOT_FLOAT), Err(true));
+        assert_eq!(ms("1 ").map_err(|e| e == NOT_FLOAT), Err(true));
+        assert_eq!(ms("1e").map_err(|e| e == NOT_FLOAT), Err(true));
+    }
+
+    #[test]
+    fn pause_keeps_the_strongest_kind_and_the_latest_end() {
+        let p = Pause::default();
+        assert_eq!(p.current(), PAUSE_NONE);
+        assert!(!p.maybe());
+        // Over at once: nothing.
+        p.pause(0, PAUSE_ALL);
+        assert!(!p.maybe());
+        p.pause(60_000, PAUSE_WRITE);
+        assert_eq!(p.current(), PAUSE_WRITE);
+        // A shorter ALL raises the kind, keeps the end.
+        p.pause(0, PAUSE_ALL);
+        assert_eq!(p.current(), PAUSE_ALL);
+        let left = p.remaining().unwrap_or_default();
+        assert!(left > std::time::Duration::from_secs(50), "{left:?}");
+        // A weaker kind does not lower it.
+        p.pause(120_000, PAUSE_WRITE);
+        assert_eq!(p.current(), PAUSE_ALL);
+        let g = p.generation();
+        // CLIENT UNPAUSE's state change (`unpause` also wakes the loops: none here).
+        {
+            let _g = p.lock.lock();
+            p.kind.store(PAUSE_NONE, Ordering::Release);
+            p.end_ns.store(0, Ordering::Release);
+            p.generation.fetch_add(1, Ordering::AcqRel);
+        }
+        assert_eq!(p.current(), PAUSE_NONE);
+        assert_eq!(p.generation(), g + 1);
+    }
+
+    #[test]
+    fn held_requests_run_in_ticket_order_among_those_the_pause_lets_through() {
+        let p = Pause::default();
+        p.pause(60_000, PAUSE_WRITE);
+        let w1 = p.enqueue(true);
+        let r1 = p.enqueue(false);
+        let r2 = p.enqueue(false);
+        // WRITE holds the write: the first read goes first, then the second.
+        assert!(!p.may_run(w1));
+        assert!(p.may_run(r1));
+        assert!(!p.may_run(r2));
+        p.queue.lock().remove(&r1);
+        assert!(p.may_run(r2));
+        p.queue.lock().remove(&r2);
+        assert!(!p.may_run(w1));
+        // Once the pause is over the write runs.
+        p.kind.store(PAUSE_NONE, Ordering::Release);
+        assert!(p.may_run(w1));
+        // ALL holds everything.
+        p.pause(60_000, PAUSE_ALL);
+        let r3 = p.enqueue(false);
+        assert!(!p.may_run(w1));
+        assert!(!p.may_run(r3));
+    }
 }

@@ -34,6 +34,10 @@ pub(crate) struct ClientInfo {
     pub monitor: AtomicBool,
     /// Set by `CLIENT KILL` from another client; the owner closes the connection.
     pub killed: AtomicBool,
+    /// A command of this client is held by `CLIENT PAUSE` (`CLIENT UNBLOCK` sees it).
+    pub held: AtomicBool,
+    /// Blocked on keys (BLPOP...): `CLIENT LIST` flag `b`, as a held client.
+    pub blocked: AtomicBool,
     /// Name, lib-name, lib-ver: rarely set, so one small lock.
     pub names: Mutex<ClientNames>,
 }
@@ -68,6 +72,8 @@ impl ClientInfo {
             multi: AtomicBool::new(false),
             monitor: AtomicBool::new(false),
             killed: AtomicBool::new(false),
+            held: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
             names: Mutex::new(ClientNames::default()),
         }
     }
@@ -102,6 +108,9 @@ impl ClientInfo {
         }
         if self.multi.load(Ordering::Relaxed) {
             flags.push('x');
+        }
+        if self.blocked.load(Ordering::Relaxed) || self.held.load(Ordering::Relaxed) {
+            flags.push('b');
         }
         if flags.is_empty() {
             flags.push('N');
@@ -193,6 +202,39 @@ pub(crate) struct Client {
     pub block_deadline: Option<Instant>,
     /// Running EXEC's queued commands without a transaction handle: BLPOP & co. must not block.
     pub in_exec: bool,
+    /// The request `CLIENT PAUSE` holds (not run yet) and its ticket
+    /// ([`crate::blocking::Pause::enqueue`]): its later requests wait behind it.
+    pub held: Option<(u64, Vec<Bytes>)>,
+    /// `CLIENT REPLY` state: 0 = replies on, else the [`REPLY_OFF`] / [`REPLY_SKIP`] /
+    /// [`REPLY_SKIP_NEXT`] bits (one byte test per command while it is 0).
+    pub reply: u8,
+}
+
+/// `CLIENT REPLY OFF`: no reply until `CLIENT REPLY ON`.
+pub(crate) const REPLY_OFF: u8 = 1;
+/// The reply of the command now running is dropped (the one after `CLIENT REPLY SKIP`).
+pub(crate) const REPLY_SKIP: u8 = 2;
+/// `CLIENT REPLY SKIP` just ran: the next command's reply is dropped.
+pub(crate) const REPLY_SKIP_NEXT: u8 = 4;
+
+impl Client {
+    /// Whether the reply of the command now ending is dropped (`CLIENT REPLY OFF / SKIP`).
+    pub fn reply_dropped(&self) -> bool {
+        self.reply & (REPLY_OFF | REPLY_SKIP) != 0
+    }
+
+    /// A command starts: the one after `CLIENT REPLY SKIP` is the one whose reply is dropped.
+    pub fn reply_command_start(&mut self) {
+        if self.reply & REPLY_SKIP_NEXT != 0 {
+            self.reply = (self.reply & !REPLY_SKIP_NEXT) | REPLY_SKIP;
+        }
+    }
+
+    /// A command ended (and was not left blocked; else once it is served or times out): SKIP
+    /// applies to one command only, as Redis's `resetClient`.
+    pub fn reply_command_done(&mut self) {
+        self.reply &= !REPLY_SKIP;
+    }
 }
 
 impl Client {
@@ -213,6 +255,8 @@ impl Client {
             blocked: false,
             block_deadline: None,
             in_exec: false,
+            held: None,
+            reply: 0,
         }
     }
 }

@@ -8,6 +8,7 @@
 
 use std::net::TcpStream;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use bytes::{Bytes, BytesMut};
 use sabaody_resp::{RequestDecoder, write};
@@ -35,6 +36,8 @@ pub(crate) struct Conn {
     pub wbuf: BytesMut,
     /// Execution stopped on a full output buffer with requests left in `partial`.
     pub paused: bool,
+    /// In its loop's list of clients CLIENT PAUSE holds.
+    pub held_listed: bool,
     /// Since when the pending output has been above the soft output-buffer limit.
     pub soft_since: Option<std::time::Instant>,
     /// Current poller interest.
@@ -146,13 +149,26 @@ pub(crate) fn process_input(
     if client.blocked {
         return InputOutcome::Blocked;
     }
+    // The AOF order lock, held across the batch while the AOF is off (see `aof::Order`).
+    let mut order = crate::aof::Order::new(&shared.aof, client.info.loop_idx);
+    if let Some((ticket, held)) = client.held.take() {
+        // A request CLIENT PAUSE held: it runs first, once its turn came.
+        if !shared.pause.may_run(ticket) {
+            client.held = Some((ticket, held));
+            return InputOutcome::Blocked;
+        }
+        client.info.held.store(false, Ordering::Relaxed);
+        let stop = run_request(shared, client, &mut order, &held, out);
+        shared.pause.release(ticket, shared);
+        if stop {
+            return InputOutcome::Blocked;
+        }
+    }
     if let Some(db) = shared.dbs.get(client.db)
         && db.used_memory() >= PREFETCH_MIN_USED
     {
         prefetch_keys(db, buf);
     }
-    // The AOF order lock, held across the batch while the AOF is off (see `aof::Order`).
-    let mut order = crate::aof::Order::new(&shared.aof, client.info.loop_idx);
     loop {
         if client.close_after_reply {
             return InputOutcome::Close;
@@ -162,12 +178,9 @@ pub(crate) fn process_input(
         }
         match decoder.decode(buf, argv) {
             Ok(true) => {
-                cmd::execute_ordered(shared, client, &mut order, argv, out);
+                let stop = run_request(shared, client, &mut order, argv, out);
                 argv.clear();
-                // Serve clients blocked on keys this command wrote (no shard lock is held
-                // here, EXEC included).
-                shared.blocking.serve(shared, order.holds_off());
-                if client.blocked {
+                if stop {
                     return InputOutcome::Blocked;
                 }
             }
@@ -175,7 +188,9 @@ pub(crate) fn process_input(
             Err(e) => {
                 let mut msg = b"ERR ".to_vec();
                 msg.extend_from_slice(&e.message());
-                write::error(out, &msg);
+                if client.reply == 0 {
+                    write::error(out, &msg);
+                }
                 shared.stats_at(client.info.loop_idx).note_error("ERR");
                 crate::log_verbose!("Protocol error from client id={}: {}", client.id, e);
                 client.close_after_reply = true;
@@ -184,6 +199,71 @@ pub(crate) fn process_input(
             }
         }
     }
+}
+
+/// Runs one request, then serves the clients blocked on the keys it wrote. True when the
+/// client must stop here: blocked by the command, or held by CLIENT PAUSE. One test covers
+/// both rare cases (a pause may be in effect, CLIENT REPLY is not ON): [`run_request_slow`].
+#[inline]
+fn run_request(
+    shared: &Shared,
+    client: &mut Client,
+    order: &mut crate::aof::Order<'_>,
+    argv: &[Bytes],
+    out: &mut BytesMut,
+) -> bool {
+    if client.reply != 0 || shared.pause.maybe() {
+        return run_request_slow(shared, client, order, argv, out);
+    }
+    cmd::execute_ordered(shared, client, order, argv, out);
+    // Serve clients blocked on keys this command wrote (no shard lock is held here, EXEC
+    // included).
+    shared.blocking.serve(shared, order.holds_off());
+    client.blocked
+}
+
+/// [`run_request`] when a pause may be in effect (the request may be held: the client then
+/// keeps it in `Client::held`) or CLIENT REPLY is OFF or SKIP (the reply of the command is
+/// dropped; a blocked command's reply is dropped when it is served, in `event_loop`).
+#[cold]
+#[inline(never)]
+fn run_request_slow(
+    shared: &Shared,
+    client: &mut Client,
+    order: &mut crate::aof::Order<'_>,
+    argv: &[Bytes],
+    out: &mut BytesMut,
+) -> bool {
+    if shared.pause.maybe() && hold(shared, client, argv) {
+        return true;
+    }
+    client.reply_command_start();
+    let mark = out.len();
+    cmd::execute_ordered(shared, client, order, argv, out);
+    shared.blocking.serve(shared, order.holds_off());
+    if client.reply != 0 {
+        if client.reply_dropped() {
+            out.truncate(mark);
+        }
+        if !client.blocked {
+            client.reply_command_done();
+        }
+    }
+    client.blocked
+}
+
+/// Holds the request if the pause in effect holds it (a client without a loop thread, a
+/// [`crate::Session`], is never held).
+fn hold(shared: &Shared, client: &mut Client, argv: &[Bytes]) -> bool {
+    if shared.loops.get(client.info.loop_idx).is_none() {
+        return false;
+    }
+    let Some(write) = shared.pause.holds(client, argv) else {
+        return false;
+    };
+    client.held = Some((shared.pause.enqueue(write), argv.to_vec()));
+    client.info.held.store(true, Ordering::Relaxed);
+    true
 }
 
 #[cfg(test)]

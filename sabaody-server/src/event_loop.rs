@@ -45,6 +45,8 @@ struct Inbox {
     monitor: Vec<(u64, Bytes)>,
     /// Replies for blocked clients served by another thread: (client id, reply).
     unblocks: Vec<(u64, Bytes)>,
+    /// Errors for clients CLIENT PAUSE holds (`CLIENT UNBLOCK id ERROR`): (client id, reply).
+    held_errors: Vec<(u64, Bytes)>,
 }
 
 /// The part of a loop thread other threads may touch: its poller (to wake it) and its inbox.
@@ -82,6 +84,13 @@ impl LoopHandle {
     /// Delivers the reply of a blocked client that was served (see `blocking.rs`).
     pub(crate) fn post_unblock(&self, id: u64, reply: Bytes) {
         self.inbox.lock().unblocks.push((id, reply));
+        self.wake();
+    }
+
+    /// Delivers `CLIENT UNBLOCK id ERROR`'s error to a client whose command CLIENT PAUSE
+    /// holds: the command stays held.
+    pub(crate) fn post_held_error(&self, id: u64, reply: Bytes) {
+        self.inbox.lock().held_errors.push((id, reply));
         self.wake();
     }
 
@@ -259,6 +268,12 @@ struct Loop {
     deferred: Vec<(usize, u64, std::ops::Range<usize>)>,
     /// Blocked clients with a timeout: (client id, slot, deadline).
     blocked: Vec<(u64, usize, Instant)>,
+    /// Clients whose request CLIENT PAUSE holds, in the order they were held: (id, slot).
+    held: Vec<(u64, usize)>,
+    /// The pause kind, unpause generation and held-queue progress when the held clients were
+    /// last tried: they are tried again once the pause weakens or is lifted, or another held
+    /// request ran.
+    held_seen: (u8, u64, u64),
 }
 
 impl Loop {
@@ -284,6 +299,8 @@ impl Loop {
             resume: Vec::new(),
             deferred: Vec::new(),
             blocked: Vec::new(),
+            held: Vec::new(),
+            held_seen: (0, 0, 0),
             shared,
         }
     }
@@ -301,6 +318,15 @@ impl Loop {
             };
             if let Some(d) = self.blocked.iter().map(|b| b.2).min() {
                 timeout = timeout.min(d.saturating_duration_since(Instant::now()));
+            }
+            if !self.held.is_empty() {
+                // Wake when the pause ends (an unpause, and every held request that runs,
+                // wake the loops holding requests).
+                if let Some(left) = self.shared.pause.remaining() {
+                    timeout = timeout.min(left);
+                } else if self.held_seen.0 != crate::blocking::PAUSE_NONE {
+                    timeout = Duration::ZERO;
+                }
             }
             ready.clear();
             if let Err(e) = waiter.wait(&self.handle.poller, timeout, &mut ready)
@@ -333,6 +359,9 @@ impl Loop {
             }
             if !self.blocked.is_empty() {
                 self.expire_blocked();
+            }
+            if !self.held.is_empty() {
+                self.resume_held();
             }
             self.flush_deferred();
             self.drain_inbox();
@@ -450,6 +479,7 @@ impl Loop {
             client,
             partial: None,
             paused: false,
+            held_listed: false,
             soft_since: None,
             wbuf: BytesMut::new(),
             want_read: true,
@@ -583,6 +613,18 @@ impl Loop {
                 }
                 if !was_blocked && let Some(d) = conn.client.block_deadline {
                     self.blocked.push((conn.client.id, slot, d));
+                }
+                if conn.client.held.is_some() && !conn.held_listed {
+                    conn.held_listed = true;
+                    let p = &self.shared.pause;
+                    if self.held.is_empty() {
+                        self.held_seen = (p.current(), p.generation(), p.progress());
+                    } else {
+                        // Only the kind: a change the waiting ones have not seen must still
+                        // wake them.
+                        self.held_seen.0 = self.held_seen.0.max(p.current());
+                    }
+                    self.held.push((conn.client.id, slot));
                 }
             }
         }
@@ -736,6 +778,9 @@ impl Loop {
             if conn.client.blocked {
                 self.shared.blocking.cancel(conn.client.id);
             }
+            if let Some((ticket, _)) = conn.client.held.take() {
+                self.shared.pause.release(ticket, &self.shared);
+            }
             self.by_id.remove(&conn.client.id);
             self.shared.unregister_client(&mut conn.client);
             self.free.push(slot);
@@ -752,6 +797,7 @@ impl Loop {
                 && i.kills.is_empty()
                 && i.monitor.is_empty()
                 && i.unblocks.is_empty()
+                && i.held_errors.is_empty()
             {
                 return;
             }
@@ -771,6 +817,12 @@ impl Loop {
         if !inbox.unblocks.is_empty() {
             for (id, reply) in inbox.unblocks {
                 self.unblock(id, &reply);
+            }
+            self.flush_deferred();
+        }
+        if !inbox.held_errors.is_empty() {
+            for (id, reply) in inbox.held_errors {
+                self.held_error(id, &reply);
             }
             self.flush_deferred();
         }
@@ -799,11 +851,57 @@ impl Loop {
             return;
         }
         conn.client.blocked = false;
+        conn.client.info.blocked.store(false, Ordering::Relaxed);
         conn.client.block_deadline = None;
+        let start = self.wbuf.len();
+        // CLIENT REPLY OFF / SKIP drop the blocked command's reply too.
+        if !conn.client.reply_dropped() {
+            self.wbuf.extend_from_slice(reply);
+        }
+        conn.client.reply_command_done();
+        self.deferred.push((slot, id, start..self.wbuf.len()));
+        self.process(slot);
+    }
+
+    /// `CLIENT UNBLOCK id ERROR` for a client CLIENT PAUSE holds: it gets the error (unless
+    /// its replies are off) and its command stays held, as in Redis 7.0 (which runs the
+    /// command again, to be held again).
+    fn held_error(&mut self, id: u64, reply: &[u8]) {
+        let Some(&slot) = self.by_id.get(&id) else {
+            return;
+        };
+        let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        if conn.client.held.is_none() || conn.client.reply_dropped() {
+            return;
+        }
         let start = self.wbuf.len();
         self.wbuf.extend_from_slice(reply);
         self.deferred.push((slot, id, start..self.wbuf.len()));
-        self.process(slot);
+    }
+
+    /// Runs the requests CLIENT PAUSE held, oldest first, once the pause weakened (ALL to
+    /// WRITE), ended or was lifted; a request the pause still holds stays held, in order.
+    fn resume_held(&mut self) {
+        let pause = &self.shared.pause;
+        let seen = (pause.current(), pause.generation(), pause.progress());
+        if seen.0 >= self.held_seen.0 && seen.1 == self.held_seen.1 && seen.2 == self.held_seen.2 {
+            return;
+        }
+        self.held_seen = seen;
+        for (id, slot) in std::mem::take(&mut self.held) {
+            let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+                continue;
+            };
+            if conn.client.id != id {
+                continue;
+            }
+            conn.held_listed = false;
+            if conn.client.held.is_some() {
+                self.process(slot);
+            }
+        }
     }
 
     /// Times out the blocked clients whose deadline passed: each gets the null reply unless
@@ -848,7 +946,10 @@ impl Loop {
                 let _ = self.handle.poller.modify(l, Event::readable(i));
             }
         }
-        if self.shared.evict_pending.swap(false, Ordering::Acquire) {
+        // As Redis 7.0, nothing is evicted while clients are paused (CLIENT PAUSE).
+        if self.shared.pause.current() == crate::blocking::PAUSE_NONE
+            && self.shared.evict_pending.swap(false, Ordering::Acquire)
+        {
             // Evictions are logged to the AOF like writes: under the exclusive order side.
             let _order = self.shared.aof.enter_exclusive();
             self.shared.dbs[0].evict_to_limit();
@@ -881,6 +982,7 @@ impl Loop {
                     && !c.client.monitor
                     && c.client.multi.is_none()
                     && !c.client.blocked
+                    && c.client.held.is_none()
                     && c.client.info.idle_ms(now) > timeout * 1000
                 {
                     idle.push(slot);

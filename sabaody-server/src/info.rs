@@ -195,6 +195,8 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
         }
         "clients" => {
             let (blocked, timed) = shared.blocking.counts();
+            // Clients held by CLIENT PAUSE count as blocked, as in Redis 7.0.
+            let blocked = blocked + shared.pause.held_count();
             let (max_in, max_out) = shared
                 .loops
                 .iter()

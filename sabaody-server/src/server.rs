@@ -355,6 +355,8 @@ pub(crate) struct Shared {
     pub watches: Watches,
     /// Clients blocked on list keys.
     pub blocking: crate::blocking::Blocking,
+    /// `CLIENT PAUSE`.
+    pub pause: crate::blocking::Pause,
     /// The append-only file (off unless `appendonly yes`).
     pub aof: crate::aof::Aof,
     pub clients: Mutex<hashbrown::HashMap<u64, Arc<ClientInfo>>>,
@@ -438,6 +440,7 @@ impl Shared {
             slowlog: SlowLog::default(),
             watches: Watches::default(),
             blocking: crate::blocking::Blocking::default(),
+            pause: crate::blocking::Pause::default(),
             clients: Mutex::new(hashbrown::HashMap::new()),
             connected: AtomicUsize::new(0),
             next_client_id: AtomicU64::new(1),
@@ -692,6 +695,10 @@ impl Shared {
                 self.stat_sum(|s| &s.net_input_bytes),
                 self.stat_sum(|s| &s.net_output_bytes),
             );
+        }
+        // As Redis 7.0, nothing expires actively while clients are paused (CLIENT PAUSE).
+        if self.pause.maybe() && self.pause.current() != crate::blocking::PAUSE_NONE {
+            return;
         }
         // Deletions by expiry are logged to the AOF: ordered like a read (see `aof`).
         let _order = self.aof.enter_shared(idx);

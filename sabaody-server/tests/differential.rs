@@ -234,6 +234,11 @@ fn diff_dump() {
     run_dir("dump");
 }
 
+#[test]
+fn diff_clients() {
+    run_dir("clients");
+}
+
 /// The scripts of a directory family, sorted by name: `(family name, text)`.
 fn dir_scripts(dir: &str) -> Vec<(String, String)> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -1516,6 +1521,7 @@ fn every_family_script_parses() {
             "geo",
             "persistence",
             "sort",
+            "clients",
         ]
         .into_iter()
         .flat_map(dir_scripts),

@@ -222,7 +222,8 @@ fn write_text(ctx: &mut Ctx<'_, '_>, text: &str) {
 
 /// ```text
 /// CLIENT ID | SETNAME name | GETNAME | LIST [TYPE t] [ID id ...] | INFO | KILL ... |
-///        SETINFO LIB-NAME|LIB-VER value | NO-EVICT ON|OFF | NO-TOUCH ON|OFF | HELP
+///        SETINFO LIB-NAME|LIB-VER value | NO-EVICT ON|OFF | NO-TOUCH ON|OFF |
+///        UNBLOCK id [TIMEOUT|ERROR] | PAUSE ms [WRITE|ALL] | UNPAUSE | REPLY ON|OFF|SKIP | HELP
 /// ```
 pub(crate) fn client(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let sub = args.next_bytes()?;
@@ -338,6 +339,38 @@ pub(crate) fn client(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
             ctx.client.no_touch = on;
         }
         ctx.ok();
+    } else if is(sub, b"UNBLOCK") {
+        arity(n >= 1, "client|unblock")?;
+        if n > 2 {
+            return Err(sub_syntax(sub));
+        }
+        client_unblock(ctx, args)?;
+    } else if is(sub, b"PAUSE") {
+        arity(n >= 1, "client|pause")?;
+        if n > 2 {
+            return Err(sub_syntax(sub));
+        }
+        client_pause(ctx, args)?;
+    } else if is(sub, b"UNPAUSE") {
+        arity(n == 0, "client|unpause")?;
+        ctx.shared.pause.unpause(ctx.shared);
+        ctx.ok();
+    } else if is(sub, b"REPLY") {
+        arity(n == 1, "client|reply")?;
+        let v = args.next_bytes()?;
+        use crate::client::{REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT};
+        if is(v, b"ON") {
+            ctx.client.reply &= !(REPLY_OFF | REPLY_SKIP);
+            ctx.ok();
+        } else if is(v, b"OFF") {
+            ctx.client.reply |= REPLY_OFF;
+        } else if is(v, b"SKIP") {
+            if ctx.client.reply & REPLY_OFF == 0 {
+                ctx.client.reply |= REPLY_SKIP_NEXT;
+            }
+        } else {
+            return Err(CmdError::Syntax);
+        }
     } else if is(sub, b"HELP") {
         let lines: &[&str] = &[
             "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -353,10 +386,18 @@ pub(crate) fn client(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
             "    Kill connections. Options are: ID, ADDR, LADDR, SKIPME.",
             "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [<id> ...]]",
             "    Return information about client connections.",
+            "UNPAUSE",
+            "    Stop the current client pause, resuming traffic.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Suspend all, or just write, clients for <timeout> milliseconds.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Control the replies sent to the current connection.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
             "SETINFO <LIB-NAME|LIB-VER> <value>",
             "    Set client library name or version.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
             "NO-EVICT (ON|OFF)",
             "    Protect current client connection from eviction.",
             "NO-TOUCH (ON|OFF)",
@@ -368,6 +409,84 @@ pub(crate) fn client(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
     } else {
         return Err(unknown_subcommand("client", sub));
     }
+    Ok(())
+}
+
+/// Redis's `addReplySubcommandSyntaxError`: a known subcommand with too many arguments.
+fn sub_syntax(sub: &[u8]) -> CmdError {
+    let sub = String::from_utf8_lossy(&sub[..sub.len().min(128)]).into_owned();
+    CmdError::msg(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try CLIENT HELP."
+    ))
+}
+
+/// `CLIENT UNBLOCK client-id [TIMEOUT | ERROR]`: 1 if the client was blocked (on keys, or
+/// held by CLIENT PAUSE), 0 otherwise. The reason is checked before the id, as Redis 7.0.
+fn client_unblock(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let id = args.next_bytes()?;
+    let error = match args.peek() {
+        None => false,
+        Some(r) if is(r, b"TIMEOUT") => false,
+        Some(r) if is(r, b"ERROR") => true,
+        Some(_) => {
+            return Err(CmdError::msg(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ));
+        }
+    };
+    let id = parse_i64(id).ok_or(CmdError::NotInteger)?;
+    let Ok(id) = u64::try_from(id) else {
+        write::integer(ctx.out, 0);
+        return Ok(());
+    };
+    let done = if ctx.shared.blocking.unblock(ctx.shared, id, error) {
+        true
+    } else if let Some(info) = ctx
+        .shared
+        .find_clients(|c| c.id == id && c.held.load(Ordering::Relaxed))
+        .into_iter()
+        .next()
+    {
+        // Held by CLIENT PAUSE: Redis unblocks it and runs its command again, which the
+        // pause holds again; with ERROR the client gets the error first.
+        if error && let Some(l) = ctx.shared.loops.get(info.loop_idx) {
+            let mut out = bytes::BytesMut::new();
+            write::error(&mut out, b"UNBLOCKED client unblocked via CLIENT UNBLOCK");
+            l.post_held_error(id, out.freeze());
+        }
+        true
+    } else {
+        false
+    };
+    write::integer(ctx.out, i64::from(done));
+    Ok(())
+}
+
+/// `CLIENT PAUSE timeout [WRITE | ALL]` (milliseconds; the mode is checked first).
+fn client_pause(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    use crate::blocking::{PAUSE_ALL, PAUSE_WRITE};
+    let timeout = args.next_bytes()?;
+    let kind = match args.peek() {
+        None => PAUSE_ALL,
+        Some(m) if is(m, b"WRITE") => PAUSE_WRITE,
+        Some(m) if is(m, b"ALL") => PAUSE_ALL,
+        Some(_) => return Err(CmdError::msg("ERR CLIENT PAUSE mode must be WRITE or ALL")),
+    };
+    let ms = parse_i64(timeout)
+        .ok_or_else(|| CmdError::msg("ERR timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(CmdError::msg("ERR timeout is negative"));
+    }
+    // Redis adds the Unix time to the timeout unchecked: past the end of time the end wraps
+    // to the past, and the call only raises the kind of a pause already in effect.
+    let now = crate::server::unix_micros() / 1000;
+    let ms = if i128::from(ms) + i128::from(now) > i128::from(i64::MAX) {
+        0
+    } else {
+        ms as u64
+    };
+    ctx.shared.pause.pause(ms, kind);
+    ctx.ok();
     Ok(())
 }
 

@@ -176,8 +176,7 @@ fn keys_by_specs(m: &Meta, argv: &[Bytes]) -> Option<Vec<(usize, &'static [&'sta
             } => {
                 let n = argv
                     .get(usize::try_from(first + keynumidx).ok()?)
-                    .and_then(|a| std::str::from_utf8(a).ok())
-                    .and_then(|s| s.parse::<i64>().ok())
+                    .and_then(|a| string2ll(a))
                     .filter(|&n| n >= 0)?;
                 first += firstkey;
                 (first.checked_add(n)? - 1, keystep)
@@ -216,10 +215,46 @@ pub(crate) fn keys_of_call(
 const OW_UPDATE: &[&str] = &["OW", "update"];
 const RO_ACCESS: &[&str] = &["RO", "access"];
 const RW_ACCESS_UPDATE: &[&str] = &["RW", "access", "update"];
-const RW_ACCESS_DELETE: &[&str] = &["RW", "access", "delete"];
+const NO_FLAGS: &[&str] = &[];
 
-fn arg_i64(argv: &[Bytes], i: usize) -> Option<i64> {
-    std::str::from_utf8(argv.get(i)?).ok()?.parse().ok()
+/// Redis's strict integer parse (`string2ll`): an optional `-`, then `0` or digits without
+/// a leading zero, within `i64`; no sign `+`, no blanks.
+fn string2ll(b: &[u8]) -> Option<i64> {
+    let (neg, digits) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    };
+    match digits {
+        [b'0'] if !neg => return Some(0),
+        [b'1'..=b'9', rest @ ..] if rest.iter().all(u8::is_ascii_digit) => {}
+        _ => return None,
+    }
+    let s = std::str::from_utf8(b).ok()?;
+    s.parse().ok()
+}
+
+/// C's `atoi`: optional blanks and sign, then the leading digits (none: 0), saturating.
+fn atoi(b: &[u8]) -> i64 {
+    let mut it = b
+        .iter()
+        .skip_while(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
+        .peekable();
+    let neg = match it.peek() {
+        Some(b'-') => {
+            it.next();
+            true
+        }
+        Some(b'+') => {
+            it.next();
+            false
+        }
+        _ => false,
+    };
+    let mut n: i64 = 0;
+    for &c in it.take_while(|c| c.is_ascii_digit()) {
+        n = n.saturating_mul(10).saturating_add(i64::from(c - b'0'));
+    }
+    if neg { -n } else { n }
 }
 
 fn is(arg: &Bytes, word: &str) -> bool {
@@ -262,33 +297,30 @@ fn own_keys(m: &Meta, argv: &[Bytes]) -> Option<Vec<(usize, &'static [&'static s
                 },
             )]
         }
+        // The key-count commands' own functions read the count as C's atoi does ("1.5" is 1,
+        // "2x" is 2) and give their keys no flags; the STORE forms list the sources first.
         "zunion" | "zinter" | "zdiff" | "zunionstore" | "zinterstore" | "zdiffstore" => {
             let store = m.name.ends_with("store");
             let (numidx, first) = if store { (2, 3) } else { (1, 2) };
-            let n = arg_i64(argv, numidx)?;
+            let n = atoi(argv.get(numidx)?);
             if n < 1 || n > (argc as i64 - first as i64) {
                 return Some(Vec::new());
             }
-            let mut v = Vec::new();
+            let mut v: Vec<(usize, &'static [&'static str])> =
+                (first..first + n as usize).map(|i| (i, NO_FLAGS)).collect();
             if store {
-                v.push((1, OW_UPDATE));
+                v.push((1, NO_FLAGS));
             }
-            v.extend((first..first + n as usize).map(|i| (i, RO_ACCESS)));
             v
         }
         "sintercard" | "zintercard" | "lmpop" | "zmpop" | "blmpop" | "bzmpop" => {
             let numidx = if m.name.starts_with('b') { 2 } else { 1 };
-            let n = arg_i64(argv, numidx)?;
+            let n = atoi(argv.get(numidx)?);
             if n < 1 || n > (argc as i64 - numidx as i64 - 1) {
                 return Some(Vec::new());
             }
-            let flags = if m.name.ends_with("card") {
-                RO_ACCESS
-            } else {
-                RW_ACCESS_DELETE
-            };
             (numidx + 1..numidx + 1 + n as usize)
-                .map(|i| (i, flags))
+                .map(|i| (i, NO_FLAGS))
                 .collect()
         }
         "sort" | "sort_ro" => {
@@ -374,7 +406,15 @@ mod tests {
         assert_eq!(keys("ZUNIONSTORE d 2 a b WEIGHTS 1 2"), Some(vec![1, 3, 4]));
         // numkeys 0: the specs fail, ZUNIONSTORE's own rule finds no key.
         assert_eq!(keys("ZUNIONSTORE d 0 a"), Some(vec![]));
-        assert_eq!(keys("ZUNIONSTORE d x a"), None);
+        assert_eq!(keys("ZUNIONSTORE d x a"), Some(vec![]));
+        // Not an integer: the own rule reads it as atoi, sources first.
+        assert_eq!(keys("ZUNIONSTORE d 2x a b"), Some(vec![3, 4, 1]));
+        assert_eq!(keys("ZMPOP 1.5 z4 MIN"), Some(vec![2]));
+        assert_eq!(keys("LMPOP +1 a LEFT"), Some(vec![2]));
+        assert_eq!(string2ll(b"01"), None);
+        assert_eq!(string2ll(b"-0"), None);
+        assert_eq!(string2ll(b"-12"), Some(-12));
+        assert_eq!(string2ll(b"0"), Some(0));
         assert_eq!(keys("LMPOP 2 a b LEFT"), Some(vec![2, 3]));
         assert_eq!(keys("GEORADIUS g 0 0 1 km STORE d"), Some(vec![1, 7]));
         assert_eq!(keys("GEORADIUS g 0 0 1 km"), Some(vec![1]));
@@ -396,6 +436,7 @@ mod tests {
         assert_eq!(keys("SORT_RO l STORE d"), Some(vec![1]));
         // A huge key count cannot allocate or overflow.
         assert_eq!(keys("LMPOP 9223372036854775807 a LEFT"), Some(vec![]));
+        assert_eq!(keys("LMPOP 99999999999999999999999 a LEFT"), Some(vec![]));
         assert_eq!(keys("SINTERCARD -1 a"), Some(vec![]));
     }
 }

@@ -8,7 +8,7 @@ use sabaody_resp::write;
 
 use super::flag::*;
 use super::{Args, CmdError, CommandSpec, Ctx, cmd, ks};
-use crate::blocking::{BlockOp, Waiter, parse_timeout};
+use crate::blocking::{BlockOp, parse_timeout};
 
 const W: u32 = WRITE;
 const R: u32 = READONLY;
@@ -629,35 +629,8 @@ pub(crate) fn lmpop(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
     Ok(())
 }
 
-/// Blocks the client on `keys` (the immediate attempt found nothing), or, where a client
-/// cannot block (inside MULTI/EXEC, a socketless session), replies the null the command gives
-/// when it does not block: a null array for the pops, a null bulk for the moves.
 fn block(ctx: &mut Ctx<'_, '_>, keys: &[Bytes], op: BlockOp, timeout_ms: u64) {
-    let loop_idx = ctx.client.info.loop_idx;
-    if ctx.tx.is_some() || ctx.client.in_exec || ctx.shared.loops.get(loop_idx).is_none() {
-        match op {
-            BlockOp::Move { .. } => ctx.null(),
-            _ => write::null_array(ctx.out, ctx.client.proto),
-        }
-        return;
-    }
-    ctx.client.blocked = true;
-    ctx.client.block_deadline = (timeout_ms > 0)
-        .then(|| std::time::Instant::now() + std::time::Duration::from_millis(timeout_ms));
-    let mut uniq: Vec<Bytes> = Vec::with_capacity(keys.len());
-    for k in keys {
-        if !uniq.contains(k) {
-            uniq.push(Bytes::copy_from_slice(k));
-        }
-    }
-    ctx.shared.blocking.block(Waiter {
-        client_id: ctx.client.id,
-        loop_idx,
-        db: ctx.client.db,
-        keys: uniq,
-        op,
-        timed: timeout_ms > 0,
-    });
+    crate::blocking::block_client(ctx, keys, op, timeout_ms);
 }
 
 fn bpop(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>, end: ListEnd) -> Result<(), CmdError> {

@@ -1,7 +1,8 @@
 //! Sorted-set commands: ZADD ZREM ZSCORE ZMSCORE ZINCRBY ZCARD ZCOUNT ZLEXCOUNT ZRANK ZREVRANK
 //! ZRANGE ZRANGESTORE ZRANGEBYSCORE ZREVRANGEBYSCORE ZRANGEBYLEX ZREVRANGEBYLEX ZREVRANGE
-//! ZREMRANGEBYRANK ZREMRANGEBYSCORE ZREMRANGEBYLEX ZPOPMIN ZPOPMAX ZRANDMEMBER ZUNION ZINTER
-//! ZDIFF ZUNIONSTORE ZINTERSTORE ZDIFFSTORE ZINTERCARD ZSCAN.
+//! ZREMRANGEBYRANK ZREMRANGEBYSCORE ZREMRANGEBYLEX ZPOPMIN ZPOPMAX ZMPOP ZRANDMEMBER ZUNION
+//! ZINTER ZDIFF ZUNIONSTORE ZINTERSTORE ZDIFFSTORE ZINTERCARD ZSCAN, and the blocking BZPOPMIN
+//! BZPOPMAX BZMPOP (see `blocking.rs` for how blocked clients are woken).
 //!
 //! Replies follow Redis 7.0: scores are bulk strings (`%.17g`) in RESP2 and doubles in RESP3;
 //! WITHSCORES replies are flat in RESP2 and arrays of `[member, score]` pairs in RESP3 (ZSCAN
@@ -287,6 +288,54 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         "sorted-set",
         "5.0.0",
         "Remove and return members with the highest scores in a sorted set."
+    ),
+    cmd!(
+        "zmpop",
+        -4,
+        W | MOVABLEKEYS,
+        0,
+        0,
+        0,
+        zmpop,
+        "sorted-set",
+        "7.0.0",
+        "Remove and return members with scores in a sorted set"
+    ),
+    cmd!(
+        "bzpopmin",
+        -3,
+        W | NOSCRIPT | BLOCKING | FAST,
+        1,
+        -2,
+        1,
+        bzpopmin,
+        "sorted-set",
+        "5.0.0",
+        "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available"
+    ),
+    cmd!(
+        "bzpopmax",
+        -3,
+        W | NOSCRIPT | BLOCKING | FAST,
+        1,
+        -2,
+        1,
+        bzpopmax,
+        "sorted-set",
+        "5.0.0",
+        "Remove and return the member with the highest score from one or more sorted sets, or block until one is available"
+    ),
+    cmd!(
+        "bzmpop",
+        -5,
+        W | BLOCKING | MOVABLEKEYS,
+        0,
+        0,
+        0,
+        bzmpop,
+        "sorted-set",
+        "7.0.0",
+        "Remove and return members with scores in a sorted set or block until one is available"
     ),
     cmd!(
         "zrandmember",
@@ -910,6 +959,142 @@ pub(crate) fn zpopmin(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), 
 /// ```
 pub(crate) fn zpopmax(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     pop_cmd(ctx, args, true)
+}
+
+/// Parses `numkeys key [key ...] MIN|MAX [COUNT count]` (ZMPOP / BZMPOP): the keys, whether
+/// MAX, the count (1 without COUNT).
+fn zmpop_args<'a>(args: &mut Args<'a>) -> Result<(&'a [Bytes], bool, usize), CmdError> {
+    const NUMKEYS: &str = "ERR numkeys should be greater than 0";
+    let n = parse_i64(args.next_bytes()?).ok_or_else(|| CmdError::msg(NUMKEYS))?;
+    if n < 1 {
+        return Err(CmdError::msg(NUMKEYS));
+    }
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
+    if n >= args.remaining() {
+        return Err(CmdError::Syntax);
+    }
+    let rest = args.rest();
+    let (keys, tail) = rest.split_at(n);
+    let mut tail = tail.iter();
+    let which = tail.next().ok_or(CmdError::Syntax)?;
+    let max = if is(which, b"MIN") {
+        false
+    } else if is(which, b"MAX") {
+        true
+    } else {
+        return Err(CmdError::Syntax);
+    };
+    let mut count = None;
+    while let Some(opt) = tail.next() {
+        if is(opt, b"COUNT") && count.is_none() {
+            const COUNT: &str = "ERR count should be greater than 0";
+            let c = tail.next().ok_or(CmdError::Syntax)?;
+            let c = parse_i64(c).ok_or_else(|| CmdError::msg(COUNT))?;
+            if c < 1 {
+                return Err(CmdError::msg(COUNT));
+            }
+            count = Some(usize::try_from(c).unwrap_or(usize::MAX));
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    Ok((keys, max, count.unwrap_or(1)))
+}
+
+/// Pops from the first of `keys` that holds a sorted set, as Redis's `genericZpopCommand`
+/// over several keys: a missing key is skipped, a key of another type is an error.
+fn zpop_first(
+    ctx: &mut Ctx<'_, '_>,
+    keys: &[Bytes],
+    max: bool,
+    count: usize,
+) -> Result<Option<(Bytes, Vec<Scored>)>, CmdError> {
+    for key in keys {
+        let v = ks!(ctx, k => k.zpop(key, max, count))?;
+        if !v.is_empty() {
+            // Movable keys are not in the table's key positions: invalidate WATCH here, and
+            // record the pop as the ZPOPMIN / ZPOPMAX it was.
+            ctx.shared.watches.touch_key(ctx.client.db, key);
+            return Ok(Some((key.clone(), v)));
+        }
+    }
+    Ok(None)
+}
+
+/// ```text
+/// ZMPOP numkeys key [key ...] <MIN | MAX> [COUNT count]
+/// ```
+pub(crate) fn zmpop(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let (keys, max, count) = zmpop_args(args)?;
+    match zpop_first(ctx, keys, max, count)? {
+        Some((key, v)) => {
+            ctx.propagate(crate::blocking::zpop_logged(&key, max, Some(v.len())));
+            crate::blocking::write_zmpop(ctx.out, ctx.client.proto, &key, &v);
+        }
+        None => {
+            ctx.propagate_nothing();
+            write::null_array(ctx.out, ctx.client.proto);
+        }
+    }
+    Ok(())
+}
+
+/// BZPOPMIN / BZPOPMAX: `key [key ...] timeout`.
+fn bzpop(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>, max: bool) -> Result<(), CmdError> {
+    let all = args.rest();
+    let (timeout, keys) = all.split_last().ok_or(CmdError::Syntax)?;
+    let timeout = crate::blocking::parse_timeout(timeout)?;
+    match zpop_first(ctx, keys, max, 1)? {
+        Some((key, v)) => {
+            ctx.propagate(crate::blocking::zpop_logged(&key, max, None));
+            if let Some((m, s)) = v.first() {
+                crate::blocking::write_bzpop(ctx.out, ctx.client.proto, &key, m, *s);
+            }
+        }
+        None => {
+            ctx.propagate_nothing();
+            let op = crate::blocking::BlockOp::ZPop { max, count: None };
+            crate::blocking::block_client(ctx, keys, op, timeout);
+        }
+    }
+    Ok(())
+}
+
+/// ```text
+/// BZPOPMIN key [key ...] timeout
+/// ```
+pub(crate) fn bzpopmin(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    bzpop(ctx, args, false)
+}
+
+/// ```text
+/// BZPOPMAX key [key ...] timeout
+/// ```
+pub(crate) fn bzpopmax(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    bzpop(ctx, args, true)
+}
+
+/// ```text
+/// BZMPOP timeout numkeys key [key ...] <MIN | MAX> [COUNT count]
+/// ```
+pub(crate) fn bzmpop(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let timeout = crate::blocking::parse_timeout(args.next_bytes()?)?;
+    let (keys, max, count) = zmpop_args(args)?;
+    match zpop_first(ctx, keys, max, count)? {
+        Some((key, v)) => {
+            ctx.propagate(crate::blocking::zpop_logged(&key, max, Some(v.len())));
+            crate::blocking::write_zmpop(ctx.out, ctx.client.proto, &key, &v);
+        }
+        None => {
+            ctx.propagate_nothing();
+            let op = crate::blocking::BlockOp::ZPop {
+                max,
+                count: Some(count),
+            };
+            crate::blocking::block_client(ctx, keys, op, timeout);
+        }
+    }
+    Ok(())
 }
 
 /// ```text
