@@ -675,8 +675,12 @@ fn search_cmd(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>, kind: Kind) -> Result<
     match &p.store {
         Some(dst) => {
             if kind != Kind::SearchStore {
-                // A movable key: not in the table's key positions.
+                // A movable key: not in the table's key positions. Its sorted set may serve
+                // a client blocked on it (BZPOPMIN), as any written key does.
                 ctx.shared.watches.touch_key(ctx.client.db, dst);
+                ctx.shared
+                    .blocking
+                    .signal(ctx.client.db, std::iter::once(dst));
             }
             match ks!(ctx, k => k.geo_search_store(dst, &key, &q, p.storedist))? {
                 GeoFound::NoMember => return Err(no_member()),
