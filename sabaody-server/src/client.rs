@@ -40,6 +40,24 @@ pub(crate) struct ClientInfo {
     pub blocked: AtomicBool,
     /// Name, lib-name, lib-ver: rarely set, so one small lock.
     pub names: Mutex<ClientNames>,
+    /// The connection's buffers as of its last turn (CLIENT LIST `qbuf`, `qbuf-free`,
+    /// `omem`; INFO `mem_clients_normal`): bytes of an unfinished request held, that
+    /// buffer's spare capacity, bytes of replies the socket has not taken.
+    pub qbuf: AtomicUsize,
+    pub qbuf_free: AtomicUsize,
+    pub omem: AtomicUsize,
+}
+
+/// Memory a connection takes besides its buffers (its structures; Redis counts its client
+/// struct the same way in `tot-mem`).
+pub(crate) const CONN_OVERHEAD: usize = 1024;
+
+/// Stores `v` if it changed (the common unchanged case stays a read of a local line).
+#[inline]
+pub(crate) fn set_if_changed(a: &AtomicUsize, v: usize) {
+    if a.load(Ordering::Relaxed) != v {
+        a.store(v, Ordering::Relaxed);
+    }
 }
 
 /// The strings a client sets about itself.
@@ -51,6 +69,15 @@ pub(crate) struct ClientNames {
 }
 
 impl ClientInfo {
+    /// The connection's memory as CLIENT LIST's `tot-mem` and INFO's `mem_clients_normal`
+    /// count it: its buffers and its structures.
+    pub fn total_memory(&self) -> usize {
+        self.qbuf.load(Ordering::Relaxed)
+            + self.qbuf_free.load(Ordering::Relaxed)
+            + self.omem.load(Ordering::Relaxed)
+            + CONN_OVERHEAD
+    }
+
     pub fn new(
         id: u64,
         addr: Option<SocketAddr>,
@@ -75,6 +102,9 @@ impl ClientInfo {
             held: AtomicBool::new(false),
             blocked: AtomicBool::new(false),
             names: Mutex::new(ClientNames::default()),
+            qbuf: AtomicUsize::new(0),
+            qbuf_free: AtomicUsize::new(0),
+            omem: AtomicUsize::new(0),
         }
     }
 
@@ -126,7 +156,7 @@ impl ClientInfo {
             .map(|n| String::from_utf8_lossy(n).into_owned())
             .unwrap_or_default();
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             addr,
             laddr,
@@ -141,10 +171,10 @@ impl ClientInfo {
             } else {
                 -1
             },
-            0,
-            0,
-            0,
-            0,
+            self.qbuf.load(Ordering::Relaxed),
+            self.qbuf_free.load(Ordering::Relaxed),
+            self.omem.load(Ordering::Relaxed),
+            self.total_memory(),
             cmd_name,
             if self.resp3.load(Ordering::Relaxed) {
                 3

@@ -499,7 +499,9 @@ impl Loop {
         }
         let mut total = 0usize;
         let mut eof = false;
+        let mut reads = 0u64;
         loop {
+            reads += 1;
             match conn.stream.read(&mut self.scratch) {
                 Ok(0) => {
                     eof = true;
@@ -524,10 +526,11 @@ impl Loop {
                 }
             }
         }
-        self.shared
-            .stats_at(self.idx)
+        let stats = self.shared.stats_at(self.idx);
+        stats
             .net_input_bytes
             .fetch_add(total as u64, Ordering::Relaxed);
+        stats.note_reads(reads);
         if total > 0 {
             conn.client.info.touch(self.shared.now_ms());
         }
@@ -640,6 +643,13 @@ impl Loop {
                 return;
             }
         }
+        // CLIENT LIST's qbuf / qbuf-free: the unfinished request this connection holds.
+        let (held, spare) = conn
+            .partial
+            .as_ref()
+            .map_or((0, 0), |p| (p.buf.len(), p.buf.capacity() - p.buf.len()));
+        crate::client::set_if_changed(&conn.client.info.qbuf, held);
+        crate::client::set_if_changed(&conn.client.info.qbuf_free, spare);
         // Written at the end of the turn, after every ready connection was read: the client
         // then finds all its replies at once instead of being woken per connection, as with
         // Redis's write-before-sleep. A turn that produced a lot writes early.
@@ -682,6 +692,9 @@ impl Loop {
         };
         let data = &self.wbuf[range];
         let mut failed = false;
+        if !data.is_empty() || !conn.wbuf.is_empty() {
+            self.shared.stats_at(self.idx).note_writes(1);
+        }
         if conn.wbuf.is_empty() {
             let n = write_some(&mut conn.stream, data, &mut failed);
             if n < data.len() && !failed {
@@ -708,6 +721,7 @@ impl Loop {
             return;
         }
         let pending = conn.wbuf.len();
+        crate::client::set_if_changed(&conn.client.info.omem, pending);
         if pending > 0 {
             // Replies the socket did not take: the connection's output buffer.
             self.handle.peaks.note_output(pending);

@@ -82,6 +82,9 @@ pub(crate) struct Stats {
     pub error_replies: AtomicU64,
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
+    /// Socket reads and reply flushes (INFO `total_reads_processed` / `_writes_`).
+    pub reads_processed: AtomicU64,
+    pub writes_processed: AtomicU64,
     /// Error replies by code (`ERR`, `WRONGTYPE`, ...), for `INFO errorstats`.
     pub errors: Mutex<Vec<(String, u64)>>,
 }
@@ -100,6 +103,8 @@ impl Stats {
             error_replies: AtomicU64::new(0),
             net_input_bytes: AtomicU64::new(0),
             net_output_bytes: AtomicU64::new(0),
+            reads_processed: AtomicU64::new(0),
+            writes_processed: AtomicU64::new(0),
             errors: Mutex::new(Vec::new()),
         }
     }
@@ -126,6 +131,18 @@ impl Stats {
             s.note(elapsed_ns, ok, track_latency);
         }
         bump(&self.total_commands, 1);
+    }
+
+    /// `n` socket reads by this loop.
+    #[inline]
+    pub fn note_reads(&self, n: u64) {
+        bump(&self.reads_processed, n);
+    }
+
+    /// `n` reply flushes by this loop.
+    #[inline]
+    pub fn note_writes(&self, n: u64) {
+        bump(&self.writes_processed, n);
     }
 
     /// A call of command `idx` (or, with `sub`, of that implemented subcommand) refused
@@ -163,6 +180,8 @@ impl Stats {
             &self.error_replies,
             &self.net_input_bytes,
             &self.net_output_bytes,
+            &self.reads_processed,
+            &self.writes_processed,
         ] {
             a.store(0, Ordering::Relaxed);
         }

@@ -1269,3 +1269,55 @@ fn memory_purge_doctor_malloc_stats() {
     }
     h.shutdown();
 }
+
+/// CLIENT LIST's `qbuf` shows an unfinished request a connection holds, back to 0 once it
+/// completes; INFO counts socket reads and reply writes and the clients' memory.
+#[test]
+fn client_list_shows_query_buffers() {
+    let h = start();
+    let mut raw = connect(h.local_addr());
+    raw.write_all(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\nabc")
+        .unwrap();
+    let mut c = Conn::connect(h.local_addr()).unwrap();
+    let line = |c: &mut Conn, id: &str| -> String {
+        let list = String::from_utf8(c.call(&["CLIENT", "LIST"]).unwrap().bytes()).unwrap();
+        list.lines()
+            .find(|l| l.starts_with(&format!("id={id} ")))
+            .unwrap_or_else(|| panic!("{list}"))
+            .to_owned()
+    };
+    let field = |l: &str, f: &str| -> usize {
+        l.split(' ')
+            .find_map(|kv| kv.strip_prefix(&format!("{f}=")))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    // The raw connection is the first client (id 1); wait until its bytes were read.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let l = line(&mut c, "1");
+        if field(&l, "qbuf") == 29 {
+            assert!(field(&l, "tot-mem") >= 29, "{l}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{l}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    raw.write_all(&[b'x'; 97]).unwrap();
+    raw.write_all(b"\r\n").unwrap();
+    assert_eq!(read_n(&mut raw, 5), b"+OK\r\n");
+    assert_eq!(field(&line(&mut c, "1"), "qbuf"), 0);
+    let info = String::from_utf8(c.call(&["INFO", "everything"]).unwrap().bytes()).unwrap();
+    let num = |f: &str| -> u64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{f}:")))
+            .unwrap_or_else(|| panic!("{f} missing"))
+            .parse()
+            .unwrap()
+    };
+    assert!(num("total_reads_processed") >= 3, "{info}");
+    assert!(num("total_writes_processed") >= 2, "{info}");
+    assert!(num("mem_clients_normal") >= 2 * 1024, "{info}");
+    h.shutdown();
+}
