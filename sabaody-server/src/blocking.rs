@@ -307,14 +307,14 @@ enum Served {
     Moved(Vec<Bytes>, Bytes),
 }
 
-fn pop_name(end: ListEnd) -> Bytes {
+pub(crate) fn pop_name(end: ListEnd) -> Bytes {
     Bytes::from_static(match end {
         ListEnd::Left => b"LPOP",
         ListEnd::Right => b"RPOP",
     })
 }
 
-fn side_name(end: ListEnd) -> Bytes {
+pub(crate) fn side_name(end: ListEnd) -> Bytes {
     Bytes::from_static(match end {
         ListEnd::Left => b"LEFT",
         ListEnd::Right => b"RIGHT",

@@ -8,7 +8,7 @@ use sabaody_resp::write;
 
 use super::flag::*;
 use super::{Args, CmdError, CommandSpec, Ctx, cmd, ks};
-use crate::blocking::{BlockOp, parse_timeout};
+use crate::blocking::{BlockOp, parse_timeout, pop_name, side_name};
 
 const W: u32 = WRITE;
 const R: u32 = READONLY;
@@ -577,34 +577,7 @@ pub(crate) fn rpoplpush(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<()
 
 /// Parses `numkeys key... LEFT|RIGHT [COUNT count]` (LMPOP / BLMPOP).
 fn mpop_args<'a>(args: &mut Args<'a>) -> Result<(&'a [Bytes], ListEnd, usize), CmdError> {
-    const NUMKEYS: &str = "ERR numkeys should be greater than 0";
-    let n = super::parse_i64(args.next_bytes()?).ok_or_else(|| CmdError::msg(NUMKEYS))?;
-    if n < 1 {
-        return Err(CmdError::msg(NUMKEYS));
-    }
-    let n = usize::try_from(n).unwrap_or(usize::MAX);
-    if n >= args.remaining() {
-        return Err(CmdError::Syntax);
-    }
-    let rest = args.rest();
-    let (keys, tail) = rest.split_at(n);
-    let mut tail = tail.iter();
-    let end = end_arg(tail.next().ok_or(CmdError::Syntax)?)?;
-    let mut count = None;
-    while let Some(opt) = tail.next() {
-        if is(opt, b"COUNT") && count.is_none() {
-            const COUNT: &str = "ERR count should be greater than 0";
-            let c = tail.next().ok_or(CmdError::Syntax)?;
-            let c = super::parse_i64(c).ok_or_else(|| CmdError::msg(COUNT))?;
-            if c < 1 {
-                return Err(CmdError::msg(COUNT));
-            }
-            count = Some(usize::try_from(c).unwrap_or(usize::MAX));
-        } else {
-            return Err(CmdError::Syntax);
-        }
-    }
-    Ok((keys, end, count.unwrap_or(1)))
+    super::numkeys_side_count(args, end_arg)
 }
 
 fn write_mpop(ctx: &mut Ctx<'_, '_>, key: &[u8], v: &[Bytes]) {
@@ -652,20 +625,6 @@ fn bpop(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>, end: ListEnd) -> Result<(), 
     ctx.propagate_nothing();
     block(ctx, keys, BlockOp::Pop(end), timeout);
     Ok(())
-}
-
-fn pop_name(end: ListEnd) -> Bytes {
-    Bytes::from_static(match end {
-        ListEnd::Left => b"LPOP",
-        ListEnd::Right => b"RPOP",
-    })
-}
-
-fn side_name(end: ListEnd) -> Bytes {
-    Bytes::from_static(match end {
-        ListEnd::Left => b"LEFT",
-        ListEnd::Right => b"RIGHT",
-    })
 }
 
 /// ```text

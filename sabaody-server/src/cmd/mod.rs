@@ -1428,6 +1428,43 @@ pub(crate) fn help(ctx: &mut Ctx<'_, '_>, lines: &[&str]) {
     }
 }
 
+/// Parses `numkeys key... SIDE [COUNT count]` (LMPOP/BLMPOP with LEFT|RIGHT, ZMPOP/BZMPOP
+/// with MIN|MAX; `side` reads the word): the keys, the side, the count (1 without COUNT),
+/// with Redis 7.0's errors.
+pub(crate) fn numkeys_side_count<'a, S>(
+    args: &mut Args<'a>,
+    side: impl Fn(&[u8]) -> Result<S, CmdError>,
+) -> Result<(&'a [Bytes], S, usize), CmdError> {
+    const NUMKEYS: &str = "ERR numkeys should be greater than 0";
+    const COUNT: &str = "ERR count should be greater than 0";
+    let n = parse_i64(args.next_bytes()?).ok_or_else(|| CmdError::msg(NUMKEYS))?;
+    if n < 1 {
+        return Err(CmdError::msg(NUMKEYS));
+    }
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
+    if n >= args.remaining() {
+        return Err(CmdError::Syntax);
+    }
+    let rest = args.rest();
+    let (keys, tail) = rest.split_at(n);
+    let mut tail = tail.iter();
+    let s = side(tail.next().ok_or(CmdError::Syntax)?)?;
+    let mut count = None;
+    while let Some(opt) = tail.next() {
+        if opt.eq_ignore_ascii_case(b"COUNT") && count.is_none() {
+            let c = tail.next().ok_or(CmdError::Syntax)?;
+            let c = parse_i64(c).ok_or_else(|| CmdError::msg(COUNT))?;
+            if c < 1 {
+                return Err(CmdError::msg(COUNT));
+            }
+            count = Some(usize::try_from(c).unwrap_or(usize::MAX));
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    Ok((keys, s, count.unwrap_or(1)))
+}
+
 /// Most elements one SRANDMEMBER / ZRANDMEMBER / HRANDFIELD reply may repeat (negative counts).
 /// Redis builds whatever is asked and can run out of memory (SRANDMEMBER s -2000000000 kills a
 /// 7.0 server); a reply past this is refused instead.

@@ -964,41 +964,15 @@ pub(crate) fn zpopmax(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), 
 /// Parses `numkeys key [key ...] MIN|MAX [COUNT count]` (ZMPOP / BZMPOP): the keys, whether
 /// MAX, the count (1 without COUNT).
 fn zmpop_args<'a>(args: &mut Args<'a>) -> Result<(&'a [Bytes], bool, usize), CmdError> {
-    const NUMKEYS: &str = "ERR numkeys should be greater than 0";
-    let n = parse_i64(args.next_bytes()?).ok_or_else(|| CmdError::msg(NUMKEYS))?;
-    if n < 1 {
-        return Err(CmdError::msg(NUMKEYS));
-    }
-    let n = usize::try_from(n).unwrap_or(usize::MAX);
-    if n >= args.remaining() {
-        return Err(CmdError::Syntax);
-    }
-    let rest = args.rest();
-    let (keys, tail) = rest.split_at(n);
-    let mut tail = tail.iter();
-    let which = tail.next().ok_or(CmdError::Syntax)?;
-    let max = if is(which, b"MIN") {
-        false
-    } else if is(which, b"MAX") {
-        true
-    } else {
-        return Err(CmdError::Syntax);
-    };
-    let mut count = None;
-    while let Some(opt) = tail.next() {
-        if is(opt, b"COUNT") && count.is_none() {
-            const COUNT: &str = "ERR count should be greater than 0";
-            let c = tail.next().ok_or(CmdError::Syntax)?;
-            let c = parse_i64(c).ok_or_else(|| CmdError::msg(COUNT))?;
-            if c < 1 {
-                return Err(CmdError::msg(COUNT));
-            }
-            count = Some(usize::try_from(c).unwrap_or(usize::MAX));
+    super::numkeys_side_count(args, |which| {
+        if is(which, b"MIN") {
+            Ok(false)
+        } else if is(which, b"MAX") {
+            Ok(true)
         } else {
-            return Err(CmdError::Syntax);
+            Err(CmdError::Syntax)
         }
-    }
-    Ok((keys, max, count.unwrap_or(1)))
+    })
 }
 
 /// Pops from the first of `keys` that holds a sorted set, as Redis's `genericZpopCommand`
