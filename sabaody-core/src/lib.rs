@@ -128,6 +128,7 @@ pub use evict::{
     EvictionListener, EvictionPolicy, MAX_EVICTIONS_PER_CALL, RemovalCause, RemovalHook,
 };
 pub use expire::ExpireCycleStats;
+pub use geo::pqsort::pqsort_range;
 pub use geo::{
     Coord, GeoAddOptions, GeoCount, GeoFound, GeoFrom, GeoMatch, GeoOps, GeoSearch, GeoShape,
     GeoSort, GeoUnit, InvalidCoord,

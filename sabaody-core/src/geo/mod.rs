@@ -38,7 +38,7 @@
 //! ```
 
 pub(crate) mod hash;
-mod pqsort;
+pub(crate) mod pqsort;
 mod search;
 
 use bytes::Bytes;

@@ -60,20 +60,22 @@ fn vecswap<T>(v: &mut [T], a: usize, b: usize, n: usize) {
 /// Sorts `v` enough that `v[..=last]` holds the smallest elements in order (the rest in
 /// some order), exactly as Redis's `pqsort(v, n, size, cmp, 0, last)` leaves them.
 pub(crate) fn pqsort<T>(v: &mut [T], last: usize, cmp: &impl Fn(&T, &T) -> Ordering) {
-    sort_part(v, 0, v.len(), last, cmp);
+    pqsort_range(v, 0, last, cmp);
 }
 
-fn sort_part<T>(
-    v: &mut [T],
-    mut a: usize,
-    mut n: usize,
-    last: usize,
-    cmp: &impl Fn(&T, &T) -> Ordering,
-) {
-    loop {
+/// Sorts `v` enough that `v[first..=last]` holds what a full sort would put there, exactly as
+/// Redis's `pqsort(v, n, size, cmp, first, last)` leaves it (SORT ... LIMIT uses a window,
+/// GEOSEARCH ... COUNT a prefix): items that compare equal end where Redis leaves them. The
+/// partitions still to sort are kept on an explicit stack, not in recursion an adversarial
+/// input could deepen; they are disjoint, so the order they are sorted in changes nothing.
+pub fn pqsort_range<T>(v: &mut [T], first: usize, last: usize, cmp: &impl Fn(&T, &T) -> Ordering) {
+    // Redis sorts a partition only if it overlaps the window.
+    let wanted = |lo: usize, n: usize| !(last < lo || first >= lo + n);
+    let mut todo = vec![(0usize, v.len())];
+    while let Some((a, n)) = todo.pop() {
         if n < 7 {
             insertion(v, a, n, cmp);
-            return;
+            continue;
         }
         let mut pm = a + n / 2;
         if n > 7 {
@@ -126,17 +128,13 @@ fn sort_part<T>(
         let r = (pd - pc).min(pn - pd - 1);
         vecswap(v, pb, pn - r, r);
         let r = pb - pa;
-        // Recurse only into a partition that overlaps the wanted prefix `0..=last`.
-        if r > 1 && a <= last {
-            sort_part(v, a, r, last, cmp);
+        if r > 1 && wanted(a, r) {
+            todo.push((a, r));
         }
         let r = pd - pc;
-        if r > 1 && pn - r <= last {
-            a = pn - r;
-            n = r;
-            continue;
+        if r > 1 && wanted(pn - r, r) {
+            todo.push((pn - r, r));
         }
-        return;
     }
 }
 
@@ -179,6 +177,28 @@ mod tests {
             let mut rest = got.clone();
             rest.sort_unstable();
             assert_eq!(rest, want, "a permutation");
+            // A window anywhere holds what a full sort puts there.
+            let first = rng.usize(0..n);
+            let last = rng.usize(first..n);
+            let mut got = v.clone();
+            pqsort_range(&mut got, first, last, &|a: &u32, b: &u32| a.cmp(b));
+            assert_eq!(
+                got[first..=last],
+                want[first..=last],
+                "n {n} {first}..={last}"
+            );
         }
+    }
+
+    /// An adversarial order for median-of-3 quicksorts does not deepen a recursion (there
+    /// is none) or fail: 200,000 items, the prefix still right.
+    #[test]
+    fn large_inputs_need_no_recursion() {
+        let n = 200_000u32;
+        let mut v: Vec<u32> = (0..n).map(|i| if i % 2 == 0 { i } else { n - i }).collect();
+        pqsort_range(&mut v, 0, 9, &|a: &u32, b: &u32| a.cmp(b));
+        let mut want: Vec<u32> = (0..n).map(|i| if i % 2 == 0 { i } else { n - i }).collect();
+        want.sort_unstable();
+        assert_eq!(v[..10], want[..10]);
     }
 }

@@ -424,128 +424,12 @@ fn compare(a: &Item, b: &Item, m: Mode) -> Ordering {
 /// the quicksort's quadratic cases would cost too much) a full sort is used.
 const PARTIAL_SORT_MAX: usize = 4096;
 
-/// Bentley and McIlroy's quicksort as Redis's `pqsort` runs it: ninther / median-of-3 pivot,
-/// fat partition, insertion sort for short runs and for a partition that moved nothing, and
-/// no work on parts wholly outside `first..=last`. Equal items therefore end where Redis's
-/// leaves them. The parts are kept on an explicit stack (they are disjoint, so the order in
-/// which they are sorted does not matter), not in recursion a hostile input could deepen.
-fn partial_sort<T>(v: &mut [T], first: usize, last: usize, cmp: impl Fn(&T, &T) -> Ordering) {
-    let lt = |v: &[T], i: usize, j: usize| match (v.get(i), v.get(j)) {
-        (Some(x), Some(y)) => cmp(x, y),
-        _ => Ordering::Equal,
-    };
-    let insertion = |v: &mut [T], a: usize, n: usize| {
-        for m in a + 1..a + n {
-            let mut l = m;
-            while l > a && lt(v, l - 1, l) == Ordering::Greater {
-                v.swap(l, l - 1);
-                l -= 1;
-            }
-        }
-    };
-    let med3 = |v: &[T], a: usize, b: usize, c: usize| {
-        if lt(v, a, b) == Ordering::Less {
-            if lt(v, b, c) == Ordering::Less {
-                b
-            } else if lt(v, a, c) == Ordering::Less {
-                c
-            } else {
-                a
-            }
-        } else if lt(v, b, c) == Ordering::Greater {
-            b
-        } else if lt(v, a, c) == Ordering::Less {
-            a
-        } else {
-            c
-        }
-    };
-    let vecswap = |v: &mut [T], i: usize, j: usize, n: usize| {
-        for k in 0..n {
-            v.swap(i + k, j + k);
-        }
-    };
-    let wanted = |lo: usize, n: usize| !(last < lo || first >= lo + n);
-    let mut todo = vec![(0usize, v.len())];
-    while let Some((a, n)) = todo.pop() {
-        if n < 7 {
-            insertion(v, a, n);
-            continue;
-        }
-        let mut pm = a + n / 2;
-        if n > 7 {
-            let (mut pl, mut pn) = (a, a + n - 1);
-            if n > 40 {
-                let d = n / 8;
-                pl = med3(v, pl, pl + d, pl + 2 * d);
-                pm = med3(v, pm - d, pm, pm + d);
-                pn = med3(v, pn - 2 * d, pn - d, pn);
-            }
-            pm = med3(v, pl, pm, pn);
-        }
-        v.swap(a, pm);
-        let (mut pa, mut pb) = (a + 1, a + 1);
-        let (mut pc, mut pd) = (a + n - 1, a + n - 1);
-        let mut swapped = false;
-        loop {
-            while pb <= pc {
-                let c = lt(v, pb, a);
-                if c == Ordering::Greater {
-                    break;
-                }
-                if c == Ordering::Equal {
-                    swapped = true;
-                    v.swap(pa, pb);
-                    pa += 1;
-                }
-                pb += 1;
-            }
-            while pb <= pc {
-                let c = lt(v, pc, a);
-                if c == Ordering::Less {
-                    break;
-                }
-                if c == Ordering::Equal {
-                    swapped = true;
-                    v.swap(pc, pd);
-                    pd -= 1;
-                }
-                pc -= 1;
-            }
-            if pb > pc {
-                break;
-            }
-            v.swap(pb, pc);
-            swapped = true;
-            pb += 1;
-            pc -= 1;
-        }
-        if !swapped {
-            insertion(v, a, n);
-            continue;
-        }
-        let pn = a + n;
-        let r = (pa - a).min(pb - pa);
-        vecswap(v, a, pb - r, r);
-        let r = (pd - pc).min(pn - pd - 1);
-        vecswap(v, pb, pn - r, r);
-        let left = pb - pa;
-        if left > 1 && wanted(a, left) {
-            todo.push((a, left));
-        }
-        let right = pd - pc;
-        if right > 1 && wanted(pn - right, right) {
-            todo.push((pn - right, right));
-        }
-    }
-}
-
 /// Sorts `items` as Redis's `sortCommandGeneric` does once the weights are loaded: a full
 /// sort, or (`window`, for BY with a LIMIT that selects a part) its partial sort.
 fn sort_items_window(items: &mut [Item], m: Mode, window: Option<(usize, usize)>) {
     match window {
         Some((first, last)) if items.len() <= PARTIAL_SORT_MAX => {
-            partial_sort(items, first, last, |a, b| compare(a, b, m));
+            sabaody_core::pqsort_range(items, first, last, &|a, b| compare(a, b, m));
         }
         _ => sort_items(items, m),
     }
@@ -1081,50 +965,6 @@ mod tests {
             let mut got = v.clone();
             sort_items(&mut got, Mode { alpha: true, ..NUM });
             assert_eq!(names(&got), names(&model));
-        }
-    }
-
-    /// The partial sort leaves the window exactly as a full sort would for a total order
-    /// (ties aside), whatever the input's shape, and never panics on small or odd windows.
-    #[test]
-    fn partial_sort_sorts_the_window() {
-        let mut seed = 0x1234_5678_9ABC_DEF1u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        for round in 0..400 {
-            let n = (next() % 120) as usize;
-            let v: Vec<u64> = (0..n)
-                .map(|i| match round % 4 {
-                    0 => next() % 1000,
-                    1 => i as u64,
-                    2 => (n - i) as u64,
-                    _ => next() % 3,
-                })
-                .collect();
-            let mut full = v.clone();
-            full.sort_unstable();
-            if n == 0 {
-                continue;
-            }
-            let first = (next() % n as u64) as usize;
-            let last = first + (next() % (n - first) as u64) as usize;
-            let mut part = v.clone();
-            partial_sort(&mut part, first, last, |a, b| a.cmp(b));
-            assert_eq!(
-                part[first..=last],
-                full[first..=last],
-                "{v:?} {first}..={last}"
-            );
-            let mut all = v.clone();
-            partial_sort(&mut all, 0, n - 1, |a, b| a.cmp(b));
-            assert_eq!(all, full);
-            let mut same = part.clone();
-            same.sort_unstable();
-            assert_eq!(same, full, "a permutation");
         }
     }
 
