@@ -11,6 +11,7 @@ valid commands of every family instead of discovering the protocol byte by byte.
 A timeout is a finding (a command that never returns, e.g. a lock waited on by its holder).
 """
 import glob
+import re
 import os
 import shlex
 import sys
@@ -18,6 +19,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 out = sys.argv[1] if len(sys.argv) > 1 else "/tmp/sabaody-seeds"
 os.makedirs(out, exist_ok=True)
+OPTION_WORD = re.compile(r"[A-Z][A-Z0-9_-]{1,30}")
 names = set()
 n = 0
 for path in sorted(glob.glob(os.path.join(ROOT, "sabaody-server/tests/diff/**/*.redis"), recursive=True)):
@@ -42,6 +44,10 @@ for path in sorted(glob.glob(os.path.join(ROOT, "sabaody-server/tests/diff/**/*.
                 continue
             if argv[0]:  # errors.redis sends an empty command name; libFuzzer refuses "" in a dict
                 names.add(argv[0].upper())
+            # Option and subcommand words (BY, LIMIT, WITHMATCHLEN, GETKEYS...), which the
+            # scripts write in capitals: without them in the dictionary the fuzzer rarely
+            # reaches the option parsers.
+            names.update(a for a in argv[1:] if OPTION_WORD.fullmatch(a))
             cmds.append(argv)
     for i in range(0, len(cmds), 25):
         data = bytearray([n % 251])
@@ -117,7 +123,15 @@ for j, p in enumerate(payloads):
         f.write(data)
     n += 1
 names.update(["RESTORE", "DUMP", "REPLACE", "ABSTTL", "IDLETIME", "FREQ"])
+# Words of the newer commands, in case no script spells them in capitals, and the SORT
+# pattern pieces (`*` substitution, `->field` of a hash, `#` for the element itself).
+names.update("""SORT SORT_RO BY GET LIMIT STORE ALPHA ASC DESC NOSORT LCS IDX LEN MINMATCHLEN
+    WITHMATCHLEN LATENCY LATEST HISTORY RESET GRAPH DOCTOR HISTOGRAM HELP COMMAND GETKEYS
+    GETKEYSANDFLAGS DOCS INFO COUNT LIST FILTERBY MODULE ACLCAT PATTERN MEMORY USAGE SAMPLES
+    PURGE MALLOC-STATS STATS OBJECT ENCODING FREQ IDLETIME REFCOUNT CONFIG RESETSTAT CLIENT
+    COMMANDSTATS COMMAND-NAME EVENT""".split())
+words = sorted(names) + ["*", "->", "#", "w_*", "h_*->f", "nosort"]
 with open(out.rstrip("/") + ".dict", "w") as f:
-    for name in sorted(names):
+    for name in words:
         f.write('"%s"\n' % name)
-print(f"{n} seeds in {out}, {len(names)} command names in {out.rstrip('/')}.dict")
+print(f"{n} seeds in {out}, {len(words)} dictionary words in {out.rstrip('/')}.dict")

@@ -1,7 +1,8 @@
 //! Connection layer + command table: arbitrary bytes, fed in arbitrary chunks, through the
 //! server's request decoder, dispatch and keyspace (an in-process `Session`, no network).
 //! Never panics; the bytes held back for an incomplete request never exceed what was fed; the
-//! keyspace's invariants hold afterwards.
+//! keyspace's invariants hold afterwards, and every value the commands built survives DUMP
+//! and RESTORE (`Session::check_dumps`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -34,5 +35,8 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Err(e) = session.validate() {
         panic!("keyspace invariant broken: {e}");
+    }
+    if let Err(e) = session.check_dumps() {
+        panic!("DUMP/RESTORE: {e}");
     }
 });

@@ -164,13 +164,15 @@ pub(crate) fn decompress(input: &[u8], out_len: usize, out: &mut Vec<u8>) -> Res
                 return Err(LzfError::Corrupt);
             }
             let start = out.len() - dist;
-            if dist >= len {
-                out.extend_from_within(start..start + len);
-            } else {
-                for i in 0..len {
-                    let b = out[start + i];
-                    out.push(b);
-                }
+            // An overlapping reference (dist < len) repeats the last `dist` bytes: copied
+            // in chunks that double as the output grows, not byte by byte (a long run of
+            // one byte is a chain of dist-1 references: a 512 MB string of zeros took
+            // seconds to RESTORE that way).
+            let mut left = len;
+            while left > 0 {
+                let n = left.min(out.len() - start);
+                out.extend_from_within(start..start + n);
+                left -= n;
             }
         }
     }
@@ -193,6 +195,63 @@ mod tests {
         decompress(&out, data.len(), &mut back).unwrap();
         assert_eq!(back, data);
         out.len()
+    }
+
+    /// The decoder as a plain byte loop, for [`overlapping_references_copy_in_chunks`].
+    fn decompress_bytewise(input: &[u8]) -> Vec<u8> {
+        let mut out: Vec<u8> = Vec::new();
+        let mut ip = 0;
+        while ip < input.len() {
+            let c = usize::from(input[ip]);
+            ip += 1;
+            if c < 32 {
+                out.extend_from_slice(&input[ip..ip + c + 1]);
+                ip += c + 1;
+            } else {
+                let mut len = c >> 5;
+                if len == 7 {
+                    len += usize::from(input[ip]);
+                    ip += 1;
+                }
+                let dist = ((c & 0x1f) << 8 | usize::from(input[ip])) + 1;
+                ip += 1;
+                for _ in 0..len + 2 {
+                    out.push(out[out.len() - dist]);
+                }
+            }
+        }
+        out
+    }
+
+    /// References shorter than their length (runs, short periods) decode as the byte loop
+    /// does, at every distance up to the length and at the longest length.
+    #[test]
+    fn overlapping_references_copy_in_chunks() {
+        for dist in 1..=12usize {
+            for len in [3usize, 4, 8, 9, 10, 100, 264] {
+                // `dist` literal bytes, then one back reference of `len` bytes at `dist`.
+                let mut input = vec![(dist - 1) as u8];
+                input.extend((0..dist).map(|i| b'a' + i as u8));
+                let l = len - 2;
+                let d = dist - 1;
+                if l < 7 {
+                    input.push(((l << 5) | (d >> 8)) as u8);
+                } else {
+                    input.push(((7 << 5) | (d >> 8)) as u8);
+                    input.push((l - 7) as u8);
+                }
+                input.push((d & 0xff) as u8);
+                let want = decompress_bytewise(&input);
+                assert_eq!(want.len(), dist + len);
+                let mut got = Vec::new();
+                decompress(&input, want.len(), &mut got).unwrap();
+                assert_eq!(got, want, "dist {dist} len {len}");
+            }
+        }
+        // A long run compresses to a chain of such references.
+        for data in [vec![0u8; 1 << 20], b"abc".repeat(100_000)] {
+            round_trip(&data);
+        }
     }
 
     #[test]

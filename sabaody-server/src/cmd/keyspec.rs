@@ -174,12 +174,14 @@ fn keys_by_specs(m: &Meta, argv: &[Bytes]) -> Option<Vec<(usize, &'static [&'sta
                 firstkey,
                 keystep,
             } => {
+                // Redis reads the count with `string2ll` (no `+`, spaces or leading zeros),
+                // refuses a negative one, then uses it as a C `int`: 4294967297 counts 1.
                 let n = argv
                     .get(usize::try_from(first + keynumidx).ok()?)
-                    .and_then(|a| string2ll(a))
+                    .and_then(|a| super::parse_i64(a))
                     .filter(|&n| n >= 0)?;
                 first += firstkey;
-                (first.checked_add(n)? - 1, keystep)
+                (first + i64::from(n as i32) - 1, keystep)
             }
             Find::Unknown => return None,
         };
@@ -217,44 +219,47 @@ const RO_ACCESS: &[&str] = &["RO", "access"];
 const RW_ACCESS_UPDATE: &[&str] = &["RW", "access", "update"];
 const NO_FLAGS: &[&str] = &[];
 
-/// Redis's strict integer parse (`string2ll`): an optional `-`, then `0` or digits without
-/// a leading zero, within `i64`; no sign `+`, no blanks.
-fn string2ll(b: &[u8]) -> Option<i64> {
-    let (neg, digits) = match b.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, b),
+/// C's `atoi` as glibc has it, `(int) strtol(s, NULL, 10)`: leading white space, a sign,
+/// the digits up to the first other byte (none: 0), clamped to a 64-bit `long`, then cut to
+/// its low 32 bits (`atoi("4294967297")` is 1, `atoi("99999999999999999999")` is -1).
+fn atoi(s: &[u8]) -> i32 {
+    let ws = |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let t = s
+        .iter()
+        .position(|c| !ws(c))
+        .map_or(&s[s.len()..], |i| &s[i..]);
+    let (neg, digits) = match t.first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
     };
-    match digits {
-        [b'0'] if !neg => return Some(0),
-        [b'1'..=b'9', rest @ ..] if rest.iter().all(u8::is_ascii_digit) => {}
-        _ => return None,
+    let mut v: i128 = 0;
+    for &c in digits.iter().take_while(|c| c.is_ascii_digit()) {
+        v = (v * 10 + i128::from(c - b'0')).min(i128::from(i64::MAX) + 1);
     }
-    let s = std::str::from_utf8(b).ok()?;
-    s.parse().ok()
+    let v = if neg { -v } else { v };
+    let long = v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+    long as i32
 }
 
-/// C's `atoi`: optional blanks and sign, then the leading digits (none: 0), saturating.
-fn atoi(b: &[u8]) -> i64 {
-    let mut it = b
-        .iter()
-        .skip_while(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
-        .peekable();
-    let neg = match it.peek() {
-        Some(b'-') => {
-            it.next();
-            true
-        }
-        Some(b'+') => {
-            it.next();
-            false
-        }
-        _ => false,
+/// Redis's `genericGetKeys`: `atoi` of the count at `count_at`, then that many keys from
+/// `first` (none when the count is below 1 or more than the arguments left), then the
+/// destination at `store_at`, last; every key without flags.
+fn generic_keys(
+    argv: &[Bytes],
+    store_at: Option<usize>,
+    count_at: usize,
+    first: usize,
+) -> Vec<(usize, &'static [&'static str])> {
+    let num = atoi(argv.get(count_at).map_or(&[][..], |a| &a[..]));
+    let left = argv.len().saturating_sub(first);
+    let Some(num) = usize::try_from(num).ok().filter(|&n| n >= 1 && n <= left) else {
+        return Vec::new();
     };
-    let mut n: i64 = 0;
-    for &c in it.take_while(|c| c.is_ascii_digit()) {
-        n = n.saturating_mul(10).saturating_add(i64::from(c - b'0'));
-    }
-    if neg { -n } else { n }
+    let mut v: Vec<(usize, &'static [&'static str])> =
+        (first..first + num).map(|i| (i, NO_FLAGS)).collect();
+    v.extend(store_at.map(|s| (s, NO_FLAGS)));
+    v
 }
 
 fn is(arg: &Bytes, word: &str) -> bool {
@@ -297,32 +302,13 @@ fn own_keys(m: &Meta, argv: &[Bytes]) -> Option<Vec<(usize, &'static [&'static s
                 },
             )]
         }
-        // The key-count commands' own functions read the count as C's atoi does ("1.5" is 1,
-        // "2x" is 2) and give their keys no flags; the STORE forms list the sources first.
-        "zunion" | "zinter" | "zdiff" | "zunionstore" | "zinterstore" | "zdiffstore" => {
-            let store = m.name.ends_with("store");
-            let (numidx, first) = if store { (2, 3) } else { (1, 2) };
-            let n = atoi(argv.get(numidx)?);
-            if n < 1 || n > (argc as i64 - first as i64) {
-                return Some(Vec::new());
-            }
-            let mut v: Vec<(usize, &'static [&'static str])> =
-                (first..first + n as usize).map(|i| (i, NO_FLAGS)).collect();
-            if store {
-                v.push((1, NO_FLAGS));
-            }
-            v
+        // Their key specs failed (a count `string2ll` refuses, or out of range): Redis's
+        // `genericGetKeys` reads the count with `atoi` and gives keys without flags.
+        "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" | "lmpop" | "zmpop" => {
+            generic_keys(argv, None, 1, 2)
         }
-        "sintercard" | "zintercard" | "lmpop" | "zmpop" | "blmpop" | "bzmpop" => {
-            let numidx = if m.name.starts_with('b') { 2 } else { 1 };
-            let n = atoi(argv.get(numidx)?);
-            if n < 1 || n > (argc as i64 - numidx as i64 - 1) {
-                return Some(Vec::new());
-            }
-            (numidx + 1..numidx + 1 + n as usize)
-                .map(|i| (i, NO_FLAGS))
-                .collect()
-        }
+        "zunionstore" | "zinterstore" | "zdiffstore" => generic_keys(argv, Some(1), 2, 3),
+        "blmpop" | "bzmpop" => generic_keys(argv, None, 2, 3),
         "sort" | "sort_ro" => {
             let mut v = vec![(1, RO_ACCESS)];
             let mut store = None;
@@ -407,14 +393,6 @@ mod tests {
         // numkeys 0: the specs fail, ZUNIONSTORE's own rule finds no key.
         assert_eq!(keys("ZUNIONSTORE d 0 a"), Some(vec![]));
         assert_eq!(keys("ZUNIONSTORE d x a"), Some(vec![]));
-        // Not an integer: the own rule reads it as atoi, sources first.
-        assert_eq!(keys("ZUNIONSTORE d 2x a b"), Some(vec![3, 4, 1]));
-        assert_eq!(keys("ZMPOP 1.5 z4 MIN"), Some(vec![2]));
-        assert_eq!(keys("LMPOP +1 a LEFT"), Some(vec![2]));
-        assert_eq!(string2ll(b"01"), None);
-        assert_eq!(string2ll(b"-0"), None);
-        assert_eq!(string2ll(b"-12"), Some(-12));
-        assert_eq!(string2ll(b"0"), Some(0));
         assert_eq!(keys("LMPOP 2 a b LEFT"), Some(vec![2, 3]));
         assert_eq!(keys("GEORADIUS g 0 0 1 km STORE d"), Some(vec![1, 7]));
         assert_eq!(keys("GEORADIUS g 0 0 1 km"), Some(vec![1]));
@@ -436,8 +414,80 @@ mod tests {
         assert_eq!(keys("SORT_RO l STORE d"), Some(vec![1]));
         // A huge key count cannot allocate or overflow.
         assert_eq!(keys("LMPOP 9223372036854775807 a LEFT"), Some(vec![]));
-        assert_eq!(keys("LMPOP 99999999999999999999999 a LEFT"), Some(vec![]));
         assert_eq!(keys("SINTERCARD -1 a"), Some(vec![]));
+    }
+
+    fn keys_and_flags(cmd: &str) -> Option<Vec<(usize, &'static [&'static str])>> {
+        let a: Vec<Bytes> = cmd.split(',').map(|w| Bytes::from(w.to_owned())).collect();
+        let name = std::str::from_utf8(&a[0]).unwrap().to_ascii_lowercase();
+        keys_of_call(meta(&name).unwrap(), &a)
+    }
+
+    /// As redis-server 7.0.15 answers COMMAND GETKEYSANDFLAGS: a key count `string2ll`
+    /// takes is cut to a C `int` by the key specs; one it refuses goes to the command's own
+    /// key function, which reads it with `atoi`, lists the destination last and gives no
+    /// flags.
+    #[test]
+    fn key_counts_as_redis_reads_them() {
+        const OW: &[&str] = &["OW", "update"];
+        const RO: &[&str] = &["RO", "access"];
+        const NONE: &[&str] = &[];
+        let k = keys_and_flags;
+        assert_eq!(k("ZUNIONSTORE,d,1,a"), Some(vec![(1, OW), (3, RO)]));
+        assert_eq!(
+            k("ZUNIONSTORE,d,4294967297,a"),
+            Some(vec![(1, OW), (3, RO)])
+        );
+        assert_eq!(k("SINTERCARD,4294967297,a"), Some(vec![(2, RO)]));
+        for count in ["+1", "01", " 1", "1 ", "1abc", "-4294967295", "\t+1x"] {
+            assert_eq!(
+                k(&format!("ZUNIONSTORE,d,{count},a")),
+                Some(vec![(3, NONE), (1, NONE)]),
+                "{count:?}"
+            );
+            assert_eq!(k(&format!("ZUNION,{count},a")), Some(vec![(2, NONE)]));
+            assert_eq!(k(&format!("LMPOP,{count},a,LEFT")), Some(vec![(2, NONE)]));
+            assert_eq!(
+                k(&format!("BLMPOP,0,{count},a,LEFT")),
+                Some(vec![(3, NONE)])
+            );
+            assert_eq!(k(&format!("ZINTERCARD,{count},a")), Some(vec![(2, NONE)]));
+        }
+        for count in [
+            "2147483649",
+            "-0",
+            "99999999999999999999",
+            "0",
+            "2",
+            "x",
+            "",
+        ] {
+            assert_eq!(
+                k(&format!("ZUNIONSTORE,d,{count},a")),
+                Some(vec![]),
+                "{count:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn atoi_as_glibc() {
+        for (s, want) in [
+            ("", 0),
+            ("12", 12),
+            ("  -7x", -7),
+            ("+3", 3),
+            ("\x0b\x0c9", 9),
+            ("4294967297", 1),
+            ("-4294967295", 1),
+            ("2147483648", i32::MIN),
+            ("99999999999999999999", -1),
+            ("-99999999999999999999", 0),
+            ("- 1", 0),
+            ("1\x002", 1),
+        ] {
+            assert_eq!(atoi(s.as_bytes()), want, "{s:?}");
+        }
     }
 }
 
