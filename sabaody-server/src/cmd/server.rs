@@ -15,74 +15,24 @@ fn is(arg: &[u8], word: &[u8]) -> bool {
     arg.eq_ignore_ascii_case(word)
 }
 
-/// Commands that are containers in Redis 7.0 (`CONFIG GET`, `CLIENT KILL`...): the flags,
-/// key positions and ACL categories of `COMMAND INFO` belong to their subcommands, the
-/// container itself shows none (and `@slow`).
-fn is_container(spec: &CommandSpec) -> bool {
-    matches!(
-        spec.name,
-        "client" | "config" | "memory" | "object" | "slowlog"
-    )
-}
-
-/// The ACL categories of `COMMAND INFO`, as Redis 7.0 derives them: `@read`, `@write`,
-/// `@admin` + `@dangerous`, `@fast` or else `@slow`, `@blocking` from the flags; the data type
-/// (`@string`, `@set`, `@geo`...), `@keyspace`, `@connection` and `@transaction` from the
-/// family; a few commands carry more in Redis's command table (the exceptions below). In
-/// the order Redis prints them (its category table's).
+/// The ACL categories of `COMMAND INFO` for a command redis-server 7.0 does not have (the
+/// RedisBloom names; every other command's come from Redis's own data, `meta.rs`), from its
+/// flags as Redis derives them for a module command, in Redis's order.
 fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
-    if is_container(spec) {
-        return vec!["@slow"];
-    }
-    let name = spec.name;
-    let keyspace =
-        spec.group == "generic" || matches!(name, "dbsize" | "flushall" | "flushdb" | "swapdb");
-    let data_type = match spec.group {
-        "set" => Some("@set"),
-        "sorted-set" => Some("@sortedset"),
-        "list" => Some("@list"),
-        "hash" => Some("@hash"),
-        "string" => Some("@string"),
-        "bitmap" => Some("@bitmap"),
-        "hyperloglog" => Some("@hyperloglog"),
-        "geo" => Some("@geo"),
-        _ => None,
-    };
-    let admin = spec.has(flag::ADMIN) || name == "lastsave";
-    let dangerous = admin
-        || matches!(
-            name,
-            "flushall" | "flushdb" | "keys" | "swapdb" | "info" | "restore"
-        );
     let fast = spec.has(flag::FAST);
-    let mut v = Vec::new();
-    for (on, cat) in [
-        (keyspace, "@keyspace"),
+    let admin = spec.has(flag::ADMIN);
+    [
         (spec.has(flag::READONLY), "@read"),
         (spec.has(flag::WRITE), "@write"),
-    ] {
-        if on {
-            v.push(cat);
-        }
-    }
-    v.extend(data_type);
-    for (on, cat) in [
         (admin, "@admin"),
         (fast, "@fast"),
         (!fast, "@slow"),
         (spec.has(flag::BLOCKING), "@blocking"),
-        (dangerous, "@dangerous"),
-        (
-            spec.group == "connection" || name == "command",
-            "@connection",
-        ),
-        (spec.group == "transactions", "@transaction"),
-    ] {
-        if on {
-            v.push(cat);
-        }
-    }
-    v
+        (admin, "@dangerous"),
+    ]
+    .into_iter()
+    .filter_map(|(on, cat)| on.then_some(cat))
+    .collect()
 }
 
 fn write_command_info(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec) {
@@ -330,58 +280,34 @@ fn named_meta(name: &[u8]) -> Option<(&'static CommandSpec, Option<&'static keys
     }
 }
 
-/// Key specs derived from first/last/step: one `index` + `range` spec (Redis 7 form).
+/// The key spec of a command redis-server 7.0 does not have, derived from first/last/step:
+/// one `index` + `range` spec (Redis 7 form), written as the generated ones are.
 fn write_key_specs(out: &mut bytes::BytesMut, proto: sabaody_resp::Protocol, spec: &CommandSpec) {
     if spec.first_key <= 0 {
         write::set_len(out, proto, 0);
         return;
     }
-    write::set_len(out, proto, 1);
-    let flags: &[&str] = match spec.name {
-        "set" => &["RW", "access", "update", "variable_flags"],
-        "del" | "unlink" | "getdel" => &["RM", "delete"],
-        _ if spec.has(flag::WRITE) => &["RW", "update"],
-        _ => &["RO", "access"],
-    };
-    let notes = match spec.name {
-        "set" => Some("RW and ACCESS due to the optional `GET` argument"),
-        _ => None,
-    };
-    write::map_len(out, proto, if notes.is_some() { 4 } else { 3 });
-    if let Some(n) = notes {
-        write::bulk(out, b"notes");
-        write::bulk(out, n.as_bytes());
-    }
-    write::bulk(out, b"flags");
-    write::set_len(out, proto, flags.len());
-    for f in flags {
-        write::simple(out, f.as_bytes());
-    }
-    write::bulk(out, b"begin_search");
-    write::map_len(out, proto, 2);
-    write::bulk(out, b"type");
-    write::bulk(out, b"index");
-    write::bulk(out, b"spec");
-    write::map_len(out, proto, 1);
-    write::bulk(out, b"index");
-    write::integer(out, i64::from(spec.first_key));
-    write::bulk(out, b"find_keys");
-    write::map_len(out, proto, 2);
-    write::bulk(out, b"type");
-    write::bulk(out, b"range");
-    write::bulk(out, b"spec");
-    write::map_len(out, proto, 3);
-    write::bulk(out, b"lastkey");
     let lastkey = if spec.last_key < 0 {
         spec.last_key
     } else {
         spec.last_key - spec.first_key
     };
-    write::integer(out, i64::from(lastkey));
-    write::bulk(out, b"keystep");
-    write::integer(out, i64::from(spec.step));
-    write::bulk(out, b"limit");
-    write::integer(out, 0);
+    let ks = keyspec::KeySpec {
+        notes: None,
+        flags: if spec.has(flag::WRITE) {
+            &["RW", "update"]
+        } else {
+            &["RO", "access"]
+        },
+        begin: keyspec::Begin::Index(i64::from(spec.first_key)),
+        find: keyspec::Find::Range {
+            lastkey: i64::from(lastkey),
+            keystep: i64::from(spec.step),
+            limit: 0,
+        },
+    };
+    write::set_len(out, proto, 1);
+    write_meta_key_spec(out, proto, &ks);
 }
 
 fn write_command_docs(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec) {
