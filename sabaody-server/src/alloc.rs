@@ -69,12 +69,7 @@ pub(crate) fn trim_step(used: impl FnOnce() -> u64) -> bool {
         if rss <= used.saturating_add(used / 4).saturating_add(TRIM_SLACK) {
             return false;
         }
-        // SAFETY: malloc_trim only returns free heap pages to the kernel (under glibc's
-        // arena locks); no memory in use is touched.
-        #[allow(unsafe_code)]
-        unsafe {
-            libc::malloc_trim(0);
-        }
+        purge();
         true
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]

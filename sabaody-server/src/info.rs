@@ -119,7 +119,16 @@ pub(crate) fn render(shared: &Shared, requested: &[String]) -> String {
 }
 
 /// A command's (or implemented subcommand's) counters in one loop's [`Stats`].
-type Pick = Box<dyn Fn(&Stats) -> Option<&CmdStat>>;
+pub(crate) type Pick = Box<dyn Fn(&Stats) -> Option<&CmdStat>>;
+
+/// A slot's latency histogram summed over every loop (`metrics::BUCKETS` counts).
+pub(crate) fn slot_histogram(shared: &Shared, pick: &Pick) -> Vec<u64> {
+    let mut counts = vec![0u64; crate::metrics::BUCKETS];
+    for c in shared.stats.iter().filter_map(pick) {
+        c.hist.add_to(&mut counts);
+    }
+    counts
+}
 
 /// The sum over every loop of one counter of a slot's [`CmdStat`].
 fn slot_sum(shared: &Shared, pick: &Pick, field: impl Fn(&CmdStat) -> &AtomicU64) -> u64 {
@@ -134,7 +143,7 @@ fn slot_sum(shared: &Shared, pick: &Pick, field: impl Fn(&CmdStat) -> &AtomicU64
 /// Every command and implemented subcommand INFO reports, with how to reach its counters:
 /// commands in table order, containers replaced by their subcommands (`config|get`), as
 /// Redis counts them.
-fn stat_slots() -> Vec<(String, Pick)> {
+pub(crate) fn stat_slots() -> Vec<(String, Pick)> {
     let mut out: Vec<(String, Pick)> = Vec::new();
     for (i, spec) in commands().enumerate() {
         if spec.has(crate::cmd::flag::CONTAINER) {
@@ -315,12 +324,8 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
                     .get("latency-tracking-info-percentiles")
                     .map_or("50 99 99.9", String::as_str),
             );
-            let mut counts = vec![0u64; crate::metrics::BUCKETS];
             for (name, pick) in stat_slots() {
-                counts.iter_mut().for_each(|c| *c = 0);
-                for c in shared.stats.iter().filter_map(&pick) {
-                    c.hist.add_to(&mut counts);
-                }
+                let counts = slot_histogram(shared, &pick);
                 if counts.iter().all(|&c| c == 0) {
                     continue;
                 }

@@ -11,8 +11,8 @@ use std::fmt::Write as _;
 
 use sabaody_resp::write;
 
-use super::{Args, CmdError, Ctx, commands, help, server, unknown_subcommand};
-use crate::metrics::{BUCKETS, EventSeries, cumulative_buckets};
+use super::{Args, CmdError, Ctx, help, unknown_subcommand};
+use crate::metrics::{EventSeries, cumulative_buckets};
 use crate::server::Shared;
 
 fn is(arg: &[u8], word: &[u8]) -> bool {
@@ -115,26 +115,15 @@ fn histogram(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError>
             slots.push((name, counts));
         }
     };
-    let shared = ctx.shared;
-    // Every command and implemented subcommand, in table order, with its histogram.
-    let mut all: Vec<(String, Vec<u64>)> = Vec::new();
-    for (i, spec) in commands().enumerate() {
-        if spec.has(super::flag::CONTAINER) {
-            for (j, sub) in server::SUBCOMMANDS.iter().enumerate() {
-                if sub.split('|').next() == Some(spec.name) {
-                    all.push((
-                        (*sub).to_owned(),
-                        counts_of(shared, |st| st.subcommands.get(j)),
-                    ));
-                }
-            }
-        } else {
-            all.push((
-                spec.name.to_owned(),
-                counts_of(shared, |st| st.commands.get(i)),
-            ));
-        }
-    }
+    // Every command and implemented subcommand, in table order, with its histogram (as INFO
+    // latencystats lists them).
+    let all: Vec<(String, Vec<u64>)> = crate::info::stat_slots()
+        .into_iter()
+        .map(|(name, pick)| {
+            let counts = crate::info::slot_histogram(ctx.shared, &pick);
+            (name, counts)
+        })
+        .collect();
     if names.is_empty() {
         for (name, counts) in all {
             add(name, counts);
@@ -170,18 +159,6 @@ fn histogram(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError>
         }
     }
     Ok(())
-}
-
-/// A command's histogram summed over the loops.
-fn counts_of(
-    shared: &Shared,
-    pick: impl Fn(&crate::server::Stats) -> Option<&crate::server::CmdStat>,
-) -> Vec<u64> {
-    let mut counts = vec![0u64; BUCKETS];
-    for c in shared.stats.iter().filter_map(pick) {
-        c.hist.add_to(&mut counts);
-    }
-    counts
 }
 
 /// A text graph of an event class: one column per sample (oldest first), bars scaled to the
