@@ -100,16 +100,6 @@ pub(crate) fn meta(name: &str) -> Option<&'static Meta> {
         .and_then(|i| META.get(i))
 }
 
-/// The metadata of a call's command: the subcommand's when `container` has subcommands and
-/// `sub` names one.
-pub(crate) fn meta_of_call(container: &Meta, sub: Option<&[u8]>) -> Option<&'static Meta> {
-    if container.subcommands.is_empty() {
-        return meta(container.name);
-    }
-    let sub = std::str::from_utf8(sub?).ok()?.to_ascii_lowercase();
-    meta(&format!("{}|{}", container.name, sub))
-}
-
 fn has_flag(flags: &[&str], f: &str) -> bool {
     flags.contains(&f)
 }

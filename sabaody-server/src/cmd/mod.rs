@@ -1872,11 +1872,9 @@ fn execute_in_multi(
 /// wrong number of arguments for it, as Redis checks before running the subcommand.
 #[cold]
 fn subcommand_arity_error(spec: &CommandSpec, argv: &[Bytes]) -> Option<&'static str> {
-    let j = server::subcommand_index(spec.name, argv.get(1)?)?;
-    let name = *server::SUBCOMMANDS.get(j)?;
-    let arity = keyspec::meta(name)?.arity;
+    let m = server::subcommand_meta(spec.name, argv.get(1)?)?;
     let n = argv.len() as i32;
-    ((arity > 0 && n != arity) || n < -arity).then_some(name)
+    ((m.arity > 0 && n != m.arity) || n < -m.arity).then_some(m.name)
 }
 
 /// Counts a refused call in INFO commandstats' `rejected_calls` (a container's under its

@@ -271,13 +271,15 @@ fn named_meta(name: &[u8]) -> Option<(&'static CommandSpec, Option<&'static keys
         None => lookup(name).map(|spec| (spec, None)),
         Some(bar) => {
             let spec = lookup(name.get(..bar)?)?;
-            let full = std::str::from_utf8(name).ok()?.to_ascii_lowercase();
-            if !implemented_subcommand(&full) {
-                return None;
-            }
-            keyspec::meta(&full).map(|m| (spec, Some(m)))
+            subcommand_meta(spec.name, name.get(bar + 1..)?).map(|m| (spec, Some(m)))
         }
     }
+}
+
+/// The data of `container`'s implemented subcommand `sub` (any case).
+pub(crate) fn subcommand_meta(container: &str, sub: &[u8]) -> Option<&'static keyspec::Meta> {
+    let j = subcommand_index(container, sub)?;
+    keyspec::meta(SUBCOMMANDS.get(j)?)
 }
 
 /// The key spec of a command redis-server 7.0 does not have, derived from first/last/step:
@@ -624,14 +626,12 @@ fn getkeys(ctx: &mut Ctx<'_, '_>, call: &[bytes::Bytes], with_flags: bool) -> Re
     let spec = call.first().and_then(|n| lookup(n)).ok_or_else(invalid)?;
     let top = keyspec::meta(spec.name);
     // A container with a subcommand argument: the subcommand's data (unknown: invalid).
-    let (m, arity) = match top {
-        Some(t) if !t.subcommands.is_empty() && call.len() >= 2 => {
-            let m = keyspec::meta_of_call(t, call.get(1).map(|b| &b[..]))
-                .filter(|m| implemented_subcommand(m.name))
-                .ok_or_else(invalid)?;
+    let (m, arity) = match call.get(1) {
+        Some(sub) if spec.has(flag::CONTAINER) => {
+            let m = subcommand_meta(spec.name, sub).ok_or_else(invalid)?;
             (Some(m), m.arity)
         }
-        t => (t, spec.arity),
+        _ => (top, spec.arity),
     };
     let n = call.len() as i32;
     let has_keys = match m {
