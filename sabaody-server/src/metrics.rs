@@ -319,21 +319,24 @@ impl LatencyMonitor {
     /// Records `event` lasting `ms` now if the monitor is on and `ms` reaches the threshold.
     #[inline]
     pub fn observe(&self, event: &'static str, ms: u64) {
-        let t = self.threshold_ms.load(Relaxed);
-        if t == 0 || ms < t {
-            return;
+        if self.wants(ms) {
+            self.add(event, ms, crate::server::unix_micros() / 1_000_000);
         }
-        self.add(event, ms, crate::server::unix_micros() / 1_000_000);
+    }
+
+    /// Whether the monitor is on and `ms` reaches its threshold.
+    #[inline]
+    fn wants(&self, ms: u64) -> bool {
+        let t = self.threshold_ms.load(Relaxed);
+        t != 0 && ms >= t
     }
 
     /// [`observe`](Self::observe) at Unix second `now`.
     #[cfg(test)]
     pub fn observe_at(&self, event: &'static str, ms: u64, now: u64) {
-        let t = self.threshold_ms.load(Relaxed);
-        if t == 0 || ms < t {
-            return;
+        if self.wants(ms) {
+            self.add(event, ms, now);
         }
-        self.add(event, ms, now);
     }
 
     #[cold]
