@@ -161,7 +161,7 @@ cpu_ticks() { # utime+stime of a pid, in clock ticks (fields 14 and 15 of /proc/
   awk '{ print $12 + $13 }' <<<"$rest"
 }
 
-RESULTS="$WORK/results" # config|test|server|round|rps|p50|p99|cpu_us_per_req
+RESULTS="$WORK/results" # config|test|server|round|rps|p50|p99|cpu_us_per_req|client_busy_pct
 : >"$RESULTS"
 
 run_one() { # config-name server-name port pid n round test args...
@@ -171,8 +171,11 @@ run_one() { # config-name server-name port pid n round test args...
   before="$(cpu_ticks "$pid")"
   set +e
   # shellcheck disable=SC2086 # EXTRA_ARGS is a word list on purpose
-  out="$(timeout "$RUN_TIMEOUT" "${CLIENT_PIN[@]}" redis-benchmark -h 127.0.0.1 -p "$port" -t "$test" -n "$n" \
-    "$@" $EXTRA_ARGS --csv 2>"$WORK/bench.err")"
+  # bash's `time` reports wall, user and system time of the client (redis-benchmark is reaped by
+  # `timeout`, so its CPU time is included): how busy the client was tells whether it, rather
+  # than the server, set the rate.
+  out="$( { TIMEFORMAT='%R %U %S'; time timeout "$RUN_TIMEOUT" "${CLIENT_PIN[@]}" redis-benchmark -h 127.0.0.1 \
+    -p "$port" -t "$test" -n "$n" "$@" $EXTRA_ARGS --csv 2>"$WORK/bench.err"; } 2>"$WORK/time.out")"
   rc=$?
   set -e
   after="$(cpu_ticks "$pid")"
@@ -185,15 +188,18 @@ run_one() { # config-name server-name port pid n round test args...
   # One CSV row per test actually run (e.g. -t lrange_100 also runs LPUSH to fill the list).
   lines="$(grep -c '^"[A-Z]' <<<"$out" || true)"
   (( lines > 0 )) || { echo "no CSV result from redis-benchmark against $name:" >&2; echo "$out" >&2; exit 1; }
+  local wall cuser csys
+  read -r wall cuser csys <"$WORK/time.out" || { wall=0 cuser=0 csys=0; }
   awk -F'","' -v cfg="$cfg" -v srv="$name" -v round="$round" -v n="$n" -v lines="$lines" \
-      -v ticks="$((after - before))" -v hz="$CLK_TCK" '
+      -v ticks="$((after - before))" -v hz="$CLK_TCK" -v wall="$wall" -v ccpu="$(awk -v u="$cuser" -v s="$csys" 'BEGIN { print u + s }')" '
     /^"[A-Z]/ {
       gsub(/"/, "", $1); gsub(/"/, "", $NF)
       sub(/ \(.*$/, "", $1)          # "LPUSH (needed to benchmark LRANGE)" -> "LPUSH"
       cpu = ticks / hz * 1e6 / (n * lines)
-      printf "%s|%s|%s|%s|%s|%s|%s|%.3f\n", cfg, $1, srv, round, $2, $5, $7, cpu
+      busy = wall > 0 ? 100 * ccpu / wall : 0
+      printf "%s|%s|%s|%s|%s|%s|%s|%.3f|%.0f\n", cfg, $1, srv, round, $2, $5, $7, cpu, busy
     }' <<<"$out" >>"$RESULTS"
-  awk -F'|' 'END { printf "  %-8s %-7s %-10s rps=%-12s p50=%-7s p99=%-7s cpu/req=%sus\n", $1, $3, $2, $5, $6, $7, $8 }' "$RESULTS" >&2
+  awk -F'|' 'END { printf "  %-8s %-7s %-10s rps=%-12s p50=%-7s p99=%-7s cpu/req=%sus client-busy=%s%%\n", $1, $3, $2, $5, $6, $7, $8, $9 }' "$RESULTS" >&2
 }
 
 config_args() { # name -> "n|args"
@@ -234,7 +240,8 @@ done
 
 # --- summary ------------------------------------------------------------------------------------
 echo
-echo "Medians over $ROUNDS round(s). rps = requests/s; p50/p99 in ms; cpu = server CPU us/request."
+echo "Medians over $ROUNDS round(s). rps = requests/s; p50/p99 in ms; cpu = server CPU us/request;"
+echo "cli = redis-benchmark's CPU time as % of the run's wall time (near 100: the client, not the server, set the rate)."
 echo "ratio = $SAB_NAME rps / redis rps (issue 4 targets: >= 1.0 at -P 1, >= 1.3 at -P 16; p99 <= redis)."
 awk -F'|' -v other="$SAB_NAME" '
   function median(list,   a, n, i, j, t) {
@@ -247,13 +254,14 @@ awk -F'|' -v other="$SAB_NAME" '
     if (!(key in seen)) { seen[key] = 1; order[++k] = key }
     rps[key, $3] = rps[key, $3] " " $5; p50[key, $3] = p50[key, $3] " " $6
     p99[key, $3] = p99[key, $3] " " $7; cpu[key, $3] = cpu[key, $3] " " $8
+    cli[key, $3] = cli[key, $3] " " $9
   }
   END {
     label["p1"] = "-c 50 -P 1"; label["p16"] = "-c 50 -P 16"; label["c1000"] = "-c 1000 -P 1"
-    printf "%-13s %-10s %12s %12s %6s %7s %7s %7s %7s %8s %8s\n", "config", "test", "redis rps", other " rps", "ratio", "r p50", "s p50", "r p99", "s p99", "r cpu", "s cpu"
+    printf "%-13s %-10s %12s %12s %6s %7s %7s %7s %7s %8s %8s %5s %5s\n", "config", "test", "redis rps", other " rps", "ratio", "r p50", "s p50", "r p99", "s p99", "r cpu", "s cpu", "r cli", "s cli"
     for (i = 1; i <= k; i++) {
       split(order[i], kt, "|")
       rr = median(rps[order[i], "redis"]); sr = median(rps[order[i], other])
-      printf "%-13s %-10s %12.0f %12.0f %5.2fx %7.3f %7.3f %7.3f %7.3f %8.3f %8.3f\n", label[kt[1]], kt[2], rr, sr, (rr > 0 ? sr / rr : 0), median(p50[order[i], "redis"]), median(p50[order[i], other]), median(p99[order[i], "redis"]), median(p99[order[i], other]), median(cpu[order[i], "redis"]), median(cpu[order[i], other])
+      printf "%-13s %-10s %12.0f %12.0f %5.2fx %7.3f %7.3f %7.3f %7.3f %8.3f %8.3f %4.0f%% %4.0f%%\n", label[kt[1]], kt[2], rr, sr, (rr > 0 ? sr / rr : 0), median(p50[order[i], "redis"]), median(p50[order[i], other]), median(p99[order[i], "redis"]), median(p99[order[i], other]), median(cpu[order[i], "redis"]), median(cpu[order[i], other]), median(cli[order[i], "redis"]), median(cli[order[i], other])
     }
   }' "$RESULTS"
