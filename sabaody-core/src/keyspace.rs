@@ -359,6 +359,19 @@ pub trait Keyspace: Access {
         keys::exists(self, keys)
     }
 
+    /// Whether `key` exists, without side effects: unlike [`Keyspace::exists`] it records no
+    /// access (LRU/LFU) and counts no keyspace hit or miss (for a server that needs to know
+    /// whether a command removed a key, e.g. to report it).
+    fn contains_key(&self, key: impl AsRef<[u8]>) -> bool {
+        keys::present(self, key.as_ref()).is_some()
+    }
+
+    /// Whether `key` exists and has a time to live, with no side effects (as
+    /// [`Keyspace::contains_key`]).
+    fn has_ttl(&self, key: impl AsRef<[u8]>) -> bool {
+        keys::present(self, key.as_ref()) == Some(true)
+    }
+
     /// `TYPE key`: `None` when the key does not exist (Redis replies `none`).
     fn key_type(&self, key: impl AsRef<[u8]>) -> Option<KeyType> {
         keys::key_type(self, key.as_ref())

@@ -281,6 +281,9 @@ impl Blocking {
                     Some(logged)
                 }
             };
+            if let Some(argv) = &logged {
+                notify_served(shared, db, argv);
+            }
             if let Some(argv) = logged
                 && shared.aof.on()
             {
@@ -294,6 +297,42 @@ impl Blocking {
                 }
             }
         }
+    }
+}
+
+/// The keyspace events of what was served to a blocked client, read from the command it is
+/// logged as: the pop (and `del` of an emptied key), or for a move the push to the
+/// destination first, as Redis reports them.
+fn notify_served(shared: &Shared, db: usize, argv: &[Bytes]) {
+    use crate::notify::class;
+    let n = &shared.notify;
+    if !n.wants(class::LIST | class::ZSET | class::GENERIC) {
+        return;
+    }
+    let (Some(name), Some(key)) = (argv.first(), argv.get(1)) else {
+        return;
+    };
+    match &name[..] {
+        b"LPOP" => n.event(class::LIST, "lpop", key, db),
+        b"RPOP" => n.event(class::LIST, "rpop", key, db),
+        b"ZPOPMIN" => n.event(class::ZSET, "zpopmin", key, db),
+        b"ZPOPMAX" => n.event(class::ZSET, "zpopmax", key, db),
+        b"LMOVE" => {
+            let (Some(dst), Some(from), Some(to)) = (argv.get(2), argv.get(3), argv.get(4)) else {
+                return;
+            };
+            let push = if &to[..] == b"LEFT" { "lpush" } else { "rpush" };
+            n.event(class::LIST, push, dst, db);
+            let pop = if &from[..] == b"LEFT" { "lpop" } else { "rpop" };
+            n.event(class::LIST, pop, key, db);
+        }
+        _ => return,
+    }
+    if n.wants(class::GENERIC)
+        && let Some(cache) = shared.dbs.get(db)
+        && !sabaody_core::Keyspace::contains_key(cache, key)
+    {
+        n.event(class::GENERIC, "del", key, db);
     }
 }
 

@@ -171,6 +171,8 @@ pub struct Config {
     pub slowlog_max_len: u64,
     pub latency_monitor_threshold: u64,
     pub notify_keyspace_events: String,
+    /// The classes `notify_keyspace_events` enables (its text can hide `n` behind `A`).
+    pub notify_keyspace_flags: u32,
     pub aof_use_rdb_preamble: bool,
     /// `aof-rewrite-incremental-fsync`: fdatasync a rewrite's new base every 4 MB written.
     pub aof_rewrite_incremental_fsync: bool,
@@ -275,6 +277,7 @@ impl Default for Config {
             slowlog_max_len: 128,
             latency_monitor_threshold: 0,
             notify_keyspace_events: String::new(),
+            notify_keyspace_flags: 0,
             aof_use_rdb_preamble: true,
             aof_rewrite_incremental_fsync: true,
             auto_aof_rewrite_percentage: 100,
@@ -896,7 +899,20 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     u64_d!("slowlog-max-len", true, slowlog_max_len),
     u64_d!("latency-monitor-threshold", true, latency_monitor_threshold),
-    str_d!("notify-keyspace-events", true, notify_keyspace_events),
+    d!(
+        "notify-keyspace-events",
+        true,
+        |c, a| {
+            // Kept in its canonical text (what CONFIG GET shows); the flags are derived from it.
+            let flags = crate::notify::parse_flags(one(a)?).ok_or_else(|| {
+                "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_owned()
+            })?;
+            c.notify_keyspace_events = crate::notify::flags_to_string(flags);
+            c.notify_keyspace_flags = flags;
+            Ok(())
+        },
+        |c| c.notify_keyspace_events.clone()
+    ),
     bool_d!("aof-use-rdb-preamble", true, aof_use_rdb_preamble),
     bool_d!(
         "aof-rewrite-incremental-fsync",

@@ -67,6 +67,7 @@ mod event_loop;
 mod info;
 mod metrics;
 mod mono;
+mod notify;
 mod persist;
 mod server;
 mod session;

@@ -378,6 +378,8 @@ pub(crate) struct Shared {
     pub pause: crate::blocking::Pause,
     /// The append-only file (off unless `appendonly yes`).
     pub aof: crate::aof::Aof,
+    /// Keyspace notifications (`notify-keyspace-events`).
+    pub notify: Arc<crate::notify::Notifier>,
     pub clients: Mutex<hashbrown::HashMap<u64, Arc<ClientInfo>>>,
     pub connected: AtomicUsize,
     pub next_client_id: AtomicU64,
@@ -449,9 +451,11 @@ impl Shared {
         let dbs = (0..config.databases)
             .map(|i| cache.db(i).unwrap_or_else(|_| cache.clone()))
             .collect();
-        let aof = crate::aof::Aof::new(&cache, loops.len());
+        let notify = Arc::new(crate::notify::Notifier::default());
+        let aof = crate::aof::Aof::new(&cache, loops.len(), Arc::clone(&notify));
         let shared = Shared {
             aof,
+            notify,
             dbs,
             clock,
             now_ms: AtomicU64::new(0),
@@ -514,6 +518,7 @@ impl Shared {
             Ordering::Relaxed,
         );
         self.tcp_keepalive.store(c.tcp_keepalive, Ordering::Relaxed);
+        self.notify.set_flags(c.notify_keyspace_flags);
         self.has_password
             .store(c.requirepass.is_some(), Ordering::Relaxed);
         self.slowlog

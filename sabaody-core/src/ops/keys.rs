@@ -76,6 +76,16 @@ pub(crate) fn exists<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K]) -> u
     })
 }
 
+/// Whether `key` holds a live value, and then whether it has a TTL: no access recorded, no hit or miss counted, nothing
+/// removed (an expired key not yet removed is absent).
+pub(crate) fn present<A: Access + ?Sized>(a: &A, key: &[u8]) -> Option<bool> {
+    let (h, gid) = locate(a, key);
+    let store = a.store();
+    a.read(gid, |s| {
+        live_ro_notouch(s, store, h, key).map(|r| r.has_ttl)
+    })
+}
+
 pub(crate) fn key_type<A: Access + ?Sized>(a: &A, key: &[u8]) -> Option<KeyType> {
     read_key_notouch(a, key, |s, r| s.key_type(r))
 }

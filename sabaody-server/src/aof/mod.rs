@@ -335,7 +335,13 @@ pub(crate) struct Aof {
 impl Aof {
     /// An AOF that is off, with one lock stripe per loop thread; installs the keyspace's
     /// removal hook (expirations and evictions are logged as `DEL` while the AOF is on).
-    pub(crate) fn new(cache: &sabaody_core::Cache, loops: usize) -> Aof {
+    /// `notifier` is told about keys the store removes by itself (the one removal hook a store
+    /// has is installed here).
+    pub(crate) fn new(
+        cache: &sabaody_core::Cache,
+        loops: usize,
+        notifier: Arc<crate::notify::Notifier>,
+    ) -> Aof {
         let inner = Arc::new(Inner {
             on: AtomicBool::new(false),
             stripes: (0..loops.max(1)).map(|_| Stripe::default()).collect(),
@@ -361,6 +367,7 @@ impl Aof {
         });
         let weak = Arc::downgrade(&inner);
         cache.set_removal_hook(move |db, key, cause| {
+            notifier.removed(db, key, cause);
             if matches!(cause, RemovalCause::Expired | RemovalCause::Evicted)
                 && let Some(inner) = weak.upgrade()
                 && inner.on.load(Ordering::Relaxed)

@@ -16,6 +16,7 @@ use sabaody_resp::write;
 
 use super::flag::*;
 use super::{Args, CmdError, CommandSpec, Ctx, cmd, ks, parse_i64};
+use crate::notify::class;
 
 /// The DUMP and RESTORE commands (Redis's `generic` group).
 pub(crate) static COMMANDS: &[CommandSpec] = &[
@@ -107,10 +108,12 @@ pub(crate) fn restore(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), 
     match ks!(ctx, k => rdb::restore(k, key, value, &opts))? {
         Restored::Busy => return Err(busy()),
         Restored::Expired { deleted: true } => {
+            ctx.notify(class::GENERIC, "del", key);
             ctx.propagate(vec![Bytes::from_static(b"DEL"), key.clone()]);
         }
         Restored::Expired { deleted: false } => ctx.propagate_nothing(),
         Restored::Stored { expire_at_ms } => {
+            ctx.notify(class::GENERIC, "restore", key);
             if let Some(at) = expire_at_ms.filter(|_| !opts.absolute) {
                 // The deadline as an absolute time, so a replay keeps it (Redis's rewrite
                 // of the arguments: the TTL replaced, ABSTTL appended).

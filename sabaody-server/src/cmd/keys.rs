@@ -7,6 +7,7 @@ use sabaody_core::{CopyOptions, ExpireCondition, KeyType, Keyspace, ScanOptions}
 use sabaody_resp::write;
 
 use super::{Args, CmdError, Ctx, help, ks, parse_i64, unknown_subcommand};
+use crate::notify::class;
 
 fn is(arg: &[u8], word: &[u8]) -> bool {
     arg.eq_ignore_ascii_case(word)
@@ -18,7 +19,20 @@ fn is(arg: &[u8], word: &[u8]) -> bool {
 /// ```
 pub(crate) fn del(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let keys = args.rest();
+    // Which keys go (for their `del` events) is read just before the atomic delete.
+    let present: Vec<&[u8]> = if ctx.notifying(class::GENERIC) {
+        let mut seen = hashbrown::HashSet::new();
+        keys.iter()
+            .map(|key| &key[..])
+            .filter(|key| seen.insert(*key) && ks!(ctx, k => k.contains_key(key)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let n = ks!(ctx, k => k.del(keys));
+    for key in present {
+        ctx.notify(class::GENERIC, "del", key);
+    }
     write::integer(ctx.out, n as i64);
     Ok(())
 }
@@ -62,6 +76,10 @@ pub(crate) fn rename(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
     let src = args.next_bytes()?;
     let dst = args.next_bytes()?;
     ks!(ctx, k => k.rename(src, dst))?;
+    if src != dst {
+        ctx.notify(class::GENERIC, "rename_from", src);
+        ctx.notify(class::GENERIC, "rename_to", dst);
+    }
     ctx.ok();
     Ok(())
 }
@@ -73,6 +91,10 @@ pub(crate) fn renamenx(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(),
     let src = args.next_bytes()?;
     let dst = args.next_bytes()?;
     let done = ks!(ctx, k => k.renamenx(src, dst))?;
+    if done {
+        ctx.notify(class::GENERIC, "rename_from", src);
+        ctx.notify(class::GENERIC, "rename_to", dst);
+    }
     write::integer(ctx.out, i64::from(done));
     Ok(())
 }
@@ -98,6 +120,14 @@ pub(crate) fn copy(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cmd
         }
     }
     let done = ks!(ctx, k => k.copy(src, dst, &opts))?;
+    if done {
+        ctx.notify_db(
+            class::GENERIC,
+            "copy_to",
+            dst,
+            opts.db.unwrap_or(ctx.client.db),
+        );
+    }
     if let Some(db) = opts.db.filter(|&d| done && d != ctx.client.db) {
         // The command's own key marks cover the client's database only.
         key_written_in(ctx, db, dst);
@@ -311,6 +341,11 @@ macro_rules! expire_cmd {
                     k.$method(key, when, cond)?
                 }
             });
+            if done && ctx.notifying(class::GENERIC) {
+                // A time already past deleted the key.
+                let event = if ks!(ctx, k => k.contains_key(key)) { "expire" } else { "del" };
+                ctx.notify(class::GENERIC, event, key);
+            }
             // Logged as PEXPIREAT with the absolute time (DEL if it was past).
             if done {
                 ctx.propagate_expiry(key, &[]);
@@ -363,6 +398,9 @@ ttl_cmd!(pexpiretime, pexpire_time, "PEXPIRETIME key");
 pub(crate) fn persist(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let key = args.next_bytes()?;
     let done = ks!(ctx, k => k.persist(key));
+    if done {
+        ctx.notify(class::GENERIC, "persist", key);
+    }
     write::integer(ctx.out, i64::from(done));
     Ok(())
 }
@@ -377,6 +415,8 @@ pub(crate) fn move_(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
     let moved = ks!(ctx, k => k.move_key(key, db))?;
     if moved {
         key_written_in(ctx, db, key);
+        ctx.notify(class::GENERIC, "move_from", key);
+        ctx.notify_db(class::GENERIC, "move_to", key, db);
     }
     write::integer(ctx.out, i64::from(moved));
     Ok(())

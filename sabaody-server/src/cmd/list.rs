@@ -9,6 +9,7 @@ use sabaody_resp::write;
 use super::flag::*;
 use super::{Args, CmdError, CommandSpec, Ctx, cmd, ks};
 use crate::blocking::{BlockOp, parse_timeout, pop_name, side_name};
+use crate::notify::class;
 
 const W: u32 = WRITE;
 const R: u32 = READONLY;
@@ -302,6 +303,9 @@ fn push(
         (ListEnd::Left, false) => ks!(ctx, k => k.lpushx(key, elems))?,
         (ListEnd::Right, false) => ks!(ctx, k => k.rpushx(key, elems))?,
     };
+    if n > 0 {
+        notify_push(ctx, end, key);
+    }
     write::integer(ctx.out, n as i64);
     Ok(())
 }
@@ -334,6 +338,33 @@ pub(crate) fn rpushx(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
     push(ctx, args, ListEnd::Right, false)
 }
 
+/// The keyspace event of a push at `end`.
+pub(crate) fn notify_push(ctx: &Ctx<'_, '_>, end: ListEnd, key: &[u8]) {
+    let event = match end {
+        ListEnd::Left => "lpush",
+        ListEnd::Right => "rpush",
+    };
+    ctx.notify(class::LIST, event, key);
+}
+
+/// The keyspace events of a pop at `end` that took something: the pop, then `del` if it
+/// emptied the list.
+pub(crate) fn notify_pop(ctx: &Ctx<'_, '_>, end: ListEnd, key: &[u8]) {
+    let event = match end {
+        ListEnd::Left => "lpop",
+        ListEnd::Right => "rpop",
+    };
+    ctx.notify(class::LIST, event, key);
+    ctx.notify_if_gone(key);
+}
+
+/// The keyspace events of an element moved from `src` to `dst`: Redis reports the push
+/// first, then the pop (and `del` of an emptied source).
+pub(crate) fn notify_move(ctx: &Ctx<'_, '_>, src: &[u8], dst: &[u8], from: ListEnd, to: ListEnd) {
+    notify_push(ctx, to, dst);
+    notify_pop(ctx, from, src);
+}
+
 fn pop(
     ctx: &mut Ctx<'_, '_>,
     args: &mut Args<'_>,
@@ -356,6 +387,8 @@ fn pop(
         };
         if found.is_none() {
             ctx.null();
+        } else {
+            notify_pop(ctx, end, key);
         }
         return Ok(());
     };
@@ -364,7 +397,12 @@ fn pop(
         .and_then(|c| usize::try_from(c).ok())
         .ok_or_else(|| CmdError::msg("ERR value is out of range, must be positive"))?;
     match ks!(ctx, k => k.pop_count(key, end, count))? {
-        Some(v) => write_array(ctx, &v),
+        Some(v) => {
+            if !v.is_empty() {
+                notify_pop(ctx, end, key);
+            }
+            write_array(ctx, &v)
+        }
         None => write::null_array(ctx.out, ctx.client.proto),
     }
     Ok(())
@@ -450,6 +488,7 @@ pub(crate) fn lset(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cmd
     let index = args.next_int()?;
     let elem = args.next_bytes()?;
     ks!(ctx, k => k.lset(key, index, elem))?;
+    ctx.notify(class::LIST, "lset", key);
     ctx.ok();
     Ok(())
 }
@@ -470,6 +509,9 @@ pub(crate) fn linsert(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), 
     let pivot = args.next_bytes()?;
     let elem = args.next_bytes()?;
     let n = ks!(ctx, k => k.linsert(key, after, pivot, elem))?;
+    if n > 0 {
+        ctx.notify(class::LIST, "linsert", key);
+    }
     write::integer(ctx.out, n);
     Ok(())
 }
@@ -482,6 +524,10 @@ pub(crate) fn lrem(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cmd
     let count = args.next_int()?;
     let elem = args.next_bytes()?;
     let n = ks!(ctx, k => k.lrem(key, count, elem))?;
+    if n > 0 {
+        ctx.notify(class::LIST, "lrem", key);
+        ctx.notify_if_gone(key);
+    }
     write::integer(ctx.out, n as i64);
     Ok(())
 }
@@ -493,7 +539,15 @@ pub(crate) fn ltrim(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
     let key = args.next_bytes()?;
     let start = args.next_int()?;
     let stop = args.next_int()?;
+    // A missing key is left alone, with no event; an existing one reports `ltrim` even when
+    // nothing was cut.
+    let existed =
+        ctx.notifying(class::LIST) && ks!(ctx, k => sabaody_core::Keyspace::contains_key(k, key));
     ks!(ctx, k => k.ltrim(key, start, stop))?;
+    if existed {
+        ctx.notify(class::LIST, "ltrim", key);
+        ctx.notify_if_gone(key);
+    }
     ctx.ok();
     Ok(())
 }
@@ -555,7 +609,10 @@ pub(crate) fn lmove(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
     let to = end_arg(args.next_bytes()?)?;
     let v = ks!(ctx, k => k.lmove(src, dst, from, to))?;
     match v {
-        Some(v) => write::bulk(ctx.out, &v),
+        Some(v) => {
+            notify_move(ctx, src, dst, from, to);
+            write::bulk(ctx.out, &v)
+        }
         None => ctx.null(),
     }
     Ok(())
@@ -569,7 +626,10 @@ pub(crate) fn rpoplpush(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<()
     let dst = args.next_bytes()?;
     let v = ks!(ctx, k => k.rpoplpush(src, dst))?;
     match v {
-        Some(v) => write::bulk(ctx.out, &v),
+        Some(v) => {
+            notify_move(ctx, src, dst, ListEnd::Right, ListEnd::Left);
+            write::bulk(ctx.out, &v)
+        }
         None => ctx.null(),
     }
     Ok(())
@@ -595,6 +655,7 @@ pub(crate) fn lmpop(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
         Some((key, v)) => {
             // Movable keys are not in the table's key positions: invalidate WATCH here.
             ctx.shared.watches.touch_key(ctx.client.db, &key);
+            notify_pop(ctx, end, &key);
             write_mpop(ctx, &key, &v);
         }
         None => write::null_array(ctx.out, ctx.client.proto),
@@ -614,6 +675,7 @@ fn bpop(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>, end: ListEnd) -> Result<(), 
         if let Some(mut v) = ks!(ctx, k => k.pop_count(key, end, 1))?
             && let Some(e) = v.pop()
         {
+            notify_pop(ctx, end, key);
             // Logged as the pop that was served (LPOP / RPOP), as Redis does.
             ctx.propagate(vec![pop_name(end), key.clone()]);
             write::array_len(ctx.out, 2);
@@ -651,6 +713,7 @@ fn bmove(
 ) -> Result<(), CmdError> {
     match ks!(ctx, k => k.lmove(src, dst, from, to))? {
         Some(v) => {
+            notify_move(ctx, src, dst, from, to);
             ctx.propagate(vec![
                 Bytes::from_static(b"LMOVE"),
                 src.clone(),
@@ -704,6 +767,7 @@ pub(crate) fn blmpop(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
     match ks!(ctx, k => k.lmpop(keys, end, count))? {
         Some((key, v)) => {
             ctx.shared.watches.touch_key(ctx.client.db, &key);
+            notify_pop(ctx, end, &key);
             ctx.propagate(vec![
                 pop_name(end),
                 key.clone(),

@@ -1586,6 +1586,54 @@ impl<'t> Ctx<'_, 't> {
         self.client.proto
     }
 
+    /// Publishes the keyspace event `event` (of notification `class`, see [`crate::notify`])
+    /// for `key` in the client's database, if that class is enabled.
+    #[inline]
+    pub fn notify(&self, class: u32, event: &str, key: &[u8]) {
+        self.shared.notify.event(class, event, key, self.client.db);
+    }
+
+    /// [`Ctx::notify`] for a key of database `db` (COPY ... DB, MOVE).
+    #[inline]
+    pub fn notify_db(&self, class: u32, event: &str, key: &[u8], db: usize) {
+        self.shared.notify.event(class, event, key, db);
+    }
+
+    /// Whether events of `class` are published: handlers skip work done only for them.
+    #[inline]
+    pub fn notifying(&self, class: u32) -> bool {
+        self.shared.notify.wants(class)
+    }
+
+    /// Publishes `del` for `key` if it no longer exists: after a command that removes
+    /// elements, whose key goes when it is emptied (Redis reports the element event, then
+    /// `del`). Looks the key up only while generic events are published.
+    pub fn notify_if_gone(&self, key: &[u8]) {
+        if self.notifying(crate::notify::class::GENERIC)
+            && !ks!(self, k => sabaody_core::Keyspace::contains_key(k, key))
+        {
+            self.notify(crate::notify::class::GENERIC, "del", key);
+        }
+    }
+
+    /// The event for a command that stores a computed result into `dst` (SINTERSTORE,
+    /// ZUNIONSTORE, SORT ... STORE, BITOP, GEOSEARCHSTORE...): `event` when the result was
+    /// stored, `del` when it was empty and `dst` existed before (`existed`), nothing else.
+    pub fn notify_store(&self, class: u32, event: &str, dst: &[u8], stored: bool, existed: bool) {
+        if stored {
+            self.notify(class, event, dst);
+        } else if existed {
+            self.notify(crate::notify::class::GENERIC, "del", dst);
+        }
+    }
+
+    /// Whether `key` exists, for a handler that reports a deletion it cannot otherwise see;
+    /// only asked while generic events are published (false otherwise).
+    pub fn exists_for_notify(&self, key: &[u8]) -> bool {
+        self.notifying(crate::notify::class::GENERIC)
+            && ks!(self, k => sabaody_core::Keyspace::contains_key(k, key))
+    }
+
     /// Whether [`Ctx::propagate`] is heard (the AOF is on): handlers skip building what
     /// would be logged otherwise.
     pub fn propagating(&self) -> bool {

@@ -5,6 +5,7 @@ use sabaody_core::{GetExExpiry, Keyspace, SetCondition, SetExpiry, SetOptions};
 use sabaody_resp::write;
 
 use super::{Args, CmdError, Ctx, ks};
+use crate::notify::class;
 
 /// ```text
 /// GET key
@@ -40,6 +41,7 @@ pub(crate) fn set(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdE
     let value = args.next_bytes()?;
     if args.remaining() == 0 {
         ks!(ctx, k => k.set(key, value))?;
+        ctx.notify(class::STRING, "set", key);
         ctx.ok();
         return Ok(());
     }
@@ -69,9 +71,13 @@ pub(crate) fn set(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdE
         }
     }
     let outcome = ks!(ctx, k => k.set_with(key, value, &opts))?;
+    if outcome.written {
+        ctx.notify(class::STRING, "set", key);
+    }
     if !outcome.written {
         ctx.propagate_nothing();
     } else if matches!(opts.expiry, Some(e) if e != SetExpiry::KeepTtl) {
+        ctx.notify(class::GENERIC, "expire", key);
         ctx.propagate_expiry(key, &[b"SET", key, value]);
     }
     if opts.get {
@@ -114,6 +120,9 @@ fn bulk_or_null(ctx: &mut Ctx<'_, '_>, v: Option<bytes::Bytes>) {
 pub(crate) fn getdel(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let key = args.next_bytes()?;
     let v = ks!(ctx, k => k.getdel(key))?;
+    if v.is_some() {
+        ctx.notify(class::GENERIC, "del", key);
+    }
     bulk_or_null(ctx, v);
     Ok(())
 }
@@ -151,6 +160,10 @@ pub(crate) fn getex(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
         }
         expiry = Some(kind(args.next_int()?));
     }
+    // PERSIST reports an event only when it removed a TTL.
+    let had_ttl = matches!(expiry, Some(GetExExpiry::Persist))
+        && ctx.notifying(class::GENERIC)
+        && ks!(ctx, k => k.has_ttl(key));
     let v = match ks!(ctx, k => k.getex(key, expiry)) {
         // Redis looks the key up before checking the time: a missing key answers nil.
         Err(sabaody_core::Error::InvalidExpireTime(_)) if ks!(ctx, k => k.exists(&[key])) == 0 => {
@@ -160,9 +173,23 @@ pub(crate) fn getex(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
     };
     match (&v, expiry) {
         (Some(_), Some(GetExExpiry::Persist)) => {
+            if had_ttl {
+                ctx.notify(class::GENERIC, "persist", key);
+            }
             ctx.propagate(vec![bytes::Bytes::from_static(b"PERSIST"), key.clone()])
         }
-        (Some(_), Some(_)) => ctx.propagate_expiry(key, &[]),
+        (Some(_), Some(_)) => {
+            if ctx.notifying(class::GENERIC) {
+                // A time already past deleted the key.
+                let event = if ks!(ctx, k => k.contains_key(key)) {
+                    "expire"
+                } else {
+                    "del"
+                };
+                ctx.notify(class::GENERIC, event, key);
+            }
+            ctx.propagate_expiry(key, &[])
+        }
         _ => ctx.propagate_nothing(),
     }
     bulk_or_null(ctx, v);
@@ -180,6 +207,7 @@ pub(crate) fn getset(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
         ..SetOptions::default()
     };
     let outcome = ks!(ctx, k => k.set_with(key, value, &opts))?;
+    ctx.notify(class::STRING, "set", key);
     bulk_or_null(ctx, outcome.previous);
     Ok(())
 }
@@ -216,6 +244,9 @@ fn pairs<'a>(args: &mut Args<'a>, name: &'static str) -> Result<Pairs<'a>, CmdEr
 pub(crate) fn mset(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let p = pairs(args, "mset")?;
     ks!(ctx, k => k.mset(&p))?;
+    for (key, _) in &p {
+        ctx.notify(class::STRING, "set", key);
+    }
     ctx.ok();
     Ok(())
 }
@@ -226,6 +257,11 @@ pub(crate) fn mset(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cmd
 pub(crate) fn msetnx(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let p = pairs(args, "msetnx")?;
     let done = ks!(ctx, k => k.msetnx(&p))?;
+    if done {
+        for (key, _) in &p {
+            ctx.notify(class::STRING, "set", key);
+        }
+    }
     write::integer(ctx.out, i64::from(done));
     Ok(())
 }
@@ -237,6 +273,7 @@ pub(crate) fn append(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
     let key = args.next_bytes()?;
     let value = args.next_bytes()?;
     let n = ks!(ctx, k => k.append(key, value))?;
+    ctx.notify(class::STRING, "append", key);
     write::integer(ctx.out, n as i64);
     Ok(())
 }
@@ -273,6 +310,10 @@ pub(crate) fn setrange(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(),
     let offset = args.next_int()?;
     let value = args.next_bytes()?;
     let n = ks!(ctx, k => k.setrange(key, offset, value))?;
+    // An empty value changes nothing (and creates no key).
+    if !value.is_empty() {
+        ctx.notify(class::STRING, "setrange", key);
+    }
     write::integer(ctx.out, n as i64);
     Ok(())
 }
@@ -284,6 +325,9 @@ pub(crate) fn setnx(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
     let key = args.next_bytes()?;
     let value = args.next_bytes()?;
     let done = ks!(ctx, k => k.setnx(key, value))?;
+    if done {
+        ctx.notify(class::STRING, "set", key);
+    }
     write::integer(ctx.out, i64::from(done));
     Ok(())
 }
@@ -296,6 +340,8 @@ pub(crate) fn setex(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
     let secs = args.next_int()?;
     let value = args.next_bytes()?;
     ks!(ctx, k => k.setex(key, secs, value))?;
+    ctx.notify(class::STRING, "set", key);
+    ctx.notify(class::GENERIC, "expire", key);
     ctx.propagate_expiry(key, &[b"SET", key, value]);
     ctx.ok();
     Ok(())
@@ -309,6 +355,8 @@ pub(crate) fn psetex(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
     let ms = args.next_int()?;
     let value = args.next_bytes()?;
     ks!(ctx, k => k.psetex(key, ms, value))?;
+    ctx.notify(class::STRING, "set", key);
+    ctx.notify(class::GENERIC, "expire", key);
     ctx.propagate_expiry(key, &[b"SET", key, value]);
     ctx.ok();
     Ok(())
@@ -316,6 +364,7 @@ pub(crate) fn psetex(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
 
 fn incr_common(ctx: &mut Ctx<'_, '_>, key: &[u8], by: i64) -> Result<(), CmdError> {
     let n = ks!(ctx, k => k.incr_by(key, by))?;
+    ctx.notify(class::STRING, "incrby", key);
     write::integer(ctx.out, n);
     Ok(())
 }
@@ -352,6 +401,7 @@ pub(crate) fn decrby(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
     let key = args.next_bytes()?;
     let by = args.next_int()?;
     let n = ks!(ctx, k => k.decr_by(key, by))?;
+    ctx.notify(class::STRING, "incrby", key);
     write::integer(ctx.out, n);
     Ok(())
 }
@@ -365,6 +415,7 @@ pub(crate) fn incrbyfloat(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<
     // the type check, so the result and the error precedence are Redis's.
     let by = args.next_bytes()?;
     let v = ks!(ctx, k => k.incr_by_float_text(key, by))?;
+    ctx.notify(class::STRING, "incrbyfloat", key);
     // The result, not the increment: replay gives the same text whatever the float rounding.
     ctx.propagate(vec![
         bytes::Bytes::from_static(b"SET"),
