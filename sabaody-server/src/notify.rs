@@ -33,6 +33,10 @@ pub(crate) mod class {
         GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 }
 
+/// Classes Redis has that Sabaody does not publish: `CONFIG SET` refuses them rather than
+/// accept a subscription that would never hear anything.
+pub(crate) const UNSUPPORTED: u32 = class::KEY_MISS | class::NEW;
+
 /// Parses a `notify-keyspace-events` value; `None` on a character that names no class.
 pub(crate) fn parse_flags(s: &str) -> Option<u32> {
     let mut flags = 0;
@@ -197,6 +201,27 @@ mod tests {
         assert!(parse_flags("k").is_none());
         // `A` hides `n` in the text, but the class stays enabled.
         assert_ne!(parse_flags("An").unwrap() & class::NEW, 0);
+    }
+
+    #[test]
+    fn the_directive_shows_redis_text_and_refuses_what_is_not_published() {
+        let mut c = crate::config::Config::default();
+        c.set("notify-keyspace-events", &["KEA"]).unwrap();
+        assert_eq!(c.get("notify-keyspace-events").as_deref(), Some("AKE"));
+        assert_eq!(c.notify_keyspace_flags, parse_flags("AKE").unwrap());
+        let e = c.set("notify-keyspace-events", &["Q"]).unwrap_err();
+        assert!(
+            format!("{e:?}").contains("Invalid event class character"),
+            "{e:?}"
+        );
+        let e = c.set("notify-keyspace-events", &["KEm"]).unwrap_err();
+        assert!(format!("{e:?}").contains("key-miss"), "{e:?}");
+        assert!(c.set("notify-keyspace-events", &["En"]).is_err());
+        // A refused value leaves the old one.
+        assert_eq!(c.get("notify-keyspace-events").as_deref(), Some("AKE"));
+        c.set("notify-keyspace-events", &[""]).unwrap();
+        assert_eq!(c.get("notify-keyspace-events").as_deref(), Some(""));
+        assert_eq!(c.notify_keyspace_flags, 0);
     }
 
     fn capture(n: &Notifier) -> Arc<Mutex<Vec<(String, String)>>> {

@@ -272,14 +272,28 @@ pub trait GeoOps: Keyspace {
         opts: &GeoAddOptions,
         items: &[(Coord, M)],
     ) -> Result<usize, Error> {
+        let (added, updated) = self.geo_add_counts(key, opts, items)?;
+        Ok(if opts.ch { added + updated } else { added })
+    }
+
+    /// As [`GeoOps::geo_add`], telling apart the members added (first) and the members that
+    /// moved (second), whatever `opts.ch` says.
+    ///
+    /// # Errors
+    /// As [`GeoOps::geo_add`].
+    fn geo_add_counts<M: AsRef<[u8]>>(
+        &self,
+        key: impl AsRef<[u8]>,
+        opts: &GeoAddOptions,
+        items: &[(Coord, M)],
+    ) -> Result<(usize, usize), Error> {
         let pairs: Vec<(f64, &[u8])> = items.iter().map(|(c, m)| (c.score(), m.as_ref())).collect();
         let z = ZAddOptions {
             nx: opts.nx,
             xx: opts.xx,
-            ch: opts.ch,
             ..ZAddOptions::default()
         };
-        crate::zset::ops::zadd(self, key.as_ref(), &z, &pairs)
+        crate::zset::ops::zadd_counts(self, key.as_ref(), &z, &pairs)
     }
 
     /// `GEOPOS key member...`: each member's decoded position (`None` when absent).

@@ -145,6 +145,20 @@ pub trait ZSetOps: Keyspace {
         ops::zadd(self, key.as_ref(), opts, pairs)
     }
 
+    /// As [`ZSetOps::zadd`], telling apart the members added (first) and the members whose
+    /// score changed (second), whatever `opts.ch` says.
+    ///
+    /// # Errors
+    /// As [`ZSetOps::zadd`].
+    fn zadd_counts<M: AsRef<[u8]>>(
+        &self,
+        key: impl AsRef<[u8]>,
+        opts: &ZAddOptions,
+        pairs: &[(f64, M)],
+    ) -> Result<(usize, usize), Error> {
+        ops::zadd_counts(self, key.as_ref(), opts, pairs)
+    }
+
     /// `ZADD key [NX|XX] [GT|LT] INCR increment member`: the new score, or `None` when the
     /// flags refused the change.
     ///

@@ -62,6 +62,17 @@ pub(crate) fn zadd<A: Access + ?Sized, M: AsRef<[u8]>>(
     opts: &ZAddOptions,
     pairs: &[(f64, M)],
 ) -> Result<usize, Error> {
+    let (added, updated) = zadd_counts(a, key, opts, pairs)?;
+    Ok(if opts.ch { added + updated } else { added })
+}
+
+/// ZADD without INCR: how many members were added and how many had their score changed.
+pub(crate) fn zadd_counts<A: Access + ?Sized, M: AsRef<[u8]>>(
+    a: &A,
+    key: &[u8],
+    opts: &ZAddOptions,
+    pairs: &[(f64, M)],
+) -> Result<(usize, usize), Error> {
     let flags = check_flags(opts)?;
     if pairs.iter().any(|p| p.0.is_nan()) {
         return Err(Error::NotFloat);
@@ -74,7 +85,7 @@ pub(crate) fn zadd<A: Access + ?Sized, M: AsRef<[u8]>>(
     let (h, gid) = locate(a, key);
     let store = a.store();
     a.write(gid, |s| {
-        let run = |v: &mut Value| -> Result<(usize, bool), Error> {
+        let run = |v: &mut Value| -> Result<((usize, usize), bool), Error> {
             let z = as_zset(v)?;
             let (mut added, mut updated) = (0, 0);
             for (score, m) in pairs {
@@ -84,8 +95,7 @@ pub(crate) fn zadd<A: Access + ?Sized, M: AsRef<[u8]>>(
                     Added::Same(_) | Added::Nop => {}
                 }
             }
-            let n = if opts.ch { added + updated } else { added };
-            Ok((n, added + updated > 0))
+            Ok(((added, updated), added + updated > 0))
         };
         // One lookup: an existing key is updated in place (a lazily expired one is deleted
         // first); only a missing key gets a new value, its encoding chosen from the hint.
@@ -93,7 +103,7 @@ pub(crate) fn zadd<A: Access + ?Sized, M: AsRef<[u8]>>(
             return Ok(n);
         }
         if opts.xx {
-            return Ok(0);
+            return Ok((0, 0));
         }
         let mut v = Value::ZSet(Box::new(ZSet::with_hint(1, first_len)));
         let (n, _) = run(&mut v)?;

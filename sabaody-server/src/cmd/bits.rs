@@ -12,6 +12,7 @@ use sabaody_resp::write;
 
 use super::flag::*;
 use super::{Args, CmdError, CommandSpec, Ctx, cmd, ks, parse_i64};
+use crate::notify::class;
 
 const W: u32 = WRITE;
 const R: u32 = READONLY;
@@ -211,7 +212,17 @@ pub(crate) fn setbit(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
         Some(1) => true,
         _ => return Err(CmdError::msg(BIT_VALUE_ERR)),
     };
+    // Redis reports `setbit` when the bit flipped or the string grew; a 0 written over a 0
+    // needs the length from before (read only while string events are published).
+    let len_before = if !on && ctx.notifying(class::STRING) {
+        ks!(ctx, k => k.strlen(key)).unwrap_or(0)
+    } else {
+        0
+    };
     let old = ks!(ctx, k => k.setbit(key, offset, on))?;
+    if old != on || (!on && offset / 8 >= len_before as u64) {
+        ctx.notify(class::STRING, "setbit", key);
+    }
     write::integer(ctx.out, i64::from(old));
     Ok(())
 }
@@ -316,7 +327,9 @@ pub(crate) fn bitop(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
     };
     let dest = args.next_bytes()?;
     let srcs = args.rest();
+    let existed = ctx.exists_for_notify(dest);
     let n = ks!(ctx, k => k.bitop(op, dest, srcs))?;
+    ctx.notify_store(class::STRING, "set", dest, n > 0, existed);
     write::integer(ctx.out, n as i64);
     Ok(())
 }
@@ -394,6 +407,14 @@ pub(crate) fn bitfield(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(),
     let key = args.next_bytes()?;
     let (ops, _) = bitfield_ops(args)?;
     let vals = ks!(ctx, k => k.bitfield(key, &ops))?;
+    // A SET or INCRBY that ran (not refused by OVERFLOW FAIL) changed the string.
+    let changed = ops
+        .iter()
+        .zip(&vals)
+        .any(|(op, v)| !matches!(op, BitfieldOp::Get { .. }) && v.is_some());
+    if changed {
+        ctx.notify(class::STRING, "setbit", key);
+    }
     reply_fields(ctx, &vals);
     Ok(())
 }
@@ -421,6 +442,9 @@ pub(crate) fn pfadd(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
     let key = args.next_bytes()?;
     let elements = args.rest();
     let changed = ks!(ctx, k => k.pfadd(key, elements))?;
+    if changed {
+        ctx.notify(class::STRING, "pfadd", key);
+    }
     write::integer(ctx.out, i64::from(changed));
     Ok(())
 }
@@ -442,6 +466,7 @@ pub(crate) fn pfmerge(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), 
     let dest = args.next_bytes()?;
     let srcs = args.rest();
     ks!(ctx, k => k.pfmerge(dest, srcs))?;
+    ctx.notify(class::STRING, "pfadd", dest);
     ctx.ok();
     Ok(())
 }

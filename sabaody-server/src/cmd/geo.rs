@@ -17,6 +17,7 @@ use sabaody_resp::{Protocol, write};
 
 use super::flag::*;
 use super::{Args, CmdError, CommandSpec, Ctx, cmd, ks, parse_i64};
+use crate::notify::class;
 
 const W: u32 = WRITE;
 const R: u32 = READONLY;
@@ -327,7 +328,12 @@ pub(crate) fn geoadd(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
     if items.is_empty() {
         return Err(CmdError::Syntax);
     }
-    let n = ks!(ctx, k => k.geo_add(key, &o, &items))?;
+    let (added, moved) = ks!(ctx, k => k.geo_add_counts(key, &o, &items))?;
+    if added + moved > 0 {
+        // GEOADD is a ZADD in Redis, and reports itself as one.
+        ctx.notify(class::ZSET, "zadd", key);
+    }
+    let n = if o.ch { added + moved } else { added };
     write::integer(ctx.out, n as i64);
     Ok(())
 }
@@ -682,11 +688,23 @@ fn search_cmd(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>, kind: Kind) -> Result<
                     .blocking
                     .signal(ctx.client.db, std::iter::once(dst));
             }
-            match ks!(ctx, k => k.geo_search_store(dst, &key, &q, p.storedist))? {
+            let existed = ctx.exists_for_notify(dst);
+            let stored = match ks!(ctx, k => k.geo_search_store(dst, &key, &q, p.storedist))? {
                 GeoFound::NoMember => return Err(no_member()),
-                GeoFound::NoKey => write::integer(ctx.out, 0),
-                GeoFound::Found(n) => write::integer(ctx.out, n as i64),
+                GeoFound::NoKey => 0,
+                GeoFound::Found(n) => n,
+            };
+            if existed || stored > 0 {
+                let event = if kind == Kind::SearchStore {
+                    "geosearchstore"
+                } else {
+                    "georadiusstore"
+                };
+                // An empty result deletes the destination (`del` if it was there).
+                let gone = stored == 0 && !ctx.exists_for_notify(dst);
+                ctx.notify_store(class::ZSET, event, dst, stored > 0, gone);
             }
+            write::integer(ctx.out, stored as i64);
         }
         None => {
             // GEORADIUS without STORE is declared a write (its STORE form is one) but changes

@@ -7,6 +7,7 @@ use sabaody_resp::{Protocol, write};
 
 use super::flag::*;
 use super::{Args, CmdError, CommandSpec, Ctx, cmd, ks};
+use crate::notify::class;
 
 const W: u32 = WRITE;
 const R: u32 = READONLY;
@@ -229,6 +230,7 @@ pub(crate) fn hset(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cmd
     let key = args.next_bytes()?;
     let p = pairs(args, "hset")?;
     let n = ks!(ctx, k => k.hset(key, &p))?;
+    ctx.notify(class::HASH, "hset", key);
     write::integer(ctx.out, n as i64);
     Ok(())
 }
@@ -240,6 +242,7 @@ pub(crate) fn hmset(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
     let key = args.next_bytes()?;
     let p = pairs(args, "hmset")?;
     ks!(ctx, k => k.hset(key, &p))?;
+    ctx.notify(class::HASH, "hset", key);
     ctx.ok();
     Ok(())
 }
@@ -252,6 +255,9 @@ pub(crate) fn hsetnx(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
     let f = args.next_bytes()?;
     let v = args.next_bytes()?;
     let set = ks!(ctx, k => k.hsetnx(key, f, v))?;
+    if set {
+        ctx.notify(class::HASH, "hset", key);
+    }
     write::integer(ctx.out, i64::from(set));
     Ok(())
 }
@@ -301,6 +307,10 @@ pub(crate) fn hdel(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cmd
     let key = args.next_bytes()?;
     let fields = args.rest();
     let n = ks!(ctx, k => k.hdel(key, fields))?;
+    if n > 0 {
+        ctx.notify(class::HASH, "hdel", key);
+        ctx.notify_if_gone(key);
+    }
     write::integer(ctx.out, n as i64);
     Ok(())
 }
@@ -386,6 +396,7 @@ pub(crate) fn hincrby(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), 
     let f = args.next_bytes()?;
     let by = args.next_int()?;
     let n = ks!(ctx, k => k.hincr_by(key, f, by))?;
+    ctx.notify(class::HASH, "hincrby", key);
     write::integer(ctx.out, n);
     Ok(())
 }
@@ -398,6 +409,7 @@ pub(crate) fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result
     let f = args.next_bytes()?;
     let by = args.next_bytes()?;
     let v = ks!(ctx, k => k.hincr_by_float_text(key, f, by))?;
+    ctx.notify(class::HASH, "hincrbyfloat", key);
     ctx.propagate(vec![
         bytes::Bytes::from_static(b"HSET"),
         key.clone(),

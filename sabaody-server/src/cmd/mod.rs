@@ -2243,7 +2243,7 @@ mod tests {
     fn exec_with_an_admin_command_takes_the_exclusive_side() {
         use crate::aof::{Aof, Guard, Order};
         let cache = Cache::builder().housekeeping(false).build();
-        let aof = Aof::new(&cache, 2);
+        let aof = Aof::new(&cache, 2, Default::default());
         let spec = |n: &str| lookup(n.as_bytes()).unwrap();
         let queue = |names: &[&str]| crate::client::MultiState {
             queued: names.iter().map(|n| (spec(n), Vec::new())).collect(),

@@ -7,6 +7,7 @@ use sabaody_resp::{Protocol, write};
 
 use super::flag::*;
 use super::{Args, CmdError, CommandSpec, Ctx, cmd, ks, parse_i64};
+use crate::notify::class;
 
 const W: u32 = WRITE;
 const R: u32 = READONLY;
@@ -245,6 +246,9 @@ pub(crate) fn sadd(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cmd
     let key = args.next_bytes()?;
     let m = args.rest();
     let n = ks!(ctx, k => k.sadd(key, m))?;
+    if n > 0 {
+        ctx.notify(class::SET, "sadd", key);
+    }
     write::integer(ctx.out, n as i64);
     Ok(())
 }
@@ -256,6 +260,10 @@ pub(crate) fn srem(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cmd
     let key = args.next_bytes()?;
     let m = args.rest();
     let n = ks!(ctx, k => k.srem(key, m))?;
+    if n > 0 {
+        ctx.notify(class::SET, "srem", key);
+        ctx.notify_if_gone(key);
+    }
     write::integer(ctx.out, n as i64);
     Ok(())
 }
@@ -332,6 +340,8 @@ pub(crate) fn spop(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cmd
         0 => {
             match ks!(ctx, k => k.spop(key))? {
                 Some(m) => {
+                    ctx.notify(class::SET, "spop", key);
+                    ctx.notify_if_gone(key);
                     // The member picked, not the random pick.
                     ctx.propagate(vec![Bytes::from_static(b"SREM"), key.clone(), m.clone()]);
                     write::bulk(ctx.out, &m);
@@ -346,6 +356,10 @@ pub(crate) fn spop(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cmd
         1 => {
             let count = positive_count(args.next_bytes()?)?;
             let v = ks!(ctx, k => k.spop_count(key, count))?;
+            if !v.is_empty() {
+                ctx.notify(class::SET, "spop", key);
+                ctx.notify_if_gone(key);
+            }
             if v.is_empty() {
                 ctx.propagate_nothing();
             } else if ctx.propagating() {
@@ -398,7 +412,16 @@ pub(crate) fn smove(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
     let src = args.next_bytes()?;
     let dst = args.next_bytes()?;
     let m = args.next_bytes()?;
+    // Redis reports `sadd` only if the member was not in the destination already.
+    let in_dst = ctx.notifying(class::SET) && ks!(ctx, k => k.sismember(dst, m)).unwrap_or(false);
     let b = ks!(ctx, k => k.smove(src, dst, m))?;
+    if b && src != dst {
+        ctx.notify(class::SET, "srem", src);
+        ctx.notify_if_gone(src);
+        if !in_dst {
+            ctx.notify(class::SET, "sadd", dst);
+        }
+    }
     write::integer(ctx.out, i64::from(b));
     Ok(())
 }
@@ -439,7 +462,9 @@ pub(crate) fn sdiff(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
 pub(crate) fn sinterstore(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let dst = args.next_bytes()?;
     let keys = args.rest();
+    let existed = ctx.exists_for_notify(dst);
     let n = ks!(ctx, k => k.sinterstore(dst, keys))?;
+    ctx.notify_store(class::SET, "sinterstore", dst, n > 0, existed);
     write::integer(ctx.out, n as i64);
     Ok(())
 }
@@ -450,7 +475,9 @@ pub(crate) fn sinterstore(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<
 pub(crate) fn sunionstore(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let dst = args.next_bytes()?;
     let keys = args.rest();
+    let existed = ctx.exists_for_notify(dst);
     let n = ks!(ctx, k => k.sunionstore(dst, keys))?;
+    ctx.notify_store(class::SET, "sunionstore", dst, n > 0, existed);
     write::integer(ctx.out, n as i64);
     Ok(())
 }
@@ -461,7 +488,9 @@ pub(crate) fn sunionstore(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<
 pub(crate) fn sdiffstore(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let dst = args.next_bytes()?;
     let keys = args.rest();
+    let existed = ctx.exists_for_notify(dst);
     let n = ks!(ctx, k => k.sdiffstore(dst, keys))?;
+    ctx.notify_store(class::SET, "sdiffstore", dst, n > 0, existed);
     write::integer(ctx.out, n as i64);
     Ok(())
 }

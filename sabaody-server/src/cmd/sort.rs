@@ -721,6 +721,13 @@ fn execute<K: Keyspace>(
         ctx.shared.watches.touch_key(db, &dst);
     }
     let existed = k.lstore(&dst, &vals)?;
+    ctx.notify_store(
+        crate::notify::class::LIST,
+        "sortstore",
+        &dst,
+        !vals.is_empty(),
+        existed,
+    );
     write::integer(ctx.out, vals.len() as i64);
     let stored = (!vals.is_empty()).then(|| dst.clone());
     // Logged as its effect, not as the SORT: a replay must not depend on a set's hash

@@ -19,6 +19,7 @@ use sabaody_resp::{Protocol, write};
 use super::flag::*;
 use super::set::{parse_cursor, parse_scan_opts, positive_count, scan_key_check, signed_count};
 use super::{Args, CmdError, CommandSpec, Ctx, cmd, ks, parse_i64};
+use crate::notify::class;
 
 const W: u32 = WRITE;
 const R: u32 = READONLY;
@@ -602,6 +603,9 @@ pub(crate) fn zadd(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cmd
         let s = parse_score(s)?;
         if incr {
             let r = ks!(ctx, k => k.zadd_incr(key, &o, s, m))?;
+            if r.is_some() {
+                ctx.notify(class::ZSET, "zincr", key);
+            }
             double_or_null(ctx, r);
             return Ok(());
         }
@@ -622,7 +626,11 @@ fn zadd_reply(
     o: &ZAddOptions,
     pairs: &[(f64, &Bytes)],
 ) -> Result<(), CmdError> {
-    let n = ks!(ctx, k => k.zadd(key, o, pairs))?;
+    let (added, updated) = ks!(ctx, k => k.zadd_counts(key, o, pairs))?;
+    if added + updated > 0 {
+        ctx.notify(class::ZSET, "zadd", key);
+    }
+    let n = if o.ch { added + updated } else { added };
     write::integer(ctx.out, n as i64);
     Ok(())
 }
@@ -635,6 +643,7 @@ pub(crate) fn zincrby(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), 
     let incr = parse_score(args.next_bytes()?)?;
     let m = args.next_bytes()?;
     let s = ks!(ctx, k => k.zincrby(key, incr, m))?;
+    ctx.notify(class::ZSET, "zincr", key);
     write::double(ctx.out, ctx.proto(), s);
     Ok(())
 }
@@ -646,6 +655,10 @@ pub(crate) fn zrem(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cmd
     let key = args.next_bytes()?;
     let m = args.rest();
     let n = ks!(ctx, k => k.zrem(key, m))?;
+    if n > 0 {
+        ctx.notify(class::ZSET, "zrem", key);
+        ctx.notify_if_gone(key);
+    }
     write::integer(ctx.out, n as i64);
     Ok(())
 }
@@ -886,7 +899,9 @@ pub(crate) fn zrangestore(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<
     let min = args.next_bytes()?;
     let max = args.next_bytes()?;
     let (spec, _) = parse_range(min, max, args.rest(), Kind::Auto, None, true)?;
+    let existed = ctx.exists_for_notify(dst);
     let n = ks!(ctx, k => k.zrangestore(dst, src, &spec))?;
+    ctx.notify_store(class::ZSET, "zrangestore", dst, n > 0, existed);
     write::integer(ctx.out, n as i64);
     Ok(())
 }
@@ -899,6 +914,7 @@ pub(crate) fn zremrangebyrank(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Res
     let s = args.next_int()?;
     let e = args.next_int()?;
     let n = ks!(ctx, k => k.zremrange(key, &RangeBy::Rank(s, e)))?;
+    notify_removed(ctx, "zremrangebyrank", key, n);
     write::integer(ctx.out, n as i64);
     Ok(())
 }
@@ -910,6 +926,7 @@ pub(crate) fn zremrangebyscore(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Re
     let key = args.next_bytes()?;
     let by = score_range(args.next_bytes()?, args.next_bytes()?)?;
     let n = ks!(ctx, k => k.zremrange(key, &by))?;
+    notify_removed(ctx, "zremrangebyscore", key, n);
     write::integer(ctx.out, n as i64);
     Ok(())
 }
@@ -921,8 +938,23 @@ pub(crate) fn zremrangebylex(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Resu
     let key = args.next_bytes()?;
     let by = lex_range(args.next_bytes()?, args.next_bytes()?)?;
     let n = ks!(ctx, k => k.zremrange(key, &by))?;
+    notify_removed(ctx, "zremrangebylex", key, n);
     write::integer(ctx.out, n as i64);
     Ok(())
+}
+
+/// The events of a command that removed `n` members of `key`: `event`, then `del` if the
+/// set was emptied.
+fn notify_removed(ctx: &Ctx<'_, '_>, event: &str, key: &[u8], n: usize) {
+    if n > 0 {
+        ctx.notify(class::ZSET, event, key);
+        ctx.notify_if_gone(key);
+    }
+}
+
+/// The events of a pop from `key` (ZPOPMIN/ZPOPMAX and the blocking and multi-key forms).
+fn notify_pop(ctx: &Ctx<'_, '_>, key: &[u8], max: bool) {
+    notify_removed(ctx, if max { "zpopmax" } else { "zpopmin" }, key, 1);
 }
 
 fn pop_cmd(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>, max: bool) -> Result<(), CmdError> {
@@ -933,6 +965,9 @@ fn pop_cmd(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>, max: bool) -> Result<(), 
         _ => return Err(CmdError::Syntax),
     };
     let v = ks!(ctx, k => k.zpop(key, max, count.unwrap_or(1)))?;
+    if !v.is_empty() {
+        notify_pop(ctx, key, max);
+    }
     match count {
         // Without a count the one pair is a flat array, in RESP3 too.
         None => {
@@ -989,6 +1024,7 @@ fn zpop_first(
             // Movable keys are not in the table's key positions: invalidate WATCH here, and
             // record the pop as the ZPOPMIN / ZPOPMAX it was.
             ctx.shared.watches.touch_key(ctx.client.db, key);
+            notify_pop(ctx, key, max);
             return Ok(Some((key.clone(), v)));
         }
     }
@@ -1244,11 +1280,19 @@ fn combo_store(
         }
     };
     let w = a.weights.as_deref();
-    let n = match op {
-        Combo::Inter => ks!(ctx, k => k.zinterstore(dst, a.keys, w, a.agg))?,
-        Combo::Diff => ks!(ctx, k => k.zdiffstore(dst, a.keys))?,
-        _ => ks!(ctx, k => k.zunionstore(dst, a.keys, w, a.agg))?,
+    let existed = ctx.exists_for_notify(dst);
+    let (n, event) = match op {
+        Combo::Inter => (
+            ks!(ctx, k => k.zinterstore(dst, a.keys, w, a.agg))?,
+            "zinterstore",
+        ),
+        Combo::Diff => (ks!(ctx, k => k.zdiffstore(dst, a.keys))?, "zdiffstore"),
+        _ => (
+            ks!(ctx, k => k.zunionstore(dst, a.keys, w, a.agg))?,
+            "zunionstore",
+        ),
     };
+    ctx.notify_store(class::ZSET, event, dst, n > 0, existed);
     write::integer(ctx.out, n as i64);
     Ok(())
 }
