@@ -15,6 +15,7 @@
 //!   family: `connection`, `server`, `string`, `keys`, `transaction`.
 //! * `aof`: the append-only file (logging in command order, group-commit fsync, rewrite,
 //!   loading at start-up, `--check-aof`).
+//! * `pubsub`: the Pub/Sub registry and the delivery of published messages across loops.
 //! * `info`: the INFO sections. `log`: the stdout logger.
 //! * [`Session`]: the connection and command path without a socket (fuzzing, tests).
 //!
@@ -68,6 +69,7 @@ mod info;
 mod metrics;
 mod mono;
 mod persist;
+mod pubsub;
 mod server;
 mod session;
 
