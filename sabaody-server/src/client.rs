@@ -122,8 +122,9 @@ impl ClientInfo {
         now_ms.saturating_sub(self.last_interaction_ms.load(Ordering::Relaxed))
     }
 
-    /// One `CLIENT LIST` line (without the trailing newline), fields as Redis 7.0 prints them.
-    pub fn list_line(&self, now_ms: u64, cmd_name: &str) -> String {
+    /// One `CLIENT LIST` line (without the trailing newline), fields as Redis 7.0 prints them;
+    /// `subs`: its (channels, patterns, shard channels) subscriptions.
+    pub fn list_line(&self, now_ms: u64, cmd_name: &str, subs: [u32; 3]) -> String {
         let names = self.names.lock().clone();
         let name = names
             .name
@@ -135,6 +136,9 @@ impl ClientInfo {
         let mut flags = String::new();
         if self.monitor.load(Ordering::Relaxed) {
             flags.push('O');
+        }
+        if subs.iter().any(|&n| n > 0) {
+            flags.push('P');
         }
         if self.multi.load(Ordering::Relaxed) {
             flags.push('x');
@@ -156,7 +160,7 @@ impl ClientInfo {
             .map(|n| String::from_utf8_lossy(n).into_owned())
             .unwrap_or_default();
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             addr,
             laddr,
@@ -166,6 +170,9 @@ impl ClientInfo {
             self.idle_ms(now_ms) / 1000,
             flags,
             self.db.load(Ordering::Relaxed),
+            subs[0],
+            subs[1],
+            subs[2],
             if self.multi.load(Ordering::Relaxed) {
                 0
             } else {
@@ -234,7 +241,10 @@ pub(crate) struct Client {
     pub in_exec: bool,
     /// The request `CLIENT PAUSE` holds (not run yet) and its ticket
     /// ([`crate::blocking::Pause::enqueue`]): its later requests wait behind it.
-    pub held: Option<(u64, Vec<Bytes>)>,
+    pub held: Option<Box<(u64, Vec<Bytes>)>>,
+    /// Pub/Sub subscriptions; `None` while subscribed to nothing (Redis's subscribed mode is
+    /// `Some`).
+    pub pubsub: Option<Box<crate::pubsub::ClientSubs>>,
     /// `CLIENT REPLY` state: 0 = replies on, else the [`REPLY_OFF`] / [`REPLY_SKIP`] /
     /// [`REPLY_SKIP_NEXT`] bits (one byte test per command while it is 0).
     pub reply: u8,
@@ -286,6 +296,7 @@ impl Client {
             block_deadline: None,
             in_exec: false,
             held: None,
+            pubsub: None,
             reply: 0,
         }
     }

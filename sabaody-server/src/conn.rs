@@ -151,10 +151,11 @@ pub(crate) fn process_input(
     }
     // The AOF order lock, held across the batch while the AOF is off (see `aof::Order`).
     let mut order = crate::aof::Order::new(&shared.aof, client.info.loop_idx);
-    if let Some((ticket, held)) = client.held.take() {
+    if let Some(h) = client.held.take() {
         // A request CLIENT PAUSE held: it runs first, once its turn came.
+        let (ticket, held) = *h;
         if !shared.pause.may_run(ticket) {
-            client.held = Some((ticket, held));
+            client.held = Some(Box::new((ticket, held)));
             return InputOutcome::Blocked;
         }
         client.info.held.store(false, Ordering::Relaxed);
@@ -261,7 +262,7 @@ fn hold(shared: &Shared, client: &mut Client, argv: &[Bytes]) -> bool {
     let Some(write) = shared.pause.holds(client, argv) else {
         return false;
     };
-    client.held = Some((shared.pause.enqueue(write), argv.to_vec()));
+    client.held = Some(Box::new((shared.pause.enqueue(write), argv.to_vec())));
     client.info.held.store(true, Ordering::Relaxed);
     true
 }

@@ -21,6 +21,7 @@ use sabaody_resp::{Limits, RequestDecoder};
 
 use crate::client::{BufferPeaks, Client, ClientInfo};
 use crate::conn::{Conn, InputOutcome, Partial, process_input};
+use crate::pubsub::Delivery;
 use crate::server::Shared;
 
 /// Poller keys below this are listeners; connection slot `s` has key `CONN_BASE + s`.
@@ -47,6 +48,8 @@ struct Inbox {
     unblocks: Vec<(u64, Bytes)>,
     /// Errors for clients CLIENT PAUSE holds (`CLIENT UNBLOCK id ERROR`): (client id, reply).
     held_errors: Vec<(u64, Bytes)>,
+    /// Pub/Sub messages published on other loops, in the order each loop sent them.
+    pubsub: Vec<Delivery>,
 }
 
 /// The part of a loop thread other threads may touch: its poller (to wake it) and its inbox.
@@ -91,6 +94,12 @@ impl LoopHandle {
     /// holds: the command stays held.
     pub(crate) fn post_held_error(&self, id: u64, reply: Bytes) {
         self.inbox.lock().held_errors.push((id, reply));
+        self.wake();
+    }
+
+    /// Delivers Pub/Sub messages published on another loop (the batch is emptied).
+    pub(crate) fn post_pubsub(&self, batch: &mut Vec<Delivery>) {
+        self.inbox.lock().pubsub.append(batch);
         self.wake();
     }
 
@@ -274,6 +283,8 @@ struct Loop {
     /// last tried: they are tried again once the pause weakens or is lifted, or another held
     /// request ran.
     held_seen: (u8, u64, u64),
+    /// Pub/Sub messages this loop's requests published to this loop's clients.
+    pubsub_local: Vec<Delivery>,
 }
 
 impl Loop {
@@ -301,11 +312,13 @@ impl Loop {
             blocked: Vec::new(),
             held: Vec::new(),
             held_seen: (0, 0, 0),
+            pubsub_local: Vec::new(),
             shared,
         }
     }
 
     fn run(mut self) {
+        crate::pubsub::bind_loop_thread(self.shared.loops.len());
         let mut waiter = Waiter::new();
         let mut ready = Vec::new();
         loop {
@@ -363,6 +376,7 @@ impl Loop {
             if !self.held.is_empty() {
                 self.resume_held();
             }
+            self.deliver_routed();
             self.flush_deferred();
             self.drain_inbox();
             if self.wbuf.capacity() > SCRATCH_KEEP {
@@ -656,6 +670,54 @@ impl Loop {
         let id = conn.client.id;
         let end = self.wbuf.len();
         self.deferred.push((slot, id, start..end));
+        // Messages the requests published, after the publisher's replies (their ranges of
+        // `wbuf` must not overlap).
+        self.deliver_routed();
+        if self.wbuf.len() >= DEFERRED_MAX {
+            self.flush_deferred();
+        }
+    }
+
+    /// Hands the Pub/Sub messages published by the requests just run to their loops; this
+    /// loop's own are delivered now.
+    #[inline]
+    fn deliver_routed(&mut self) {
+        crate::pubsub::take_outbox(&self.shared, self.idx, &mut self.pubsub_local);
+        if !self.pubsub_local.is_empty() {
+            let mut local = std::mem::take(&mut self.pubsub_local);
+            for d in local.drain(..) {
+                self.deliver(&d);
+            }
+            self.pubsub_local = local;
+        }
+    }
+
+    /// Queues a Pub/Sub message for the end of the turn, after the replies the client is
+    /// already owed; dropped if the client is gone or no longer subscribed to what it was
+    /// published for.
+    fn deliver(&mut self, d: &Delivery) {
+        let Some(&slot) = self.by_id.get(&d.id) else {
+            return;
+        };
+        let Some(conn) = self.conns.get(slot).and_then(Option::as_ref) else {
+            return;
+        };
+        if !conn
+            .client
+            .pubsub
+            .as_ref()
+            .is_some_and(|s| s.has(d.kind, &d.name))
+        {
+            return;
+        }
+        let start = self.wbuf.len();
+        self.wbuf.extend_from_slice(&d.frame);
+        let end = self.wbuf.len();
+        // Consecutive messages to one client go out in one write.
+        match self.deferred.last_mut() {
+            Some((s, id, r)) if *s == slot && *id == d.id && r.end == start => r.end = end,
+            _ => self.deferred.push((slot, d.id, start..end)),
+        }
         if end >= DEFERRED_MAX {
             self.flush_deferred();
         }
@@ -731,9 +793,10 @@ impl Loop {
             return;
         }
         let over = pending > 0 && {
-            // MONITOR clients are in Redis's pubsub class, everyone else in normal.
+            // Subscribed clients are in Redis's pubsub class, everyone else (MONITOR clients
+            // included: Redis's getClientType reports them as normal) in normal.
             let limits = self.shared.output_limits.read();
-            let l = if conn.client.monitor {
+            let l = if conn.client.pubsub.is_some() {
                 limits.pubsub
             } else {
                 limits.normal
@@ -792,8 +855,8 @@ impl Loop {
             if conn.client.blocked {
                 self.shared.blocking.cancel(conn.client.id);
             }
-            if let Some((ticket, _)) = conn.client.held.take() {
-                self.shared.pause.release(ticket, &self.shared);
+            if let Some(h) = conn.client.held.take() {
+                self.shared.pause.release(h.0, &self.shared);
             }
             self.by_id.remove(&conn.client.id);
             self.shared.unregister_client(&mut conn.client);
@@ -812,6 +875,7 @@ impl Loop {
                 && i.monitor.is_empty()
                 && i.unblocks.is_empty()
                 && i.held_errors.is_empty()
+                && i.pubsub.is_empty()
             {
                 return;
             }
@@ -837,6 +901,12 @@ impl Loop {
         if !inbox.held_errors.is_empty() {
             for (id, reply) in inbox.held_errors {
                 self.held_error(id, &reply);
+            }
+            self.flush_deferred();
+        }
+        if !inbox.pubsub.is_empty() {
+            for d in &inbox.pubsub {
+                self.deliver(d);
             }
             self.flush_deferred();
         }

@@ -15,6 +15,7 @@
 //!   family: `connection`, `server`, `string`, `keys`, `transaction`.
 //! * `aof`: the append-only file (logging in command order, group-commit fsync, rewrite,
 //!   loading at start-up, `--check-aof`).
+//! * `pubsub`: the Pub/Sub registry and the delivery of published messages across loops.
 //! * `info`: the INFO sections. `log`: the stdout logger.
 //! * [`Session`]: the connection and command path without a socket (fuzzing, tests).
 //!
@@ -69,6 +70,7 @@ mod metrics;
 mod mono;
 mod notify;
 mod persist;
+mod pubsub;
 mod server;
 mod session;
 

@@ -12,7 +12,7 @@
 //! ```
 //! Commands run on the loop thread that owns the connection, directly against the shared core.
 //! Threads wake each other only for rare events (new connection, CLIENT KILL, MONITOR lines,
-//! shutdown) through `Poller::notify` plus a small mailbox.
+//! shutdown) and Pub/Sub messages (`pubsub`) through `Poller::notify` plus a small mailbox.
 
 use std::collections::VecDeque;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
@@ -388,6 +388,8 @@ pub(crate) struct Shared {
     pub stop_reason: Mutex<Option<StopReason>>,
     pub monitors: Mutex<Vec<(usize, u64)>>,
     monitors_n: AtomicUsize,
+    /// Pub/Sub subscriptions.
+    pub pubsub: crate::pubsub::PubSub,
     pub started: Instant,
     /// RDB persistence state (LASTSAVE, BGSAVE, save points).
     pub persist: Arc<crate::persist::Persist>,
@@ -472,6 +474,7 @@ impl Shared {
             stop_reason: Mutex::new(None),
             monitors: Mutex::new(Vec::new()),
             monitors_n: AtomicUsize::new(0),
+            pubsub: crate::pubsub::PubSub::default(),
             started: Instant::now(),
             persist: Arc::new(crate::persist::Persist::new()),
             run_id,
@@ -571,8 +574,9 @@ impl Shared {
         info
     }
 
-    /// Forgets a closed client (registry, WATCH, MONITOR).
+    /// Forgets a closed client (registry, WATCH, MONITOR, Pub/Sub).
     pub(crate) fn unregister_client(&self, client: &mut Client) {
+        self.pubsub.forget(client);
         if self.clients.lock().remove(&client.id).is_some() {
             self.connected.fetch_sub(1, Ordering::Relaxed);
         }
@@ -774,7 +778,7 @@ impl Shared {
             0 => "NULL",
             i => command_at(usize::from(i) - 1).map_or("NULL", |c| c.name),
         };
-        info.list_line(self.now_ms(), cmd)
+        info.list_line(self.now_ms(), cmd, self.pubsub.client_counts(info.id))
     }
 
     /// CLIENT LIST text, optionally only some ids.

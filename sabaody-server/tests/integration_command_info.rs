@@ -146,7 +146,7 @@ fn listed_subcommands_are_the_implemented_ones() {
     let h = start();
     let mut c = Conn::connect(h.local_addr()).unwrap();
     let containers = [
-        "client", "command", "config", "latency", "memory", "object", "slowlog",
+        "client", "command", "config", "latency", "memory", "object", "pubsub", "slowlog",
     ];
     let mut checked = 0;
     for container in containers {
@@ -228,6 +228,14 @@ fn redis_subcommands(container: &str) -> Vec<String> {
         ],
         "memory" => &["doctor", "help", "malloc-stats", "purge", "stats", "usage"],
         "object" => &["encoding", "freq", "help", "idletime", "refcount"],
+        "pubsub" => &[
+            "channels",
+            "help",
+            "numpat",
+            "numsub",
+            "shardchannels",
+            "shardnumsub",
+        ],
         "slowlog" => &["get", "help", "len", "reset"],
         _ => &[],
     };
@@ -256,7 +264,8 @@ fn command_info_matches_redis_server() {
         for name in &names {
             if matches!(name.as_str(), "zrank" | "zrevrank")
                 || [
-                    "client", "command", "config", "latency", "memory", "object", "slowlog",
+                    "client", "command", "config", "latency", "memory", "object", "pubsub",
+                    "slowlog",
                 ]
                 .contains(&name.as_str())
             {

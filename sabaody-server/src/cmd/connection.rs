@@ -21,6 +21,13 @@ pub(crate) fn ping(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cmd
     if args.remaining() > 1 {
         return Err(CmdError::WrongArity("ping"));
     }
+    if ctx.client.pubsub.is_some() && ctx.client.proto == Protocol::Resp2 {
+        // Subscribed mode (RESP2): a message-shaped reply, `pong` and the argument or "".
+        write::array_len(ctx.out, 2);
+        write::bulk(ctx.out, b"pong");
+        write::bulk(ctx.out, args.peek().map_or(&b""[..], |m| &m[..]));
+        return Ok(());
+    }
     match args.peek() {
         Some(msg) => write::bulk(ctx.out, msg),
         None => write::simple(ctx.out, b"PONG"),
@@ -165,7 +172,11 @@ pub(crate) fn hello(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
         ));
     }
     if let Some(p) = proto {
+        let changed = ctx.client.proto != p;
         ctx.client.proto = p;
+        if changed {
+            ctx.shared.pubsub.reframe(ctx.client);
+        }
         ctx.client
             .info
             .resp3
@@ -211,6 +222,7 @@ pub(crate) fn reset(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), C
     if c.monitor {
         ctx.shared.remove_monitor(c);
     }
+    ctx.shared.pubsub.forget(c);
     c.authenticated = !ctx.shared.has_password.load(Ordering::Relaxed);
     write::simple(ctx.out, b"RESET");
     Ok(())
@@ -256,20 +268,7 @@ pub(crate) fn client(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
             args.next_bytes()?;
             if is(opt, b"TYPE") && args.remaining() > 0 {
                 let t = args.next_bytes()?;
-                if !(is(t, b"normal")
-                    || is(t, b"master")
-                    || is(t, b"replica")
-                    || is(t, b"slave")
-                    || is(t, b"pubsub"))
-                {
-                    return Err(CmdError::msg(format!(
-                        "ERR Unknown client type '{}'",
-                        String::from_utf8_lossy(t)
-                    )));
-                }
-                if !is(t, b"normal") {
-                    ids = Some(Vec::new());
-                }
+                ids = Some(clients_of_type(ctx, t)?);
             } else if is(opt, b"ID") && args.remaining() > 0 {
                 let mut v = Vec::new();
                 for a in args.rest() {
@@ -506,6 +505,8 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdErro
         return Ok(());
     }
     let mut id: Option<u64> = None;
+    // Candidates of a TYPE filter.
+    let mut ids: Option<Vec<u64>> = None;
     let mut addr: Option<Bytes> = None;
     let mut laddr: Option<Bytes> = None;
     let mut skipme = true;
@@ -532,8 +533,14 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdErro
             } else {
                 return Err(CmdError::Syntax);
             };
-        } else if is(opt, b"TYPE") || is(opt, b"USER") || is(opt, b"MAXAGE") {
-            // Accepted filters that match every normal client of the default user.
+        } else if is(opt, b"TYPE") {
+            let of_type = clients_of_type(ctx, val)?;
+            ids = Some(ids.map_or(of_type.clone(), |mut v| {
+                v.retain(|i| of_type.contains(i));
+                v
+            }));
+        } else if is(opt, b"USER") || is(opt, b"MAXAGE") {
+            // Accepted filters that match every client of the default user.
         } else {
             return Err(CmdError::Syntax);
         }
@@ -541,6 +548,7 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdErro
     let me = ctx.client.id;
     let victims = ctx.shared.find_clients(|c| {
         id.is_none_or(|i| i == c.id)
+            && ids.as_ref().is_none_or(|v| v.contains(&c.id))
             && addr
                 .as_ref()
                 .is_none_or(|a| c.addr.is_some_and(|x| x.to_string().as_bytes() == &a[..]))
@@ -554,6 +562,30 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdErro
     }
     write::integer(ctx.out, victims.len() as i64);
     Ok(())
+}
+
+/// The ids of the clients of a `TYPE` filter (CLIENT LIST, CLIENT KILL), as Redis's
+/// getClientType classes them: `pubsub` the clients subscribed to anything, `normal` every
+/// other client (MONITOR clients included); no master or replica here.
+fn clients_of_type(ctx: &Ctx<'_, '_>, t: &[u8]) -> Result<Vec<u64>, CmdError> {
+    let subscribed = ctx.shared.pubsub.subscribed_ids();
+    if is(t, b"normal") {
+        Ok(ctx
+            .shared
+            .find_clients(|c| !subscribed.contains(&c.id))
+            .iter()
+            .map(|c| c.id)
+            .collect())
+    } else if is(t, b"pubsub") {
+        Ok(subscribed)
+    } else if is(t, b"master") || is(t, b"replica") || is(t, b"slave") {
+        Ok(Vec::new())
+    } else {
+        Err(CmdError::msg(format!(
+            "ERR Unknown client type '{}'",
+            String::from_utf8_lossy(t)
+        )))
+    }
 }
 
 fn kill(ctx: &mut Ctx<'_, '_>, info: &crate::client::ClientInfo) {

@@ -30,6 +30,7 @@ pub(crate) mod keys;
 pub(crate) mod keyspec;
 pub(crate) mod latency;
 pub(crate) mod list;
+pub(crate) mod pubsub;
 #[rustfmt::skip]
 mod meta;
 pub(crate) mod server;
@@ -211,6 +212,7 @@ pub(crate) static FAMILIES: &[&[CommandSpec]] = &[
     geo::COMMANDS,
     sort::COMMANDS,
     dump::COMMANDS,
+    pubsub::COMMANDS,
 ];
 
 /// Every command the server knows, in table order (`index_of` order).
@@ -1838,7 +1840,51 @@ fn execute_spec(
         reject(shared, client, false, out, &text, "MISCONF");
         return;
     }
+    // A RESP2 client subscribed to anything runs only the Pub/Sub commands, PING, QUIT and
+    // RESET. (It cannot be inside MULTI: MULTI is refused to it.)
+    if client.pubsub.is_some() && refused_when_subscribed(shared, client, spec, idx, argv, out) {
+        return;
+    }
     run(shared, client, spec, idx, argv, out, None);
+}
+
+/// Redis 7.0's refusal of a command to a RESP2 client in subscribed mode (true: refused).
+/// The error names a container's subcommand (`client|list`) when Redis has it; a
+/// subcommand Redis does not know runs and is answered "unknown subcommand", as Redis looks
+/// it up before this check.
+#[cold]
+#[inline(never)]
+fn refused_when_subscribed(
+    shared: &Shared,
+    client: &mut Client,
+    spec: &'static CommandSpec,
+    idx: usize,
+    argv: &[Bytes],
+    out: &mut BytesMut,
+) -> bool {
+    if client.proto != Protocol::Resp2 || pubsub::allowed_when_subscribed(spec.name) {
+        return false;
+    }
+    let mut name = Cow::Borrowed(spec.name);
+    if spec.has(CONTAINER)
+        && let Some(sub) = argv.get(1)
+    {
+        let full = format!(
+            "{}|{}",
+            spec.name,
+            String::from_utf8_lossy(sub).to_ascii_lowercase()
+        );
+        match keyspec::meta(&full) {
+            Some(m) => name = Cow::Borrowed(m.name),
+            None => return false,
+        }
+    }
+    let text = format!(
+        "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+    );
+    note_rejected(shared, client, spec, idx, argv);
+    reject(shared, client, false, out, &text, "ERR");
+    true
 }
 
 /// As Redis: while background saves fail and save points are configured
