@@ -100,7 +100,8 @@ pub(crate) fn flags_to_string(flags: u32) -> String {
     s
 }
 
-/// Where published notifications go: `(channel, message)`.
+/// Where events with no command behind them are published: `(channel, message)` (Pub/Sub,
+/// connected by [`connect`] once the server's shared state exists).
 pub(crate) type Sink = Box<dyn Fn(&[u8], &[u8]) + Send + Sync>;
 
 /// The enabled classes and the publisher they go to.
@@ -140,29 +141,38 @@ impl Notifier {
         f & class != 0 && f & (class::KEYSPACE | class::KEYEVENT) != 0
     }
 
-    /// Publishes `event` on `key` of database `db` if its class is enabled.
+    /// Publishes `event` on `key` of database `db` through the sink, if its class is enabled
+    /// (for events with no command behind them; a command publishes through its client, see
+    /// `Ctx::notify`).
     #[inline]
     pub(crate) fn event(&self, class: u32, event: &str, key: &[u8], db: usize) {
-        if self.wants(class) {
-            self.publish(event.as_bytes(), key, db);
+        if self.wants(class)
+            && let Some(sink) = self.sink.get()
+        {
+            self.messages(event.as_bytes(), key, db, |ch, msg| sink(ch, msg));
         }
     }
 
+    /// Calls `publish(channel, message)` for each message an event makes: the keyspace
+    /// channel's (with `K`), then the keyevent channel's (with `E`), as Redis sends them.
     #[cold]
-    fn publish(&self, event: &[u8], key: &[u8], db: usize) {
-        let Some(sink) = self.sink.get() else {
-            return;
-        };
+    pub(crate) fn messages(
+        &self,
+        event: &[u8],
+        key: &[u8],
+        db: usize,
+        mut publish: impl FnMut(&[u8], &[u8]),
+    ) {
         let f = self.flags.load(Ordering::Relaxed);
         if f & class::KEYSPACE != 0 {
             let mut ch = format!("__keyspace@{db}__:").into_bytes();
             ch.extend_from_slice(key);
-            sink(&ch, event);
+            publish(&ch, event);
         }
         if f & class::KEYEVENT != 0 {
             let mut ch = format!("__keyevent@{db}__:").into_bytes();
             ch.extend_from_slice(event);
-            sink(&ch, key);
+            publish(&ch, key);
         }
     }
 
@@ -175,6 +185,18 @@ impl Notifier {
             RemovalCause::Removed => {}
         }
     }
+}
+
+/// Connects `shared`'s notifier to its Pub/Sub registry.
+pub(crate) fn connect(shared: &std::sync::Arc<crate::server::Shared>) {
+    let weak = std::sync::Arc::downgrade(shared);
+    shared
+        .notify
+        .set_sink(Box::new(move |channel: &[u8], message: &[u8]| {
+            if let Some(s) = weak.upgrade() {
+                s.pubsub.publish_detached(&s, channel, message);
+            }
+        }));
 }
 
 #[cfg(test)]

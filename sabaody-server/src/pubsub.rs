@@ -392,6 +392,25 @@ impl PubSub {
         channel: &[u8],
         message: &[u8],
     ) -> usize {
+        self.publish_from(shared, Some((publisher.id, out)), shard, channel, message)
+    }
+
+    /// Publishes on `channel` with no publishing client (the keyspace events the store raises
+    /// by itself, `expired` and `evicted`, on whatever thread removed the key): every copy is
+    /// routed.
+    pub fn publish_detached(&self, shared: &Shared, channel: &[u8], message: &[u8]) -> usize {
+        self.publish_from(shared, None, false, channel, message)
+    }
+
+    /// [`PubSub::publish`], the publisher (its id and reply buffer) being optional.
+    fn publish_from(
+        &self,
+        shared: &Shared,
+        mut publisher: Option<(u64, &mut BytesMut)>,
+        shard: bool,
+        channel: &[u8],
+        message: &[u8],
+    ) -> usize {
         let kind = if shard { Kind::Shard } else { Kind::Channel };
         let direct = self.counts[kind.idx()].load(Ordering::Relaxed) > 0;
         let patterns = !shard && self.counts[Kind::Pattern.idx()].load(Ordering::Relaxed) > 0;
@@ -400,7 +419,11 @@ impl PubSub {
         }
         let mut receivers = 0;
         let mut owned: Option<Bytes> = None;
-        let mut name = || owned.get_or_insert_with(|| Bytes::copy_from_slice(channel)).clone();
+        let mut name = || {
+            owned
+                .get_or_insert_with(|| Bytes::copy_from_slice(channel))
+                .clone()
+        };
         if direct {
             let map = self.map(kind).read();
             if let Some(subs) = map.get(channel) {
@@ -414,15 +437,21 @@ impl PubSub {
                 for s in subs {
                     receivers += 1;
                     let f = frames.get(s.resp3);
-                    if s.id == publisher.id {
+                    if let Some((id, out)) = publisher.as_mut()
+                        && s.id == *id
+                    {
                         out.extend_from_slice(&f);
                     } else {
-                        route(shared, s.loop_idx, Delivery {
-                            id: s.id,
-                            kind,
-                            name: name(),
-                            frame: f,
-                        });
+                        route(
+                            shared,
+                            s.loop_idx,
+                            Delivery {
+                                id: s.id,
+                                kind,
+                                name: name(),
+                                frame: f,
+                            },
+                        );
                     }
                 }
             }
@@ -443,15 +472,21 @@ impl PubSub {
                 for s in subs {
                     receivers += 1;
                     let f = frames.get(s.resp3);
-                    if s.id == publisher.id {
+                    if let Some((id, out)) = publisher.as_mut()
+                        && s.id == *id
+                    {
                         out.extend_from_slice(&f);
                     } else {
-                        route(shared, s.loop_idx, Delivery {
-                            id: s.id,
-                            kind: Kind::Pattern,
-                            name: p.clone(),
-                            frame: f,
-                        });
+                        route(
+                            shared,
+                            s.loop_idx,
+                            Delivery {
+                                id: s.id,
+                                kind: Kind::Pattern,
+                                name: p.clone(),
+                                frame: f,
+                            },
+                        );
                     }
                 }
             }

@@ -940,6 +940,7 @@ impl Server {
             loops.push(Arc::new(LoopHandle::new()?));
         }
         let shared = Arc::new(Shared::new(config, loops, addr.port()));
+        crate::notify::connect(&shared);
         crate::aof::load(&shared).map_err(std::io::Error::other)?;
         {
             // Without the AOF, the dump (if any) is the data set to start from.

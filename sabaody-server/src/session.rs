@@ -36,6 +36,7 @@ impl Session {
             ..Limits::default()
         };
         let shared = Arc::new(Shared::new(config, Vec::new(), 0));
+        crate::notify::connect(&shared);
         let info = shared.register_client(None, None, 0, -1);
         let authenticated = !shared
             .has_password

@@ -339,7 +339,7 @@ pub(crate) fn rpushx(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
 }
 
 /// The keyspace event of a push at `end`.
-pub(crate) fn notify_push(ctx: &Ctx<'_, '_>, end: ListEnd, key: &[u8]) {
+pub(crate) fn notify_push(ctx: &mut Ctx<'_, '_>, end: ListEnd, key: &[u8]) {
     let event = match end {
         ListEnd::Left => "lpush",
         ListEnd::Right => "rpush",
@@ -349,7 +349,7 @@ pub(crate) fn notify_push(ctx: &Ctx<'_, '_>, end: ListEnd, key: &[u8]) {
 
 /// The keyspace events of a pop at `end` that took something: the pop, then `del` if it
 /// emptied the list.
-pub(crate) fn notify_pop(ctx: &Ctx<'_, '_>, end: ListEnd, key: &[u8]) {
+pub(crate) fn notify_pop(ctx: &mut Ctx<'_, '_>, end: ListEnd, key: &[u8]) {
     let event = match end {
         ListEnd::Left => "lpop",
         ListEnd::Right => "rpop",
@@ -360,7 +360,13 @@ pub(crate) fn notify_pop(ctx: &Ctx<'_, '_>, end: ListEnd, key: &[u8]) {
 
 /// The keyspace events of an element moved from `src` to `dst`: Redis reports the push
 /// first, then the pop (and `del` of an emptied source).
-pub(crate) fn notify_move(ctx: &Ctx<'_, '_>, src: &[u8], dst: &[u8], from: ListEnd, to: ListEnd) {
+pub(crate) fn notify_move(
+    ctx: &mut Ctx<'_, '_>,
+    src: &[u8],
+    dst: &[u8],
+    from: ListEnd,
+    to: ListEnd,
+) {
     notify_push(ctx, to, dst);
     notify_pop(ctx, from, src);
 }

@@ -1590,15 +1590,32 @@ impl<'t> Ctx<'_, 't> {
 
     /// Publishes the keyspace event `event` (of notification `class`, see [`crate::notify`])
     /// for `key` in the client's database, if that class is enabled.
+    /// Published as this client's PUBLISH would be: a RESP3 client subscribed to its own
+    /// events gets them before the command's reply, as from Redis.
     #[inline]
-    pub fn notify(&self, class: u32, event: &str, key: &[u8]) {
-        self.shared.notify.event(class, event, key, self.client.db);
+    pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
+        let db = self.client.db;
+        self.notify_db(class, event, key, db);
     }
 
     /// [`Ctx::notify`] for a key of database `db` (COPY ... DB, MOVE).
     #[inline]
-    pub fn notify_db(&self, class: u32, event: &str, key: &[u8], db: usize) {
-        self.shared.notify.event(class, event, key, db);
+    pub fn notify_db(&mut self, class: u32, event: &str, key: &[u8], db: usize) {
+        if self.shared.notify.wants(class) {
+            self.publish_event(event, key, db);
+        }
+    }
+
+    #[cold]
+    fn publish_event(&mut self, event: &str, key: &[u8], db: usize) {
+        let (shared, client, out) = (self.shared, &mut *self.client, &mut *self.out);
+        shared
+            .notify
+            .messages(event.as_bytes(), key, db, |channel, message| {
+                shared
+                    .pubsub
+                    .publish(shared, client, out, false, channel, message);
+            });
     }
 
     /// Whether events of `class` are published: handlers skip work done only for them.
@@ -1610,7 +1627,7 @@ impl<'t> Ctx<'_, 't> {
     /// Publishes `del` for `key` if it no longer exists: after a command that removes
     /// elements, whose key goes when it is emptied (Redis reports the element event, then
     /// `del`). Looks the key up only while generic events are published.
-    pub fn notify_if_gone(&self, key: &[u8]) {
+    pub fn notify_if_gone(&mut self, key: &[u8]) {
         if self.notifying(crate::notify::class::GENERIC)
             && !ks!(self, k => sabaody_core::Keyspace::contains_key(k, key))
         {
@@ -1621,7 +1638,14 @@ impl<'t> Ctx<'_, 't> {
     /// The event for a command that stores a computed result into `dst` (SINTERSTORE,
     /// ZUNIONSTORE, SORT ... STORE, BITOP, GEOSEARCHSTORE...): `event` when the result was
     /// stored, `del` when it was empty and `dst` existed before (`existed`), nothing else.
-    pub fn notify_store(&self, class: u32, event: &str, dst: &[u8], stored: bool, existed: bool) {
+    pub fn notify_store(
+        &mut self,
+        class: u32,
+        event: &str,
+        dst: &[u8],
+        stored: bool,
+        existed: bool,
+    ) {
         if stored {
             self.notify(class, event, dst);
         } else if existed {

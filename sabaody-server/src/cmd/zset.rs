@@ -945,7 +945,7 @@ pub(crate) fn zremrangebylex(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Resu
 
 /// The events of a command that removed `n` members of `key`: `event`, then `del` if the
 /// set was emptied.
-fn notify_removed(ctx: &Ctx<'_, '_>, event: &str, key: &[u8], n: usize) {
+fn notify_removed(ctx: &mut Ctx<'_, '_>, event: &str, key: &[u8], n: usize) {
     if n > 0 {
         ctx.notify(class::ZSET, event, key);
         ctx.notify_if_gone(key);
@@ -953,7 +953,7 @@ fn notify_removed(ctx: &Ctx<'_, '_>, event: &str, key: &[u8], n: usize) {
 }
 
 /// The events of a pop from `key` (ZPOPMIN/ZPOPMAX and the blocking and multi-key forms).
-fn notify_pop(ctx: &Ctx<'_, '_>, key: &[u8], max: bool) {
+fn notify_pop(ctx: &mut Ctx<'_, '_>, key: &[u8], max: bool) {
     notify_removed(ctx, if max { "zpopmax" } else { "zpopmin" }, key, 1);
 }
 
