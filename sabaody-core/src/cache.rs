@@ -540,6 +540,14 @@ impl Cache {
         self.store.limits.hook.set(Arc::new(f)).is_ok()
     }
 
+    /// Installs a hook told about every read lookup that finds no key (the lookups counted as
+    /// keyspace misses), with the key's database, on the calling thread, after the shard
+    /// locks are released (inside a [`crate::Transaction`], while it holds them). One hook per
+    /// store: returns false if one is already set.
+    pub fn set_miss_hook(&self, f: impl Fn(usize, &[u8]) + Send + Sync + 'static) -> bool {
+        self.store.limits.miss_hook.set(Arc::new(f)).is_ok()
+    }
+
     /// Hints that `key` (in this handle's database) is about to be looked up: starts loading
     /// the memory of its hash-table probe into the CPU cache, so a batch of lookups (a client's
     /// pipeline) overlaps its cache misses instead of taking them one after another. Takes no

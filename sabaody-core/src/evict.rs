@@ -466,6 +466,8 @@ pub(crate) struct Limits {
     pub(crate) listener: Option<EvictionListener>,
     /// The server's hook (AOF): told the database too; set once, after the build.
     pub(crate) hook: std::sync::OnceLock<RemovalHook>,
+    /// The server's key-miss hook (keyspace notifications): set once, after the build.
+    pub(crate) miss_hook: std::sync::OnceLock<MissHook>,
 }
 
 impl std::fmt::Debug for Limits {
@@ -490,6 +492,7 @@ impl Limits {
             pool: Mutex::new(Vec::with_capacity(POOL_SIZE)),
             listener,
             hook: std::sync::OnceLock::new(),
+            miss_hook: std::sync::OnceLock::new(),
         }
     }
 }
@@ -497,6 +500,10 @@ impl Limits {
 /// Like [`EvictionListener`], also told the database of the key (for a server that logs
 /// removals, e.g. an append-only file). Set with `Cache::set_removal_hook`.
 pub type RemovalHook = Arc<dyn Fn(usize, &[u8], RemovalCause) + Send + Sync>;
+
+/// Told about each read lookup that missed (database, key): the lookups counted in
+/// `keyspace_misses`, as Redis raises its `keymiss` event. Set with `Cache::set_miss_hook`.
+pub type MissHook = Arc<dyn Fn(usize, &[u8]) + Send + Sync>;
 
 /// One queued removal notice.
 type Notice = (

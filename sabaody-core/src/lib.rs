@@ -125,7 +125,7 @@ pub use clock::{Clock, CoarseClock, ManualClock, SystemClock};
 pub use cms::{Cms, CmsInfo, CmsOps};
 pub use error::Error;
 pub use evict::{
-    EvictionListener, EvictionPolicy, MAX_EVICTIONS_PER_CALL, RemovalCause, RemovalHook,
+    EvictionListener, EvictionPolicy, MAX_EVICTIONS_PER_CALL, MissHook, RemovalCause, RemovalHook,
 };
 pub use expire::ExpireCycleStats;
 pub use geo::pqsort::pqsort_range;

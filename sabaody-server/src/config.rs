@@ -908,9 +908,7 @@ pub static DIRECTIVES: &[Directive] = &[
                 "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_owned()
             })?;
             if flags & crate::notify::UNSUPPORTED != 0 {
-                return Err(
-                    "Sabaody does not publish key-miss ('m') or new-key ('n') events".to_owned(),
-                );
+                return Err("Sabaody does not publish new-key ('n') events".to_owned());
             }
             c.notify_keyspace_events = crate::notify::flags_to_string(flags);
             c.notify_keyspace_flags = flags;

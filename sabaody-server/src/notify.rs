@@ -35,7 +35,7 @@ pub(crate) mod class {
 
 /// Classes Redis has that Sabaody does not publish: `CONFIG SET` refuses them rather than
 /// accept a subscription that would never hear anything.
-pub(crate) const UNSUPPORTED: u32 = class::KEY_MISS | class::NEW;
+pub(crate) const UNSUPPORTED: u32 = class::NEW;
 
 /// Parses a `notify-keyspace-events` value; `None` on a character that names no class.
 pub(crate) fn parse_flags(s: &str) -> Option<u32> {
@@ -236,9 +236,9 @@ mod tests {
             format!("{e:?}").contains("Invalid event class character"),
             "{e:?}"
         );
-        let e = c.set("notify-keyspace-events", &["KEm"]).unwrap_err();
-        assert!(format!("{e:?}").contains("key-miss"), "{e:?}");
-        assert!(c.set("notify-keyspace-events", &["En"]).is_err());
+        let e = c.set("notify-keyspace-events", &["KEn"]).unwrap_err();
+        assert!(format!("{e:?}").contains("new-key"), "{e:?}");
+        assert!(c.set("notify-keyspace-events", &["An"]).is_err());
         // A refused value leaves the old one.
         assert_eq!(c.get("notify-keyspace-events").as_deref(), Some("AKE"));
         c.set("notify-keyspace-events", &[""]).unwrap();

@@ -455,6 +455,10 @@ impl Shared {
             .collect();
         let notify = Arc::new(crate::notify::Notifier::default());
         let aof = crate::aof::Aof::new(&cache, loops.len(), Arc::clone(&notify));
+        let n = Arc::clone(&notify);
+        cache.set_miss_hook(move |db, key| {
+            n.event(crate::notify::class::KEY_MISS, "keymiss", key, db);
+        });
         let shared = Shared {
             aof,
             notify,

@@ -1,9 +1,9 @@
 //! Keyspace notifications compared with a real redis-server 7.0 (with `SABAODY_DIFF=1`; a skip
 //! line otherwise, like the differential suite).
 //!
-//! Both servers get `notify-keyspace-events AKE`; a subscriber connection listens on
-//! `__key*__:*`; the script in `tests/notify/events.redis` runs on a second connection, one
-//! command per line. After each line the script connection publishes a marker, and the
+//! Both servers get `notify-keyspace-events AKE` (then `KEm` for `tests/notify/keymiss.redis`);
+//! a subscriber connection listens on `__key*__:*`; the script in `tests/notify/events.redis`
+//! runs on a second connection, one command per line. After each line the script connection publishes a marker, and the
 //! subscriber reads up to it: the events each line caused, in order, must be the same on both
 //! servers, and so must the replies (but SPOP's random pick). Pseudo-lines: `@sleep MS` (its events count with the next line, in no
 //! particular order: lazy or active expiry may report a key either way), `@restore SRC DST` (DUMP SRC, then RESTORE DST 0 with
@@ -17,7 +17,8 @@ use std::time::Duration;
 use sabaody_server::{Config, Server, ServerHandle};
 use sabaody_testkit::{Conn, RedisServer, Reply, encode_command};
 
-const SCRIPT: &str = include_str!("notify/events.redis");
+const EVENTS: &str = include_str!("notify/events.redis");
+const KEYMISS: &str = include_str!("notify/keymiss.redis");
 const MARK: &[u8] = b"__keyevent@0__:zz-notify-mark";
 
 fn env_on(name: &str) -> bool {
@@ -58,11 +59,15 @@ fn event_of(r: &Reply) -> Option<(Vec<u8>, Vec<u8>)> {
 }
 
 /// Runs the script against one server; per script line: the line, its reply, its events.
-fn run(addr: std::net::SocketAddr) -> Vec<(String, String, Vec<String>)> {
+fn run(
+    addr: std::net::SocketAddr,
+    flags: &str,
+    script: &str,
+) -> Vec<(String, String, Vec<String>)> {
     let mut sub = Conn::connect(addr).unwrap();
     let mut c = Conn::connect(addr).unwrap();
     assert_eq!(
-        c.call(&["CONFIG", "SET", "notify-keyspace-events", "AKE"])
+        c.call(&["CONFIG", "SET", "notify-keyspace-events", flags])
             .unwrap(),
         sabaody_testkit::Value::Simple("OK".into())
     );
@@ -77,7 +82,7 @@ fn run(addr: std::net::SocketAddr) -> Vec<(String, String, Vec<String>)> {
     let mut results = Vec::new();
     let mut carried: Vec<String> = Vec::new();
     let mut after_sleep = false;
-    for (n, line) in SCRIPT.lines().enumerate() {
+    for (n, line) in script.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -138,20 +143,17 @@ fn start_sabaody() -> ServerHandle {
     Server::start(c).unwrap()
 }
 
-#[test]
-fn keyspace_events_match_redis() {
-    if !env_on("SABAODY_DIFF") {
-        eprintln!("skipped: set SABAODY_DIFF=1 to compare keyspace events with redis-server");
-        return;
-    }
+/// Runs `script` with `flags` on redis-server and on Sabaody (or a second redis-server) and
+/// fails on any line whose events or reply differ.
+fn compare(flags: &str, script: &str, min_events: usize) {
     let reference = RedisServer::start(&["--save", ""]).expect("redis-server 7.0 is needed");
-    let want = run(reference.addr());
+    let want = run(reference.addr(), flags, script);
     let (got, _keep) = if env_on("SABAODY_DIFF_SELF") {
         let other = RedisServer::start(&["--save", ""]).unwrap();
-        (run(other.addr()), (None, Some(other)))
+        (run(other.addr(), flags, script), (None, Some(other)))
     } else {
         let s = start_sabaody();
-        (run(s.local_addr()), (Some(s), None))
+        (run(s.local_addr(), flags, script), (Some(s), None))
     };
     assert_eq!(want.len(), got.len());
     let mut bad = Vec::new();
@@ -166,7 +168,10 @@ fn keyspace_events_match_redis() {
         }
     }
     let events: usize = want.iter().map(|w| w.2.len()).sum();
-    assert!(events > 200, "the script must cause events ({events})");
+    assert!(
+        events >= min_events,
+        "the script must cause events ({events})"
+    );
     assert!(
         bad.is_empty(),
         "{} of {} lines differ:\n{}",
@@ -174,6 +179,24 @@ fn keyspace_events_match_redis() {
         want.len(),
         bad.join("\n")
     );
+}
+
+#[test]
+fn keyspace_events_match_redis() {
+    if !env_on("SABAODY_DIFF") {
+        eprintln!("skipped: set SABAODY_DIFF=1 to compare keyspace events with redis-server");
+        return;
+    }
+    compare("AKE", EVENTS, 200);
+}
+
+#[test]
+fn key_miss_events_match_redis() {
+    if !env_on("SABAODY_DIFF") {
+        eprintln!("skipped: set SABAODY_DIFF=1 to compare keyspace events with redis-server");
+        return;
+    }
+    compare("KEm", KEYMISS, 40);
 }
 
 /// A RESP3 client subscribed to its own keyspace events: what it reads after a write, byte

@@ -359,7 +359,7 @@ pub(crate) fn swap_db<A: Access + ?Sized>(a: &A, x: usize, y: usize) -> Result<(
 
 /// OBJECT ENCODING: Redis's name for how the value is stored.
 pub(crate) fn object_encoding<A: Access + ?Sized>(a: &A, key: &[u8]) -> Option<&'static str> {
-    read_key_notouch(a, key, |s, r| match s.view(r) {
+    super::read_key_nonotify(a, key, |s, r| match s.view(r) {
         crate::shard::View::Int(_) => "int",
         // Redis keeps short strings in one allocation with the object ("embstr").
         crate::shard::View::Inline(b) if b.len() <= 44 => "embstr",
@@ -370,7 +370,7 @@ pub(crate) fn object_encoding<A: Access + ?Sized>(a: &A, key: &[u8]) -> Option<&
 
 /// MEMORY USAGE: the bytes charged for the key.
 pub(crate) fn memory_usage<A: Access + ?Sized>(a: &A, key: &[u8]) -> Option<usize> {
-    read_key_notouch(a, key, |s, r| s.rec_charge(r))
+    super::read_key_nonotify(a, key, |s, r| s.rec_charge(r))
 }
 
 /// OBJECT FREQ: the decayed LFU counter, without recording an access.
@@ -379,7 +379,9 @@ pub(crate) fn object_freq<A: Access + ?Sized>(a: &A, key: &[u8]) -> Result<Optio
     if !t.policy().is_lfu() {
         return Err(Error::LfuNotSelected);
     }
-    Ok(read_key_notouch(a, key, |_, r| t.lfu_decayed(r.stamp)))
+    Ok(super::read_key_nonotify(a, key, |_, r| {
+        t.lfu_decayed(r.stamp)
+    }))
 }
 
 /// OBJECT IDLETIME: seconds since the last access, without recording one.
@@ -388,7 +390,9 @@ pub(crate) fn object_idletime<A: Access + ?Sized>(a: &A, key: &[u8]) -> Result<O
     if t.policy().is_lfu() {
         return Err(Error::LfuSelected);
     }
-    Ok(read_key_notouch(a, key, |_, r| t.idle_ms(r.stamp) / 1000))
+    Ok(super::read_key_nonotify(a, key, |_, r| {
+        t.idle_ms(r.stamp) / 1000
+    }))
 }
 
 /// TOUCH: records an access to each existing key; counts them.

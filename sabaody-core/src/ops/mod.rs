@@ -59,6 +59,26 @@ pub(crate) fn live_ro_notouch(s: &Shard, store: &Store, h: u64, key: &[u8]) -> O
     }
 }
 
+/// Tells the miss hook (if any) that a read lookup of `key` found nothing. Call with no shard
+/// lock held (a `Transaction` holds its locks throughout).
+#[inline]
+pub(crate) fn note_miss<A: Access + ?Sized>(a: &A, key: &[u8]) {
+    if let Some(h) = a.store().limits.miss_hook.get() {
+        h(a.db_index_raw(), key);
+    }
+}
+
+/// Counts `hits` keyspace hits and `misses` misses (a multi-key read, MGET).
+pub(crate) fn count_lookups(store: &Store, hits: usize, misses: usize) {
+    let stripe = &store.stripes[crate::store::my_stripe()];
+    if hits > 0 {
+        stripe.hits.fetch_add(hits as u64, Ordering::Relaxed);
+    }
+    if misses > 0 {
+        stripe.misses.fetch_add(misses as u64, Ordering::Relaxed);
+    }
+}
+
 /// Counts a keyspace hit or miss for a read-style lookup done on the write path
 /// (GETDEL, GETEX), as Redis does for them.
 pub(crate) fn count_lookup(store: &Store, hit: bool) {
@@ -84,7 +104,7 @@ pub(crate) fn read_key<A: Access + ?Sized, T>(
     key: &[u8],
     f: impl FnOnce(&Shard, &Rec) -> T,
 ) -> Option<T> {
-    read_key_with(a, key, true, f)
+    read_key_with(a, key, true, true, f)
 }
 
 /// [`read_key`] without recording an access (Redis's `LOOKUP_NOTOUCH`).
@@ -93,7 +113,17 @@ pub(crate) fn read_key_notouch<A: Access + ?Sized, T>(
     key: &[u8],
     f: impl FnOnce(&Shard, &Rec) -> T,
 ) -> Option<T> {
-    read_key_with(a, key, false, f)
+    read_key_with(a, key, false, true, f)
+}
+
+/// [`read_key_notouch`] that raises no key-miss event (OBJECT, MEMORY USAGE: Redis's
+/// `LOOKUP_NONOTIFY`); the miss is still counted.
+pub(crate) fn read_key_nonotify<A: Access + ?Sized, T>(
+    a: &A,
+    key: &[u8],
+    f: impl FnOnce(&Shard, &Rec) -> T,
+) -> Option<T> {
+    read_key_with(a, key, false, false, f)
 }
 
 #[inline]
@@ -101,6 +131,7 @@ fn read_key_with<A: Access + ?Sized, T>(
     a: &A,
     key: &[u8],
     touch: bool,
+    notify: bool,
     f: impl FnOnce(&Shard, &Rec) -> T,
 ) -> Option<T> {
     let (h, gid) = locate(a, key);
@@ -123,11 +154,17 @@ fn read_key_with<A: Access + ?Sized, T>(
         }
         Look::Missing => {
             stripe.misses.fetch_add(1, Ordering::Relaxed);
+            if notify {
+                note_miss(a, key);
+            }
             None
         }
         Look::Expired => {
             a.write(gid, |s| live(s, store, h, key));
             stripe.misses.fetch_add(1, Ordering::Relaxed);
+            if notify {
+                note_miss(a, key);
+            }
             None
         }
     }

@@ -1,6 +1,9 @@
 //! Strings, integers and floats.
 
-use super::{MAX_STRING, count_lookup, fmt_i64, live, live_ro, locate, plan, pos, read_key};
+use super::{
+    MAX_STRING, count_lookup, count_lookups, fmt_i64, live, live_ro, locate, note_miss, plan, pos,
+    read_key,
+};
 use crate::access::Access;
 use crate::keyspace::{GetExExpiry, SetCondition, SetExpiry, SetOptions, SetOutcome};
 use crate::shard::{Data, INLINE_MAX, Rec, Shard, View};
@@ -165,7 +168,7 @@ pub(crate) fn set_ex_cmd<A: Access + ?Sized>(
 pub(crate) fn getdel<A: Access + ?Sized>(a: &A, key: &[u8]) -> Result<Option<Bytes>, Error> {
     let store = a.store();
     let (h, gid) = locate(a, key);
-    a.write(gid, |s| {
+    let found = a.write(gid, |s| {
         let found = live(s, store, h, key);
         count_lookup(store, found.is_some());
         let Some(r) = found else { return Ok(None) };
@@ -173,7 +176,11 @@ pub(crate) fn getdel<A: Access + ?Sized>(a: &A, key: &[u8]) -> Result<Option<Byt
         crate::evict::notify(store, s.db, key, crate::evict::RemovalCause::Removed);
         s.remove(h, key, false);
         Ok(Some(v))
-    })
+    });
+    if matches!(found, Ok(None)) {
+        note_miss(a, key);
+    }
+    found
 }
 
 pub(crate) fn getex<A: Access + ?Sized>(
@@ -186,7 +193,7 @@ pub(crate) fn getex<A: Access + ?Sized>(
         return get(a, key);
     }
     let (h, gid) = locate(a, key);
-    a.write(gid, |s| {
+    let found = a.write(gid, |s| {
         // Redis looks the key up and checks its type before it validates the time.
         let found = live(s, store, h, key);
         count_lookup(store, found.is_some());
@@ -208,21 +215,43 @@ pub(crate) fn getex<A: Access + ?Sized>(
             None => s.set_ttl(h, &r, None)?,
         }
         Ok(Some(v))
-    })
+    });
+    if matches!(found, Ok(None)) {
+        note_miss(a, key);
+    }
+    found
 }
 
 pub(crate) fn mget<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K]) -> Vec<Option<Bytes>> {
     let store = a.store();
     let (gids, located) = plan(a, keys);
-    a.read_many(&gids, |shards| {
+    let mut missing: Vec<usize> = Vec::new();
+    let values: Vec<Option<Bytes>> = a.read_many(&gids, |shards| {
         keys.iter()
             .zip(&located)
-            .map(|(k, &(h, gid))| {
+            .enumerate()
+            .map(|(i, (k, &(h, gid)))| {
                 let s = shards[pos(&gids, gid)];
-                live_ro(s, store, h, k.as_ref()).and_then(|r| bytes_of(s, &r).ok())
+                match live_ro(s, store, h, k.as_ref()) {
+                    // A value of another type is found (a hit) but read as nil, as in Redis.
+                    Some(r) => bytes_of(s, &r).ok(),
+                    None => {
+                        missing.push(i);
+                        None
+                    }
+                }
             })
             .collect()
-    })
+    });
+    // Each key is a lookup, as Redis counts them (an expired key is a miss, left for the
+    // expiry to remove).
+    count_lookups(store, keys.len() - missing.len(), missing.len());
+    for i in missing {
+        if let Some(k) = keys.get(i) {
+            note_miss(a, k.as_ref());
+        }
+    }
+    values
 }
 
 pub(crate) fn mset<A: Access + ?Sized, K: AsRef<[u8]>, V: AsRef<[u8]>>(
