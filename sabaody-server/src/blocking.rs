@@ -283,14 +283,12 @@ impl Blocking {
                 return;
             };
             let Some(id) = inner.by_key.get(&(db, key.clone())).and_then(|q| {
-                q.iter()
-                    .copied()
-                    .find(|id| {
-                        inner
-                            .waiters
-                            .get(id)
-                            .is_some_and(|w| w.op.wants() == Some(kt))
-                    })
+                q.iter().copied().find(|id| {
+                    inner
+                        .waiters
+                        .get(id)
+                        .is_some_and(|w| w.op.wants() == Some(kt))
+                })
             }) else {
                 return;
             };

@@ -33,10 +33,7 @@ fn bulk(v: &Value) -> String {
 /// The value of `field` in an ACL LOG entry (a flat array in RESP2, a map in RESP3).
 fn entry_field(entry: &Value, field: &str) -> Value {
     let pairs: Vec<(Value, Value)> = match entry {
-        Value::Array(a) => a
-            .chunks(2)
-            .map(|c| (c[0].clone(), c[1].clone()))
-            .collect(),
+        Value::Array(a) => a.chunks(2).map(|c| (c[0].clone(), c[1].clone())).collect(),
         Value::Map(m) => m.clone(),
         other => panic!("{other:?}"),
     };
@@ -54,7 +51,11 @@ fn setuser_password_gates_new_connections_and_failures_are_logged() {
         let mut admin = connect(&h, None, resp3);
         let whoami: String = redis::cmd("ACL").arg("WHOAMI").query(&mut admin).unwrap();
         assert_eq!(whoami, "default");
-        let _: () = redis::cmd("ACL").arg("LOG").arg("RESET").query(&mut admin).unwrap();
+        let _: () = redis::cmd("ACL")
+            .arg("LOG")
+            .arg("RESET")
+            .query(&mut admin)
+            .unwrap();
         let _: () = redis::cmd("ACL")
             .arg("SETUSER")
             .arg("default")
@@ -65,7 +66,9 @@ fn setuser_password_gates_new_connections_and_failures_are_logged() {
         // sha256("s3cret"), as `printf s3cret | sha256sum` prints it
         assert_eq!(
             list,
-            ["user default on #1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0 ~* &* +@all"]
+            [
+                "user default on #1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0 ~* &* +@all"
+            ]
         );
         // CONFIG GET requirepass is left alone, as in Redis.
         let rp: std::collections::HashMap<String, String> = redis::cmd("CONFIG")
@@ -104,7 +107,10 @@ fn setuser_password_gates_new_connections_and_failures_are_logged() {
         assert_eq!(bulk(&entry_field(e, "object")), "AUTH");
         assert_eq!(bulk(&entry_field(e, "username")), "default");
         let info = bulk(&entry_field(e, "client-info"));
-        assert!(info.starts_with("id=") && info.contains(" cmd=auth "), "{info}");
+        assert!(
+            info.starts_with("id=") && info.contains(" cmd=auth "),
+            "{info}"
+        );
         let age = entry_field(e, "age-seconds");
         let age: f64 = match &age {
             Value::Double(d) => *d,
@@ -141,7 +147,10 @@ fn restricting_rules_and_other_users_are_refused() {
             .arg(rules)
             .query::<()>(&mut c)
             .unwrap_err();
-        assert!(err.to_string().contains("not supported"), "{rules:?}: {err}");
+        assert!(
+            err.to_string().contains("not supported"),
+            "{rules:?}: {err}"
+        );
     }
     // Nothing changed.
     let list: Vec<String> = redis::cmd("ACL").arg("LIST").query(&mut c).unwrap();
@@ -165,7 +174,9 @@ fn requirepass_is_the_default_users_password() {
     // sha256("pw")
     assert_eq!(
         list,
-        ["user default on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~* &* +@all"]
+        [
+            "user default on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~* &* +@all"
+        ]
     );
     let mut other = connect(&h, Some(("default", "pw")), false);
     let whoami: String = redis::cmd("ACL").arg("WHOAMI").query(&mut other).unwrap();
@@ -249,7 +260,11 @@ fn wait_forever_ends_with_client_unblock() {
         }
     }
     // The first connection was never blocked.
-    let n: i64 = redis::cmd("CLIENT").arg("UNBLOCK").arg(id).query(&mut waiter).unwrap();
+    let n: i64 = redis::cmd("CLIENT")
+        .arg("UNBLOCK")
+        .arg(id)
+        .query(&mut waiter)
+        .unwrap();
     assert_eq!(n, 0);
     h.shutdown();
 }

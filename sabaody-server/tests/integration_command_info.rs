@@ -260,8 +260,7 @@ fn command_info_matches_redis_server() {
         for name in &names {
             if matches!(name.as_str(), "zrank" | "zrevrank")
                 || [
-                    "acl", "client", "command", "config", "latency", "memory", "object",
-                    "slowlog",
+                    "acl", "client", "command", "config", "latency", "memory", "object", "slowlog",
                 ]
                 .contains(&name.as_str())
             {

@@ -821,7 +821,11 @@ mod tests {
             user_after(&["<nope"]).unwrap_err(),
             "The password you are trying to remove from the user does not exist"
         );
-        assert!(user_after(&["#abc"]).unwrap_err().starts_with("The password hash"));
+        assert!(
+            user_after(&["#abc"])
+                .unwrap_err()
+                .starts_with("The password hash")
+        );
         assert!(
             user_after(&[&format!("#{}", hash.to_ascii_uppercase())])
                 .unwrap_err()
@@ -834,8 +838,16 @@ mod tests {
     #[test]
     fn restricting_rules_are_refused() {
         assert_eq!(user_after(&["foo"]).unwrap_err(), "Syntax error");
-        assert!(user_after(&["~foo"]).unwrap_err().starts_with("Adding a pattern"));
-        assert!(user_after(&["%R~*"]).unwrap_err().starts_with("Adding a pattern"));
+        assert!(
+            user_after(&["~foo"])
+                .unwrap_err()
+                .starts_with("Adding a pattern")
+        );
+        assert!(
+            user_after(&["%R~*"])
+                .unwrap_err()
+                .starts_with("Adding a pattern")
+        );
         assert!(user_after(&["&x"]).unwrap_err().contains("'allchannels'"));
         assert_eq!(
             user_after(&["resetkeys", "~foo"]).unwrap_err(),
