@@ -741,7 +741,9 @@ fn setuser(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     }
     let rules = args.rest();
     let acl = &ctx.shared.acl;
-    let mut u = acl.user.lock().clone();
+    // Held to the end: two SETUSERs on different loop threads apply one after the other.
+    let mut current = acl.user.lock();
+    let mut u = current.clone();
     // The rule after which the user last lacked full access (for the error naming it).
     let mut restricting: Option<&Bytes> = None;
     for rule in rules {
@@ -763,7 +765,8 @@ fn setuser(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
             String::from_utf8_lossy(rule)
         )));
     }
-    *acl.user.lock() = u;
+    *current = u;
+    drop(current);
     acl.publish(&ctx.shared.has_password);
     ctx.ok();
     Ok(())
