@@ -508,3 +508,25 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{insert_after_field, stat_cpu_times};
+
+    #[test]
+    fn lines_go_after_their_field() {
+        let mut s = String::from("# Stats\r\na:1\r\nab:2\r\nb:3\r\n");
+        insert_after_field(&mut s, "a", "x:0\r\n");
+        insert_after_field(&mut s, "b", "y:0\r\n");
+        insert_after_field(&mut s, "missing", "z:0\r\n");
+        assert_eq!(s, "# Stats\r\na:1\r\nx:0\r\nab:2\r\nb:3\r\ny:0\r\nz:0\r\n");
+    }
+
+    #[test]
+    fn cpu_times_from_a_stat_line() {
+        // pid (comm with spaces) state, then fields 4.. ; utime (14) = 250, stime (15) = 120.
+        let stat = "42 (sabaody loop) S 1 42 42 0 -1 4194560 500 0 0 0 250 120 0 0 20 0 3 0";
+        assert_eq!(stat_cpu_times(stat), (2.5, 1.2));
+        assert_eq!(stat_cpu_times("garbage"), (0.0, 0.0));
+    }
+}
