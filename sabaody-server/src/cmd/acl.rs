@@ -393,10 +393,17 @@ pub(crate) fn authenticate(ctx: &mut Ctx<'_, '_>, object: &[u8], user: &[u8], pa
     if acl.check(user, pass) {
         return true;
     }
-    let context = if ctx.tx.is_some() || ctx.client.in_exec {
+    let in_exec = ctx.tx.is_some() || ctx.client.in_exec;
+    let context = if in_exec {
         LogContext::Multi
     } else {
         LogContext::Toplevel
+    };
+    // The client as CLIENT LIST shows it; inside a transaction, running EXEC (as Redis).
+    let client_info = if in_exec {
+        ctx.client.info.list_line(ctx.shared.now_ms(), "exec")
+    } else {
+        ctx.shared.client_line(&ctx.client.info)
     };
     acl.log_failure(LogEntry {
         count: 1,
@@ -404,7 +411,7 @@ pub(crate) fn authenticate(ctx: &mut Ctx<'_, '_>, object: &[u8], user: &[u8], pa
         object: Bytes::copy_from_slice(object),
         username: Bytes::copy_from_slice(user),
         ctime_ms: crate::server::unix_micros() / 1000,
-        client_info: ctx.shared.client_line(&ctx.client.info),
+        client_info,
     });
     false
 }
