@@ -144,7 +144,7 @@ pub use rdb::{LoadOptions, LoadStats, RdbError, RdbSummary, SaveOptions, check_r
 pub use rewrite::CommandSnapshot;
 pub use set::SetOps;
 pub use shard::set_large_arena_floor;
-pub use snapshot::{RdbSnapshot, SaveStats};
+pub use snapshot::{RdbSnapshot, SaveStats, SnapshotProgress};
 pub use value::KeyType;
 pub use zset::{
     Aggregate, LexBound, RangeBy, ScoreBound, Scored, ZAddOptions, ZRangeSpec, ZSetOps,

@@ -38,6 +38,10 @@ pub(crate) struct SnapState {
     pub(crate) encode: EncodeFn,
     /// Bytes of pre-cut versions parked by writers so far (`rdb_last_cow_size`).
     pub(crate) cow_bytes: std::sync::atomic::AtomicUsize,
+    /// Keys in the store at the cut (expired ones included), and keys encoded so far: the
+    /// progress [`Cache::snapshot_progress`] reports.
+    keys_total: std::sync::atomic::AtomicU64,
+    keys_done: std::sync::atomic::AtomicU64,
 }
 
 /// Table buckets encoded per hold of a shard's shared lock: about 350 keys at the table's
@@ -180,6 +184,19 @@ pub struct SaveStats {
     pub cow_bytes: u64,
 }
 
+/// How far the snapshot being written has got (what Redis's `INFO persistence` shows of its
+/// saving child: `current_save_keys_processed`, `current_save_keys_total`, `current_cow_size`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SnapshotProgress {
+    /// Keys written so far.
+    pub keys_done: u64,
+    /// Keys in the cache when the snapshot began (keys expired by then included; they are
+    /// left out of the file, so `keys_done` may end below it).
+    pub keys_total: u64,
+    /// Bytes of pre-cut versions writers have preserved so far.
+    pub cow_bytes: u64,
+}
+
 /// A point-in-time snapshot of the whole cache, taken by [`Cache::begin_snapshot`] and written
 /// by [`RdbSnapshot::write_to`]. Readers and writers go on while it is written; the file shows
 /// the keyspace exactly as it was when the snapshot began. Dropping it unwritten abandons it.
@@ -228,6 +245,8 @@ impl Cache {
             opts,
             encode,
             cow_bytes: std::sync::atomic::AtomicUsize::new(0),
+            keys_total: std::sync::atomic::AtomicU64::new(0),
+            keys_done: std::sync::atomic::AtomicU64::new(0),
         });
         *snap = Some(Arc::clone(&state));
         // The cut. Writers read the generation under their shard locks, after this store.
@@ -243,7 +262,10 @@ impl Cache {
                     )
                 })
             })
-            .collect();
+            .collect::<Vec<(u64, u64)>>();
+        state
+            .keys_total
+            .store(db_sizes.iter().map(|&(k, _)| k).sum(), Relaxed);
         Some(RdbSnapshot {
             store: Arc::clone(store),
             state,
@@ -271,6 +293,18 @@ impl Cache {
     #[must_use]
     pub fn snapshot_in_progress(&self) -> bool {
         self.store.snap.lock().is_some()
+    }
+
+    /// The progress of the snapshot being written, if one is.
+    #[must_use]
+    pub fn snapshot_progress(&self) -> Option<SnapshotProgress> {
+        let snap = self.store.snap.lock();
+        let st = snap.as_ref()?;
+        Some(SnapshotProgress {
+            keys_done: st.keys_done.load(Relaxed),
+            keys_total: st.keys_total.load(Relaxed),
+            cow_bytes: st.cow_bytes.load(Relaxed) as u64,
+        })
     }
 }
 
@@ -392,6 +426,7 @@ impl Iterator for Chunks<'_> {
             }
             if !bytes.is_empty() {
                 *self.keys += keys;
+                self.snap.state.keys_done.fetch_add(keys, Relaxed);
                 return Some(Chunk {
                     db: gid / store.shards_per_db,
                     bytes,
@@ -552,6 +587,39 @@ mod tests {
             .begin_snapshot_with(SaveOptions::default(), test_encode)
             .unwrap();
         assert_eq!(drain(&snap, |_| {}).0, after);
+    }
+
+    /// The progress of the running snapshot: keys at the cut, keys written so far (growing
+    /// shard by shard), the copy-on-write bytes of writers; nothing once it is done.
+    #[test]
+    fn progress_follows_the_saver() {
+        let clock = ManualClock::new(1_000_000);
+        let c = cache(&clock);
+        assert_eq!(c.snapshot_progress(), None);
+        for i in 0..100 {
+            c.set(format!("k{i}"), "v").unwrap();
+        }
+        c.db(1).unwrap().set("other", "v").unwrap();
+        let snap = c
+            .begin_snapshot_with(SaveOptions::default(), test_encode)
+            .unwrap();
+        let p = c.snapshot_progress().unwrap();
+        assert_eq!((p.keys_done, p.keys_total, p.cow_bytes), (0, 101, 0));
+        let mut seen = Vec::new();
+        let (_, keys, _) = drain(&snap, |_| {
+            let p = c.snapshot_progress().unwrap();
+            seen.push(p.keys_done);
+            if p.keys_done == 0 {
+                // A write before the saver reached the key: its old version is preserved.
+                c.set("k1", "changed").unwrap();
+            }
+        });
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+        let p = c.snapshot_progress().unwrap();
+        assert_eq!((p.keys_done, p.keys_total), (keys, 101));
+        assert!(p.cow_bytes > 0);
+        drop(snap);
+        assert_eq!(c.snapshot_progress(), None);
     }
 
     /// One shard encoded in pieces of 16 buckets, with every kind of change between them: to

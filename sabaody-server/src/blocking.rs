@@ -49,14 +49,29 @@ pub(crate) enum BlockOp {
     /// BZPOPMIN / BZPOPMAX (`count: None`): replies `[key, member, score]`; BZMPOP
     /// (`Some(count)`): replies `[key, [[member, score], ...]]`.
     ZPop { max: bool, count: Option<usize> },
+    /// WAIT with replicas to wait for: a standalone server has none, so no key serves it;
+    /// it ends at its timeout (or CLIENT UNBLOCK) with the number of replicas that
+    /// acknowledged, 0.
+    Wait,
 }
 
 impl BlockOp {
-    /// The type of key this operation waits for.
-    fn wants(&self) -> KeyType {
+    /// The type of key this operation waits for (none for WAIT).
+    fn wants(&self) -> Option<KeyType> {
         match self {
-            BlockOp::ZPop { .. } => KeyType::ZSet,
-            _ => KeyType::List,
+            BlockOp::ZPop { .. } => Some(KeyType::ZSet),
+            BlockOp::Wait => None,
+            _ => Some(KeyType::List),
+        }
+    }
+
+    /// The reply when the wait ends unserved (its timeout, `CLIENT UNBLOCK id TIMEOUT`), as
+    /// Redis 7.0's `replyToBlockedClientTimedOut`: a null array for the pops and moves (BLMOVE
+    /// too), the count of acknowledging replicas (0) for WAIT.
+    pub(crate) fn write_timeout(&self, out: &mut BytesMut, proto: Protocol) {
+        match self {
+            BlockOp::Wait => write::integer(out, 0),
+            _ => write::null_array(out, proto),
         }
     }
 }
@@ -127,6 +142,15 @@ impl Blocking {
         self.take(client_id).is_some()
     }
 
+    /// Times out a blocked client: removes it and gives the reply its timeout gets (see
+    /// [`BlockOp::write_timeout`]); `None` if it is not blocked any more (it was served).
+    pub fn time_out(&self, client_id: u64) -> Option<Bytes> {
+        let w = self.take(client_id)?;
+        let mut out = BytesMut::new();
+        w.op.write_timeout(&mut out, w.proto);
+        Some(out.freeze())
+    }
+
     /// [`Blocking::cancel`], giving back the waiter that was removed.
     fn take(&self, client_id: u64) -> Option<Waiter> {
         let mut inner = self.inner.lock();
@@ -146,7 +170,7 @@ impl Blocking {
         if error {
             write::error(&mut out, b"UNBLOCKED client unblocked via CLIENT UNBLOCK");
         } else {
-            write::null_array(&mut out, w.proto);
+            w.op.write_timeout(&mut out, w.proto);
         }
         if let Some(l) = shared.loops.get(w.loop_idx) {
             l.post_unblock(w.client_id, out.freeze());
@@ -259,9 +283,12 @@ impl Blocking {
                 return;
             };
             let Some(id) = inner.by_key.get(&(db, key.clone())).and_then(|q| {
-                q.iter()
-                    .copied()
-                    .find(|id| inner.waiters.get(id).is_some_and(|w| w.op.wants() == kt))
+                q.iter().copied().find(|id| {
+                    inner
+                        .waiters
+                        .get(id)
+                        .is_some_and(|w| w.op.wants() == Some(kt))
+                })
             }) else {
                 return;
             };
@@ -463,12 +490,13 @@ fn serve_one(
             }
             _ => Served::No,
         },
+        BlockOp::Wait => Served::No,
     }
 }
 
 /// Blocks the client of `ctx` on `keys` (the immediate attempt found nothing), or, where a
-/// client cannot block (inside MULTI/EXEC, a socketless session), replies the null the command
-/// gives when it does not block: a null bulk for the moves, a null array otherwise.
+/// client cannot block (inside MULTI/EXEC, a socketless session), replies what the command
+/// gives when it does not block: a null bulk for the moves, 0 for WAIT, a null array otherwise.
 pub(crate) fn block_client(
     ctx: &mut crate::cmd::Ctx<'_, '_>,
     keys: &[Bytes],
@@ -479,7 +507,7 @@ pub(crate) fn block_client(
     if ctx.tx.is_some() || ctx.client.in_exec || ctx.shared.loops.get(loop_idx).is_none() {
         match op {
             BlockOp::Move { .. } => ctx.null(),
-            _ => write::null_array(ctx.out, ctx.client.proto),
+            _ => op.write_timeout(ctx.out, ctx.client.proto),
         }
         return;
     }

@@ -981,6 +981,20 @@ pub static DIRECTIVES: &[Directive] = &[
         |_| "no".into()
     ),
     d!(
+        "aclfile",
+        false,
+        |_, a| {
+            if !one(a)?.is_empty() {
+                return Err(
+                    "ACL files are not supported by Sabaody (it has only the 'default' user)"
+                        .into(),
+                );
+            }
+            Ok(())
+        },
+        |_| String::new()
+    ),
+    d!(
         "hll-sparse-max-bytes",
         true,
         |_, a| {
@@ -1041,7 +1055,6 @@ pub static DIRECTIVES: &[Directive] = &[
         "yes",
         inert_bool
     ),
-    inert!("acllog-max-len", "128", inert_uint),
     inert!("oom-score-adj", "no", |a| parse_enum(
         a,
         &["no", "yes", "relative", "absolute"]
@@ -1093,8 +1106,9 @@ pub static DIRECTIVES: &[Directive] = &[
     inert!("active-defrag-max-scan-fields", "1000", inert_uint),
     inert!("maxmemory-eviction-tenacity", "10", inert_uint),
     // Kept in the `inert` map but not inert: `Shared::refresh_cached_config` reads
-    // `latency-tracking` (per-command latency histograms on or off) and `INFO latencystats`
-    // reads the percentiles.
+    // `latency-tracking` (per-command latency histograms on or off) and `acllog-max-len`
+    // (entries `ACL LOG` keeps), and `INFO latencystats` reads the percentiles.
+    inert!("acllog-max-len", "128", inert_uint),
     inert!("latency-tracking", "yes", inert_bool),
     inert!(
         "latency-tracking-info-percentiles",

@@ -988,8 +988,9 @@ impl Loop {
         }
     }
 
-    /// Times out the blocked clients whose deadline passed: each gets the null reply unless
-    /// another thread served it meanwhile (its reply is then in the inbox).
+    /// Times out the blocked clients whose deadline passed: each gets its timeout reply (a null,
+    /// or WAIT's count) unless another thread served it meanwhile (its reply is then in the
+    /// inbox).
     fn expire_blocked(&mut self) {
         let now = Instant::now();
         let mut due = Vec::new();
@@ -1010,11 +1011,8 @@ impl Loop {
             {
                 continue;
             }
-            let proto = conn.client.proto;
-            if self.shared.blocking.cancel(id) {
-                let mut null = BytesMut::new();
-                sabaody_resp::write::null_array(&mut null, proto);
-                self.unblock(id, &null);
+            if let Some(reply) = self.shared.blocking.time_out(id) {
+                self.unblock(id, &reply);
             }
         }
     }

@@ -57,9 +57,28 @@ fn total_system_memory() -> u64 {
 }
 
 fn cpu_times() -> (f64, f64) {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+    std::fs::read_to_string("/proc/self/stat").map_or((0.0, 0.0), |s| stat_cpu_times(&s))
+}
+
+/// CPU time (user, system) in seconds of the thread named `name` (Redis's `*_main_thread`
+/// fields: here the first event loop's thread, which runs commands as Redis's main thread
+/// does), from /proc (zeros where unavailable).
+fn thread_cpu_times(name: &str) -> (f64, f64) {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return (0.0, 0.0);
     };
+    for task in tasks.flatten() {
+        let dir = task.path();
+        let named = std::fs::read_to_string(dir.join("comm")).is_ok_and(|c| c.trim_end() == name);
+        if named && let Ok(stat) = std::fs::read_to_string(dir.join("stat")) {
+            return stat_cpu_times(&stat);
+        }
+    }
+    (0.0, 0.0)
+}
+
+/// (user, system) seconds from the text of a /proc `stat` file.
+fn stat_cpu_times(stat: &str) -> (f64, f64) {
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
     let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
         return (0.0, 0.0);
@@ -69,6 +88,107 @@ fn cpu_times() -> (f64, f64) {
     let ut = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / tick;
     let st = f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / tick;
     (ut, st)
+}
+
+/// The allocator lines of `INFO memory`, from glibc's `mallinfo2`: `totals` goes after
+/// `used_memory_dataset_perc` (allocated: bytes in use, mmapped blocks included; active: heap
+/// and mmapped bytes taken from the system; resident: glibc does not tell it apart, so the
+/// active figure), `ratios` before `mem_fragmentation_ratio` (against the process RSS), in
+/// Redis's format. Zeros where the allocator is not glibc's.
+struct AllocatorFigures {
+    totals: String,
+    ratios: String,
+}
+
+fn allocator_figures(rss: u64) -> AllocatorFigures {
+    let (allocated, active) = crate::alloc::heap_info()
+        .map_or((0, 0), |[arena, in_use, _, mmapped, _, _]| {
+            (in_use + mmapped, arena + mmapped)
+        });
+    let resident = active;
+    let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+    let diff = |a: u64, b: u64| a as i64 - b as i64;
+    AllocatorFigures {
+        totals: format!(
+            "allocator_allocated:{allocated}\r\nallocator_active:{active}\r\nallocator_resident:{resident}\r\n"
+        ),
+        ratios: format!(
+            "allocator_frag_ratio:{:.2}\r\nallocator_frag_bytes:{}\r\nallocator_rss_ratio:{:.2}\r\nallocator_rss_bytes:{}\r\nrss_overhead_ratio:{:.2}\r\nrss_overhead_bytes:{}\r\n",
+            ratio(active, allocated),
+            diff(active, allocated),
+            ratio(resident, active),
+            diff(resident, active),
+            ratio(rss, resident),
+            diff(rss, resident),
+        ),
+    }
+}
+
+/// The `current_*` lines of `INFO persistence`: Redis reports its saving child there; here
+/// the snapshot being written (BGSAVE, SAVE, an AOF rewrite), if any. Keys saved so far and
+/// keys at the cut; the copy-on-write bytes writers preserved so far, which only grow while a
+/// snapshot runs (so the peak is the current size) and are read live (so their age is 0).
+fn save_progress_lines(shared: &Shared, s: &mut String) {
+    let p = shared.dbs[0].snapshot_progress().unwrap_or_default();
+    let perc = if p.keys_total > 0 {
+        p.keys_done as f64 * 100.0 / p.keys_total as f64
+    } else {
+        0.0
+    };
+    let _ = write!(
+        s,
+        "current_cow_peak:{cow}\r\ncurrent_cow_size:{cow}\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:{perc:.2}\r\ncurrent_save_keys_processed:{}\r\ncurrent_save_keys_total:{}\r\n",
+        p.keys_done,
+        p.keys_total,
+        cow = p.cow_bytes,
+    );
+}
+
+/// Redis 7.0's `INFO stats` fields for what Sabaody has no counterpart of, spliced in after
+/// the field Redis prints them after (so the section keeps Redis's order): time over
+/// `maxmemory` (Sabaody evicts before a write goes past it), client-side caching, RESTORE
+/// payload sanitization runs (`sanitize-dump-payload` is accepted without effect), reply
+/// buffer resizing. `io_threaded_*` count the reads and writes of the loop threads when
+/// there are several (`io_threads_active:1`), as Redis counts those of its I/O threads.
+fn stats_without_counterpart(shared: &Shared, s: &mut String) {
+    let threaded = shared.loops.len() > 1;
+    let io = |n: u64| if threaded { n } else { 0 };
+    let extra = [
+        (
+            "evicted_clients",
+            "total_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\n".to_string(),
+        ),
+        (
+            "current_active_defrag_time",
+            "tracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\n"
+                .to_string(),
+        ),
+        (
+            "total_error_replies",
+            "dump_payload_sanitizations:0\r\n".to_string(),
+        ),
+        (
+            "total_writes_processed",
+            format!(
+                "io_threaded_reads_processed:{}\r\nio_threaded_writes_processed:{}\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+                io(shared.stat_sum(|s| &s.reads_processed)),
+                io(shared.stat_sum(|s| &s.writes_processed)),
+            ),
+        ),
+    ];
+    for (after, lines) in extra {
+        insert_after_field(s, after, &lines);
+    }
+}
+
+/// Inserts `lines` after the `field:value` line of `s` (at the end if there is none).
+fn insert_after_field(s: &mut String, field: &str, lines: &str) {
+    let key = format!("\n{field}:");
+    let at = s
+        .find(&key)
+        .and_then(|i| s[i + 1..].find("\r\n").map(|j| i + 1 + j + 2))
+        .unwrap_or(s.len());
+    s.insert_str(at, lines);
 }
 
 /// Renders the requested sections (`[]` = default sections; `all`, `everything`, `default`).
@@ -223,9 +343,13 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
             let peak = (shared.dbs[0].peak_memory() as u64).max(used);
             let rss = rss_bytes();
             let system = total_system_memory();
+            let alloc = allocator_figures(rss);
+            let aof_buffer = shared.aof.buffer_len();
+            // `used_memory` is the keyspace's own count (every entry charged its bytes): all
+            // of it is dataset, none of it overhead or start-up memory.
             let _ = write!(
                 s,
-                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_dataset:{used}\r\ntotal_system_memory:{system}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_vm_eval:0\r\nused_memory_lua_human:0B\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:0\r\nused_memory_vm_total:0\r\nused_memory_vm_total_human:0B\r\nused_memory_functions:0\r\nused_memory_scripts:0\r\nused_memory_scripts_human:0B\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_clients_slaves:0\r\nmem_clients_normal:{}\r\nmem_cluster_links:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\n",
+                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{used}\r\nused_memory_dataset_perc:{}%\r\n{}total_system_memory:{system}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_vm_eval:0\r\nused_memory_lua_human:0B\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:0\r\nused_memory_vm_total:0\r\nused_memory_vm_total_human:0B\r\nused_memory_functions:0\r\nused_memory_scripts:0\r\nused_memory_scripts_human:0B\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\n{}mem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:{aof_buffer}\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:{}\r\nmem_cluster_links:0\r\nmem_aof_buffer:{aof_buffer}\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
                 human(used),
                 human(rss),
                 human(peak),
@@ -234,10 +358,13 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
                 } else {
                     0.0
                 },
+                if used > 0 { "100.00" } else { "0.00" },
+                alloc.totals,
                 human(system),
                 cfg.maxmemory,
                 human(cfg.maxmemory),
                 cfg.maxmemory_policy,
+                alloc.ratios,
                 if used > 0 {
                     rss as f64 / used as f64
                 } else {
@@ -253,6 +380,7 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
         }
         "persistence" => {
             let _ = write!(s, "# Persistence\r\nloading:0\r\nasync_loading:0\r\n");
+            save_progress_lines(shared, s);
             crate::persist::info_lines(shared, s);
             for (k, v) in shared.aof.info_fields() {
                 let _ = write!(s, "{k}:{v}\r\n");
@@ -286,6 +414,7 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
                 shared.stat_sum(|s| &s.reads_processed),
                 shared.stat_sum(|s| &s.writes_processed),
             );
+            stats_without_counterpart(shared, s);
         }
         "replication" => {
             let _ = write!(
@@ -296,9 +425,10 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
         }
         "cpu" => {
             let (u, sy) = cpu_times();
+            let (mu, msy) = thread_cpu_times("sabaody-loop-0");
             let _ = write!(
                 s,
-                "# CPU\r\nused_cpu_sys:{sy:.6}\r\nused_cpu_user:{u:.6}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n"
+                "# CPU\r\nused_cpu_sys:{sy:.6}\r\nused_cpu_user:{u:.6}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\nused_cpu_sys_main_thread:{msy:.6}\r\nused_cpu_user_main_thread:{mu:.6}\r\n"
             );
         }
         "modules" => s.push_str("# Modules\r\n"),
@@ -380,5 +510,27 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{insert_after_field, stat_cpu_times};
+
+    #[test]
+    fn lines_go_after_their_field() {
+        let mut s = String::from("# Stats\r\na:1\r\nab:2\r\nb:3\r\n");
+        insert_after_field(&mut s, "a", "x:0\r\n");
+        insert_after_field(&mut s, "b", "y:0\r\n");
+        insert_after_field(&mut s, "missing", "z:0\r\n");
+        assert_eq!(s, "# Stats\r\na:1\r\nx:0\r\nab:2\r\nb:3\r\ny:0\r\nz:0\r\n");
+    }
+
+    #[test]
+    fn cpu_times_from_a_stat_line() {
+        // pid (comm with spaces) state, then fields 4.. ; utime (14) = 250, stime (15) = 120.
+        let stat = "42 (sabaody loop) S 1 42 42 0 -1 4194560 500 0 0 0 250 120 0 0 20 0 3 0";
+        assert_eq!(stat_cpu_times(stat), (2.5, 1.2));
+        assert_eq!(stat_cpu_times("garbage"), (0.0, 0.0));
     }
 }

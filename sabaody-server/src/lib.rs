@@ -32,7 +32,8 @@
 //! # Directives
 //!
 //! `port` `bind` `protected-mode` `databases` `maxclients` `timeout` `tcp-keepalive`
-//! `tcp-backlog` `requirepass` `loglevel` `logfile` `daemonize` (no only) `pidfile`
+//! `tcp-backlog` `requirepass` `acllog-max-len` `aclfile` (empty only) `loglevel` `logfile`
+//! `daemonize` (no only) `pidfile`
 //! `io-threads` (default: number of cores minus one, at least 1) `io-threads-do-reads` `client-query-buffer-limit`
 //! `client-output-buffer-limit` `proto-max-bulk-len` `hz` `slowlog-log-slower-than`
 //! `slowlog-max-len` `enable-debug-command`, and, accepted with Redis's defaults for the

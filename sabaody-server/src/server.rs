@@ -401,7 +401,11 @@ pub(crate) struct Shared {
     /// `client-output-buffer-limit` (read only when a client has replies pending).
     pub output_limits: RwLock<crate::config::OutputLimits>,
     pub timeout_secs: AtomicU64,
+    /// New connections start unauthenticated: the default user is off or has no `nopass`
+    /// (kept by [`crate::cmd::acl::Acl`]).
     pub has_password: AtomicBool,
+    /// The default user and the ACL log.
+    pub acl: crate::cmd::acl::Acl,
     pub hz: AtomicU64,
     /// `latency-tracking`: per-command latency histograms are recorded.
     pub latency_tracking: AtomicBool,
@@ -488,6 +492,7 @@ impl Shared {
             output_limits: RwLock::new(config.client_output_buffer_limit),
             timeout_secs: AtomicU64::new(0),
             has_password: AtomicBool::new(false),
+            acl: crate::cmd::acl::Acl::default(),
             hz: AtomicU64::new(10),
             latency_tracking: AtomicBool::new(true),
             instantaneous: crate::metrics::Instantaneous::default(),
@@ -526,8 +531,14 @@ impl Shared {
         );
         self.tcp_keepalive.store(c.tcp_keepalive, Ordering::Relaxed);
         self.notify.set_flags(c.notify_keyspace_flags);
-        self.has_password
-            .store(c.requirepass.is_some(), Ordering::Relaxed);
+        self.acl.configure(
+            c.requirepass.as_deref(),
+            c.inert
+                .get("acllog-max-len")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(128),
+            &self.has_password,
+        );
         self.slowlog
             .threshold_us
             .store(c.slowlog_log_slower_than, Ordering::Relaxed);

@@ -244,6 +244,11 @@ fn diff_pubsub() {
     run_dir("pubsub");
 }
 
+#[test]
+fn diff_acl() {
+    run_dir("acl");
+}
+
 /// The scripts of a directory family, sorted by name: `(family name, text)`.
 fn dir_scripts(dir: &str) -> Vec<(String, String)> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

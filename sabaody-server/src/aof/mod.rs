@@ -274,6 +274,8 @@ impl Disk {
 struct RewriteInfo {
     started: Option<Instant>,
     last_secs: i64,
+    /// Copy-on-write bytes of the last rewrite's snapshot (`aof_last_cow_size`).
+    last_cow: u64,
     last_ok: bool,
     count: u64,
     /// Rewrites that failed (after starting, or when their thread could not start) since
@@ -356,6 +358,8 @@ impl Aof {
             start_pending: AtomicBool::new(false),
             rewrite: Mutex::new(RewriteInfo {
                 last_ok: true,
+                // As Redis before its first rewrite.
+                last_secs: -1,
                 ..RewriteInfo::default()
             }),
             write_ok: AtomicBool::new(true),
@@ -630,6 +634,13 @@ impl Aof {
         self.inner.rewrite.lock().count = 0;
     }
 
+    /// Bytes logged but not yet written to the file (INFO's `mem_aof_buffer`).
+    pub(crate) fn buffer_len(&self) -> u64 {
+        let inner = &*self.inner;
+        let appended = inner.appended.load(Ordering::Relaxed);
+        appended - inner.written.load(Ordering::Relaxed).min(appended)
+    }
+
     /// The AOF lines of `INFO persistence`, as `(field, value)` pairs in Redis's order.
     pub(crate) fn info_fields(&self) -> Vec<(&'static str, String)> {
         let inner = &*self.inner;
@@ -669,6 +680,7 @@ impl Aof {
                 }
                 .to_string(),
             ),
+            ("aof_last_cow_size", rw.last_cow.to_string()),
             // Redis reports forks of modules here; there are neither forks nor modules.
             ("module_fork_in_progress", "0".to_string()),
             ("module_fork_last_cow_size", "0".to_string()),

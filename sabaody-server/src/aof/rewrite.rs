@@ -48,10 +48,13 @@ impl BaseSnapshot {
         matches!(self, BaseSnapshot::Rdb(_))
     }
 
-    fn write_to(self, w: &mut impl io::Write) -> io::Result<()> {
+    /// Writes the base; gives the copy-on-write bytes writers preserved meanwhile.
+    fn write_to(self, w: &mut impl io::Write) -> io::Result<u64> {
         match self {
-            BaseSnapshot::Rdb(s) => s.write_with_aux(w, &[("aof-base", b"1")]).map(|_| ()),
-            BaseSnapshot::Commands(s) => s.write_to(w).map(|_| ()),
+            BaseSnapshot::Rdb(s) => s
+                .write_with_aux(w, &[("aof-base", b"1")])
+                .map(|st| st.cow_bytes),
+            BaseSnapshot::Commands(s) => s.write_to(w).map(|st| st.cow_bytes),
         }
     }
 }
@@ -247,13 +250,17 @@ impl Aof {
         let written = (|| {
             let file = AutoSync::new(File::create(&tmp)?, plan.incremental_fsync);
             let mut w = BufWriter::with_capacity(1 << 20, file);
-            snap.write_to(&mut w)?;
+            let cow = snap.write_to(&mut w)?;
             let f = w.into_inner().map_err(|e| e.into_error())?.into_file();
             f.sync_all()?;
-            f.metadata().map(|m| m.len())
+            f.metadata().map(|m| (m.len(), cow))
         })();
         let size = match written {
-            Ok(n) => n,
+            Ok((n, cow)) => {
+                // INFO's `aof_last_cow_size`.
+                self.inner.rewrite.lock().last_cow = cow;
+                n
+            }
             Err(e) => {
                 let _ = fs::remove_file(&tmp);
                 return Err(e);

@@ -69,18 +69,6 @@ pub(crate) fn select(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
     Ok(())
 }
 
-/// Checks a user/password pair against `requirepass` (the only user is `default`).
-fn check_password(ctx: &Ctx<'_, '_>, user: &[u8], pass: &[u8]) -> bool {
-    if user != b"default" {
-        return false;
-    }
-    match &ctx.shared.config.read().requirepass {
-        // `default` without a password accepts any password, as Redis's `nopass` user does.
-        None => true,
-        Some(p) => p.as_slice() == pass,
-    }
-}
-
 const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 
 /// ```text
@@ -89,7 +77,7 @@ const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is dis
 pub(crate) fn auth(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let (user, pass): (&[u8], &[u8]) = match args.remaining() {
         1 => {
-            if ctx.shared.config.read().requirepass.is_none() {
+            if !ctx.shared.acl.default_has_password() {
                 return Err(CmdError::msg(
                     "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
                 ));
@@ -102,7 +90,7 @@ pub(crate) fn auth(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cmd
         }
         _ => return Err(CmdError::Syntax),
     };
-    if check_password(ctx, user, pass) {
+    if super::acl::authenticate(ctx, args.name(), user, pass) {
         ctx.client.authenticated = true;
         ctx.ok();
         Ok(())
@@ -153,7 +141,7 @@ pub(crate) fn hello(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
         if is(opt, b"AUTH") && args.remaining() >= 2 {
             let u = args.next_bytes()?;
             let p = args.next_bytes()?;
-            if !check_password(ctx, u, p) {
+            if !super::acl::authenticate(ctx, args.name(), u, p) {
                 return Err(CmdError::msg(WRONGPASS));
             }
             ctx.client.authenticated = true;

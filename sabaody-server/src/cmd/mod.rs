@@ -20,6 +20,7 @@ use sabaody_core::{Cache, Transaction};
 use crate::client::Client;
 use crate::server::Shared;
 
+pub(crate) mod acl;
 pub(crate) mod bits;
 pub(crate) mod bloom;
 pub(crate) mod connection;
@@ -1154,6 +1155,30 @@ pub(crate) static BASE: &[CommandSpec] = &[
         "server",
         "2.8.12",
         "Returns the replication role."
+    ),
+    cmd!(
+        "wait",
+        3,
+        NOSCRIPT,
+        0,
+        0,
+        0,
+        server::wait,
+        "generic",
+        "3.0.0",
+        "Blocks until the writes of this connection reach a number of replicas, or a timeout."
+    ),
+    cmd!(
+        "acl",
+        -2,
+        CONTAINER,
+        0,
+        0,
+        0,
+        acl::acl,
+        "server",
+        "6.0.0",
+        "A container for Access List Control commands."
     ),
 ];
 

@@ -18,7 +18,7 @@ fn is(arg: &[u8], word: &[u8]) -> bool {
 /// The ACL categories of `COMMAND INFO` for a command redis-server 7.0 does not have (the
 /// RedisBloom names; every other command's come from Redis's own data, `meta.rs`), from its
 /// flags as Redis derives them for a module command, in Redis's order.
-fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
+pub(crate) fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
     let fast = spec.has(flag::FAST);
     let admin = spec.has(flag::ADMIN);
     [
@@ -70,6 +70,19 @@ fn write_command_info(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec) {
 /// The subcommands of the containers Sabaody implements, `container|sub` as in `COMMAND
 /// INFO` (a test checks each against the container's own dispatch).
 pub(crate) const SUBCOMMANDS: &[&str] = &[
+    "acl|cat",
+    "acl|deluser",
+    "acl|dryrun",
+    "acl|genpass",
+    "acl|getuser",
+    "acl|help",
+    "acl|list",
+    "acl|load",
+    "acl|log",
+    "acl|save",
+    "acl|setuser",
+    "acl|users",
+    "acl|whoami",
     "client|getname",
     "client|help",
     "client|id",
@@ -123,7 +136,7 @@ pub(crate) const SUBCOMMANDS: &[&str] = &[
     "slowlog|reset",
 ];
 
-fn implemented_subcommand(name: &str) -> bool {
+pub(crate) fn implemented_subcommand(name: &str) -> bool {
     SUBCOMMANDS.binary_search(&name).is_ok()
 }
 
@@ -455,6 +468,19 @@ pub(crate) fn subcommand_summary_for_test(name: &str) -> &'static str {
 /// Our one-line summaries of the implemented subcommands (`COMMAND DOCS`, redis-cli's HELP).
 fn subcommand_summary(name: &str) -> &'static str {
     match name {
+        "acl|cat" => "Lists the ACL categories, or the commands in one.",
+        "acl|deluser" => "Deletes users (the default user cannot be deleted).",
+        "acl|dryrun" => "Checks whether a user may run a command, without running it.",
+        "acl|genpass" => "Generates a random password.",
+        "acl|getuser" => "Returns the rules of a user.",
+        "acl|help" => "Lists the ACL subcommands.",
+        "acl|list" => "Returns the rules of every user in the ACL file format.",
+        "acl|load" => "Reloads the users from the ACL file.",
+        "acl|log" => "Returns or clears the log of refused authentications.",
+        "acl|save" => "Saves the users to the ACL file.",
+        "acl|setuser" => "Changes the default user's passwords and flags.",
+        "acl|users" => "Returns the names of the users.",
+        "acl|whoami" => "Returns the user of this connection.",
         "client|getname" => "Returns the connection's name.",
         "client|help" => "Lists the CLIENT subcommands.",
         "client|id" => "Returns the connection's unique id.",
@@ -508,6 +534,25 @@ fn subcommand_summary(name: &str) -> &'static str {
         "slowlog|reset" => "Empties the slow log.",
         _ => "",
     }
+}
+
+/// ```text
+/// WAIT numreplicas timeout
+/// ```
+/// A standalone server has no replicas: 0 at once when no replica is asked for (or inside
+/// MULTI/EXEC, as Redis), otherwise the client blocks until the timeout in milliseconds (0 =
+/// forever, `CLIENT UNBLOCK` ends it) and gets 0, as redis-server 7.0 without replicas.
+pub(crate) fn wait(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    let numreplicas = args.next_int()?;
+    let timeout = parse_i64(args.next_bytes()?)
+        .ok_or_else(|| CmdError::msg("ERR timeout is not an integer or out of range"))?;
+    let timeout = u64::try_from(timeout).map_err(|_| CmdError::msg("ERR timeout is negative"))?;
+    if numreplicas <= 0 {
+        write::integer(ctx.out, 0);
+        return Ok(());
+    }
+    crate::blocking::block_client(ctx, &[], crate::blocking::BlockOp::Wait, timeout);
+    Ok(())
 }
 
 /// `ROLE`: a standalone server is a master with no replicas and offset 0.
