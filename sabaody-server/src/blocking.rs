@@ -302,6 +302,7 @@ impl Blocking {
                 Served::Yes(logged) => logged,
                 Served::Moved(logged, dst) => {
                     shared.watches.touch_key(db, &dst);
+                    shared.invalidate_tracked(None, &dst);
                     // The destination may have waiters of its own.
                     self.ready.lock().push((db, dst));
                     self.has_ready.store(true, Ordering::SeqCst);
@@ -317,6 +318,7 @@ impl Blocking {
                 shared.aof.log(db, &argv);
             }
             shared.watches.touch_key(db, key);
+            shared.invalidate_tracked(Some(id), key);
             if let Some(w) = Self::remove_waiter(inner, id) {
                 self.active.fetch_sub(1, Ordering::SeqCst);
                 if let Some(l) = shared.loops.get(w.loop_idx) {

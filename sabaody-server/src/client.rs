@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -46,6 +46,12 @@ pub(crate) struct ClientInfo {
     pub qbuf: AtomicUsize,
     pub qbuf_free: AtomicUsize,
     pub omem: AtomicUsize,
+    /// `CLIENT TRACKING`: -1 off, else the redirection (0: none). CLIENT LIST `redir`, flag `t`.
+    pub tracking: AtomicI64,
+    /// Tracking in BCAST mode (flag `B`).
+    pub tracking_bcast: AtomicBool,
+    /// Its tracking redirection's client is gone (flag `R`).
+    pub tracking_broken: AtomicBool,
 }
 
 /// Memory a connection takes besides its buffers (its structures; Redis counts its client
@@ -105,6 +111,9 @@ impl ClientInfo {
             qbuf: AtomicUsize::new(0),
             qbuf_free: AtomicUsize::new(0),
             omem: AtomicUsize::new(0),
+            tracking: AtomicI64::new(-1),
+            tracking_bcast: AtomicBool::new(false),
+            tracking_broken: AtomicBool::new(false),
         }
     }
 
@@ -146,6 +155,16 @@ impl ClientInfo {
         if self.blocked.load(Ordering::Relaxed) || self.held.load(Ordering::Relaxed) {
             flags.push('b');
         }
+        let redir = self.tracking.load(Ordering::Relaxed);
+        if redir >= 0 {
+            flags.push('t');
+        }
+        if self.tracking_broken.load(Ordering::Relaxed) {
+            flags.push('R');
+        }
+        if self.tracking_bcast.load(Ordering::Relaxed) {
+            flags.push('B');
+        }
         if flags.is_empty() {
             flags.push('N');
         }
@@ -160,7 +179,7 @@ impl ClientInfo {
             .map(|n| String::from_utf8_lossy(n).into_owned())
             .unwrap_or_default();
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
             self.id,
             addr,
             laddr,
@@ -183,6 +202,7 @@ impl ClientInfo {
             self.omem.load(Ordering::Relaxed),
             self.total_memory(),
             cmd_name,
+            redir,
             if self.resp3.load(Ordering::Relaxed) {
                 3
             } else {
@@ -245,6 +265,8 @@ pub(crate) struct Client {
     /// Pub/Sub subscriptions; `None` while subscribed to nothing (Redis's subscribed mode is
     /// `Some`).
     pub pubsub: Option<Box<crate::pubsub::ClientSubs>>,
+    /// `CLIENT TRACKING` state (None: not tracking).
+    pub tracking: Option<Box<crate::tracking::ClientTracking>>,
     /// `CLIENT REPLY` state: 0 = replies on, else the [`REPLY_OFF`] / [`REPLY_SKIP`] /
     /// [`REPLY_SKIP_NEXT`] bits (one byte test per command while it is 0).
     pub reply: u8,
@@ -297,6 +319,7 @@ impl Client {
             in_exec: false,
             held: None,
             pubsub: None,
+            tracking: None,
             reply: 0,
         }
     }

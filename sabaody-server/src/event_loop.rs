@@ -352,6 +352,10 @@ impl Loop {
                 break;
             }
             self.shared.tick();
+            // What other threads posted (messages, invalidations, served blocked clients)
+            // before this turn's requests: a request that arrives after something was posted
+            // for its client is answered after it, as from Redis's single thread.
+            self.drain_inbox();
             for &ev in &ready {
                 if ev.key < CONN_BASE {
                     self.accept(ev.key);
@@ -378,7 +382,6 @@ impl Loop {
             }
             self.deliver_routed();
             self.flush_deferred();
-            self.drain_inbox();
             if self.wbuf.capacity() > SCRATCH_KEEP {
                 self.wbuf = BytesMut::new();
             }

@@ -158,11 +158,12 @@ fn stats_without_counterpart(shared: &Shared, s: &mut String) {
             "evicted_clients",
             "total_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\n".to_string(),
         ),
-        (
-            "current_active_defrag_time",
-            "tracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\n"
-                .to_string(),
-        ),
+        ("current_active_defrag_time", {
+            let (_, keys, items, prefixes) = shared.tracking.stats();
+            format!(
+                "tracking_total_keys:{keys}\r\ntracking_total_items:{items}\r\ntracking_total_prefixes:{prefixes}\r\n"
+            )
+        }),
         (
             "total_error_replies",
             "dump_payload_sanitizations:0\r\n".to_string(),
@@ -333,9 +334,10 @@ fn section_text(shared: &Shared, section: &str, s: &mut String) {
                 .fold((0, 0), |(a, b), (i, o)| (a.max(i), b.max(o)));
             let _ = write!(
                 s,
-                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{max_in}\r\nclient_recent_max_output_buffer:{max_out}\r\nblocked_clients:{blocked}\r\ntracking_clients:0\r\nclients_in_timeout_table:{timed}\r\n",
+                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{max_in}\r\nclient_recent_max_output_buffer:{max_out}\r\nblocked_clients:{blocked}\r\ntracking_clients:{}\r\nclients_in_timeout_table:{timed}\r\n",
                 shared.connected.load(Ordering::Relaxed),
                 cfg.maxclients,
+                shared.tracking.stats().0,
             );
         }
         "memory" => {

@@ -74,6 +74,7 @@ mod persist;
 mod pubsub;
 mod server;
 mod session;
+mod tracking;
 
 pub use aof::{check_aof, fuzz_load as fuzz_aof_load};
 pub use config::{Config, ConfigError};

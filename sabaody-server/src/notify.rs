@@ -100,6 +100,9 @@ pub(crate) fn flags_to_string(flags: u32) -> String {
     s
 }
 
+/// Told about a key (client-side caching invalidation of expired and evicted keys).
+pub(crate) type KeyHook = Box<dyn Fn(&[u8]) + Send + Sync>;
+
 /// Where events with no command behind them are published: `(channel, message)` (Pub/Sub,
 /// connected by [`connect`] once the server's shared state exists).
 pub(crate) type Sink = Box<dyn Fn(&[u8], &[u8]) + Send + Sync>;
@@ -109,6 +112,8 @@ pub(crate) type Sink = Box<dyn Fn(&[u8], &[u8]) + Send + Sync>;
 pub(crate) struct Notifier {
     flags: AtomicU32,
     sink: OnceLock<Sink>,
+    /// Told about every key the store expires or evicts (client-side caching invalidation).
+    on_removed: OnceLock<KeyHook>,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -182,12 +187,15 @@ impl Notifier {
             RemovalCause::Expired => self.event(class::EXPIRED, "expired", key, db),
             RemovalCause::Evicted => self.event(class::EVICTED, "evicted", key, db),
             // Commands report their own deletions (`del`, `lpop` + `del`, ...).
-            RemovalCause::Removed => {}
+            RemovalCause::Removed => return,
+        }
+        if let Some(f) = self.on_removed.get() {
+            f(key);
         }
     }
 }
 
-/// Connects `shared`'s notifier to its Pub/Sub registry.
+/// Connects `shared`'s notifier to its Pub/Sub registry and its client-side caching.
 pub(crate) fn connect(shared: &std::sync::Arc<crate::server::Shared>) {
     let weak = std::sync::Arc::downgrade(shared);
     shared
@@ -197,6 +205,12 @@ pub(crate) fn connect(shared: &std::sync::Arc<crate::server::Shared>) {
                 s.pubsub.publish_detached(&s, channel, message);
             }
         }));
+    let weak = std::sync::Arc::downgrade(shared);
+    let _ = shared.notify.on_removed.set(Box::new(move |key: &[u8]| {
+        if let Some(s) = weak.upgrade() {
+            s.invalidate_tracked(None, key);
+        }
+    }));
 }
 
 #[cfg(test)]

@@ -380,6 +380,8 @@ pub(crate) struct Shared {
     pub aof: crate::aof::Aof,
     /// Keyspace notifications (`notify-keyspace-events`).
     pub notify: Arc<crate::notify::Notifier>,
+    /// Client-side caching (`CLIENT TRACKING`).
+    pub tracking: crate::tracking::Tracking,
     pub clients: Mutex<hashbrown::HashMap<u64, Arc<ClientInfo>>>,
     pub connected: AtomicUsize,
     pub next_client_id: AtomicU64,
@@ -466,6 +468,7 @@ impl Shared {
         let shared = Shared {
             aof,
             notify,
+            tracking: crate::tracking::Tracking::default(),
             dbs,
             clock,
             now_ms: AtomicU64::new(0),
@@ -592,6 +595,9 @@ impl Shared {
     /// Forgets a closed client (registry, WATCH, MONITOR, Pub/Sub).
     pub(crate) fn unregister_client(&self, client: &mut Client) {
         self.pubsub.forget(client);
+        // Its own tracking, and the invalidations others redirect to it.
+        client.tracking = None;
+        self.tracking.client_closed(client.id);
         if self.clients.lock().remove(&client.id).is_some() {
             self.connected.fetch_sub(1, Ordering::Relaxed);
         }
@@ -602,6 +608,16 @@ impl Shared {
             let mut m = self.monitors.lock();
             m.retain(|&(_, id)| id != client.id);
             self.monitors_n.store(m.len(), Ordering::Relaxed);
+        }
+    }
+
+    /// A write by `writer` (None: the server itself) changed `key`, outside the command
+    /// table's key positions: clients tracking it are told (see `tracking.rs`). Call after
+    /// the write.
+    #[inline]
+    pub(crate) fn invalidate_tracked(&self, writer: Option<u64>, key: &[u8]) {
+        if self.tracking.active() {
+            self.tracking.invalidate(self, writer, std::iter::once(key));
         }
     }
 

@@ -326,6 +326,19 @@ pub(crate) fn client(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
             ctx.client.no_touch = on;
         }
         ctx.ok();
+    } else if is(sub, b"TRACKING") {
+        arity(n >= 1, "client|tracking")?;
+        client_tracking(ctx, args)?;
+    } else if is(sub, b"CACHING") {
+        arity(n == 1, "client|caching")?;
+        client_caching(ctx, args.next_bytes()?)?;
+    } else if is(sub, b"GETREDIR") {
+        arity(n == 0, "client|getredir")?;
+        let redir = ctx.client.info.tracking.load(Ordering::Relaxed);
+        write::integer(ctx.out, redir);
+    } else if is(sub, b"TRACKINGINFO") {
+        arity(n == 0, "client|trackinginfo")?;
+        client_trackinginfo(ctx);
     } else if is(sub, b"UNBLOCK") {
         arity(n >= 1, "client|unblock")?;
         if n > 2 {
@@ -361,6 +374,10 @@ pub(crate) fn client(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
     } else if is(sub, b"HELP") {
         let lines: &[&str] = &[
             "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "CACHING (YES|NO)",
+            "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+            "GETREDIR",
+            "    Return the client ID we are redirecting to when tracking is enabled.",
             "GETNAME",
             "    Return the name of the current connection.",
             "ID",
@@ -385,6 +402,11 @@ pub(crate) fn client(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
             "    Set client library name or version.",
             "UNBLOCK <clientid> [TIMEOUT|ERROR]",
             "    Unblock the specified blocked client.",
+            "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+            "         [OPTIN] [OPTOUT] [NOLOOP]",
+            "    Control server assisted client side caching.",
+            "TRACKINGINFO",
+            "    Report tracking status for the current connection.",
             "NO-EVICT (ON|OFF)",
             "    Protect current client connection from eviction.",
             "NO-TOUCH (ON|OFF)",
@@ -409,6 +431,168 @@ fn sub_syntax(sub: &[u8]) -> CmdError {
 
 /// `CLIENT UNBLOCK client-id [TIMEOUT | ERROR]`: 1 if the client was blocked (on keys, or
 /// held by CLIENT PAUSE), 0 otherwise. The reason is checked before the id, as Redis 7.0.
+/// `CLIENT TRACKING ON|OFF [REDIRECT id] [BCAST] [PREFIX p ...] [OPTIN] [OPTOUT] [NOLOOP]`.
+fn client_tracking(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
+    use crate::tracking::{ClientTracking, Options, check};
+    let onoff = args.next_bytes()?;
+    let mut o = Options::default();
+    while let Some(a) = args.peek() {
+        args.next_bytes()?;
+        let more = args.remaining() > 0;
+        if is(a, b"REDIRECT") && more {
+            if o.redirect != 0 {
+                return Err(CmdError::msg(
+                    "ERR A client can only redirect to a single other client",
+                ));
+            }
+            let id = parse_i64(args.next_bytes()?).ok_or(CmdError::NotInteger)?;
+            // The target must exist now (it may go later: its clients are then told).
+            let exists =
+                u64::try_from(id).is_ok_and(|id| ctx.shared.clients.lock().contains_key(&id));
+            if !exists {
+                return Err(CmdError::msg(
+                    "ERR The client ID you want redirect to does not exist",
+                ));
+            }
+            o.redirect = id.unsigned_abs();
+        } else if is(a, b"BCAST") {
+            o.bcast = true;
+        } else if is(a, b"OPTIN") {
+            o.optin = true;
+        } else if is(a, b"OPTOUT") {
+            o.optout = true;
+        } else if is(a, b"NOLOOP") {
+            o.noloop = true;
+        } else if is(a, b"PREFIX") && more {
+            o.prefixes.push(args.next_bytes()?.clone());
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let shared = ctx.shared;
+    let id = ctx.client.id;
+    if is(onoff, b"ON") {
+        let current = ctx
+            .client
+            .tracking
+            .is_some()
+            .then(|| shared.tracking.options(id))
+            .flatten();
+        check(&o, current.as_ref()).map_err(CmdError::msg)?;
+        ctx.client.tracking = Some(Box::new(ClientTracking {
+            bcast: o.bcast,
+            optin: o.optin,
+            optout: o.optout,
+            caching: None,
+        }));
+        let info = &ctx.client.info;
+        info.tracking.store(o.redirect as i64, Ordering::Relaxed);
+        info.tracking_bcast.store(o.bcast, Ordering::Relaxed);
+        info.tracking_broken.store(false, Ordering::Relaxed);
+        shared.tracking.enable(id, info.loop_idx, o);
+    } else if is(onoff, b"OFF") {
+        if ctx.client.tracking.take().is_some() {
+            shared.tracking.disable(id);
+        }
+        ctx.client.info.tracking.store(-1, Ordering::Relaxed);
+        ctx.client
+            .info
+            .tracking_bcast
+            .store(false, Ordering::Relaxed);
+        ctx.client
+            .info
+            .tracking_broken
+            .store(false, Ordering::Relaxed);
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    ctx.ok();
+    Ok(())
+}
+
+/// `CLIENT CACHING YES|NO`: whether the next command's keys are tracked (OPTIN / OPTOUT).
+fn client_caching(ctx: &mut Ctx<'_, '_>, v: &[u8]) -> Result<(), CmdError> {
+    let Some(t) = ctx.client.tracking.as_mut() else {
+        return Err(CmdError::msg(
+            "ERR CLIENT CACHING can be called only when the client is in tracking mode with \
+             OPTIN or OPTOUT mode enabled",
+        ));
+    };
+    if is(v, b"YES") {
+        if !t.optin {
+            return Err(CmdError::msg(
+                "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
+            ));
+        }
+        t.caching = Some(true);
+    } else if is(v, b"NO") {
+        if !t.optout {
+            return Err(CmdError::msg(
+                "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
+            ));
+        }
+        t.caching = Some(false);
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    ctx.ok();
+    Ok(())
+}
+
+/// `CLIENT TRACKINGINFO`: flags, redirection, prefixes.
+fn client_trackinginfo(ctx: &mut Ctx<'_, '_>) {
+    let proto = ctx.proto();
+    let opts = ctx
+        .client
+        .tracking
+        .as_ref()
+        .and_then(|_| ctx.shared.tracking.options(ctx.client.id));
+    let caching = ctx.client.tracking.as_ref().and_then(|t| t.caching);
+    let mut flags: Vec<&str> = Vec::new();
+    match &opts {
+        None => flags.push("off"),
+        Some(o) => {
+            flags.push("on");
+            if o.bcast {
+                flags.push("bcast");
+            }
+            if o.optin {
+                flags.push("optin");
+                if caching == Some(true) {
+                    flags.push("caching-yes");
+                }
+            }
+            if o.optout {
+                flags.push("optout");
+                if caching == Some(false) {
+                    flags.push("caching-no");
+                }
+            }
+            if o.noloop {
+                flags.push("noloop");
+            }
+            if o.broken {
+                flags.push("broken_redirect");
+            }
+        }
+    }
+    let out = &mut *ctx.out;
+    write::map_len(out, proto, 3);
+    write::bulk(out, b"flags");
+    write::set_len(out, proto, flags.len());
+    for f in flags {
+        write::bulk(out, f.as_bytes());
+    }
+    write::bulk(out, b"redirect");
+    write::integer(out, opts.as_ref().map_or(-1, |o| o.redirect as i64));
+    write::bulk(out, b"prefixes");
+    let prefixes = opts.map(|o| o.prefixes).unwrap_or_default();
+    write::array_len(out, prefixes.len());
+    for p in &prefixes {
+        write::bulk(out, p);
+    }
+}
+
 fn client_unblock(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let id = args.next_bytes()?;
     let error = match args.peek() {

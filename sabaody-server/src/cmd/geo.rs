@@ -694,6 +694,9 @@ fn search_cmd(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>, kind: Kind) -> Result<
                 GeoFound::NoKey => 0,
                 GeoFound::Found(n) => n,
             };
+            if kind != Kind::SearchStore {
+                ctx.shared.invalidate_tracked(Some(ctx.client.id), dst);
+            }
             if existed || stored > 0 {
                 let event = if kind == Kind::SearchStore {
                     "geosearchstore"

@@ -19,8 +19,10 @@ fn is(arg: &[u8], word: &[u8]) -> bool {
 /// ```
 pub(crate) fn del(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdError> {
     let keys = args.rest();
-    // Which keys go (for their `del` events) is read just before the atomic delete.
-    let present: Vec<&[u8]> = if ctx.notifying(class::GENERIC) {
+    // Which keys go (for their `del` events and client-side caching invalidations) is read
+    // just before the atomic delete.
+    let tracking = ctx.shared.tracking.active();
+    let present: Vec<&[u8]> = if ctx.notifying(class::GENERIC) || tracking {
         let mut seen = hashbrown::HashSet::new();
         keys.iter()
             .map(|key| &key[..])
@@ -30,8 +32,15 @@ pub(crate) fn del(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdE
         Vec::new()
     };
     let n = ks!(ctx, k => k.del(keys));
-    for key in present {
+    for key in &present {
         ctx.notify(class::GENERIC, "del", key);
+    }
+    if tracking {
+        // Only the keys deleted (the dispatcher leaves DEL and UNLINK to this).
+        let writer = Some(ctx.client.id);
+        ctx.shared
+            .tracking
+            .invalidate(ctx.shared, writer, present.into_iter());
     }
     write::integer(ctx.out, n as i64);
     Ok(())
@@ -263,6 +272,7 @@ pub(crate) fn flushdb(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), 
     flush_mode(args)?;
     touch_watched(ctx, Some(ctx.client.db));
     ks!(ctx, k => k.flush());
+    ctx.shared.tracking.flushed(ctx.shared);
     ctx.ok();
     Ok(())
 }
@@ -274,6 +284,7 @@ pub(crate) fn flushall(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(),
     flush_mode(args)?;
     touch_watched(ctx, None);
     ks!(ctx, k => k.flush_all());
+    ctx.shared.tracking.flushed(ctx.shared);
     // Client id 0 is the AOF replay's: no save while loading.
     if ctx.client.id != 0 {
         crate::persist::after_flushall(ctx.shared, ctx.tx.is_some());

@@ -661,6 +661,7 @@ pub(crate) fn lmpop(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
         Some((key, v)) => {
             // Movable keys are not in the table's key positions: invalidate WATCH here.
             ctx.shared.watches.touch_key(ctx.client.db, &key);
+            ctx.shared.invalidate_tracked(Some(ctx.client.id), &key);
             notify_pop(ctx, end, &key);
             write_mpop(ctx, &key, &v);
         }
@@ -773,6 +774,7 @@ pub(crate) fn blmpop(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
     match ks!(ctx, k => k.lmpop(keys, end, count))? {
         Some((key, v)) => {
             ctx.shared.watches.touch_key(ctx.client.db, &key);
+            ctx.shared.invalidate_tracked(Some(ctx.client.id), &key);
             notify_pop(ctx, end, &key);
             ctx.propagate(vec![
                 pop_name(end),

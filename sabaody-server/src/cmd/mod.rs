@@ -132,7 +132,6 @@ impl CommandSpec {
     }
 
     /// The key arguments of a call, from first/last/step.
-    #[cfg(test)]
     pub fn keys<'a>(&self, argv: &'a [Bytes]) -> impl Iterator<Item = &'a Bytes> + 'a {
         key_args(argv, self.first_key, self.last_key, self.step)
     }
@@ -2067,6 +2066,30 @@ fn reject(
     shared.stats_at(client.info.loop_idx).note_error(code);
 }
 
+/// Remembers the keys a read command of a tracking client is about to read.
+#[cold]
+fn track_read(shared: &Shared, client: &Client, spec: &CommandSpec, argv: &[Bytes]) {
+    let Some(t) = client.tracking.as_deref() else {
+        return;
+    };
+    if !spec.has(READONLY) || !t.remembers() {
+        return;
+    }
+    if spec.has(MOVABLEKEYS) {
+        let Some(m) = keyspec::meta(spec.name) else {
+            return;
+        };
+        let Some(keys) = keyspec::keys_of_call(m, argv) else {
+            return;
+        };
+        shared
+            .tracking
+            .remember(client.id, keys.iter().filter_map(|(i, _)| argv.get(*i)));
+    } else {
+        shared.tracking.remember(client.id, spec.keys(argv));
+    }
+}
+
 /// Runs an already validated command (also used by EXEC for queued commands, with `tx`).
 /// `idx` is the command's [`index_of`] position.
 pub(crate) fn run(
@@ -2097,6 +2120,11 @@ pub(crate) fn run(
         // written key can receive what a blocked client waits for.
         shared.blocking.signal(client.db, spec.written_keys(argv));
     }
+    // Client-side caching: a read registers its keys before it runs (a write that races with
+    // it then invalidates them; see `tracking.rs`).
+    if client.tracking.is_some() {
+        track_read(shared, client, spec, argv);
+    }
     client.info.note_command(idx);
     // One clock read per command: the end of one command is the start of the next
     // (`process_input` starts the chain once per batch).
@@ -2114,6 +2142,31 @@ pub(crate) fn run(
         let r = (spec.handler)(&mut ctx, &mut args);
         (r, ctx.prop)
     };
+    // A read registers again after it ran: what it found may have replaced an invalidated
+    // entry (a lazily expired key is invalidated during the read).
+    if client.tracking.is_some() {
+        track_read(shared, client, spec, argv);
+    }
+    // ... and a write invalidates its keys after it ran.
+    if spec.flags & (WRITE | MOVABLEKEYS) == WRITE
+        && result.is_ok()
+        && shared.tracking.active()
+        && !matches!(spec.name, "del" | "unlink")
+    {
+        shared.tracking.invalidate(
+            shared,
+            Some(client.id),
+            spec.written_keys(argv).map(|k| &k[..]),
+        );
+    }
+    if let Some(t) = client.tracking.as_mut()
+        && tx.is_none()
+        && client.multi.is_none()
+        && spec.name != "client"
+    {
+        // `CLIENT CACHING yes|no` is for the next command (the whole of an EXEC).
+        t.caching = None;
+    }
     if result.is_ok() && spec.has(WRITE) && shared.aof.on() {
         match prop {
             None => shared.aof.log(db, argv),

@@ -721,6 +721,7 @@ fn execute<K: Keyspace>(
         ctx.shared.watches.touch_key(db, &dst);
     }
     let existed = k.lstore(&dst, &vals)?;
+    ctx.shared.invalidate_tracked(Some(ctx.client.id), &dst);
     ctx.notify_store(
         crate::notify::class::LIST,
         "sortstore",

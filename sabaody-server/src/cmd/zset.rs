@@ -1024,6 +1024,7 @@ fn zpop_first(
             // Movable keys are not in the table's key positions: invalidate WATCH here, and
             // record the pop as the ZPOPMIN / ZPOPMAX it was.
             ctx.shared.watches.touch_key(ctx.client.db, key);
+            ctx.shared.invalidate_tracked(Some(ctx.client.id), key);
             notify_pop(ctx, key, max);
             return Ok(Some((key.clone(), v)));
         }
