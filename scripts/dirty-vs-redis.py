@@ -9,7 +9,9 @@ exits 1 if any did.
 
 FILE (default: sabaody-server/tests/dirty/commands.txt, the list `tests/dirty_cross.rs` runs)
 holds one command per line; `#` starts a comment line, arguments are separated by spaces and
-`""` is the empty argument. A line may start with flags in brackets:
+`""` is the empty argument. Generated arguments: `@repeat(N,text)` is `text` N times,
+`@seq(prefix,N)` expands to the N arguments `prefix0 prefix1 ...`, `@dump(key)` is the
+payload `DUMP key` returns on the same server. A line may start with flags in brackets:
 
   [sleep=MS]    wait MS milliseconds before sending the line (let a short TTL pass)
   [conn=N]      send the line over connection N (1..3; opened on first use; default 0)
@@ -100,7 +102,7 @@ class Conn:
 
 
 def parse(path):
-    """(line number, flags dict, argv list of bytes) per command line of `path`."""
+    """(line number, flags dict, words) per command line of `path`."""
     out = []
     with open(path, encoding="utf-8") as f:
         for no, raw in enumerate(f, 1):
@@ -114,9 +116,27 @@ def parse(path):
                     k, _, v = word.partition("=")
                     flags[k] = v
                 line = line[end + 1:].strip()
-            argv = [b"" if w == '""' else w.encode() for w in line.split()]
-            out.append((no, flags, argv))
+            out.append((no, flags, line.split()))
     return out
+
+
+def expand(words, dump):
+    """The argv of a line's words (see the file format above); `dump(key)` runs DUMP."""
+    argv = []
+    for w in words:
+        if w == '""':
+            argv.append(b"")
+        elif w.startswith("@repeat(") and w.endswith(")"):
+            n, text = w[len("@repeat("):-1].split(",", 1)
+            argv.append(text.encode() * int(n))
+        elif w.startswith("@seq(") and w.endswith(")"):
+            prefix, n = w[len("@seq("):-1].split(",", 1)
+            argv.extend(f"{prefix}{i}".encode() for i in range(int(n)))
+        elif w.startswith("@dump(") and w.endswith(")"):
+            argv.append(dump(w[len("@dump("):-1].encode()))
+        else:
+            argv.append(w.encode())
+    return argv
 
 
 class Side:
@@ -132,9 +152,10 @@ class Side:
             self.conns[n] = Conn(self.addr)
         return self.conns[n]
 
-    def run(self, flags, argv):
+    def run(self, flags, words):
         c = self.conn(int(flags.get("conn", "0") or 0))
-        if argv == [b"@reply"]:
+        argv = expand(words, lambda key: self.probe.call([b"DUMP", key]) or b"")
+        if words == ["@reply"]:
             return c.read()
         if "block" in flags:
             c.send(argv)
@@ -186,15 +207,15 @@ def main():
         sides = [Side("redis", addrs["redis"]), Side("sabaody", addrs["sabaody"])]
         bad = 0
         lines = parse(a.file)
-        for no, flags, argv in lines:
+        for no, flags, words in lines:
             if flags.get("sleep"):
                 time.sleep(int(flags["sleep"]) / 1000)
             deltas, replies = [], []
             for s in sides:
                 before = s.probe.dirty()
-                replies.append(s.run(flags, argv))
+                replies.append(s.run(flags, words))
                 deltas.append(s.probe.dirty() - before)
-            text = b" ".join(argv).decode(errors="replace")
+            text = " ".join(words)
             differs = deltas[0] != deltas[1]
             reply_differs = a.replies and replies[0] != replies[1]
             if differs or reply_differs or a.verbose:
