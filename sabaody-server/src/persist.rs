@@ -767,7 +767,10 @@ mod tests {
         assert!(!cron(t0 + 1), "re-adding a member changes nothing");
         assert_eq!(db.sadd("s", &["e"]), Ok(1));
         assert!(!cron(t0), "5 changes, but not a second yet");
-        assert!(cron(t0 + 1), "5 changes after a second: the save point is reached");
+        assert!(
+            cron(t0 + 1),
+            "5 changes after a second: the save point is reached"
+        );
         assert_eq!(super::changes_since_save(&shared), 0);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -73,7 +73,9 @@ fn parse(text: &str) -> Vec<Line<'_>> {
 }
 
 fn inside<'a>(word: &'a str, name: &str) -> Option<&'a str> {
-    word.strip_prefix(name)?.strip_prefix('(')?.strip_suffix(')')
+    word.strip_prefix(name)?
+        .strip_prefix('(')?
+        .strip_suffix(')')
 }
 
 /// One server: its connections (0..3, opened on first use) and the counter's connection.
@@ -150,12 +152,13 @@ impl Side {
 #[test]
 fn change_counter_matches_redis_per_command() {
     if !diff_enabled() {
-        println!("skipping the redis-server change-counter comparison: set SABAODY_DIFF=1 to run it");
+        println!(
+            "skipping the redis-server change-counter comparison: set SABAODY_DIFF=1 to run it"
+        );
         return;
     }
-    let redis =
-        RedisServer::start(&["--appendonly", "no", "--enable-debug-command", "yes"])
-            .unwrap_or_else(|e| panic!("{e}"));
+    let redis = RedisServer::start(&["--appendonly", "no", "--enable-debug-command", "yes"])
+        .unwrap_or_else(|e| panic!("{e}"));
     let dir = TempDir::new("dirty-cross");
     let h = start_sabaody(&dir);
     let mut sides = [Side::new(redis.addr()), Side::new(h.local_addr())];
