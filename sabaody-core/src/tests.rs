@@ -1243,3 +1243,25 @@ fn change_count_bits_sketches_and_filters() {
     assert_eq!(changes(&c, |c| c.cms_incrby("nocms", &[("a", 1)])), 0);
     assert_eq!(changes(&c, |c| c.cms_merge("cms", &["cms"], None)), 1);
 }
+
+#[test]
+fn change_count_ignores_eviction_and_active_expiry() {
+    let (c, clock) = cache();
+    let ttl = SetOptions {
+        expiry: Some(SetExpiry::Px(10)),
+        ..SetOptions::default()
+    };
+    for i in 0..100 {
+        c.set_with(format!("t{i}"), "v", &ttl).unwrap();
+        c.set(format!("k{i}"), "v".repeat(100)).unwrap();
+    }
+    assert_eq!(c.change_count(), 200);
+    clock.advance(Duration::from_millis(20));
+    let stats = c.active_expire_cycle(Duration::from_secs(1));
+    assert!(stats.expired > 0, "{stats:?}");
+    assert_eq!(c.change_count(), 200, "expired keys are not changes");
+    c.set_eviction_policy(EvictionPolicy::AllKeysRandom);
+    let evicted = c.set_max_memory(c.used_memory() as u64 / 2);
+    assert!(evicted > 0);
+    assert_eq!(c.change_count(), 200, "evicted keys are not changes");
+}
