@@ -169,10 +169,13 @@ def start(cmd, port, name):
     while time.time() < deadline:
         try:
             c = Conn(f"127.0.0.1:{port}")
-            if c.call([b"PING"]) == ("ok", "PONG"):
+            pong = c.call([b"PING"])
+            c.sock.close()
+            if pong == ("ok", "PONG"):
                 return p
         except OSError:
-            time.sleep(0.05)
+            pass
+        time.sleep(0.05)
     p.kill()
     sys.exit(f"{name} did not start on port {port}")
 

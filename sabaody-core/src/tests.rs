@@ -1213,6 +1213,18 @@ fn change_count_bits_sketches_and_filters() {
     };
     assert_eq!(changes(&c, |c| c.bitfield("f", &[set(0, 1), set(8, 0)])), 2);
     assert_eq!(changes(&c, |c| c.bitfield("f", &[set(0, 1), set(8, 2)])), 1);
+    let refused = BitfieldOp::IncrBy {
+        ty: BitfieldType::new(false, 8).unwrap(),
+        offset: 200,
+        incr: 300,
+        overflow: Overflow::Fail,
+    };
+    assert_eq!(changes(&c, |c| c.bitfield("f", &[refused])), 0);
+    assert_eq!(
+        c.strlen("f"),
+        Ok(26),
+        "refused, but the string grew as in Redis"
+    );
     assert_eq!(changes(&c, |c| c.pfadd("h", &["a", "b", "c"])), 4);
     assert_eq!(changes(&c, |c| c.pfadd("h", &["a", "b", "c"])), 0);
     assert_eq!(

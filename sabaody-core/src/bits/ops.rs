@@ -36,21 +36,22 @@ fn store(s: &mut Shard, h: u64, key: &[u8], m: BytesMut, ttl: Option<i64>) -> Re
 
 /// Runs `f` on the string bytes of `key` under its shard's write lock, keeping the TTL.
 /// A missing key is created from `create` (and stored even if `f` reports no change), or
-/// `Ok(None)` without `create`. `f(bytes, created)` returns its result and the changes Redis
-/// counts for it (`server.dirty`; 0: the bytes did not change); on error it must not have
-/// changed them. Long strings change in place.
+/// `Ok(None)` without `create`. `f(bytes, created)` returns its result, whether it changed
+/// the bytes, and the changes Redis counts for it in `server.dirty` (which may be 0 for a
+/// change: a `BITFIELD` refused by `OVERFLOW FAIL` still grows the string); on error it must
+/// not have changed them. Long strings change in place.
 pub(crate) fn string_mut<T>(
     s: &mut Shard,
     store_: &Store,
     h: u64,
     key: &[u8],
     create: Option<&[u8]>,
-    f: impl FnOnce(&mut BytesMut, bool) -> Result<(T, usize), Error>,
+    f: impl FnOnce(&mut BytesMut, bool) -> Result<(T, bool, usize), Error>,
 ) -> Result<Option<T>, Error> {
     let Some(r) = live(s, store_, h, key) else {
         let Some(init) = create else { return Ok(None) };
         let mut m = BytesMut::from(init);
-        let (t, changes) = f(&mut m, true)?;
+        let (t, _, changes) = f(&mut m, true)?;
         store(s, h, key, m, None)?;
         s.count_changes(changes);
         return Ok(Some(t));
@@ -60,7 +61,7 @@ pub(crate) fn string_mut<T>(
             let mut out = None;
             s.update_slab(&r, |v| out = v.with_str_mut(|m| f(m, false)));
             return match out {
-                Some(res) => res.map(|(t, changes)| {
+                Some(res) => res.map(|(t, _, changes)| {
                     s.count_changes(changes);
                     Some(t)
                 }),
@@ -72,12 +73,12 @@ pub(crate) fn string_mut<T>(
         View::Inline(b) => BytesMut::from(b),
         View::Int(i) => BytesMut::from(fmt_i64(i, &mut [0; 20])),
     };
-    let (t, changes) = f(&mut m, false)?;
-    if changes > 0 {
+    let (t, changed, changes) = f(&mut m, false)?;
+    if changed {
         let ttl = s.expire_at(&r);
         store(s, h, key, m, ttl)?;
-        s.count_changes(changes);
     }
+    s.count_changes(changes);
     Ok(Some(t))
 }
 
@@ -86,7 +87,7 @@ fn with_string_mut<A: Access + ?Sized, T>(
     a: &A,
     key: &[u8],
     create: Option<&[u8]>,
-    f: impl FnOnce(&mut BytesMut, bool) -> Result<(T, usize), Error>,
+    f: impl FnOnce(&mut BytesMut, bool) -> Result<(T, bool, usize), Error>,
 ) -> Result<Option<T>, Error> {
     let (h, gid) = locate(a, key);
     let st = a.store();
@@ -101,7 +102,7 @@ fn with_string_mut_unless<A: Access + ?Sized, T>(
     key: &[u8],
     create: Option<&[u8]>,
     peek: impl FnOnce(&[u8]) -> Option<T>,
-    f: impl FnOnce(&mut BytesMut, bool) -> Result<(T, usize), Error>,
+    f: impl FnOnce(&mut BytesMut, bool) -> Result<(T, bool, usize), Error>,
 ) -> Result<Option<T>, Error> {
     let (h, gid) = locate(a, key);
     let st = a.store();
@@ -162,7 +163,8 @@ pub(crate) fn setbit<A: Access + ?Sized>(
             *b &= !mask;
         }
         // Redis counts one change when the string grew or the bit flipped.
-        Ok((old, usize::from(created || grow || old != on)))
+        let changed = created || grow || old != on;
+        Ok((old, changed, usize::from(changed)))
     })?;
     Ok(old.unwrap_or(false))
 }
@@ -471,7 +473,7 @@ pub(crate) fn bitfield<A: Access + ?Sized>(
                 (_, None) => out.push(None),
             }
         }
-        Ok((out, changes))
+        Ok((out, grew || changes > 0, changes))
     })?;
     Ok(out.unwrap_or_default())
 }
@@ -546,7 +548,7 @@ pub(crate) fn pfadd<A: Access + ?Sized, E: AsRef<[u8]>>(
             if updated > 0 {
                 hll::invalidate(m);
             }
-            Ok((updated > 0, updated))
+            Ok((updated > 0, updated > 0, updated))
         })
     })?;
     Ok(r.unwrap_or(false))
@@ -583,12 +585,12 @@ fn pfcount_one<A: Access + ?Sized>(a: &A, key: &[u8]) -> Result<u64, Error> {
             let n = with_string_mut(a, key, None, |m, _| {
                 hll::check(m)?;
                 if let Some(n) = hll::cached(m) {
-                    return Ok((n, 0));
+                    return Ok((n, false, 0));
                 }
                 let n = hll::count(m)?;
                 hll::set_cached(m, n);
                 // Redis counts the cache update as a change (it propagates it).
-                Ok((n, 1))
+                Ok((n, true, 1))
             })?;
             Ok(n.unwrap_or(0))
         }
@@ -630,7 +632,7 @@ pub(crate) fn pfmerge<A: Access + ?Sized, K: AsRef<[u8]>>(
             Some(&hll::EMPTY),
             |m, _| {
                 hll::write_merged(m, &max, dense)?;
-                Ok(((), 1))
+                Ok(((), true, 1))
             },
         )?;
         Ok(())
