@@ -565,15 +565,25 @@ impl Cache {
         crate::prefetch::line(ctrl.wrapping_sub((pos + 1) * 8));
     }
 
-    /// How many modifications the whole cache has seen since it was built (every database;
-    /// each write that changed a key counts once). Persistence uses the difference between two
-    /// readings as Redis uses its `dirty` counter (`rdb_changes_since_last_save`, save points).
+    /// How many changes the whole cache has seen since it was built (every database),
+    /// counted as Redis 7.0 counts its `server.dirty`: per element for the collection
+    /// commands (`SADD s a b c` adds 3, or only the members that were new; `HSET` one per
+    /// field written; `LPUSH`, `LREM`, `LTRIM`, `ZADD`, `ZREMRANGEBY*`, pops: the elements
+    /// pushed, removed or updated), per key for `DEL` and `MSET` pairs, per key removed for
+    /// a flush, and once for a `SET`, `INCR`, `APPEND`, `EXPIRE`, `RENAME`, a `*STORE`
+    /// command (once per stored member for `SORT ... STORE` and `GEOSEARCHSTORE`), each
+    /// Bloom/CMS write call. A write that changes nothing adds 0; keys removed by expiry or
+    /// eviction, and keys loaded from a file, add nothing.
+    ///
+    /// Persistence uses the difference between two readings as Redis uses its counter
+    /// (`rdb_changes_since_last_save`, `save <seconds> <changes>` points). Reading it sums one
+    /// relaxed atomic per shard; writers keep their shard's count under its lock.
     #[must_use]
     pub fn change_count(&self) -> u64 {
         self.store
             .slots
             .iter()
-            .map(|s| s.version.load(Ordering::Relaxed))
+            .map(|s| s.dirty.load(Ordering::Relaxed))
             .sum()
     }
 

@@ -2,8 +2,11 @@
 //!
 //! API changes: none to existing signatures. Added since the first commit:
 //! `Keyspace::{move_key, swap_db, object_encoding, memory_usage, incr_by_float_text}`, `CoarseClock`, `Error::DecrementOverflow`
-//! (`ERR decrement would overflow`, DECRBY with i64::MIN). Behaviour: `getex` now looks the
-//! key up (nil / WRONGTYPE) before validating the time, as Redis 7.0 does.
+//! (`ERR decrement would overflow`, DECRBY with i64::MIN), `ListOps::{pop_for_blocked,
+//! lmove_for_blocked}`. Behaviour: `getex` now looks the key up (nil / WRONGTYPE) before
+//! validating the time, as Redis 7.0 does; `Cache::change_count` counts as Redis's
+//! `server.dirty` (per element for collection writes, nothing for expiry and eviction)
+//! instead of once per written key.
 //!
 //! # Use
 //!

@@ -358,6 +358,10 @@ pub struct Shard {
     pub(crate) epoch: u32,
     /// Bumped on every modification (WATCH).
     pub(crate) version: u64,
+    /// Changes as Redis's `server.dirty` counts them (`rdb_changes_since_last_save`, save
+    /// points): added by the operations, which know how many elements a command changed
+    /// ([`Shard::count_changes`]); removals by expiry or eviction, and loading, add nothing.
+    pub(crate) dirty: u64,
     /// Keys removed because their TTL passed.
     pub(crate) expired: u64,
     /// Next bucket the active expiry cycle looks at.
@@ -407,6 +411,7 @@ impl Shard {
             mem: 0,
             epoch: 0,
             version: 0,
+            dirty: 0,
             expired: 0,
             expire_hand: 0,
             hasher,
@@ -1026,10 +1031,16 @@ impl Shard {
         self.volatile = 0;
         self.mem = 0;
         self.expire_hand = 0;
-        // One change per key removed, as Redis's dirty counter counts a flush (a flush of
-        // an empty shard changes nothing).
+        // WATCH: every key removed counts as touched (an empty shard changes nothing).
         self.version += n as u64;
         n
+    }
+
+    /// Counts `n` changes towards Redis's `dirty` counter ([`Shard::dirty`]); the write paths
+    /// call it with the amount Redis 7.0 adds for their command (0 when nothing changed).
+    #[inline]
+    pub(crate) fn count_changes(&mut self, n: usize) {
+        self.dirty += n as u64;
     }
 
     fn maybe_compact(&mut self) {

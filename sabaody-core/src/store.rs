@@ -23,8 +23,8 @@ pub struct Slot {
     /// The snapshot generation this shard has been saved for (`snapshot.rs`): when it differs
     /// from `Store::snap_gen`, the shard is pending and its first writer saves it first.
     pub(crate) saved_gen: AtomicU64,
-    /// Copy of the shard's modification count (`Cache::change_count`).
-    pub(crate) version: AtomicU64,
+    /// Copy of the shard's Redis-style change count (`Shard::dirty`, `Cache::change_count`).
+    pub(crate) dirty: AtomicU64,
     /// Where the shard's table lives, for `Cache::prefetch` (read without the lock, only to
     /// compute addresses to prefetch): its control bytes, bucket mask, and the table epoch
     /// they were taken at. Kept by the writers in `settle`.
@@ -128,7 +128,7 @@ impl Store {
                 keys: AtomicU32::new(0),
                 volatile: AtomicU32::new(0),
                 saved_gen: AtomicU64::new(0),
-                version: AtomicU64::new(0),
+                dirty: AtomicU64::new(0),
                 pf_ctrl: AtomicUsize::new(0),
                 pf_mask: AtomicUsize::new(0),
                 pf_epoch: AtomicU32::new(u32::MAX),
@@ -186,8 +186,8 @@ impl Store {
         if slot.keys.load(Ordering::Relaxed) != keys {
             slot.keys.store(keys, Ordering::Relaxed);
         }
-        if slot.version.load(Ordering::Relaxed) != shard.version {
-            slot.version.store(shard.version, Ordering::Relaxed);
+        if slot.dirty.load(Ordering::Relaxed) != shard.dirty {
+            slot.dirty.store(shard.dirty, Ordering::Relaxed);
         }
         if slot.pf_epoch.load(Ordering::Relaxed) != shard.epoch {
             let (ctrl, mask) = shard.table_location();

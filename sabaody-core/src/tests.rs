@@ -1048,3 +1048,232 @@ fn removal_hook_is_told_the_database() {
         ]
     );
 }
+
+/// Runs `f` and returns how much `change_count` grew: the amount Redis 7.0 adds to
+/// `server.dirty` for the command (checked against redis-server by
+/// `sabaody-server/tests/dirty_cross.rs`).
+fn changes<T>(c: &Cache, f: impl FnOnce(&Cache) -> T) -> u64 {
+    let before = c.change_count();
+    f(c);
+    c.change_count() - before
+}
+
+#[test]
+fn change_count_strings_and_keys_count_as_redis() {
+    let (c, clock) = cache();
+    assert_eq!(changes(&c, |c| c.set("k", "v")), 1);
+    assert_eq!(
+        changes(&c, |c| c.set("k", "v")),
+        1,
+        "SET counts even unchanged"
+    );
+    assert_eq!(changes(&c, |c| c.setnx("k", "x")), 0);
+    assert_eq!(changes(&c, |c| c.append("k", "")), 1);
+    assert_eq!(changes(&c, |c| c.setrange("k", 0, "")), 0);
+    assert_eq!(changes(&c, |c| c.setrange("k", 0, "z")), 1);
+    assert_eq!(changes(&c, |c| c.incr("n")), 1);
+    assert_eq!(changes(&c, |c| c.incr("k")), 0, "an error changes nothing");
+    assert_eq!(
+        changes(&c, |c| c.mset(&[("a", "1"), ("a", "2"), ("b", "3")])),
+        3
+    );
+    assert_eq!(changes(&c, |c| c.msetnx(&[("a", "1"), ("z", "2")])), 0);
+    assert_eq!(changes(&c, |c| c.del(&["a", "b", "nope"])), 2);
+    assert_eq!(
+        changes(&c, |c| c.expire("k", 100, ExpireCondition::Always)),
+        1
+    );
+    assert_eq!(changes(&c, |c| c.expire("k", 100, ExpireCondition::Nx)), 0);
+    assert_eq!(changes(&c, |c| c.persist("k")), 1);
+    assert_eq!(changes(&c, |c| c.persist("k")), 0);
+    assert_eq!(changes(&c, |c| c.getex("k", Some(GetExExpiry::Persist))), 0);
+    assert_eq!(changes(&c, |c| c.getex("k", Some(GetExExpiry::Ex(9)))), 1);
+    assert_eq!(changes(&c, |c| c.getex("k", Some(GetExExpiry::Persist))), 1);
+    assert_eq!(changes(&c, |c| c.rename("k", "k2")), 1);
+    assert_eq!(changes(&c, |c| c.rename("k2", "k2")), 0);
+    assert_eq!(
+        changes(&c, |c| c.copy("k2", "k3", &CopyOptions::default())),
+        1
+    );
+    assert_eq!(changes(&c, |c| c.move_key("k3", 1)), 1);
+    assert_eq!(changes(&c, |c| c.swap_db(0, 1)), 1);
+    assert_eq!(changes(&c, |c| c.swap_db(0, 0)), 1);
+    // Keys removed by expiry are not changes, as in Redis.
+    c.set_with(
+        "t",
+        "v",
+        &SetOptions {
+            expiry: Some(SetExpiry::Px(10)),
+            ..SetOptions::default()
+        },
+    )
+    .unwrap();
+    clock.advance(Duration::from_millis(20));
+    assert_eq!(changes(&c, |c| c.get("t")), 0);
+    assert_eq!(changes(&c, |c| c.del(&["t"])), 0);
+    let keys = (c.dbsize() + c.db(1).unwrap().dbsize()) as u64;
+    assert_eq!(changes(&c, |c| c.flush_all()), keys);
+    assert_eq!(changes(&c, |c| c.flush_all()), 0);
+}
+
+#[test]
+fn change_count_counts_elements_of_collections() {
+    let (c, _clock) = cache();
+    assert_eq!(changes(&c, |c| c.sadd("s", &["a", "b", "c"])), 3);
+    assert_eq!(changes(&c, |c| c.sadd("s", &["a", "d"])), 1);
+    assert_eq!(changes(&c, |c| c.sadd("s", &["a"])), 0);
+    assert_eq!(changes(&c, |c| c.srem("s", &["a", "x"])), 1);
+    assert_eq!(changes(&c, |c| c.spop_count("s", 2)), 2);
+    assert_eq!(changes(&c, |c| c.smove("s", "s2", "nope")), 0);
+    c.sadd("s", &["m"]).unwrap();
+    c.sadd("s2", &["m"]).unwrap();
+    assert_eq!(changes(&c, |c| c.smove("s", "s2", "m")), 1, "not new in s2");
+    assert_eq!(changes(&c, |c| c.sinterstore("d", &["s2", "nokey"])), 0);
+    assert_eq!(changes(&c, |c| c.sunionstore("d", &["s2"])), 1);
+    assert_eq!(changes(&c, |c| c.sinterstore("d", &["s2", "nokey"])), 1);
+
+    assert_eq!(changes(&c, |c| c.hset("h", &[("f", "1"), ("g", "2")])), 2);
+    assert_eq!(
+        changes(&c, |c| c.hset("h", &[("f", "1")])),
+        1,
+        "per field written"
+    );
+    assert_eq!(changes(&c, |c| c.hsetnx("h", "f", "x")), 0);
+    assert_eq!(changes(&c, |c| c.hdel("h", &["f", "g", "x"])), 2);
+    c.hset("h", &[("s", "text")]).unwrap();
+    assert_eq!(changes(&c, |c| c.hincr_by("h", "s", 1)), 0);
+
+    assert_eq!(changes(&c, |c| c.rpush("l", &["a", "b", "a", "c", "a"])), 5);
+    assert_eq!(changes(&c, |c| c.lrem("l", 0, "a")), 3);
+    assert_eq!(changes(&c, |c| c.lrem("l", 0, "a")), 0);
+    assert_eq!(changes(&c, |c| c.ltrim("l", 0, -1)), 0);
+    c.rpush("l", &["d", "e", "f"]).unwrap();
+    assert_eq!(changes(&c, |c| c.ltrim("l", 1, 2)), 3);
+    assert_eq!(changes(&c, |c| c.pop_count("l", ListEnd::Left, 5)), 2);
+    c.rpush("l", &["x", "y"]).unwrap();
+    let v = c.key_version("l2");
+    assert_eq!(
+        changes(&c, |c| c.lmove("l", "l2", ListEnd::Left, ListEnd::Right)),
+        1
+    );
+    assert_ne!(
+        c.key_version("l2"),
+        v,
+        "counted once, the push still touches l2"
+    );
+    let v = c.key_version("l3");
+    // Redis does not count the pops that serve BLPOP / BLMOVE clients.
+    assert_eq!(changes(&c, |c| c.pop_for_blocked("l", ListEnd::Left)), 0);
+    assert_eq!(
+        changes(&c, |c| c.lmove_for_blocked(
+            "l2",
+            "l3",
+            ListEnd::Left,
+            ListEnd::Left
+        )),
+        0
+    );
+    assert_ne!(c.key_version("l3"), v);
+    assert_eq!(c.lpop("l3"), Ok(b("x")), "the move happened");
+    assert_eq!(changes(&c, |c| c.lstore("st", &["1", "2", "3"])), 3);
+    assert_eq!(changes(&c, |c| c.lstore("st", &[] as &[&str])), 1);
+    assert_eq!(changes(&c, |c| c.lstore("st", &[] as &[&str])), 0);
+
+    let z = ZAddOptions::default();
+    assert_eq!(
+        changes(&c, |c| c.zadd("z", &z, &[(1.0, "a"), (2.0, "b")])),
+        2
+    );
+    assert_eq!(
+        changes(&c, |c| c.zadd("z", &z, &[(1.0, "a"), (5.0, "b")])),
+        1
+    );
+    assert_eq!(changes(&c, |c| c.zincrby("z", 0.0, "a")), 0);
+    c.zadd("z", &z, &[(3.0, "c"), (4.0, "d")]).unwrap();
+    assert_eq!(changes(&c, |c| c.zremrange("z", &RangeBy::Rank(0, 1))), 2);
+    assert_eq!(changes(&c, |c| c.zpop("z", true, 5)), 2);
+    assert_eq!(changes(&c, |c| c.zrem("z", &["a"])), 0);
+}
+
+#[test]
+fn change_count_bits_sketches_and_filters() {
+    let (c, _clock) = cache();
+    assert_eq!(changes(&c, |c| c.setbit("b", 7, true)), 1);
+    assert_eq!(changes(&c, |c| c.setbit("b", 7, true)), 0);
+    assert_eq!(
+        changes(&c, |c| c.setbit("b", 100, false)),
+        1,
+        "the string grew"
+    );
+    let set = |offset, value| BitfieldOp::Set {
+        ty: BitfieldType::new(false, 8).unwrap(),
+        offset,
+        value,
+        overflow: Overflow::Wrap,
+    };
+    assert_eq!(changes(&c, |c| c.bitfield("f", &[set(0, 1), set(8, 0)])), 2);
+    assert_eq!(changes(&c, |c| c.bitfield("f", &[set(0, 1), set(8, 2)])), 1);
+    let refused = BitfieldOp::IncrBy {
+        ty: BitfieldType::new(false, 8).unwrap(),
+        offset: 200,
+        incr: 300,
+        overflow: Overflow::Fail,
+    };
+    assert_eq!(changes(&c, |c| c.bitfield("f", &[refused])), 0);
+    assert_eq!(
+        c.strlen("f"),
+        Ok(26),
+        "refused, but the string grew as in Redis"
+    );
+    assert_eq!(changes(&c, |c| c.pfadd("h", &["a", "b", "c"])), 4);
+    assert_eq!(changes(&c, |c| c.pfadd("h", &["a", "b", "c"])), 0);
+    assert_eq!(
+        changes(&c, |c| c.pfcount(&["h"])),
+        1,
+        "the cached count is written"
+    );
+    assert_eq!(changes(&c, |c| c.pfcount(&["h"])), 0);
+
+    let cfg = BloomConfig::default();
+    assert_eq!(changes(&c, |c| c.bf_reserve("bf", &cfg)), 1);
+    assert_eq!(changes(&c, |c| c.bf_reserve("bf", &cfg)), 0);
+    assert_eq!(
+        changes(&c, |c| c.bf_madd("bf", &["a", "b"])),
+        1,
+        "once per call"
+    );
+    assert_eq!(
+        changes(&c, |c| c.bf_add("bf", "a")),
+        1,
+        "even when nothing is new"
+    );
+    assert_eq!(changes(&c, |c| c.cms_init_by_dim("cms", 10, 2)), 1);
+    assert_eq!(
+        changes(&c, |c| c.cms_incrby("cms", &[("a", 1), ("b", 2)])),
+        1
+    );
+    assert_eq!(changes(&c, |c| c.cms_incrby("nocms", &[("a", 1)])), 0);
+    assert_eq!(changes(&c, |c| c.cms_merge("cms", &["cms"], None)), 1);
+}
+
+#[test]
+fn change_count_ignores_eviction_and_active_expiry() {
+    let (c, clock) = cache();
+    let ttl = SetOptions {
+        expiry: Some(SetExpiry::Px(10)),
+        ..SetOptions::default()
+    };
+    for i in 0..100 {
+        c.set_with(format!("t{i}"), "v", &ttl).unwrap();
+        c.set(format!("k{i}"), "v".repeat(100)).unwrap();
+    }
+    assert_eq!(c.change_count(), 200);
+    clock.advance(Duration::from_millis(20));
+    let stats = c.active_expire_cycle(Duration::from_secs(1));
+    assert!(stats.expired > 0, "{stats:?}");
+    assert_eq!(c.change_count(), 200, "expired keys are not changes");
+    c.set_eviction_policy(EvictionPolicy::AllKeysRandom);
+    let evicted = c.set_max_memory(c.used_memory() as u64 / 2);
+    assert!(evicted > 0);
+    assert_eq!(c.change_count(), 200, "evicted keys are not changes");
+}

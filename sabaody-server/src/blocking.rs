@@ -429,16 +429,15 @@ fn serve_one(
     out: &mut BytesMut,
 ) -> Served {
     match op {
-        BlockOp::Pop(end) => match cache.pop_count(key, *end, 1) {
-            Ok(Some(mut v)) => match v.pop() {
-                Some(e) => {
-                    write::array_len(out, 2);
-                    write::bulk(out, key);
-                    write::bulk(out, &e);
-                    Served::Yes(Some(vec![pop_name(*end), key.clone()]))
-                }
-                None => Served::No,
-            },
+        // Redis 7.0 counts the pops serving BLMPOP and the sorted-set pops in its change
+        // counter, not those serving BLPOP / BRPOP / BLMOVE / BRPOPLPUSH.
+        BlockOp::Pop(end) => match cache.pop_for_blocked(key, *end) {
+            Ok(Some(e)) => {
+                write::array_len(out, 2);
+                write::bulk(out, key);
+                write::bulk(out, &e);
+                Served::Yes(Some(vec![pop_name(*end), key.clone()]))
+            }
             _ => Served::No,
         },
         BlockOp::MPop { end, count } => match cache.pop_count(key, *end, *count) {
@@ -458,7 +457,7 @@ fn serve_one(
             }
             _ => Served::No,
         },
-        BlockOp::Move { dst, from, to } => match cache.lmove(key, dst, *from, *to) {
+        BlockOp::Move { dst, from, to } => match cache.lmove_for_blocked(key, dst, *from, *to) {
             Ok(Some(e)) => {
                 write::bulk(out, &e);
                 let logged = vec![

@@ -385,6 +385,12 @@ pub(crate) fn bgsave(shared: &Shared) -> Start {
 /// Periodic check (from the loops' cron): a scheduled BGSAVE whose blocker finished, or a save
 /// point reached (`save <seconds> <changes>`), starts a BGSAVE.
 pub(crate) fn cron(shared: &Shared) {
+    cron_at(shared, unix_secs());
+}
+
+/// [`cron`] at `now` (Unix seconds). The changes are counted as Redis counts its
+/// `server.dirty` ([`sabaody_core::Cache::change_count`]): per element for most commands.
+fn cron_at(shared: &Shared, now: u64) {
     let p = &shared.persist;
     let refuse = !p.last_bgsave_ok.load(Relaxed) && {
         let c = shared.config.read();
@@ -399,7 +405,6 @@ pub(crate) fn cron(shared: &Shared) {
     if start_scheduled_bgsave(shared) {
         return;
     }
-    let now = unix_secs();
     let changes = changes_since_save(shared);
     if changes == 0 {
         return;
@@ -671,7 +676,7 @@ pub(crate) fn info_lines(shared: &Shared, out: &mut String) {
 
 #[cfg(test)]
 mod tests {
-    use super::{AutoSync, Cancel, write_snapshot_cancellable};
+    use super::{AutoSync, Cancel, cron_at, write_snapshot_cancellable};
     use sabaody_core::rdb::SaveOptions;
     use sabaody_core::{Cache, Keyspace};
     use std::io::Write;
@@ -726,5 +731,47 @@ mod tests {
         assert_eq!(data.len(), 75);
         assert!(data.chunks(3).enumerate().all(|(i, c)| c == [i as u8; 3]));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `save 1 5`: a BGSAVE starts once five changes are counted as Redis counts them (per
+    /// element: four members added to one set are four changes, a member already there is
+    /// none) and a second has passed; the cron is driven with explicit times.
+    #[test]
+    fn a_save_point_counts_element_changes_not_keys() {
+        use crate::config::Config;
+        use crate::server::Shared;
+        use sabaody_core::SetOps;
+        let dir = std::env::temp_dir().join(format!("sabaody-savepoint-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut c = Config::default();
+        c.set("dir", &[dir.to_str().unwrap()]).unwrap();
+        c.set("save", &["1 5"]).unwrap();
+        c.set("loglevel", &["warning"]).unwrap();
+        let shared = Shared::new(c, Vec::new(), 0);
+        let p = &shared.persist;
+        let t0 = p.lastsave.load(Relaxed);
+        // Runs the cron at `now`; true if it started a save (waited for, so it is counted).
+        let cron = |now: u64| {
+            let before = p.saves.load(Relaxed);
+            cron_at(&shared, now);
+            if let Some(t) = p.bgsave_thread.lock().take() {
+                t.join().unwrap();
+            }
+            p.saves.load(Relaxed) != before
+        };
+        let db = &shared.dbs[0];
+        assert_eq!(db.sadd("s", &["a", "b", "c", "d"]), Ok(4));
+        assert_eq!(super::changes_since_save(&shared), 4);
+        assert!(!cron(t0 + 1), "4 changes < 5");
+        assert_eq!(db.sadd("s", &["a"]), Ok(0));
+        assert!(!cron(t0 + 1), "re-adding a member changes nothing");
+        assert_eq!(db.sadd("s", &["e"]), Ok(1));
+        assert!(!cron(t0), "5 changes, but not a second yet");
+        assert!(
+            cron(t0 + 1),
+            "5 changes after a second: the save point is reached"
+        );
+        assert_eq!(super::changes_since_save(&shared), 0);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

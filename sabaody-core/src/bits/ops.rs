@@ -36,21 +36,24 @@ fn store(s: &mut Shard, h: u64, key: &[u8], m: BytesMut, ttl: Option<i64>) -> Re
 
 /// Runs `f` on the string bytes of `key` under its shard's write lock, keeping the TTL.
 /// A missing key is created from `create` (and stored even if `f` reports no change), or
-/// `Ok(None)` without `create`. `f(bytes, created)` returns its result and whether it changed
-/// the bytes; on error it must not have changed them. Long strings change in place.
+/// `Ok(None)` without `create`. `f(bytes, created)` returns its result, whether it changed
+/// the bytes, and the changes Redis counts for it in `server.dirty` (which may be 0 for a
+/// change: a `BITFIELD` refused by `OVERFLOW FAIL` still grows the string); on error it must
+/// not have changed them. Long strings change in place.
 pub(crate) fn string_mut<T>(
     s: &mut Shard,
     store_: &Store,
     h: u64,
     key: &[u8],
     create: Option<&[u8]>,
-    f: impl FnOnce(&mut BytesMut, bool) -> Result<(T, bool), Error>,
+    f: impl FnOnce(&mut BytesMut, bool) -> Result<(T, bool, usize), Error>,
 ) -> Result<Option<T>, Error> {
     let Some(r) = live(s, store_, h, key) else {
         let Some(init) = create else { return Ok(None) };
         let mut m = BytesMut::from(init);
-        let (t, _) = f(&mut m, true)?;
+        let (t, _, changes) = f(&mut m, true)?;
         store(s, h, key, m, None)?;
+        s.count_changes(changes);
         return Ok(Some(t));
     };
     let mut m = match s.view(&r) {
@@ -58,7 +61,10 @@ pub(crate) fn string_mut<T>(
             let mut out = None;
             s.update_slab(&r, |v| out = v.with_str_mut(|m| f(m, false)));
             return match out {
-                Some(res) => res.map(|(t, _)| Some(t)),
+                Some(res) => res.map(|(t, _, changes)| {
+                    s.count_changes(changes);
+                    Some(t)
+                }),
                 None => Err(Error::WrongType),
             };
         }
@@ -67,11 +73,12 @@ pub(crate) fn string_mut<T>(
         View::Inline(b) => BytesMut::from(b),
         View::Int(i) => BytesMut::from(fmt_i64(i, &mut [0; 20])),
     };
-    let (t, changed) = f(&mut m, false)?;
+    let (t, changed, changes) = f(&mut m, false)?;
     if changed {
         let ttl = s.expire_at(&r);
         store(s, h, key, m, ttl)?;
     }
+    s.count_changes(changes);
     Ok(Some(t))
 }
 
@@ -80,7 +87,7 @@ fn with_string_mut<A: Access + ?Sized, T>(
     a: &A,
     key: &[u8],
     create: Option<&[u8]>,
-    f: impl FnOnce(&mut BytesMut, bool) -> Result<(T, bool), Error>,
+    f: impl FnOnce(&mut BytesMut, bool) -> Result<(T, bool, usize), Error>,
 ) -> Result<Option<T>, Error> {
     let (h, gid) = locate(a, key);
     let st = a.store();
@@ -95,7 +102,7 @@ fn with_string_mut_unless<A: Access + ?Sized, T>(
     key: &[u8],
     create: Option<&[u8]>,
     peek: impl FnOnce(&[u8]) -> Option<T>,
-    f: impl FnOnce(&mut BytesMut, bool) -> Result<(T, bool), Error>,
+    f: impl FnOnce(&mut BytesMut, bool) -> Result<(T, bool, usize), Error>,
 ) -> Result<Option<T>, Error> {
     let (h, gid) = locate(a, key);
     let st = a.store();
@@ -155,7 +162,9 @@ pub(crate) fn setbit<A: Access + ?Sized>(
         } else {
             *b &= !mask;
         }
-        Ok((old, created || grow || old != on))
+        // Redis counts one change when the string grew or the bit flipped.
+        let changed = created || grow || old != on;
+        Ok((old, changed, usize::from(changed)))
     })?;
     Ok(old.unwrap_or(false))
 }
@@ -298,9 +307,12 @@ pub(crate) fn bitop<A: Access + ?Sized, K: AsRef<[u8]>>(
         let (h, gid) = located[0];
         let s = &mut *shards[pos(&gids, gid)];
         let n = res.len();
+        // Redis counts one change: the stored result, or the deletion of `dest`.
         if n == 0 {
-            s.remove(h, dest, false);
+            let existed = s.remove(h, dest, false).is_some();
+            s.count_changes(usize::from(existed));
         } else {
+            s.count_changes(1);
             // The result is handed over without a copy when it goes to the slab.
             let data = if n > INLINE_MAX {
                 Data::Value(Value::Str(bytes::Bytes::from(res)))
@@ -436,7 +448,10 @@ pub(crate) fn bitfield<A: Access + ?Sized>(
     a.make_room()?;
     let need = (highest / 8) as usize + 1;
     let out = with_string_mut(a, key, Some(&[]), |m, created| {
-        let mut changed = created || m.len() < need;
+        // Redis counts each write that is not refused by OVERFLOW FAIL and changes its field,
+        // or every such write when the string grew.
+        let grew = created || m.len() < need;
+        let mut changes = 0;
         if m.len() < need {
             m.resize(need, 0);
         }
@@ -452,13 +467,13 @@ pub(crate) fn bitfield<A: Access + ?Sized>(
             match field_write(ty, old, op) {
                 (reply, Some(new)) => {
                     bitmap::set_field(m, offset, bits, new);
-                    changed |= new != old;
+                    changes += usize::from(grew || new != old);
                     out.push(Some(reply));
                 }
                 (_, None) => out.push(None),
             }
         }
-        Ok((out, changed))
+        Ok((out, grew || changes > 0, changes))
     })?;
     Ok(out.unwrap_or_default())
 }
@@ -525,14 +540,15 @@ pub(crate) fn pfadd<A: Access + ?Sized, E: AsRef<[u8]>>(
             if !created {
                 hll::check(m)?;
             }
-            let mut updated = created;
+            // Redis counts the creation and each element that raised a register.
+            let mut updated = usize::from(created);
             for e in elements {
-                updated |= hll::add(m, e.as_ref())?;
+                updated += usize::from(hll::add(m, e.as_ref())?);
             }
-            if updated {
+            if updated > 0 {
                 hll::invalidate(m);
             }
-            Ok((updated, updated))
+            Ok((updated > 0, updated > 0, updated))
         })
     })?;
     Ok(r.unwrap_or(false))
@@ -569,11 +585,12 @@ fn pfcount_one<A: Access + ?Sized>(a: &A, key: &[u8]) -> Result<u64, Error> {
             let n = with_string_mut(a, key, None, |m, _| {
                 hll::check(m)?;
                 if let Some(n) = hll::cached(m) {
-                    return Ok((n, false));
+                    return Ok((n, false, 0));
                 }
                 let n = hll::count(m)?;
                 hll::set_cached(m, n);
-                Ok((n, true))
+                // Redis counts the cache update as a change (it propagates it).
+                Ok((n, true, 1))
             })?;
             Ok(n.unwrap_or(0))
         }
@@ -615,7 +632,7 @@ pub(crate) fn pfmerge<A: Access + ?Sized, K: AsRef<[u8]>>(
             Some(&hll::EMPTY),
             |m, _| {
                 hll::write_merged(m, &max, dense)?;
-                Ok(((), true))
+                Ok(((), true, 1))
             },
         )?;
         Ok(())

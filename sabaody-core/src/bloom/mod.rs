@@ -128,7 +128,9 @@ fn validate(c: &BloomConfig) -> Result<(), Error> {
 
 /// Runs `f(filter, created)` on the filter at `key` (write lock), building it from `config`
 /// first if the key is missing and `config` is given (`created` is then true). `Ok(None)`:
-/// missing and `config` is `None`. Nothing is stored if `f` fails on a new filter.
+/// missing and `config` is `None`. Nothing is stored if `f` fails on a new filter. A call
+/// that reaches the filter and succeeds counts one change, as RedisBloom replicates each
+/// such command once (`RedisModule_ReplicateVerbatim`), whatever it added.
 fn with_bloom<K: Keyspace + ?Sized, T>(
     ks: &K,
     key: &[u8],
@@ -145,7 +147,7 @@ fn with_bloom<K: Keyspace + ?Sized, T>(
             let c = config.copied().unwrap_or_default();
             **b = Bloom::new(c.error_rate, c.capacity, c.expansion)?;
         }
-        f(b, created)
+        f(b, created).map(|t| (t, 1))
     })
 }
 
@@ -203,10 +205,12 @@ pub trait BloomOps: Keyspace {
     /// [`Error::BloomCannotCreate`] if a needed sub-filter cannot be built.
     fn bf_add(&self, key: impl AsRef<[u8]>, item: impl AsRef<[u8]>) -> Result<bool, Error> {
         let config = BloomConfig::default();
+        // A full filter's error is this command's answer, but RedisBloom still counts the
+        // call as a change: the error travels inside the closure's success.
         with_bloom(self, key.as_ref(), Some(&config), |b, _| {
-            b.add(item.as_ref())
+            Ok(b.add(item.as_ref()))
         })?
-        .ok_or(Error::BloomNotFound)
+        .ok_or(Error::BloomNotFound)?
     }
 
     /// `BF.MADD key item [item ...]`: adds each item (creating the key with the defaults).

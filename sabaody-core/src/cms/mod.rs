@@ -334,7 +334,7 @@ fn init<K: Keyspace + ?Sized>(
     let r = modify(ks, key, KeyType::Cms, Some(placeholder), |v| match v {
         Value::Cms(c) if c.is_placeholder() => {
             **c = build()?;
-            Ok(())
+            Ok(((), 1))
         }
         _ => Err(Error::CmsKeyExists),
     });
@@ -350,8 +350,9 @@ fn with_cms<K: Keyspace + ?Sized, T>(
     key: &[u8],
     f: impl FnOnce(&mut Cms) -> Result<T, Error>,
 ) -> Result<T, Error> {
+    // One change per successful call, as RedisBloom replicates it once.
     modify(ks, key, KeyType::Cms, None, |v| match v {
-        Value::Cms(c) => f(c),
+        Value::Cms(c) => f(c).map(|t| (t, 1)),
         _ => Err(Error::WrongType),
     })?
     .ok_or(Error::CmsKeyMissing)
@@ -402,7 +403,7 @@ fn merge<A: Access + ?Sized, K: AsRef<[u8]>>(
         let (h, gid) = located.first().copied().ok_or(Error::CmsKeyMissing)?;
         let s = &mut *shards[pos(&gids, gid)];
         modify_in(s, store, h, dest, KeyType::Cms, None, |v| match v {
-            Value::Cms(c) => acc.store(c),
+            Value::Cms(c) => acc.store(c).map(|t| (t, 1)),
             _ => Err(Error::WrongType),
         })?
         .ok_or(Error::CmsKeyMissing)

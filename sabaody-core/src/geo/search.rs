@@ -217,13 +217,16 @@ pub(crate) fn search_store<A: Access + ?Sized>(
         let Some(d) = shards.get_mut(pd) else {
             return Ok(GeoFound::NoKey);
         };
+        // Redis counts the deletion of `dst`, or each member stored.
         let Some(found) = found else {
-            d.remove(hd, dst, false);
+            let existed = d.remove(hd, dst, false).is_some();
+            d.count_changes(usize::from(existed));
             return Ok(GeoFound::NoKey);
         };
         let n = found.len();
         if n == 0 {
-            d.remove(hd, dst, false);
+            let existed = d.remove(hd, dst, false).is_some();
+            d.count_changes(usize::from(existed));
             return Ok(GeoFound::Found(0));
         }
         let max_len = found.iter().map(|m| m.member.len()).max().unwrap_or(0);
@@ -236,6 +239,7 @@ pub(crate) fn search_store<A: Access + ?Sized>(
         }
         let stored = z.len();
         d.put(hd, dst, Data::Value(Value::ZSet(Box::new(z))), None)?;
+        d.count_changes(stored);
         Ok(GeoFound::Found(stored))
     })
 }

@@ -44,10 +44,12 @@ pub(crate) fn hset<A: Access + ?Sized, F: AsRef<[u8]>, V: AsRef<[u8]>>(
 ) -> Result<usize, Error> {
     let n = modify(a, key, KeyType::Hash, Some(new_hash), |v| {
         let h = hash_mut(v)?;
-        Ok(pairs
+        let added = pairs
             .iter()
             .filter(|(f, v)| h.set(f.as_ref(), v.as_ref()))
-            .count())
+            .count();
+        // Redis counts every field written, new or not.
+        Ok((added, pairs.len()))
     })?;
     Ok(n.unwrap_or(0))
 }
@@ -61,9 +63,9 @@ pub(crate) fn hsetnx<A: Access + ?Sized>(
     let r = modify(a, key, KeyType::Hash, Some(new_hash), |v| {
         let h = hash_mut(v)?;
         if h.get(f).is_some() {
-            Ok(false)
+            Ok((false, 0))
         } else {
-            Ok(h.set(f, val))
+            Ok((h.set(f, val), 1))
         }
     })?;
     Ok(r.unwrap_or(false))
@@ -108,7 +110,7 @@ pub(crate) fn hdel<A: Access + ?Sized, F: AsRef<[u8]>>(
                 }
             }
         }
-        Ok(n)
+        Ok((n, n))
     })?;
     Ok(r.unwrap_or(0))
 }
@@ -136,7 +138,7 @@ pub(crate) fn hincr_by<A: Access + ?Sized>(
         let n = cur.checked_add(by).ok_or(Error::Overflow)?;
         let mut buf = [0u8; 20];
         h.set(field, fmt_i64(n, &mut buf));
-        Ok(n)
+        Ok((n, 1))
     })?;
     r.ok_or(Error::WrongType)
 }
@@ -162,7 +164,7 @@ pub(crate) fn hincr_by_float<A: Access + ?Sized>(
             Err(e) => return Err(e),
         };
         h.set(field, text.as_bytes());
-        Ok(Bytes::from(text))
+        Ok((Bytes::from(text), 1))
     })?;
     r.ok_or(Error::WrongType)
 }

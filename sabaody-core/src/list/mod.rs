@@ -754,6 +754,32 @@ pub trait ListOps: Keyspace {
         ops::lmove(self, src.as_ref(), dst.as_ref(), from, to)
     }
 
+    /// The pop that serves a client blocked in `BLPOP` / `BRPOP` once a push made `key`
+    /// non-empty: [`ListOps::lpop`] / [`ListOps::rpop`], except that it is not counted in
+    /// [`crate::Cache::change_count`], as Redis 7.0 does not count it in `server.dirty` (it
+    /// counts the push that woke the client, and does count the pops that serve `BLMPOP`).
+    ///
+    /// # Errors
+    /// [`Error::WrongType`].
+    fn pop_for_blocked(&self, key: impl AsRef<[u8]>, end: ListEnd) -> Result<Option<Bytes>, Error> {
+        ops::pop_uncounted(self, key.as_ref(), end)
+    }
+
+    /// The move that serves a client blocked in `BLMOVE` / `BRPOPLPUSH`: [`ListOps::lmove`],
+    /// not counted in [`crate::Cache::change_count`] (see [`ListOps::pop_for_blocked`]).
+    ///
+    /// # Errors
+    /// As [`ListOps::lmove`].
+    fn lmove_for_blocked(
+        &self,
+        src: impl AsRef<[u8]>,
+        dst: impl AsRef<[u8]>,
+        from: ListEnd,
+        to: ListEnd,
+    ) -> Result<Option<Bytes>, Error> {
+        ops::lmove_counted(self, src.as_ref(), dst.as_ref(), from, to, false)
+    }
+
     /// `RPOPLPUSH src dst`: [`ListOps::lmove`] from the tail to the head.
     ///
     /// # Errors

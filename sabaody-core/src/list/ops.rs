@@ -66,7 +66,7 @@ pub(crate) fn push<A: Access + ?Sized, V: AsRef<[u8]>>(
         for e in elems {
             l.push(end, e.as_ref());
         }
-        Ok(l.len())
+        Ok((l.len(), elems.len()))
     })?;
     Ok(n.unwrap_or(0))
 }
@@ -77,7 +77,31 @@ pub(crate) fn pop<A: Access + ?Sized>(
     end: ListEnd,
     count: usize,
 ) -> Result<Option<Vec<Bytes>>, Error> {
-    modify(a, key, KeyType::List, None, |v| {
+    modify(a, key, KeyType::List, None, pop_fn(end, count))
+}
+
+/// The element popped for a client blocked in BLPOP / BRPOP: as `pop` of one element, but
+/// not counted as a change, as Redis 7.0 does not count it in `server.dirty`.
+pub(crate) fn pop_uncounted<A: Access + ?Sized>(
+    a: &A,
+    key: &[u8],
+    end: ListEnd,
+) -> Result<Option<Bytes>, Error> {
+    let (h, gid) = locate(a, key);
+    let store = a.store();
+    a.write(gid, |s| {
+        let dirty = s.dirty;
+        let r = modify_in(s, store, h, key, KeyType::List, None, pop_fn(end, 1));
+        s.dirty = dirty;
+        Ok(r?.and_then(|mut v| v.pop()))
+    })
+}
+
+fn pop_fn(
+    end: ListEnd,
+    count: usize,
+) -> impl FnOnce(&mut Value) -> Result<(Vec<Bytes>, usize), Error> {
+    move |v| {
         let l = list_mut(v)?;
         let n = count.min(l.len());
         let mut out = Vec::with_capacity(n);
@@ -86,8 +110,9 @@ pub(crate) fn pop<A: Access + ?Sized>(
                 out.push(e);
             }
         }
-        Ok(out)
-    })
+        let n = out.len();
+        Ok((out, n))
+    }
 }
 
 pub(crate) fn pop_with<A: Access + ?Sized, R>(
@@ -97,7 +122,9 @@ pub(crate) fn pop_with<A: Access + ?Sized, R>(
     f: impl FnOnce(&[u8]) -> R,
 ) -> Result<Option<R>, Error> {
     Ok(modify(a, key, KeyType::List, None, |v| {
-        Ok(list_mut(v)?.pop_with(end, f))
+        let r = list_mut(v)?.pop_with(end, f);
+        let n = usize::from(r.is_some());
+        Ok((r, n))
     })?
     .flatten())
 }
@@ -150,7 +177,7 @@ pub(crate) fn lset<A: Access + ?Sized>(
     modify(a, key, KeyType::List, None, |v| {
         let l = list_mut(v)?;
         match abs_index(l.len(), index) {
-            Some(i) if l.set(i, elem) => Ok(()),
+            Some(i) if l.set(i, elem) => Ok(((), 1)),
             _ => Err(Error::IndexOutOfRange),
         }
     })?
@@ -167,9 +194,9 @@ pub(crate) fn linsert<A: Access + ?Sized>(
     let r = modify(a, key, KeyType::List, None, |v| {
         let l = list_mut(v)?;
         Ok(if l.insert_by_pivot(pivot, elem, after) {
-            l.len() as i64
+            (l.len() as i64, 1)
         } else {
-            -1
+            (-1, 0)
         })
     })?;
     Ok(r.unwrap_or(0))
@@ -183,7 +210,8 @@ pub(crate) fn lrem<A: Access + ?Sized>(
 ) -> Result<usize, Error> {
     let limit = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
     let r = modify(a, key, KeyType::List, None, |v| {
-        Ok(list_mut(v)?.remove_matching(elem, limit, count < 0))
+        let n = list_mut(v)?.remove_matching(elem, limit, count < 0);
+        Ok((n, n))
     })?;
     Ok(r.unwrap_or(0))
 }
@@ -201,7 +229,8 @@ pub(crate) fn ltrim<A: Access + ?Sized>(
             Some((s, n)) => l.trim(s, len - s - n),
             None => l.trim(len, 0),
         }
-        Ok(())
+        // Redis counts the elements removed.
+        Ok(((), len - l.len()))
     })?;
     Ok(())
 }
@@ -273,16 +302,38 @@ pub(crate) fn lmove<A: Access + ?Sized>(
     from: ListEnd,
     to: ListEnd,
 ) -> Result<Option<Bytes>, Error> {
+    lmove_counted(a, src, dst, from, to, true)
+}
+
+/// LMOVE; `counted: false` for a client blocked in BLMOVE / BRPOPLPUSH and served by a
+/// later push, which Redis 7.0 does not count in `server.dirty`.
+pub(crate) fn lmove_counted<A: Access + ?Sized>(
+    a: &A,
+    src: &[u8],
+    dst: &[u8],
+    from: ListEnd,
+    to: ListEnd,
+    counted: bool,
+) -> Result<Option<Bytes>, Error> {
     if src == dst {
-        let r = modify(a, src, KeyType::List, None, |v| {
-            let l = list_mut(v)?;
-            let e = l.pop(from);
-            if let Some(e) = &e {
-                l.push(to, e);
+        let (h, gid) = locate(a, src);
+        let store = a.store();
+        return a.write(gid, |s| {
+            let dirty = s.dirty;
+            let r = modify_in(s, store, h, src, KeyType::List, None, |v| {
+                let l = list_mut(v)?;
+                let e = l.pop(from);
+                if let Some(e) = &e {
+                    l.push(to, e);
+                }
+                let n = usize::from(e.is_some());
+                Ok((e, n))
+            });
+            if !counted {
+                s.dirty = dirty;
             }
-            Ok(e)
-        })?;
-        return Ok(r.flatten());
+            Ok(r?.flatten())
+        });
     }
     let store = a.store();
     let (hs, gs) = locate(a, src);
@@ -303,16 +354,26 @@ pub(crate) fn lmove<A: Access + ?Sized>(
             return Err(Error::WrongType);
         }
         let ss = &mut *shards[pos(&gids, gs)];
+        // Redis counts a move once: with the pop, not the push.
+        let dirty = ss.dirty;
         let e = modify_in(ss, store, hs, src, KeyType::List, None, |v| {
-            Ok(list_mut(v)?.pop(from))
+            let e = list_mut(v)?.pop(from);
+            let n = usize::from(e.is_some());
+            Ok((e, n))
         })?
         .flatten();
+        if !counted {
+            ss.dirty = dirty;
+        }
         let Some(e) = e else { return Ok(None) };
         let sd = &mut *shards[pos(&gids, gd)];
+        let version = sd.version;
         modify_in(sd, store, hd, dst, KeyType::List, Some(new_list), |v| {
             list_mut(v)?.push(to, &e);
-            Ok(())
+            Ok(((), 0))
         })?;
+        // Counted as no change, the push had its version bump undone: WATCH must see it.
+        sd.version = sd.version.max(version + 1);
         Ok(Some(e))
     })
 }
@@ -334,8 +395,11 @@ pub(crate) fn store<A: Access + ?Sized, V: AsRef<[u8]>>(
         if elems.is_empty() {
             if existed {
                 s.remove(h, dst, false);
+                s.count_changes(1);
             }
         } else {
+            // Redis counts every element stored.
+            s.count_changes(elems.len());
             let mut l = List::new();
             for e in elems {
                 l.push(ListEnd::Right, e.as_ref());

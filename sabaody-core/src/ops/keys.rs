@@ -22,7 +22,7 @@ pub(crate) fn del<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K], lazy: b
                 return 0;
             }
             notify(store, s.db, key, RemovalCause::Removed);
-            if lazy {
+            let n = if lazy {
                 match s.remove_lazy(h, key) {
                     Some(v) => {
                         freed.extend(v);
@@ -32,7 +32,9 @@ pub(crate) fn del<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K], lazy: b
                 }
             } else {
                 usize::from(s.remove(h, key, false).is_some())
-            }
+            };
+            s.count_changes(n);
+            n
         })
     } else {
         let (gids, located) = plan(a, keys);
@@ -47,9 +49,11 @@ pub(crate) fn del<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K], lazy: b
                 if lazy {
                     if let Some(v) = s.remove_lazy(h, k.as_ref()) {
                         freed.extend(v);
+                        s.count_changes(1);
                         n += 1;
                     }
                 } else if s.remove(h, k.as_ref(), false).is_some() {
+                    s.count_changes(1);
                     n += 1;
                 }
             }
@@ -122,6 +126,7 @@ pub(crate) fn rename<A: Access + ?Sized>(
         let d = &mut *shards[pos(&gids, gd)];
         let mut buf = Vec::new();
         d.put(hd, dst, owned.into_data(&mut buf), ttl)?;
+        d.count_changes(1);
         Ok(true)
     })
 }
@@ -160,6 +165,7 @@ pub(crate) fn copy<A: Access + ?Sized>(
             return Ok(false);
         }
         d.put(hd, dst, owned.as_data(), ttl)?;
+        d.count_changes(1);
         Ok(true)
     })
 }
@@ -262,7 +268,16 @@ pub(crate) fn flush<A: Access + ?Sized>(a: &A, all: bool) -> usize {
     } else {
         store.db_range(a.db_index_raw())
     };
-    range.map(|g| a.write(g, |s| s.clear())).sum()
+    // Redis counts one change per key removed.
+    range
+        .map(|g| {
+            a.write(g, |s| {
+                let n = s.clear();
+                s.count_changes(n);
+                n
+            })
+        })
+        .sum()
 }
 
 pub(crate) fn random_key<A: Access + ?Sized>(a: &A) -> Option<Bytes> {
@@ -328,7 +343,9 @@ pub(crate) fn move_key<A: Access + ?Sized>(
             return Ok(false);
         };
         let mut buf = Vec::new();
-        shards[pos(&gids, gd)].put(h, key, owned.into_data(&mut buf), ttl)?;
+        let d = &mut *shards[pos(&gids, gd)];
+        d.put(h, key, owned.into_data(&mut buf), ttl)?;
+        d.count_changes(1);
         Ok(true)
     })
 }
@@ -339,7 +356,10 @@ pub(crate) fn swap_db<A: Access + ?Sized>(a: &A, x: usize, y: usize) -> Result<(
     if x >= store.databases || y >= store.databases {
         return Err(Error::DbIndexOutOfRange);
     }
+    // Redis counts a SWAPDB as one change, a swap of a database with itself too.
     if x == y {
+        let gid = store.db_range(x).start;
+        a.write(gid, |s| s.count_changes(1));
         return Ok(());
     }
     let (lo, hi) = (x.min(y), x.max(y));
@@ -352,6 +372,9 @@ pub(crate) fn swap_db<A: Access + ?Sized>(a: &A, x: usize, y: usize) -> Result<(
             let v = p.version.max(q.version) + 1;
             p.version = v;
             q.version = v;
+        }
+        if let Some(s) = first.first_mut() {
+            s.count_changes(1);
         }
     });
     Ok(())

@@ -231,6 +231,12 @@ pub(crate) fn read_value<A: Access + ?Sized, T>(
 ///   stored (without TTL) unless `f` failed or left it empty.
 /// - Otherwise `f` runs on the stored value; if that leaves it empty the key is deleted.
 ///
+/// `f` returns its result and the number of changes Redis 7.0 counts for the command in
+/// `server.dirty` (elements added, removed or updated: [`Shard::count_changes`]). 0 means `f`
+/// changed nothing (SADD of present members, SREM of absent ones, ZADD of an unchanged
+/// score): the shard's version bump is then undone, so a WATCH on the key is not triggered,
+/// as Redis signals a modified key only when something changed.
+///
 /// `f` must leave the value unchanged when it returns an error. The value's charge is taken
 /// before and after `f`, so `charge()` must be O(1).
 pub(crate) fn modify<A: Access + ?Sized, T>(
@@ -238,7 +244,7 @@ pub(crate) fn modify<A: Access + ?Sized, T>(
     key: &[u8],
     kind: KeyType,
     create: Option<fn() -> Value>,
-    f: impl FnOnce(&mut Value) -> Result<T, Error>,
+    f: impl FnOnce(&mut Value) -> Result<(T, usize), Error>,
 ) -> Result<Option<T>, Error> {
     let (h, gid) = locate(a, key);
     let store = a.store();
@@ -250,6 +256,31 @@ pub(crate) fn modify<A: Access + ?Sized, T>(
 
 /// [`modify`] on a shard already write-locked (multi-key operations that hold several).
 pub(crate) fn modify_in<T>(
+    s: &mut Shard,
+    store: &Store,
+    h: u64,
+    key: &[u8],
+    kind: KeyType,
+    create: Option<fn() -> Value>,
+    f: impl FnOnce(&mut Value) -> Result<(T, usize), Error>,
+) -> Result<Option<T>, Error> {
+    let (version, expired) = (s.version, s.expired);
+    let mut changes = 0;
+    let r = update_in(s, store, h, key, kind, create, |v| {
+        let (t, n) = f(v)?;
+        changes = n;
+        Ok(t)
+    });
+    s.count_changes(changes);
+    // Undo only the in-place update's bump: a lazily deleted expired key (which counts in
+    // `expired`) is a change WATCH must see.
+    if changes == 0 && s.version == version + 1 && s.expired == expired {
+        s.version = version;
+    }
+    r
+}
+
+fn update_in<T>(
     s: &mut Shard,
     store: &Store,
     h: u64,

@@ -135,6 +135,7 @@ pub(crate) fn set_with<A: Access + ?Sized>(
             _ => at,
         };
         s.put(h, key, Data::string(value), ttl)?;
+        s.count_changes(1);
         Ok(SetOutcome {
             written: true,
             previous,
@@ -145,8 +146,11 @@ pub(crate) fn set_with<A: Access + ?Sized>(
 pub(crate) fn set<A: Access + ?Sized>(a: &A, key: &[u8], value: &[u8]) -> Result<(), Error> {
     a.make_room()?;
     let (h, gid) = locate(a, key);
-    a.write(gid, |s| s.put(h, key, Data::string(value), None))
-        .map(|_| ())
+    a.write(gid, |s| {
+        s.put(h, key, Data::string(value), None)?;
+        s.count_changes(1);
+        Ok(())
+    })
 }
 
 pub(crate) fn set_ex_cmd<A: Access + ?Sized>(
@@ -161,8 +165,11 @@ pub(crate) fn set_ex_cmd<A: Access + ?Sized>(
     let cmd = if seconds { "setex" } else { "psetex" };
     let at = abs_expire(|| store.now(), ttl, seconds, true, cmd)?;
     let (h, gid) = locate(a, key);
-    a.write(gid, |s| s.put(h, key, Data::string(value), Some(at)))
-        .map(|_| ())
+    a.write(gid, |s| {
+        s.put(h, key, Data::string(value), Some(at))?;
+        s.count_changes(1);
+        Ok(())
+    })
 }
 
 pub(crate) fn getdel<A: Access + ?Sized>(a: &A, key: &[u8]) -> Result<Option<Bytes>, Error> {
@@ -175,6 +182,7 @@ pub(crate) fn getdel<A: Access + ?Sized>(a: &A, key: &[u8]) -> Result<Option<Byt
         let v = bytes_of(s, &r)?;
         crate::evict::notify(store, s.db, key, crate::evict::RemovalCause::Removed);
         s.remove(h, key, false);
+        s.count_changes(1);
         Ok(Some(v))
     });
     if matches!(found, Ok(None)) {
@@ -207,12 +215,22 @@ pub(crate) fn getex<A: Access + ?Sized>(
             Some(GetExExpiry::ExAt(n)) => Some(abs_expire(now, n, true, false, "getex")?),
             Some(GetExExpiry::PxAt(n)) => Some(abs_expire(now, n, false, false, "getex")?),
         };
+        // Redis counts setting a TTL, deleting the key for a time already past, or removing
+        // a TTL (PERSIST on a key without one changes nothing).
         match at {
             Some(t) if t <= store.now() => {
                 s.remove(h, key, false);
+                s.count_changes(1);
             }
-            Some(t) => s.set_ttl(h, &r, Some(t))?,
-            None => s.set_ttl(h, &r, None)?,
+            Some(t) => {
+                s.set_ttl(h, &r, Some(t))?;
+                s.count_changes(1);
+            }
+            None if r.has_ttl => {
+                s.set_ttl(h, &r, None)?;
+                s.count_changes(1);
+            }
+            None => {}
         }
         Ok(Some(v))
     });
@@ -272,7 +290,10 @@ pub(crate) fn mset<A: Access + ?Sized, K: AsRef<[u8]>, V: AsRef<[u8]>>(
             }
         }
         for ((k, v), &(h, gid)) in pairs.iter().zip(&located) {
-            shards[pos(&gids, gid)].put(h, k.as_ref(), Data::string(v.as_ref()), None)?;
+            let s = &mut *shards[pos(&gids, gid)];
+            s.put(h, k.as_ref(), Data::string(v.as_ref()), None)?;
+            // Redis counts every pair, a repeated key too.
+            s.count_changes(1);
         }
         Ok(true)
     })
@@ -285,6 +306,7 @@ pub(crate) fn append<A: Access + ?Sized>(a: &A, key: &[u8], value: &[u8]) -> Res
     a.write(gid, |s| {
         let Some(r) = live(s, store, h, key) else {
             s.put(h, key, Data::string(value), None)?;
+            s.count_changes(1);
             return Ok(value.len());
         };
         let mut buf = [0u8; 20];
@@ -299,6 +321,8 @@ pub(crate) fn append<A: Access + ?Sized>(a: &A, key: &[u8], value: &[u8]) -> Res
                 v.append_str(value);
             })
         {
+            // Redis counts an APPEND once, an empty one too.
+            s.count_changes(1);
             return Ok(new_len);
         }
         let mut new = Vec::with_capacity(new_len);
@@ -306,6 +330,7 @@ pub(crate) fn append<A: Access + ?Sized>(a: &A, key: &[u8], value: &[u8]) -> Res
         new.extend_from_slice(value);
         let ttl = s.expire_at(&r);
         s.put(h, key, Data::string(&new), ttl)?;
+        s.count_changes(1);
         Ok(new.len())
     })
 }
@@ -381,6 +406,7 @@ pub(crate) fn setrange<A: Access + ?Sized>(
                 v.setrange_str(offset, value);
             })
         {
+            s.count_changes(1);
             return Ok(new_len);
         }
         let mut new: Vec<u8> = match &old {
@@ -393,6 +419,7 @@ pub(crate) fn setrange<A: Access + ?Sized>(
         new[offset..offset + value.len()].copy_from_slice(value);
         let ttl = old.and_then(|r| s.expire_at(&r));
         s.put(h, key, Data::string(&new), ttl)?;
+        s.count_changes(1);
         Ok(new.len())
     })
 }
@@ -424,6 +451,7 @@ pub(crate) fn incr_by<A: Access + ?Sized>(a: &A, key: &[u8], by: i64) -> Result<
                 s.put(h, key, Data::Int(new), None)?;
             }
         }
+        s.count_changes(1);
         Ok(new)
     })
 }
@@ -462,6 +490,7 @@ pub(crate) fn incr_by_float<A: Access + ?Sized>(
         };
         let ttl = old.and_then(|r| s.expire_at(&r));
         s.put(h, key, Data::string(text.as_bytes()), ttl)?;
+        s.count_changes(1);
         Ok(Bytes::from(text))
     })
 }

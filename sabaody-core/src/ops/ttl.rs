@@ -46,6 +46,7 @@ pub(crate) fn expire<A: Access + ?Sized>(
         } else {
             s.set_ttl(h, &r, Some(when))?;
         }
+        s.count_changes(1);
         Ok(true)
     })
 }
@@ -83,6 +84,8 @@ pub(crate) fn persist<A: Access + ?Sized>(a: &A, key: &[u8]) -> bool {
         if !r.has_ttl {
             return false;
         }
-        s.set_ttl(h, &r, None).is_ok()
+        let ok = s.set_ttl(h, &r, None).is_ok();
+        s.count_changes(usize::from(ok));
+        ok
     })
 }

@@ -231,11 +231,13 @@ pub fn restore<K: Keyspace + ?Sized>(
             if exists {
                 crate::evict::notify(store, s.db, key, crate::evict::RemovalCause::Removed);
                 s.remove(h, key, false);
+                s.count_changes(1);
             }
             return Ok(Restored::Expired { deleted: exists });
         }
         let mut buf = Vec::new();
         s.put(h, key, value.0.into_data(&mut buf), at)?;
+        s.count_changes(1);
         let tracking = &store.tracking;
         let stamp = if tracking.policy().is_lfu() {
             opts.freq.map(|f| tracking.lfu_stamp(f))

@@ -3,7 +3,7 @@
 use super::types::Set;
 use crate::Error;
 use crate::access::Access;
-use crate::ops::{live, live_ro, locate, modify, modify_in, plan, pos, read_value};
+use crate::ops::{live, live_ro, modify, modify_in, plan, pos, read_value};
 use crate::shard::{Data, Shard, View};
 use crate::store::Store;
 use crate::value::{KeyType, Value};
@@ -44,60 +44,15 @@ pub(crate) fn set_in<'s>(
     }
 }
 
-/// [`modify`] for writes that may change nothing (SADD of present members, SREM of absent
-/// ones, ZADD of an unchanged score): `f` says whether it changed the value, and when it did
-/// not, the shard's version bump is undone so a WATCH on the key is not triggered. Redis
-/// signals a modified key only when something changed.
-pub(crate) fn modify_quiet<A: Access + ?Sized, T>(
-    a: &A,
-    key: &[u8],
-    kind: KeyType,
-    create: Option<fn() -> Value>,
-    f: impl FnOnce(&mut Value) -> Result<(T, bool), Error>,
-) -> Result<Option<T>, Error> {
-    if create.is_some() {
-        // Creating writes may grow memory: evict first, as `modify` does.
-        a.make_room()?;
-    }
-    let (h, gid) = locate(a, key);
-    let store = a.store();
-    a.write(gid, |s| modify_quiet_in(s, store, h, key, kind, create, f))
-}
-
-/// [`modify_quiet`] on a shard already write-locked.
-pub(crate) fn modify_quiet_in<T>(
-    s: &mut Shard,
-    store: &Store,
-    h: u64,
-    key: &[u8],
-    kind: KeyType,
-    create: Option<fn() -> Value>,
-    f: impl FnOnce(&mut Value) -> Result<(T, bool), Error>,
-) -> Result<Option<T>, Error> {
-    let (version, expired) = (s.version, s.expired);
-    let mut changed = true;
-    let r = modify_in(s, store, h, key, kind, create, |v| {
-        let (t, c) = f(v)?;
-        changed = c;
-        Ok(t)
-    });
-    // Undo only the in-place update's bump: a lazily deleted expired key (which counts in
-    // `expired`) is a change WATCH must see.
-    if !changed && s.version == version + 1 && s.expired == expired {
-        s.version = version;
-    }
-    r
-}
-
 pub(crate) fn sadd<A: Access + ?Sized, M: AsRef<[u8]>>(
     a: &A,
     key: &[u8],
     members: &[M],
 ) -> Result<usize, Error> {
-    let n = modify_quiet(a, key, KeyType::Set, Some(create), |v| {
+    let n = modify(a, key, KeyType::Set, Some(create), |v| {
         let s = as_set(v)?;
         let n = members.iter().filter(|m| s.insert(m.as_ref())).count();
-        Ok((n, n > 0))
+        Ok((n, n))
     })?;
     Ok(n.unwrap_or(0))
 }
@@ -107,10 +62,10 @@ pub(crate) fn srem<A: Access + ?Sized, M: AsRef<[u8]>>(
     key: &[u8],
     members: &[M],
 ) -> Result<usize, Error> {
-    let n = modify_quiet(a, key, KeyType::Set, None, |v| {
+    let n = modify(a, key, KeyType::Set, None, |v| {
         let s = as_set(v)?;
         let n = members.iter().filter(|m| s.remove(m.as_ref())).count();
-        Ok((n, n > 0))
+        Ok((n, n))
     })?;
     Ok(n.unwrap_or(0))
 }
@@ -124,7 +79,12 @@ pub(crate) fn with_set<A: Access + ?Sized, T>(
 }
 
 pub(crate) fn spop<A: Access + ?Sized>(a: &A, key: &[u8]) -> Result<Option<Bytes>, Error> {
-    Ok(modify(a, key, KeyType::Set, None, |v| Ok(as_set(v)?.pop()))?.flatten())
+    Ok(modify(a, key, KeyType::Set, None, |v| {
+        let m = as_set(v)?.pop();
+        let n = usize::from(m.is_some());
+        Ok((m, n))
+    })?
+    .flatten())
 }
 
 pub(crate) fn spop_count<A: Access + ?Sized>(
@@ -142,7 +102,8 @@ pub(crate) fn spop_count<A: Access + ?Sized>(
         if count >= s.len() {
             let all = s.members();
             *s = Set::new();
-            return Ok(all);
+            let n = all.len();
+            return Ok((all, n));
         }
         let mut out = Vec::with_capacity(count);
         while out.len() < count {
@@ -151,7 +112,8 @@ pub(crate) fn spop_count<A: Access + ?Sized>(
                 None => break,
             }
         }
-        Ok(out)
+        let n = out.len();
+        Ok((out, n))
     })?;
     Ok(out.unwrap_or_default())
 }
@@ -298,10 +260,13 @@ pub(crate) fn algebra_store<A: Access + ?Sized, K: AsRef<[u8]>>(
         };
         let d = &mut *shards[pos(&gids, gd)];
         let n = result.len();
+        // Redis counts one change: the stored result, or the deletion of `dst`.
         if n == 0 {
-            d.remove(hd, dst, false);
+            let existed = d.remove(hd, dst, false).is_some();
+            d.count_changes(usize::from(existed));
         } else {
             d.put(hd, dst, Data::Value(Value::Set(Box::new(result))), None)?;
+            d.count_changes(1);
         }
         Ok(n)
     })
@@ -338,7 +303,8 @@ pub(crate) fn smove<A: Access + ?Sized>(
             src,
             KeyType::Set,
             None,
-            |v| Ok(as_set(v)?.remove(member)),
+            // Redis counts the removal, plus one if the member was new in `dst`.
+            |v| Ok(((), usize::from(as_set(v)?.remove(member)))),
         )?;
         modify_in(
             shards[pos(&gids, gd)],
@@ -347,7 +313,7 @@ pub(crate) fn smove<A: Access + ?Sized>(
             dst,
             KeyType::Set,
             Some(create),
-            |v| Ok(as_set(v)?.insert(member)),
+            |v| Ok(((), usize::from(as_set(v)?.insert(member)))),
         )?;
         Ok(true)
     })

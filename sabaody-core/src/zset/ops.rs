@@ -5,9 +5,8 @@ use super::types::{AddFlags, Added, ZSet};
 use super::{Aggregate, LexBound, RangeBy, ScoreBound, ZAddOptions, ZRangeSpec};
 use crate::Error;
 use crate::access::Access;
-use crate::ops::{live, live_ro, locate, modify, plan, pos, read_value};
+use crate::ops::{live, live_ro, locate, modify, modify_in, plan, pos, read_value};
 use crate::set::Set;
-use crate::set::ops::{modify_quiet, modify_quiet_in};
 use crate::shard::{Data, Shard, View};
 use crate::store::Store;
 use crate::value::{KeyType, Value};
@@ -85,7 +84,8 @@ pub(crate) fn zadd_counts<A: Access + ?Sized, M: AsRef<[u8]>>(
     let (h, gid) = locate(a, key);
     let store = a.store();
     a.write(gid, |s| {
-        let run = |v: &mut Value| -> Result<((usize, usize), bool), Error> {
+        // Redis counts every member added or updated, with or without CH.
+        let run = |v: &mut Value| -> Result<((usize, usize), usize), Error> {
             let z = as_zset(v)?;
             let (mut added, mut updated) = (0, 0);
             for (score, m) in pairs {
@@ -95,20 +95,21 @@ pub(crate) fn zadd_counts<A: Access + ?Sized, M: AsRef<[u8]>>(
                     Added::Same(_) | Added::Nop => {}
                 }
             }
-            Ok(((added, updated), added + updated > 0))
+            Ok(((added, updated), added + updated))
         };
         // One lookup: an existing key is updated in place (a lazily expired one is deleted
         // first); only a missing key gets a new value, its encoding chosen from the hint.
-        if let Some(n) = modify_quiet_in(s, store, h, key, KeyType::ZSet, None, run)? {
+        if let Some(n) = modify_in(s, store, h, key, KeyType::ZSet, None, run)? {
             return Ok(n);
         }
         if opts.xx {
             return Ok((0, 0));
         }
         let mut v = Value::ZSet(Box::new(ZSet::with_hint(1, first_len)));
-        let (n, _) = run(&mut v)?;
+        let (n, changes) = run(&mut v)?;
         if !v.is_empty_collection() {
             s.put(h, key, Data::Value(v), None)?;
+            s.count_changes(changes);
         }
         Ok(n)
     })
@@ -128,11 +129,11 @@ pub(crate) fn zadd_incr<A: Access + ?Sized>(
         return Err(Error::NotFloat);
     }
     let create_fn: Option<fn() -> Value> = if opts.xx { None } else { Some(create) };
-    let out = modify_quiet(a, key, KeyType::ZSet, create_fn, |v| {
+    let out = modify(a, key, KeyType::ZSet, create_fn, |v| {
         Ok(match as_zset(v)?.add(incr, member, flags)? {
-            Added::New(s) | Added::Updated(s) => (Some(s), true),
-            Added::Same(s) => (Some(s), false),
-            Added::Nop => (None, false),
+            Added::New(s) | Added::Updated(s) => (Some(s), 1),
+            Added::Same(s) => (Some(s), 0),
+            Added::Nop => (None, 0),
         })
     })?;
     Ok(out.flatten())
@@ -143,13 +144,13 @@ pub(crate) fn zrem<A: Access + ?Sized, M: AsRef<[u8]>>(
     key: &[u8],
     members: &[M],
 ) -> Result<usize, Error> {
-    let n = modify_quiet(a, key, KeyType::ZSet, None, |v| {
+    let n = modify(a, key, KeyType::ZSet, None, |v| {
         let z = as_zset(v)?;
         let n = members
             .iter()
             .filter(|m| z.remove(m.as_ref()).is_some())
             .count();
-        Ok((n, n > 0))
+        Ok((n, n))
     })?;
     Ok(n.unwrap_or(0))
 }
@@ -469,13 +470,15 @@ pub(crate) fn combine_read<A: Access + ?Sized, K: AsRef<[u8]>>(
 }
 
 /// Stores `z` at `dst` (deleting `dst` when `z` is empty), in the encoding its size calls
-/// for; returns its length.
+/// for; returns its length. Redis counts one change: the stored result, or the deletion.
 fn store_result(s: &mut Shard, h: u64, dst: &[u8], z: ZSet) -> Result<usize, Error> {
     let n = z.len();
     if n == 0 {
-        s.remove(h, dst, false);
+        let existed = s.remove(h, dst, false).is_some();
+        s.count_changes(usize::from(existed));
     } else {
         s.put(h, dst, Data::Value(Value::ZSet(Box::new(z))), None)?;
+        s.count_changes(1);
     }
     Ok(n)
 }
@@ -543,7 +546,7 @@ pub(crate) fn zremrange<A: Access + ?Sized>(
     key: &[u8],
     by: &RangeBy,
 ) -> Result<usize, Error> {
-    let n = modify_quiet(a, key, KeyType::ZSet, None, |v| {
+    let n = modify(a, key, KeyType::ZSet, None, |v| {
         let z = as_zset(v)?;
         let (lo, hi) = bounds(z, by);
         let mut doomed = Vec::with_capacity(hi.saturating_sub(lo));
@@ -556,7 +559,7 @@ pub(crate) fn zremrange<A: Access + ?Sized>(
         for m in &doomed {
             z.remove(m);
         }
-        Ok((doomed.len(), !doomed.is_empty()))
+        Ok((doomed.len(), doomed.len()))
     })?;
     Ok(n.unwrap_or(0))
 }
@@ -584,7 +587,8 @@ pub(crate) fn zpop<A: Access + ?Sized>(
             z.remove(&m);
             out.push((m, s));
         }
-        Ok(out)
+        let n = out.len();
+        Ok((out, n))
     })?;
     Ok(out.unwrap_or_default())
 }
