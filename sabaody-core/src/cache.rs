@@ -587,6 +587,18 @@ impl Cache {
             .sum()
     }
 
+    /// The change count of the shard that holds `key` (in this handle's database): it moves
+    /// when a write changes that key, and when a write changes another key of its shard. A
+    /// server compares two readings to learn that a write changed nothing (Redis then
+    /// signals no modified key).
+    #[must_use]
+    pub fn changes_near(&self, key: impl AsRef<[u8]>) -> u64 {
+        let h = self.store.hash(key.as_ref());
+        self.store.slots[self.store.gid(self.db, h)]
+            .dirty
+            .load(Ordering::Relaxed)
+    }
+
     /// The current time of the cache's clock, in Unix milliseconds.
     #[must_use]
     pub fn now_ms(&self) -> i64 {

@@ -57,6 +57,13 @@ const STEPS: &[Step] = &[
     Cmd("a", "SCARD s2"),
     Cmd("b", "SADD s b"),
     Cmd("b", "SMOVE s s2 b"),
+    // Writes that change nothing invalidate nothing.
+    Cmd("b", "SADD s3 a"),
+    Cmd("a", "SMEMBERS s3"),
+    Cmd("b", "SADD s3 a"),
+    Cmd("b", "SREM s3 zz"),
+    Cmd("b", "GETEX s3 PERSIST"),
+    Cmd("b", "SADD s3 b"),
     Cmd("a", "ZRANGE z 0 -1"),
     Cmd("b", "ZADD z 1 m"),
     Cmd("a", "LRANGE l 0 -1"),

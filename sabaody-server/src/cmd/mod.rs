@@ -2066,6 +2066,16 @@ fn reject(
     shared.stats_at(client.info.loop_idx).note_error(code);
 }
 
+/// The change counts of the shards of a write's keys (compared before and after it ran).
+fn written_changes(shared: &Shared, db: usize, spec: &CommandSpec, argv: &[Bytes]) -> u64 {
+    let Some(cache) = shared.dbs.get(db) else {
+        return 0;
+    };
+    spec.written_keys(argv)
+        .map(|k| cache.changes_near(k))
+        .fold(0, u64::wrapping_add)
+}
+
 /// Remembers the keys a read command of a tracking client is about to read.
 #[cold]
 fn track_read(shared: &Shared, client: &Client, spec: &CommandSpec, argv: &[Bytes]) {
@@ -2121,10 +2131,18 @@ pub(crate) fn run(
         shared.blocking.signal(client.db, spec.written_keys(argv));
     }
     // Client-side caching: a read registers its keys before it runs (a write that races with
-    // it then invalidates them; see `tracking.rs`).
+    // it then invalidates them; see `tracking.rs`), a write notes whether it changed them.
     if client.tracking.is_some() {
         track_read(shared, client, spec, argv);
     }
+    let tracked_write = spec.flags & (WRITE | MOVABLEKEYS) == WRITE
+        && shared.tracking.active()
+        && !matches!(spec.name, "del" | "unlink");
+    let changes_before = if tracked_write {
+        written_changes(shared, client.db, spec, argv)
+    } else {
+        0
+    };
     client.info.note_command(idx);
     // One clock read per command: the end of one command is the start of the next
     // (`process_input` starts the chain once per batch).
@@ -2148,10 +2166,10 @@ pub(crate) fn run(
         track_read(shared, client, spec, argv);
     }
     // ... and a write invalidates its keys after it ran.
-    if spec.flags & (WRITE | MOVABLEKEYS) == WRITE
+    // (A write that changed nothing invalidates nothing, as Redis signals no modified key.)
+    if tracked_write
         && result.is_ok()
-        && shared.tracking.active()
-        && !matches!(spec.name, "del" | "unlink")
+        && written_changes(shared, client.db, spec, argv) != changes_before
     {
         shared.tracking.invalidate(
             shared,
