@@ -534,6 +534,12 @@ impl Shared {
         );
         self.tcp_keepalive.store(c.tcp_keepalive, Ordering::Relaxed);
         self.notify.set_flags(c.notify_keyspace_flags);
+        self.tracking.set_max_keys(
+            c.inert
+                .get("tracking-table-max-keys")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1_000_000),
+        );
         self.acl.configure(
             c.requirepass.as_deref(),
             c.inert

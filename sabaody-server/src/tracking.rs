@@ -87,6 +87,8 @@ struct Inner {
 pub(crate) struct Tracking {
     /// Tracking clients; the write path skips everything while 0.
     active: AtomicUsize,
+    /// `tracking-table-max-keys` (0: no bound).
+    max_keys: AtomicUsize,
     inner: Mutex<Inner>,
 }
 
@@ -214,17 +216,42 @@ impl Tracking {
         self.inner.lock().clients.get(&id).map(|t| t.opts.clone())
     }
 
-    /// A read by tracking client `id` (default mode) is about to read `keys`.
-    pub fn remember<'a>(&self, id: u64, keys: impl Iterator<Item = &'a Bytes>) {
-        let mut g = self.inner.lock();
-        let inner = &mut *g;
-        for k in keys {
-            let ids = inner.keys.entry(k.clone()).or_default();
-            if !ids.contains(&id) {
-                ids.push(id);
-                inner.items += 1;
+    /// Sets `tracking-table-max-keys`.
+    pub fn set_max_keys(&self, n: usize) {
+        self.max_keys.store(n, Ordering::Relaxed);
+    }
+
+    /// A read by tracking client `id` (default mode) is about to read `keys`. Past
+    /// `tracking-table-max-keys`, keys leave the table as Redis evicts them: their clients
+    /// are sent an invalidation, as if the keys had changed.
+    pub fn remember<'a>(&self, shared: &Shared, id: u64, keys: impl Iterator<Item = &'a Bytes>) {
+        let evicted: Vec<Bytes> = {
+            let mut g = self.inner.lock();
+            let inner = &mut *g;
+            let mut added: Vec<&Bytes> = Vec::new();
+            for k in keys {
+                let ids = inner.keys.entry(k.clone()).or_default();
+                if !ids.contains(&id) {
+                    ids.push(id);
+                    inner.items += 1;
+                }
+                added.push(k);
             }
-        }
+            let max = self.max_keys.load(Ordering::Relaxed);
+            if max == 0 || inner.keys.len() <= max {
+                return;
+            }
+            // Any other keys (the ones this read just registered stay).
+            let excess = inner.keys.len() - max;
+            inner
+                .keys
+                .keys()
+                .filter(|k| !added.contains(k))
+                .take(excess)
+                .cloned()
+                .collect()
+        };
+        self.invalidate(shared, None, evicted.iter().map(|k| &k[..]));
     }
 
     /// `keys` were written by client `writer` (None: expired or evicted): every client that
@@ -475,7 +502,11 @@ mod tests {
         t.enable(7, 0, Options::default());
         assert!(t.active());
         let k = Bytes::from_static(b"k");
-        t.remember(7, [&k, &k].into_iter());
+        {
+            let mut g = t.inner.lock();
+            g.keys.insert(k.clone(), vec![7]);
+            g.items = 1;
+        }
         assert_eq!(t.stats(), (1, 1, 1, 0));
         t.disable(7);
         assert!(!t.active());

@@ -275,3 +275,46 @@ fn tracking_matches_redis() {
         bad.join("\n")
     );
 }
+
+/// `tracking-table-max-keys` bounds the table: past it, keys leave the table and their
+/// clients are sent an invalidation, as if the keys had changed (Redis evicts them from its
+/// cron; Sabaody as the table grows).
+#[test]
+fn the_table_is_bounded() {
+    let mut cfg = Config::default();
+    cfg.set("port", &["0"]).unwrap();
+    cfg.set("loglevel", &["warning"]).unwrap();
+    let s = Server::start(cfg).unwrap();
+    let mut c = Conn::connect(s.local_addr()).unwrap();
+    c.request(&["HELLO", "3"]).unwrap();
+    c.request(&["CONFIG", "SET", "tracking-table-max-keys", "2"])
+        .unwrap();
+    c.request(&["CLIENT", "TRACKING", "ON"]).unwrap();
+    let mut invalidated = Vec::new();
+    for i in 0..5 {
+        c.send(&encode_command(&["GET", &format!("k{i}")])).unwrap();
+        loop {
+            let r = c.read_reply().unwrap();
+            if r.kind != b'>' {
+                assert_eq!(r.raw, b"_\r\n");
+                break;
+            }
+            assert_eq!(r.children[0].data, b"invalidate");
+            invalidated.push(String::from_utf8(r.children[1].children[0].data.clone()).unwrap());
+        }
+    }
+    // Pushes after the last reply: flushed with a PING.
+    c.send(&encode_command(&["PING"])).unwrap();
+    loop {
+        let r = c.read_reply().unwrap();
+        if r.kind != b'>' {
+            break;
+        }
+        invalidated.push(String::from_utf8(r.children[1].children[0].data.clone()).unwrap());
+    }
+    assert_eq!(invalidated.len(), 3, "{invalidated:?}");
+    let info = c.request(&["INFO", "stats"]).unwrap();
+    let text = String::from_utf8(info.data).unwrap();
+    assert!(text.contains("tracking_total_keys:2\r\n"), "{text}");
+    assert!(text.contains("tracking_total_items:2\r\n"), "{text}");
+}

@@ -2092,11 +2092,10 @@ fn track_read(shared: &Shared, client: &Client, spec: &CommandSpec, argv: &[Byte
         let Some(keys) = keyspec::keys_of_call(m, argv) else {
             return;
         };
-        shared
-            .tracking
-            .remember(client.id, keys.iter().filter_map(|(i, _)| argv.get(*i)));
+        let keys = keys.iter().filter_map(|(i, _)| argv.get(*i));
+        shared.tracking.remember(shared, client.id, keys);
     } else {
-        shared.tracking.remember(client.id, spec.keys(argv));
+        shared.tracking.remember(shared, client.id, spec.keys(argv));
     }
 }
 
