@@ -366,6 +366,12 @@ pub trait Keyspace: Access {
         keys::present(self, key.as_ref()).is_some()
     }
 
+    /// The type of `key`, with no side effects (as [`Keyspace::contains_key`]; `TYPE` itself
+    /// is [`Keyspace::key_type`], which counts a keyspace hit or miss as Redis does).
+    fn key_type_quiet(&self, key: impl AsRef<[u8]>) -> Option<KeyType> {
+        crate::ops::read_key_silent(self, key.as_ref(), |s, r| s.key_type(r))
+    }
+
     /// Whether `key` exists and has a time to live, with no side effects (as
     /// [`Keyspace::contains_key`]).
     fn has_ttl(&self, key: impl AsRef<[u8]>) -> bool {

@@ -279,7 +279,7 @@ impl Blocking {
         };
         loop {
             // Only the clients waiting for this key's type are served (see the module doc).
-            let Some(kt) = cache.key_type(key) else {
+            let Some(kt) = cache.key_type_quiet(key) else {
                 return;
             };
             let Some(id) = inner.by_key.get(&(db, key.clone())).and_then(|q| {

@@ -1,6 +1,7 @@
 //! The change counter against redis-server 7.0: after each line of `tests/dirty/commands.txt`,
 //! `rdb_changes_since_last_save` (Redis's `server.dirty`, what `save <seconds> <changes>`
-//! points count) must have grown by the same amount on both servers.
+//! points count) must have grown by the same amount on both servers, and so must
+//! `keyspace_hits` and `keyspace_misses` (every read lookup counted as Redis counts it).
 //!
 //! ```text
 //! SABAODY_DIFF=1 cargo test -p sabaody-server --test dirty_cross
@@ -94,15 +95,24 @@ impl Side {
         }
     }
 
-    fn dirty(&mut self) -> i64 {
-        let Value::Bulk(text) = self.probe.call(&["INFO", "persistence"]).unwrap() else {
-            panic!("INFO persistence is not a bulk string");
+    fn field(&mut self, section: &str, name: &str) -> i64 {
+        let Value::Bulk(text) = self.probe.call(&["INFO", section]).unwrap() else {
+            panic!("INFO {section} is not a bulk string");
         };
         String::from_utf8_lossy(&text)
             .lines()
-            .find_map(|l| l.strip_prefix("rdb_changes_since_last_save:"))
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
             .and_then(|v| v.trim().parse().ok())
-            .expect("rdb_changes_since_last_save")
+            .unwrap_or_else(|| panic!("{name}"))
+    }
+
+    /// rdb_changes_since_last_save, keyspace_hits, keyspace_misses.
+    fn counters(&mut self) -> [i64; 3] {
+        [
+            self.field("persistence", "rdb_changes_since_last_save"),
+            self.field("stats", "keyspace_hits"),
+            self.field("stats", "keyspace_misses"),
+        ]
     }
 
     fn argv(&mut self, words: &[&str]) -> Vec<Vec<u8>> {
@@ -169,15 +179,18 @@ fn change_counter_matches_redis_per_command() {
         if let Some(ms) = line.flags.get("sleep") {
             std::thread::sleep(Duration::from_millis(ms.parse().unwrap()));
         }
-        let mut deltas = [0i64; 2];
+        let mut deltas = [[0i64; 3]; 2];
         for (side, delta) in sides.iter_mut().zip(&mut deltas) {
-            let before = side.dirty();
+            let before = side.counters();
             side.run(line);
-            *delta = side.dirty() - before;
+            let after = side.counters();
+            for i in 0..3 {
+                delta[i] = after[i] - before[i];
+            }
         }
         if deltas[0] != deltas[1] {
             mismatches.push(format!(
-                "line {}: {}: redis +{}, sabaody +{}",
+                "line {}: {}: (changes, hits, misses) redis +{:?}, sabaody +{:?}",
                 line.no,
                 line.words.join(" "),
                 deltas[0],

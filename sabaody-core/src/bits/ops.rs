@@ -287,7 +287,8 @@ pub(crate) fn bitop<A: Access + ?Sized, K: AsRef<[u8]>>(
     keys.extend(srcs.iter().map(AsRef::as_ref));
     let st = a.store();
     let (gids, located) = plan(a, &keys);
-    a.write_many(&gids, |shards| {
+    let mut found = Vec::with_capacity(srcs.len());
+    let r = a.write_many(&gids, |shards| {
         // Lazy expiry first: deleting may move records, so no view is taken until it is done.
         for (k, &(h, gid)) in keys.iter().zip(&located).skip(1) {
             live(shards[pos(&gids, gid)], st, h, k);
@@ -296,7 +297,9 @@ pub(crate) fn bitop<A: Access + ?Sized, K: AsRef<[u8]>>(
             let mut views: Vec<Cow<'_, [u8]>> = Vec::with_capacity(srcs.len());
             for (k, &(h, gid)) in keys.iter().zip(&located).skip(1) {
                 let s: &Shard = shards[pos(&gids, gid)];
-                views.push(match live_ro(s, st, h, k) {
+                let rec = live_ro(s, st, h, k);
+                found.push(rec.is_some());
+                views.push(match rec {
                     Some(r) => str_view(s.view(&r))?,
                     None => Cow::Borrowed(&[][..]),
                 });
@@ -322,7 +325,9 @@ pub(crate) fn bitop<A: Access + ?Sized, K: AsRef<[u8]>>(
             s.put(h, dest, data, None)?;
         }
         Ok(n)
-    })
+    });
+    crate::ops::count_sources(a, srcs, &found);
+    r
 }
 
 fn sign_extend(v: u64, bits: u32) -> i64 {
@@ -561,16 +566,21 @@ pub(crate) fn pfcount<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K]) -> 
         _ => {
             let st = a.store();
             let (gids, located) = plan(a, keys);
-            a.read_many(&gids, |shards| {
+            let mut found = Vec::with_capacity(keys.len());
+            let r = a.read_many(&gids, |shards| {
                 let mut max = [0u8; hll::REGS];
                 for (k, &(h, gid)) in keys.iter().zip(&located) {
                     let s = shards[pos(&gids, gid)];
-                    if let Some(r) = live_ro(s, st, h, k.as_ref()) {
+                    let rec = live_ro(s, st, h, k.as_ref());
+                    found.push(rec.is_some());
+                    if let Some(r) = rec {
                         hll::merge_into(&mut max, hll_view(s.view(&r))?)?;
                     }
                 }
                 Ok(hll::count_raw(&max))
-            })
+            });
+            crate::ops::count_sources(a, keys, &found);
+            r
         }
     }
 }
@@ -608,16 +618,19 @@ pub(crate) fn pfmerge<A: Access + ?Sized, K: AsRef<[u8]>>(
     keys.extend(srcs.iter().map(AsRef::as_ref));
     let st = a.store();
     let (gids, located) = plan(a, &keys);
-    a.write_many(&gids, |shards| {
+    let mut found = Vec::with_capacity(keys.len());
+    let r = a.write_many(&gids, |shards| {
         for (k, &(h, gid)) in keys.iter().zip(&located) {
             live(shards[pos(&gids, gid)], st, h, k);
         }
-        // The destination takes part in the union, as in Redis.
+        // The destination takes part in the union, as in Redis (and is looked up as a read).
         let mut max = Box::new([0u8; hll::REGS]);
         let mut dense = false;
         for (k, &(h, gid)) in keys.iter().zip(&located) {
             let s: &Shard = shards[pos(&gids, gid)];
-            if let Some(r) = live_ro(s, st, h, k) {
+            let rec = live_ro(s, st, h, k);
+            found.push(rec.is_some());
+            if let Some(r) = rec {
                 let v = hll_view(s.view(&r))?;
                 dense |= hll::is_dense(v);
                 hll::merge_into(&mut max, v)?;
@@ -636,5 +649,7 @@ pub(crate) fn pfmerge<A: Access + ?Sized, K: AsRef<[u8]>>(
             },
         )?;
         Ok(())
-    })
+    });
+    crate::ops::count_sources(a, &keys, &found);
+    r
 }

@@ -197,22 +197,26 @@ pub(crate) fn search_store<A: Access + ?Sized>(
         return Ok(GeoFound::NoKey);
     };
     let (ps, pd) = (pos(&gids, gs), pos(&gids, gd));
-    a.write_many(&gids, |shards| {
+    // The source is a read lookup, as in Redis (a keyspace hit or miss).
+    let mut looked = Vec::with_capacity(1);
+    let r = a.write_many(&gids, |shards| {
         if let Some(s) = shards.get_mut(ps) {
             live(s, store, hs, src);
         }
         if let Some(s) = shards.get_mut(pd) {
             live(s, store, hd, dst);
         }
-        let found = match shards.get(ps) {
-            Some(s) => match zset_in(s, store, hs, src)? {
-                None => None,
-                Some(z) => match run(z, q) {
-                    None => return Ok(GeoFound::NoMember),
-                    Some(v) => Some(v),
-                },
-            },
+        let source = match shards.get(ps) {
+            Some(s) => zset_in(s, store, hs, src),
+            None => Ok(None),
+        };
+        looked.push(!matches!(source, Ok(None)));
+        let found = match source? {
             None => None,
+            Some(z) => match run(z, q) {
+                None => return Ok(GeoFound::NoMember),
+                Some(v) => Some(v),
+            },
         };
         let Some(d) = shards.get_mut(pd) else {
             return Ok(GeoFound::NoKey);
@@ -241,7 +245,9 @@ pub(crate) fn search_store<A: Access + ?Sized>(
         d.put(hd, dst, Data::Value(Value::ZSet(Box::new(z))), None)?;
         d.count_changes(stored);
         Ok(GeoFound::Found(stored))
-    })
+    });
+    crate::ops::count_sources(a, &[src], &looked);
+    r
 }
 
 #[cfg(test)]

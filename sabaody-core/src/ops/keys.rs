@@ -70,14 +70,17 @@ pub(crate) fn exists<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K]) -> u
         return usize::from(read_key_notouch(a, k.as_ref(), |_, _| ()).is_some());
     }
     let (gids, located) = plan(a, keys);
-    a.read_many(&gids, |shards| {
+    let found: Vec<bool> = a.read_many(&gids, |shards| {
         keys.iter()
             .zip(&located)
-            .filter(|(k, (h, gid))| {
+            .map(|(k, (h, gid))| {
                 live_ro_notouch(shards[pos(&gids, *gid)], store, *h, k.as_ref()).is_some()
             })
-            .count()
-    })
+            .collect()
+    });
+    // Each key is a lookup, as Redis counts them.
+    super::count_sources(a, keys, &found);
+    found.iter().filter(|&&f| f).count()
 }
 
 /// Whether `key` holds a live value, and then whether it has a TTL: no access recorded, no hit or miss counted, nothing
@@ -153,9 +156,13 @@ pub(crate) fn copy<A: Access + ?Sized>(
     let mut gids = vec![gs, gd];
     gids.sort_unstable();
     gids.dedup();
-    a.write_many(&gids, |shards| {
+    let mut found = Vec::with_capacity(1);
+    let r = a.write_many(&gids, |shards| {
         let s = &mut *shards[pos(&gids, gs)];
-        let Some(r) = live(s, store, hs, src) else {
+        // The source is a read lookup, as in Redis (a keyspace hit or miss).
+        let rec = live(s, store, hs, src);
+        found.push(rec.is_some());
+        let Some(r) = rec else {
             return Ok(false);
         };
         let owned = s.owned(&r);
@@ -167,7 +174,9 @@ pub(crate) fn copy<A: Access + ?Sized>(
         d.put(hd, dst, owned.as_data(), ttl)?;
         d.count_changes(1);
         Ok(true)
-    })
+    });
+    super::count_sources(a, &[src], &found);
+    r
 }
 
 pub(crate) fn keys<A: Access + ?Sized>(a: &A, pattern: &[u8]) -> Vec<Bytes> {
@@ -393,7 +402,7 @@ pub(crate) fn object_encoding<A: Access + ?Sized>(a: &A, key: &[u8]) -> Option<&
 
 /// MEMORY USAGE: the bytes charged for the key.
 pub(crate) fn memory_usage<A: Access + ?Sized>(a: &A, key: &[u8]) -> Option<usize> {
-    super::read_key_nonotify(a, key, |s, r| s.rec_charge(r))
+    super::read_key_silent(a, key, |s, r| s.rec_charge(r))
 }
 
 /// OBJECT FREQ: the decayed LFU counter, without recording an access.

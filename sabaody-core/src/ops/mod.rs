@@ -68,6 +68,18 @@ pub(crate) fn note_miss<A: Access + ?Sized>(a: &A, key: &[u8]) {
     }
 }
 
+/// Counts the keyspace hits and misses of a multi-key read's lookups (`found[i]`: whether
+/// `keys[i]` held a value; a read that stopped at an error lists the keys up to it), as Redis
+/// counts its `lookupKeyRead` calls, and tells the miss hook about each miss. Call with no
+/// shard lock held.
+pub(crate) fn count_sources<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K], found: &[bool]) {
+    let hits = found.iter().filter(|&&f| f).count();
+    count_lookups(a.store(), hits, found.len() - hits);
+    for (k, _) in keys.iter().zip(found).filter(|(_, f)| !**f) {
+        note_miss(a, k.as_ref());
+    }
+}
+
 /// Counts `hits` keyspace hits and `misses` misses (a multi-key read, MGET).
 pub(crate) fn count_lookups(store: &Store, hits: usize, misses: usize) {
     let stripe = &store.stripes[crate::store::my_stripe()];
@@ -104,7 +116,7 @@ pub(crate) fn read_key<A: Access + ?Sized, T>(
     key: &[u8],
     f: impl FnOnce(&Shard, &Rec) -> T,
 ) -> Option<T> {
-    read_key_with(a, key, true, true, f)
+    read_key_with(a, key, true, true, true, f)
 }
 
 /// [`read_key`] without recording an access (Redis's `LOOKUP_NOTOUCH`).
@@ -113,17 +125,27 @@ pub(crate) fn read_key_notouch<A: Access + ?Sized, T>(
     key: &[u8],
     f: impl FnOnce(&Shard, &Rec) -> T,
 ) -> Option<T> {
-    read_key_with(a, key, false, true, f)
+    read_key_with(a, key, false, true, true, f)
 }
 
-/// [`read_key_notouch`] that raises no key-miss event (OBJECT, MEMORY USAGE: Redis's
-/// `LOOKUP_NONOTIFY`); the miss is still counted.
+/// [`read_key_notouch`] that raises no key-miss event (OBJECT: Redis's `LOOKUP_NONOTIFY`);
+/// the miss is still counted.
 pub(crate) fn read_key_nonotify<A: Access + ?Sized, T>(
     a: &A,
     key: &[u8],
     f: impl FnOnce(&Shard, &Rec) -> T,
 ) -> Option<T> {
-    read_key_with(a, key, false, false, f)
+    read_key_with(a, key, false, false, true, f)
+}
+
+/// A lookup that records nothing: no access, no hit or miss, no event (MEMORY USAGE, which
+/// Redis answers from the dictionary directly).
+pub(crate) fn read_key_silent<A: Access + ?Sized, T>(
+    a: &A,
+    key: &[u8],
+    f: impl FnOnce(&Shard, &Rec) -> T,
+) -> Option<T> {
+    read_key_with(a, key, false, false, false, f)
 }
 
 #[inline]
@@ -132,6 +154,7 @@ fn read_key_with<A: Access + ?Sized, T>(
     key: &[u8],
     touch: bool,
     notify: bool,
+    stats: bool,
     f: impl FnOnce(&Shard, &Rec) -> T,
 ) -> Option<T> {
     let (h, gid) = locate(a, key);
@@ -149,11 +172,15 @@ fn read_key_with<A: Access + ?Sized, T>(
     let stripe = &store.stripes[crate::store::my_stripe()];
     match look {
         Look::Found(t) => {
-            stripe.hits.fetch_add(1, Ordering::Relaxed);
+            if stats {
+                stripe.hits.fetch_add(1, Ordering::Relaxed);
+            }
             Some(t)
         }
         Look::Missing => {
-            stripe.misses.fetch_add(1, Ordering::Relaxed);
+            if stats {
+                stripe.misses.fetch_add(1, Ordering::Relaxed);
+            }
             if notify {
                 note_miss(a, key);
             }
@@ -161,7 +188,9 @@ fn read_key_with<A: Access + ?Sized, T>(
         }
         Look::Expired => {
             a.write(gid, |s| live(s, store, h, key));
-            stripe.misses.fetch_add(1, Ordering::Relaxed);
+            if stats {
+                stripe.misses.fetch_add(1, Ordering::Relaxed);
+            }
             if notify {
                 note_miss(a, key);
             }

@@ -113,8 +113,12 @@ pub(crate) fn set_with<A: Access + ?Sized>(
         Some(SetExpiry::PxAt(n)) => Some(abs_expire(now, n, false, false, "set")?),
     };
     let (h, gid) = locate(a, key);
-    a.write(gid, |s| {
+    let outcome = a.write(gid, |s| {
         let old = live(s, store, h, key);
+        if opts.get {
+            // GET reads the old value as a GET would (a keyspace hit or miss).
+            count_lookup(store, old.is_some());
+        }
         let previous = match (&old, opts.get) {
             (Some(r), true) => Some(bytes_of(s, r)?),
             _ => None,
@@ -140,7 +144,11 @@ pub(crate) fn set_with<A: Access + ?Sized>(
             written: true,
             previous,
         })
-    })
+    });
+    if opts.get && matches!(&outcome, Ok(o) if o.previous.is_none()) {
+        note_miss(a, key);
+    }
+    outcome
 }
 
 pub(crate) fn set<A: Access + ?Sized>(a: &A, key: &[u8], value: &[u8]) -> Result<(), Error> {

@@ -3,7 +3,7 @@
 use super::types::Set;
 use crate::Error;
 use crate::access::Access;
-use crate::ops::{live, live_ro, modify, modify_in, plan, pos, read_value};
+use crate::ops::{count_sources, live, live_ro, modify, modify_in, plan, pos, read_value};
 use crate::shard::{Data, Shard, View};
 use crate::store::Store;
 use crate::value::{KeyType, Value};
@@ -93,13 +93,18 @@ pub(crate) fn spop_count<A: Access + ?Sized>(
     count: usize,
 ) -> Result<Vec<Bytes>, Error> {
     if count == 0 {
-        // Redis still checks the type.
-        with_set(a, key, |_| ())?;
-        return Ok(Vec::new());
+        // Redis still checks the type (a write lookup: no keyspace hit or miss).
+        return match crate::ops::read_key_silent(a, key, |s, r| s.key_type(r)) {
+            Some(t) if t != KeyType::Set => Err(Error::WrongType),
+            _ => Ok(Vec::new()),
+        };
     }
+    let store = a.store();
     let out = modify(a, key, KeyType::Set, None, |v| {
         let s = as_set(v)?;
         if count >= s.len() {
+            // Redis answers this case with SUNION's reply, whose lookup is a read (a hit).
+            crate::ops::count_lookup(store, true);
             let all = s.members();
             *s = Set::new();
             let n = all.len();
@@ -224,13 +229,18 @@ pub(crate) fn algebra<A: Access + ?Sized, K: AsRef<[u8]>>(
 ) -> Result<Set, Error> {
     let store = a.store();
     let (gids, located) = plan(a, keys);
-    a.read_many(&gids, |shards| {
+    let mut found = Vec::with_capacity(keys.len());
+    let r = a.read_many(&gids, |shards| {
         let mut sets = Vec::with_capacity(keys.len());
         for (k, &(h, gid)) in keys.iter().zip(&located) {
-            sets.push(set_in(shards[pos(&gids, gid)], store, h, k.as_ref())?);
+            let set = set_in(shards[pos(&gids, gid)], store, h, k.as_ref());
+            found.push(!matches!(set, Ok(None)));
+            sets.push(set?);
         }
         Ok(combine(&sets, op, limit))
-    })
+    });
+    count_sources(a, keys, &found);
+    r
 }
 
 /// SINTERSTORE / SUNIONSTORE / SDIFFSTORE: the result replaces `dst` (deleted when empty).
@@ -244,14 +254,17 @@ pub(crate) fn algebra_store<A: Access + ?Sized, K: AsRef<[u8]>>(
     let mut all: Vec<&[u8]> = keys.iter().map(AsRef::as_ref).collect();
     all.push(dst);
     let (gids, located) = plan(a, &all);
-    a.write_many(&gids, |shards| {
+    let mut found = Vec::with_capacity(keys.len());
+    let r = a.write_many(&gids, |shards| {
         for (k, &(h, gid)) in all.iter().zip(&located) {
             live(shards[pos(&gids, gid)], store, h, k);
         }
         let result = {
             let mut sets = Vec::with_capacity(keys.len());
             for (k, &(h, gid)) in keys.iter().zip(&located) {
-                sets.push(set_in(shards[pos(&gids, gid)], store, h, k.as_ref())?);
+                let set = set_in(shards[pos(&gids, gid)], store, h, k.as_ref());
+                found.push(!matches!(set, Ok(None)));
+                sets.push(set?);
             }
             combine(&sets, op, 0)
         };
@@ -269,7 +282,9 @@ pub(crate) fn algebra_store<A: Access + ?Sized, K: AsRef<[u8]>>(
             d.count_changes(1);
         }
         Ok(n)
-    })
+    });
+    count_sources(a, keys, &found);
+    r
 }
 
 /// SMOVE src dst member.

@@ -5,7 +5,7 @@ use super::types::{AddFlags, Added, ZSet};
 use super::{Aggregate, LexBound, RangeBy, ScoreBound, ZAddOptions, ZRangeSpec};
 use crate::Error;
 use crate::access::Access;
-use crate::ops::{live, live_ro, locate, modify, modify_in, plan, pos, read_value};
+use crate::ops::{count_sources, live, live_ro, locate, modify, modify_in, plan, pos, read_value};
 use crate::set::Set;
 use crate::shard::{Data, Shard, View};
 use crate::store::Store;
@@ -455,10 +455,13 @@ pub(crate) fn combine_read<A: Access + ?Sized, K: AsRef<[u8]>>(
 ) -> Result<Vec<Scored>, Error> {
     let store = a.store();
     let (gids, located) = plan(a, keys);
-    a.read_many(&gids, |shards| {
+    let mut found = Vec::with_capacity(keys.len());
+    let r = a.read_many(&gids, |shards| {
         let mut srcs = Vec::with_capacity(keys.len());
         for (k, &(h, gid)) in keys.iter().zip(&located) {
-            srcs.push(src_in(shards[pos(&gids, gid)], store, h, k.as_ref())?);
+            let src = src_in(shards[pos(&gids, gid)], store, h, k.as_ref());
+            found.push(!matches!(src, Ok(None)));
+            srcs.push(src?);
         }
         let mut v: Vec<Scored> = combine(&srcs, weights, agg, op, limit)
             .into_iter()
@@ -466,7 +469,9 @@ pub(crate) fn combine_read<A: Access + ?Sized, K: AsRef<[u8]>>(
             .collect();
         v.sort_unstable_by(|a, b| super::types::order(a.1, &a.0, b.1, &b.0));
         Ok(v)
-    })
+    });
+    count_sources(a, keys, &found);
+    r
 }
 
 /// Stores `z` at `dst` (deleting `dst` when `z` is empty), in the encoding its size calls
@@ -496,14 +501,17 @@ pub(crate) fn combine_store<A: Access + ?Sized, K: AsRef<[u8]>>(
     let mut all: Vec<&[u8]> = keys.iter().map(AsRef::as_ref).collect();
     all.push(dst);
     let (gids, located) = plan(a, &all);
-    a.write_many(&gids, |shards| {
+    let mut found = Vec::with_capacity(keys.len());
+    let r = a.write_many(&gids, |shards| {
         for (k, &(h, gid)) in all.iter().zip(&located) {
             live(shards[pos(&gids, gid)], store, h, k);
         }
         let z = {
             let mut srcs = Vec::with_capacity(keys.len());
             for (k, &(h, gid)) in keys.iter().zip(&located) {
-                srcs.push(src_in(shards[pos(&gids, gid)], store, h, k.as_ref())?);
+                let src = src_in(shards[pos(&gids, gid)], store, h, k.as_ref());
+                found.push(!matches!(src, Ok(None)));
+                srcs.push(src?);
             }
             build(combine(&srcs, weights, agg, op, 0))?
         };
@@ -511,7 +519,9 @@ pub(crate) fn combine_store<A: Access + ?Sized, K: AsRef<[u8]>>(
             return Ok(0);
         };
         store_result(shards[pos(&gids, gd)], hd, dst, z)
-    })
+    });
+    count_sources(a, keys, &found);
+    r
 }
 
 /// ZRANGESTORE dst src ...
@@ -524,10 +534,13 @@ pub(crate) fn zrangestore<A: Access + ?Sized>(
     let store = a.store();
     let (gids, located) = plan(a, &[src, dst]);
     let ((hs, gs), (hd, gd)) = (located[0], located[1]);
-    a.write_many(&gids, |shards| {
+    let mut found = Vec::with_capacity(1);
+    let r = a.write_many(&gids, |shards| {
         live(shards[pos(&gids, gs)], store, hs, src);
         live(shards[pos(&gids, gd)], store, hd, dst);
-        let picked = match zset_in(shards[pos(&gids, gs)], store, hs, src)? {
+        let source = zset_in(shards[pos(&gids, gs)], store, hs, src);
+        found.push(!matches!(source, Ok(None)));
+        let picked = match source? {
             Some(z) => select(z, spec),
             None => Vec::new(),
         };
@@ -537,7 +550,9 @@ pub(crate) fn zrangestore<A: Access + ?Sized>(
             z.insert_new(*s, m)?;
         }
         store_result(shards[pos(&gids, gd)], hd, dst, z)
-    })
+    });
+    count_sources(a, &[src], &found);
+    r
 }
 
 /// ZREMRANGEBYRANK / BYSCORE / BYLEX.

@@ -717,7 +717,7 @@ fn execute<K: Keyspace>(
     // A movable key: the dispatcher marks nothing (see `written_range`). Marked before the
     // write, as the dispatcher does, so an EXEC that follows it sees the mark.
     let db = ctx.client.db;
-    if !vals.is_empty() || k.exists(&[&dst]) > 0 {
+    if !vals.is_empty() || k.contains_key(&dst) {
         ctx.shared.watches.touch_key(db, &dst);
     }
     let existed = k.lstore(&dst, &vals)?;

@@ -106,7 +106,7 @@ pub(crate) fn exec(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), Cm
     let client = &mut *ctx.client;
     let out = &mut *ctx.out;
     if needs_plain {
-        if flagged(&watch_flag) || expired(&|db, k| shared.dbs[db].exists(&[k]) > 0) {
+        if flagged(&watch_flag) || expired(&|db, k| shared.dbs[db].contains_key(k)) {
             write::null_array(out, client.proto);
         } else {
             write::array_len(out, queued.len());
@@ -120,7 +120,7 @@ pub(crate) fn exec(ctx: &mut Ctx<'_, '_>, _args: &mut Args<'_>) -> Result<(), Cm
     } else {
         let db = client.db;
         shared.dbs[db].transaction(|tx| {
-            let present = |db: usize, k: &Bytes| tx.select(db).is_ok() && tx.exists(&[k]) > 0;
+            let present = |db: usize, k: &Bytes| tx.select(db).is_ok() && tx.contains_key(k);
             let abort = flagged(&watch_flag) || expired(&present);
             let _ = tx.select(db);
             if abort {
@@ -174,7 +174,7 @@ pub(crate) fn watch(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
         let entry = (db, Bytes::copy_from_slice(key));
         if !w.keys.contains(&entry) {
             ctx.shared.watches.watch(db, entry.1.clone(), &w.dirty);
-            if ctx.shared.dbs[db].exists(&[&entry.1]) > 0 {
+            if ctx.shared.dbs[db].contains_key(&entry.1) {
                 w.alive.push(entry.clone());
             }
             w.keys.push(entry);
