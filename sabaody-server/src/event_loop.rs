@@ -1064,6 +1064,7 @@ impl Loop {
             for (slot, c) in self.conns.iter().enumerate() {
                 if let Some(c) = c
                     && !c.client.monitor
+                    && c.client.pubsub.is_none()
                     && c.client.multi.is_none()
                     && !c.client.blocked
                     && c.client.held.is_none()
