@@ -416,12 +416,16 @@ impl PubSub {
                     if s.id == publisher.id {
                         out.extend_from_slice(&f);
                     } else {
-                        route(shared, s.loop_idx, Delivery {
-                            id: s.id,
-                            kind,
-                            name: name.clone(),
-                            frame: f,
-                        });
+                        route(
+                            shared,
+                            s.loop_idx,
+                            Delivery {
+                                id: s.id,
+                                kind,
+                                name: name.clone(),
+                                frame: f,
+                            },
+                        );
                     }
                 }
             }
@@ -445,12 +449,16 @@ impl PubSub {
                     if s.id == publisher.id {
                         out.extend_from_slice(&f);
                     } else {
-                        route(shared, s.loop_idx, Delivery {
-                            id: s.id,
-                            kind: Kind::Pattern,
-                            name: p.clone(),
-                            frame: f,
-                        });
+                        route(
+                            shared,
+                            s.loop_idx,
+                            Delivery {
+                                id: s.id,
+                                kind: Kind::Pattern,
+                                name: p.clone(),
+                                frame: f,
+                            },
+                        );
                     }
                 }
             }
@@ -490,7 +498,7 @@ impl PubSub {
     }
 
     /// Ids of the clients subscribed to anything (CLIENT LIST / KILL `TYPE pubsub`).
-    pub fn subscribed_ids(&self) -> Vec<u64> {
+    pub fn subscribed_ids(&self) -> hashbrown::HashSet<u64> {
         self.clients.lock().keys().copied().collect()
     }
 }

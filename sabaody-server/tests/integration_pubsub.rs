@@ -155,7 +155,10 @@ fn unsubscribe_and_disconnect_leave_no_subscription() {
     assert_eq!(n, 0);
     let n: i64 = admin.publish("y", "3").unwrap();
     assert_eq!(n, 1);
-    assert_eq!(parts(&ps.get_message().unwrap()), ("y".into(), None, "3".into()));
+    assert_eq!(
+        parts(&ps.get_message().unwrap()),
+        ("y".into(), None, "3".into())
+    );
     drop(ps);
     drop(a);
 
@@ -186,8 +189,11 @@ fn unsubscribe_and_disconnect_leave_no_subscription() {
         .query(&mut admin)
         .unwrap();
     assert_eq!(listed.lines().count(), 30, "{listed}");
-    assert!(listed.lines().all(|l| l.contains(" flags=P ")
-        && l.contains(" sub=1 psub=1 ssub=1 ")));
+    assert!(
+        listed
+            .lines()
+            .all(|l| l.contains(" flags=P ") && l.contains(" sub=1 psub=1 ssub=1 "))
+    );
     let killed: i64 = redis::cmd("CLIENT")
         .arg("KILL")
         .arg("TYPE")
@@ -366,7 +372,8 @@ fn slow_subscriber_is_closed_by_the_pubsub_limit() {
     assert_eq!(n, 1);
     // The slow subscriber's connection is closed: reading drains what the socket held, then
     // ends.
-    slow.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let mut buf = vec![0u8; 1 << 16];
     let mut total = 0usize;
     loop {
@@ -377,6 +384,9 @@ fn slow_subscriber_is_closed_by_the_pubsub_limit() {
             Err(e) => panic!("the slow subscriber was not closed: {e}"),
         }
     }
-    assert!(total < sent * payload.len(), "{total} bytes for {sent} messages");
+    assert!(
+        total < sent * payload.len(),
+        "{total} bytes for {sent} messages"
+    );
     server.shutdown();
 }
