@@ -686,8 +686,8 @@ impl Loop {
         let id = conn.client.id;
         let end = self.wbuf.len();
         self.deferred.push((slot, id, start..end));
-        // Messages the requests published, after the publisher's replies (their ranges of
-        // `wbuf` must not overlap).
+        // Messages the requests published: routed once the publisher's replies have their
+        // range of `wbuf` (a subscriber's gathered messages may join `wbuf` at once).
         self.deliver_routed();
         if self.wbuf.len() >= DEFERRED_MAX {
             self.flush_deferred();
@@ -708,9 +708,9 @@ impl Loop {
         }
     }
 
-    /// Queues a Pub/Sub message for the end of the turn, after the replies the client is
-    /// already owed; dropped if the client is gone or no longer subscribed to what it was
-    /// published for.
+    /// Gathers a Pub/Sub message with the client's others of this turn (see `pushes`): it
+    /// goes out after the replies the client is already owed. Dropped if the client is gone
+    /// or no longer subscribed to what it was published for.
     fn deliver(&mut self, d: &Delivery) {
         let Some(&slot) = self.by_id.get(&d.id) else {
             return;
