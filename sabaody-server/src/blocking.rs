@@ -784,7 +784,7 @@ impl Pause {
     /// `None` for a request no pause holds (refused before the pause check); else whether
     /// WRITE mode holds it.
     fn held_by_write(client: &crate::client::Client, argv: &[Bytes]) -> Option<bool> {
-        use crate::cmd::flag::{NO_AUTH, WRITE};
+        use crate::cmd::flag::{MAY_REPLICATE, NO_AUTH, WRITE};
         let spec = argv.first().and_then(|n| crate::cmd::lookup(n))?;
         let n = argv.len() as i32;
         if (spec.arity > 0 && n != spec.arity) || n < -spec.arity {
@@ -795,13 +795,15 @@ impl Pause {
         if spec.has(NO_AUTH) || !client.authenticated {
             return None;
         }
+        // PUBLISH counts as a write here (Redis 7.0: `may_replicate`).
+        let writes = WRITE | MAY_REPLICATE;
         Some(
-            spec.has(WRITE)
+            spec.has(writes)
                 || (spec.name == "exec"
                     && client
                         .multi
                         .as_ref()
-                        .is_some_and(|m| m.queued.iter().any(|(s, _)| s.has(WRITE)))),
+                        .is_some_and(|m| m.queued.iter().any(|(s, _)| s.has(writes)))),
         )
     }
 }

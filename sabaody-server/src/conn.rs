@@ -272,6 +272,15 @@ mod tests {
     use super::{header, prefetch_keys};
     use sabaody_core::prelude::*;
 
+    /// What an idle connection costs (README's 10k-connections figure) must not grow with
+    /// rare features: their state is boxed (`Client::pubsub`, `Client::held`, MULTI, WATCH).
+    /// 184 bytes was `Conn` before Pub/Sub.
+    #[test]
+    fn an_idle_connection_stays_small() {
+        let size = std::mem::size_of::<super::Conn>();
+        assert!(size <= 184, "Conn is {size} bytes");
+    }
+
     #[test]
     fn header_parses_only_well_formed_lengths() {
         assert_eq!(header(b"*3\r\n", 0, b'*'), Some((3, 4)));

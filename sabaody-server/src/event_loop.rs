@@ -285,6 +285,15 @@ struct Loop {
     held_seen: (u8, u64, u64),
     /// Pub/Sub messages this loop's requests published to this loop's clients.
     pubsub_local: Vec<Delivery>,
+    /// This turn's Pub/Sub messages per receiving connection, not yet among the replies to
+    /// write: (slot, client id, bytes), `None` once moved; `push_index` maps a slot to its
+    /// entry. They join the deferred replies just before the connection's next reply of the
+    /// turn, or at the end of the turn: one write per subscriber per turn however many
+    /// publishers it heard from, and no message ahead of a reply it followed.
+    pushes: Vec<Option<(usize, u64, BytesMut)>>,
+    push_index: hashbrown::HashMap<usize, usize>,
+    /// Emptied push buffers, reused.
+    push_pool: Vec<BytesMut>,
 }
 
 impl Loop {
@@ -313,6 +322,9 @@ impl Loop {
             held: Vec::new(),
             held_seen: (0, 0, 0),
             pubsub_local: Vec::new(),
+            pushes: Vec::new(),
+            push_index: hashbrown::HashMap::new(),
+            push_pool: Vec::new(),
             shared,
         }
     }
@@ -570,6 +582,10 @@ impl Loop {
 
     /// Executes the complete requests buffered for a connection, then flushes.
     fn process(&mut self, slot: usize) {
+        // Messages that arrived before these requests go out before their replies.
+        if !self.push_index.is_empty() {
+            self.release_pushes(slot);
+        }
         let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
@@ -673,8 +689,8 @@ impl Loop {
         let id = conn.client.id;
         let end = self.wbuf.len();
         self.deferred.push((slot, id, start..end));
-        // Messages the requests published, after the publisher's replies (their ranges of
-        // `wbuf` must not overlap).
+        // Messages the requests published: routed once the publisher's replies have their
+        // range of `wbuf` (a subscriber's gathered messages may join `wbuf` at once).
         self.deliver_routed();
         if self.wbuf.len() >= DEFERRED_MAX {
             self.flush_deferred();
@@ -695,9 +711,9 @@ impl Loop {
         }
     }
 
-    /// Queues a Pub/Sub message for the end of the turn, after the replies the client is
-    /// already owed; dropped if the client is gone or no longer subscribed to what it was
-    /// published for.
+    /// Gathers a Pub/Sub message with the client's others of this turn (see `pushes`): it
+    /// goes out after the replies the client is already owed. Dropped if the client is gone
+    /// or no longer subscribed to what it was published for.
     fn deliver(&mut self, d: &Delivery) {
         let Some(&slot) = self.by_id.get(&d.id) else {
             return;
@@ -713,21 +729,64 @@ impl Loop {
         {
             return;
         }
-        let start = self.wbuf.len();
-        self.wbuf.extend_from_slice(&d.frame);
-        let end = self.wbuf.len();
-        // Consecutive messages to one client go out in one write.
-        match self.deferred.last_mut() {
-            Some((s, id, r)) if *s == slot && *id == d.id && r.end == start => r.end = end,
-            _ => self.deferred.push((slot, d.id, start..end)),
+        let i = match self.push_index.get(&slot) {
+            Some(&i) => i,
+            None => {
+                let buf = self.push_pool.pop().unwrap_or_default();
+                self.pushes.push(Some((slot, d.id, buf)));
+                let i = self.pushes.len() - 1;
+                self.push_index.insert(slot, i);
+                i
+            }
+        };
+        let Some(Some((_, id, buf))) = self.pushes.get_mut(i) else {
+            return;
+        };
+        if *id != d.id {
+            return;
         }
-        if end >= DEFERRED_MAX {
+        buf.extend_from_slice(&d.frame);
+        if buf.len() >= DEFERRED_MAX {
+            self.release_pushes(slot);
             self.flush_deferred();
+        }
+    }
+
+    /// Moves the messages gathered for `slot` this turn among the replies to write.
+    fn release_pushes(&mut self, slot: usize) {
+        let Some(i) = self.push_index.remove(&slot) else {
+            return;
+        };
+        if let Some(entry) = self.pushes.get_mut(i).and_then(Option::take) {
+            self.defer_pushes(entry);
+        }
+    }
+
+    /// Every message gathered this turn, among the replies to write.
+    fn release_all_pushes(&mut self) {
+        self.push_index.clear();
+        let mut pushes = std::mem::take(&mut self.pushes);
+        for entry in pushes.drain(..).flatten() {
+            self.defer_pushes(entry);
+        }
+        self.pushes = pushes;
+    }
+
+    fn defer_pushes(&mut self, (slot, id, mut buf): (usize, u64, BytesMut)) {
+        let start = self.wbuf.len();
+        self.wbuf.extend_from_slice(&buf);
+        self.deferred.push((slot, id, start..self.wbuf.len()));
+        buf.clear();
+        if buf.capacity() <= 64 * 1024 && self.push_pool.len() < 64 {
+            self.push_pool.push(buf);
         }
     }
 
     /// Writes the replies of this turn, connection by connection, in the order produced.
     fn flush_deferred(&mut self) {
+        if !self.pushes.is_empty() {
+            self.release_all_pushes();
+        }
         // The AOF first: with `appendfsync always` no reply leaves before the fsync that
         // covers its command (one fsync for the whole turn: group commit).
         self.shared.aof.before_reply();
@@ -854,6 +913,11 @@ impl Loop {
     }
 
     fn close(&mut self, slot: usize) {
+        if let Some(i) = self.push_index.remove(&slot)
+            && let Some(p) = self.pushes.get_mut(i)
+        {
+            *p = None;
+        }
         if let Some(mut conn) = self.conns.get_mut(slot).and_then(Option::take) {
             if conn.client.blocked {
                 self.shared.blocking.cancel(conn.client.id);
@@ -931,6 +995,9 @@ impl Loop {
         let Some(&slot) = self.by_id.get(&id) else {
             return;
         };
+        if !self.push_index.is_empty() {
+            self.release_pushes(slot);
+        }
         let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
@@ -957,6 +1024,9 @@ impl Loop {
         let Some(&slot) = self.by_id.get(&id) else {
             return;
         };
+        if !self.push_index.is_empty() {
+            self.release_pushes(slot);
+        }
         let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
@@ -1065,6 +1135,7 @@ impl Loop {
             for (slot, c) in self.conns.iter().enumerate() {
                 if let Some(c) = c
                     && !c.client.monitor
+                    && c.client.pubsub.is_none()
                     && c.client.multi.is_none()
                     && !c.client.blocked
                     && c.client.held.is_none()

@@ -418,15 +418,10 @@ impl PubSub {
             return 0;
         }
         let mut receivers = 0;
-        let mut owned: Option<Bytes> = None;
-        let mut name = || {
-            owned
-                .get_or_insert_with(|| Bytes::copy_from_slice(channel))
-                .clone()
-        };
         if direct {
             let map = self.map(kind).read();
-            if let Some(subs) = map.get(channel) {
+            // The registry's own copy of the name travels with each delivery (no copy).
+            if let Some((name, subs)) = map.get_key_value(channel) {
                 let mut frames = Frames {
                     word: if shard { b"smessage" } else { b"message" },
                     pattern: None,
@@ -448,7 +443,7 @@ impl PubSub {
                             Delivery {
                                 id: s.id,
                                 kind,
-                                name: name(),
+                                name: name.clone(),
                                 frame: f,
                             },
                         );
@@ -526,7 +521,7 @@ impl PubSub {
     }
 
     /// Ids of the clients subscribed to anything (CLIENT LIST / KILL `TYPE pubsub`).
-    pub fn subscribed_ids(&self) -> Vec<u64> {
+    pub fn subscribed_ids(&self) -> hashbrown::HashSet<u64> {
         self.clients.lock().keys().copied().collect()
     }
 }

@@ -821,7 +821,8 @@ impl Shared {
     /// CLIENT LIST text, optionally only some ids.
     pub(crate) fn client_list(&self, ids: Option<&[u64]>) -> String {
         let mut s = String::new();
-        for c in self.find_clients(|c| ids.is_none_or(|ids| ids.contains(&c.id))) {
+        let ids: Option<hashbrown::HashSet<u64>> = ids.map(|v| v.iter().copied().collect());
+        for c in self.find_clients(|c| ids.as_ref().is_none_or(|ids| ids.contains(&c.id))) {
             s.push_str(&self.client_line(&c));
             s.push('\n');
         }

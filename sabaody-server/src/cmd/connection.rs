@@ -256,7 +256,7 @@ pub(crate) fn client(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), C
             args.next_bytes()?;
             if is(opt, b"TYPE") && args.remaining() > 0 {
                 let t = args.next_bytes()?;
-                ids = Some(clients_of_type(ctx, t)?);
+                ids = Some(clients_of_type(ctx, t)?.into_iter().collect());
             } else if is(opt, b"ID") && args.remaining() > 0 {
                 let mut v = Vec::new();
                 for a in args.rest() {
@@ -678,7 +678,7 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdErro
     }
     let mut id: Option<u64> = None;
     // Candidates of a TYPE filter.
-    let mut ids: Option<Vec<u64>> = None;
+    let mut ids: Option<hashbrown::HashSet<u64>> = None;
     let mut addr: Option<Bytes> = None;
     let mut laddr: Option<Bytes> = None;
     let mut skipme = true;
@@ -707,10 +707,13 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdErro
             };
         } else if is(opt, b"TYPE") {
             let of_type = clients_of_type(ctx, val)?;
-            ids = Some(ids.map_or(of_type.clone(), |mut v| {
-                v.retain(|i| of_type.contains(i));
-                v
-            }));
+            ids = Some(match ids {
+                Some(mut v) => {
+                    v.retain(|i| of_type.contains(i));
+                    v
+                }
+                None => of_type,
+            });
         } else if is(opt, b"USER") || is(opt, b"MAXAGE") {
             // Accepted filters that match every client of the default user.
         } else {
@@ -739,7 +742,7 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdErro
 /// The ids of the clients of a `TYPE` filter (CLIENT LIST, CLIENT KILL), as Redis's
 /// getClientType classes them: `pubsub` the clients subscribed to anything, `normal` every
 /// other client (MONITOR clients included); no master or replica here.
-fn clients_of_type(ctx: &Ctx<'_, '_>, t: &[u8]) -> Result<Vec<u64>, CmdError> {
+fn clients_of_type(ctx: &Ctx<'_, '_>, t: &[u8]) -> Result<hashbrown::HashSet<u64>, CmdError> {
     let subscribed = ctx.shared.pubsub.subscribed_ids();
     if is(t, b"normal") {
         Ok(ctx
@@ -751,7 +754,7 @@ fn clients_of_type(ctx: &Ctx<'_, '_>, t: &[u8]) -> Result<Vec<u64>, CmdError> {
     } else if is(t, b"pubsub") {
         Ok(subscribed)
     } else if is(t, b"master") || is(t, b"replica") || is(t, b"slave") {
-        Ok(Vec::new())
+        Ok(hashbrown::HashSet::new())
     } else {
         Err(CmdError::msg(format!(
             "ERR Unknown client type '{}'",

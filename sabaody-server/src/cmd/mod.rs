@@ -60,6 +60,8 @@ pub(crate) mod flag {
     /// Not allowed inside MULTI (WATCH, SUBSCRIBE...): "ERR WATCH inside MULTI is not allowed".
     pub const NO_MULTI: u32 = 1 << 11;
     pub const SKIP_SLOWLOG: u32 = 1 << 12;
+    /// Not a write, but held by `CLIENT PAUSE WRITE` as one (PUBLISH). Redis 7.0's
+    /// `COMMAND INFO` does not report it.
     pub const MAY_REPLICATE: u32 = 1 << 13;
     /// Reads the whole store outside the keyspace trait (INFO): EXEC cannot run it inside
     /// its all-shards transaction, so a transaction containing it runs without one.
@@ -89,7 +91,6 @@ pub(crate) mod flag {
         (SKIP_SLOWLOG, "skip_slowlog"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
-        (MAY_REPLICATE, "may_replicate"),
         (NO_MULTI, "no_multi"),
         (MOVABLEKEYS, "movablekeys"),
     ];

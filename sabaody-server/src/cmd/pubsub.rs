@@ -8,7 +8,7 @@
 
 use sabaody_resp::write;
 
-use super::flag::{FAST, LOADING, NOSCRIPT, STALE};
+use super::flag::{FAST, LOADING, MAY_REPLICATE, NOSCRIPT, STALE};
 use super::{Args, CmdError, CommandSpec, Ctx, cmd, help, unknown_subcommand};
 use crate::pubsub::Kind;
 
@@ -65,7 +65,7 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
     cmd!(
         "publish",
         3,
-        LOADING | STALE | FAST,
+        LOADING | STALE | FAST | MAY_REPLICATE,
         0,
         0,
         0,
@@ -113,7 +113,7 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
     cmd!(
         "spublish",
         3,
-        LOADING | STALE | FAST,
+        LOADING | STALE | FAST | MAY_REPLICATE,
         1,
         1,
         1,
