@@ -429,26 +429,7 @@ impl PubSub {
                     message,
                     built: [None, None],
                 };
-                for s in subs {
-                    receivers += 1;
-                    let f = frames.get(s.resp3);
-                    if let Some((id, out)) = publisher.as_mut()
-                        && s.id == *id
-                    {
-                        out.extend_from_slice(&f);
-                    } else {
-                        route(
-                            shared,
-                            s.loop_idx,
-                            Delivery {
-                                id: s.id,
-                                kind,
-                                name: name.clone(),
-                                frame: f,
-                            },
-                        );
-                    }
-                }
+                receivers += deliver_all(shared, &mut publisher, subs, &mut frames, kind, name);
             }
         }
         if patterns {
@@ -464,26 +445,8 @@ impl PubSub {
                     message,
                     built: [None, None],
                 };
-                for s in subs {
-                    receivers += 1;
-                    let f = frames.get(s.resp3);
-                    if let Some((id, out)) = publisher.as_mut()
-                        && s.id == *id
-                    {
-                        out.extend_from_slice(&f);
-                    } else {
-                        route(
-                            shared,
-                            s.loop_idx,
-                            Delivery {
-                                id: s.id,
-                                kind: Kind::Pattern,
-                                name: p.clone(),
-                                frame: f,
-                            },
-                        );
-                    }
-                }
+                receivers +=
+                    deliver_all(shared, &mut publisher, subs, &mut frames, Kind::Pattern, p);
             }
         }
         receivers
@@ -541,6 +504,39 @@ pub(crate) fn bind_loop_thread(loops: usize) {
     OUTBOX.with(|o| {
         *o.borrow_mut() = Some((0..loops).map(|_| Vec::new()).collect());
     });
+}
+
+/// Sends one publication's frame to each of `subs` (subscribed by `kind` to `name`): the
+/// publisher's own copy straight into its reply buffer, the others routed to their loops.
+/// Returns how many copies went out.
+fn deliver_all(
+    shared: &Shared,
+    publisher: &mut Option<(u64, &mut BytesMut)>,
+    subs: &[Sub],
+    frames: &mut Frames<'_>,
+    kind: Kind,
+    name: &Bytes,
+) -> usize {
+    for s in subs {
+        let frame = frames.get(s.resp3);
+        if let Some((id, out)) = publisher.as_mut()
+            && s.id == *id
+        {
+            out.extend_from_slice(&frame);
+        } else {
+            route(
+                shared,
+                s.loop_idx,
+                Delivery {
+                    id: s.id,
+                    kind,
+                    name: name.clone(),
+                    frame,
+                },
+            );
+        }
+    }
+    subs.len()
 }
 
 fn route(shared: &Shared, loop_idx: usize, d: Delivery) {
