@@ -221,69 +221,74 @@ fn write_meta_key_spec(
     }
     write::bulk(out, b"begin_search");
     write::map_len(out, proto, 2);
-    write::bulk(out, b"type");
     match ks.begin {
-        Begin::Index(i) => {
-            write::bulk(out, b"index");
-            write::bulk(out, b"spec");
-            write::map_len(out, proto, 1);
-            write::bulk(out, b"index");
-            write::integer(out, i);
-        }
-        Begin::Keyword { keyword, startfrom } => {
-            write::bulk(out, b"keyword");
-            write::bulk(out, b"spec");
-            write::map_len(out, proto, 2);
-            write::bulk(out, b"keyword");
-            write::bulk(out, keyword.as_bytes());
-            write::bulk(out, b"startfrom");
-            write::integer(out, startfrom);
-        }
-        Begin::Unknown => {
-            write::bulk(out, b"unknown");
-            write::bulk(out, b"spec");
-            write::map_len(out, proto, 0);
-        }
+        Begin::Index(i) => search_part(out, proto, b"index", &[], &[(b"index", i)]),
+        Begin::Keyword { keyword, startfrom } => search_part(
+            out,
+            proto,
+            b"keyword",
+            &[(b"keyword", keyword.as_bytes())],
+            &[(b"startfrom", startfrom)],
+        ),
+        Begin::Unknown => search_part(out, proto, b"unknown", &[], &[]),
     }
     write::bulk(out, b"find_keys");
     write::map_len(out, proto, 2);
-    write::bulk(out, b"type");
     match ks.find {
         Find::Range {
             lastkey,
             keystep,
             limit,
-        } => {
-            write::bulk(out, b"range");
-            write::bulk(out, b"spec");
-            write::map_len(out, proto, 3);
-            write::bulk(out, b"lastkey");
-            write::integer(out, lastkey);
-            write::bulk(out, b"keystep");
-            write::integer(out, keystep);
-            write::bulk(out, b"limit");
-            write::integer(out, limit);
-        }
+        } => search_part(
+            out,
+            proto,
+            b"range",
+            &[],
+            &[
+                (b"lastkey", lastkey),
+                (b"keystep", keystep),
+                (b"limit", limit),
+            ],
+        ),
         Find::Keynum {
             keynumidx,
             firstkey,
             keystep,
-        } => {
-            write::bulk(out, b"keynum");
-            write::bulk(out, b"spec");
-            write::map_len(out, proto, 3);
-            write::bulk(out, b"keynumidx");
-            write::integer(out, keynumidx);
-            write::bulk(out, b"firstkey");
-            write::integer(out, firstkey);
-            write::bulk(out, b"keystep");
-            write::integer(out, keystep);
-        }
-        Find::Unknown => {
-            write::bulk(out, b"unknown");
-            write::bulk(out, b"spec");
-            write::map_len(out, proto, 0);
-        }
+        } => search_part(
+            out,
+            proto,
+            b"keynum",
+            &[],
+            &[
+                (b"keynumidx", keynumidx),
+                (b"firstkey", firstkey),
+                (b"keystep", keystep),
+            ],
+        ),
+        Find::Unknown => search_part(out, proto, b"unknown", &[], &[]),
+    }
+}
+
+/// One half of a key spec (`begin_search` / `find_keys`): `type <kind> spec {...}`, the
+/// spec's string fields first, then its integer fields.
+fn search_part(
+    out: &mut bytes::BytesMut,
+    proto: sabaody_resp::Protocol,
+    kind: &[u8],
+    strings: &[(&[u8], &[u8])],
+    ints: &[(&[u8], i64)],
+) {
+    write::bulk(out, b"type");
+    write::bulk(out, kind);
+    write::bulk(out, b"spec");
+    write::map_len(out, proto, strings.len() + ints.len());
+    for (k, v) in strings {
+        write::bulk(out, k);
+        write::bulk(out, v);
+    }
+    for (k, v) in ints {
+        write::bulk(out, k);
+        write::integer(out, *v);
     }
 }
 
