@@ -714,8 +714,14 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), CmdErro
                 }
                 None => of_type,
             });
-        } else if is(opt, b"USER") || is(opt, b"MAXAGE") {
-            // Accepted filters that match every client of the default user.
+        } else if is(opt, b"USER") {
+            // Every client is the `default` user's; Redis refuses a user it does not have.
+            if &val[..] != b"default" {
+                return Err(CmdError::msg(format!(
+                    "ERR No such user '{}'",
+                    String::from_utf8_lossy(val)
+                )));
+            }
         } else {
             return Err(CmdError::Syntax);
         }
