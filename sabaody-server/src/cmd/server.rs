@@ -146,14 +146,21 @@ pub(crate) fn implemented_subcommand(name: &str) -> bool {
 
 /// The index in [`SUBCOMMANDS`] of `container`'s subcommand `sub` (any case), if implemented.
 pub(crate) fn subcommand_index(container: &str, sub: &[u8]) -> Option<usize> {
-    if sub.len() > 32 {
+    // `container|sub` lowercased on the stack: this runs for every container command.
+    let mut buf = [0u8; 64];
+    let n = container.len() + 1 + sub.len();
+    if sub.len() > 32 || n > buf.len() {
         return None;
     }
-    let mut name = String::with_capacity(container.len() + 1 + sub.len());
-    name.push_str(container);
-    name.push('|');
-    name.push_str(&std::str::from_utf8(sub).ok()?.to_ascii_lowercase());
-    SUBCOMMANDS.binary_search(&name.as_str()).ok()
+    let (head, rest) = buf.split_at_mut(container.len());
+    head.copy_from_slice(container.as_bytes());
+    let (bar, tail) = rest.split_at_mut(1);
+    bar[0] = b'|';
+    for (d, s) in tail.iter_mut().zip(sub) {
+        *d = s.to_ascii_lowercase();
+    }
+    let name = std::str::from_utf8(buf.get(..n)?).ok()?;
+    SUBCOMMANDS.binary_search(&name).ok()
 }
 
 /// `COMMAND INFO` of a command (or subcommand) redis-server 7.0 has: its data, our arity
