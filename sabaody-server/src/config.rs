@@ -170,8 +170,8 @@ pub struct Config {
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
     pub latency_monitor_threshold: u64,
-    pub notify_keyspace_events: String,
-    /// The classes `notify_keyspace_events` enables (its text can hide `n` behind `A`).
+    /// The classes `notify-keyspace-events` enables (shown as Redis shows them, which can hide
+    /// `n` behind `A`).
     pub notify_keyspace_flags: u32,
     pub aof_use_rdb_preamble: bool,
     /// `aof-rewrite-incremental-fsync`: fdatasync a rewrite's new base every 4 MB written.
@@ -276,7 +276,6 @@ impl Default for Config {
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
             latency_monitor_threshold: 0,
-            notify_keyspace_events: String::new(),
             notify_keyspace_flags: 0,
             aof_use_rdb_preamble: true,
             aof_rewrite_incremental_fsync: true,
@@ -903,18 +902,17 @@ pub static DIRECTIVES: &[Directive] = &[
         "notify-keyspace-events",
         true,
         |c, a| {
-            // Kept in its canonical text (what CONFIG GET shows); the flags are derived from it.
+            // Kept as flags; CONFIG GET shows their canonical text.
             let flags = crate::notify::parse_flags(one(a)?).ok_or_else(|| {
                 "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_owned()
             })?;
             if flags & crate::notify::UNSUPPORTED != 0 {
                 return Err("Sabaody does not publish new-key ('n') events".to_owned());
             }
-            c.notify_keyspace_events = crate::notify::flags_to_string(flags);
             c.notify_keyspace_flags = flags;
             Ok(())
         },
-        |c| c.notify_keyspace_events.clone()
+        |c| crate::notify::flags_to_string(c.notify_keyspace_flags)
     ),
     bool_d!("aof-use-rdb-preamble", true, aof_use_rdb_preamble),
     bool_d!(

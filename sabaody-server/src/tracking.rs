@@ -37,8 +37,6 @@ pub(crate) struct Options {
     pub optout: bool,
     pub noloop: bool,
     pub prefixes: Vec<Bytes>,
-    /// The redirection's client went away (set by the server, not an option).
-    pub broken: bool,
 }
 
 /// A tracking client's per-connection state (its `Client`): what the read path needs.
@@ -177,7 +175,6 @@ impl Tracking {
         t.opts.noloop = opts.noloop;
         t.opts.optin = opts.optin;
         t.opts.optout = opts.optout;
-        t.opts.broken = false;
         for p in new_prefixes {
             if !t.opts.prefixes.contains(&p) {
                 inner.prefixes.entry(p.clone()).or_default().push(id);
@@ -339,13 +336,11 @@ impl Tracking {
             send(shared, m.redirect, usize::MAX, keys);
             return;
         }
-        if let Some(t) = self.inner.lock().clients.get_mut(&m.client) {
-            t.opts.broken = true;
-        }
-        if let Some(info) = shared.clients.lock().get(&m.client) {
+        let resp3 = shared.clients.lock().get(&m.client).is_some_and(|info| {
             info.tracking_broken.store(true, Ordering::Relaxed);
-        }
-        if is_resp3(shared, m.client) {
+            info.resp3.load(Ordering::Relaxed)
+        });
+        if resp3 {
             let mut out = BytesMut::new();
             out.extend_from_slice(b">2\r\n");
             write::bulk(&mut out, b"tracking-redir-broken");
@@ -378,14 +373,6 @@ impl<'a> Msg<'a> {
             keys,
         }
     }
-}
-
-fn is_resp3(shared: &Shared, id: u64) -> bool {
-    shared
-        .clients
-        .lock()
-        .get(&id)
-        .is_some_and(|c| c.resp3.load(Ordering::Relaxed))
 }
 
 /// Sends one invalidation (`keys`; None: everything) to client `target` on loop `loop_idx`

@@ -198,7 +198,7 @@ pub(crate) fn search_store<A: Access + ?Sized>(
     };
     let (ps, pd) = (pos(&gids, gs), pos(&gids, gd));
     // The source is a read lookup, as in Redis (a keyspace hit or miss).
-    let mut looked = Vec::with_capacity(1);
+    let mut looked = false;
     let r = a.write_many(&gids, |shards| {
         if let Some(s) = shards.get_mut(ps) {
             live(s, store, hs, src);
@@ -210,7 +210,7 @@ pub(crate) fn search_store<A: Access + ?Sized>(
             Some(s) => zset_in(s, store, hs, src),
             None => Ok(None),
         };
-        looked.push(!matches!(source, Ok(None)));
+        looked = !matches!(source, Ok(None));
         let found = match source? {
             None => None,
             Some(z) => match run(z, q) {
@@ -246,7 +246,7 @@ pub(crate) fn search_store<A: Access + ?Sized>(
         d.count_changes(stored);
         Ok(GeoFound::Found(stored))
     });
-    crate::ops::count_sources(a, &[src], &looked);
+    crate::ops::count_sources(a, &[src], &[looked]);
     r
 }
 

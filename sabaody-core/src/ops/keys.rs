@@ -156,12 +156,12 @@ pub(crate) fn copy<A: Access + ?Sized>(
     let mut gids = vec![gs, gd];
     gids.sort_unstable();
     gids.dedup();
-    let mut found = Vec::with_capacity(1);
+    let mut found = false;
     let r = a.write_many(&gids, |shards| {
         let s = &mut *shards[pos(&gids, gs)];
         // The source is a read lookup, as in Redis (a keyspace hit or miss).
         let rec = live(s, store, hs, src);
-        found.push(rec.is_some());
+        found = rec.is_some();
         let Some(r) = rec else {
             return Ok(false);
         };
@@ -175,7 +175,7 @@ pub(crate) fn copy<A: Access + ?Sized>(
         d.count_changes(1);
         Ok(true)
     });
-    super::count_sources(a, &[src], &found);
+    super::count_sources(a, &[src], &[found]);
     r
 }
 

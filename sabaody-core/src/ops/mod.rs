@@ -94,12 +94,7 @@ pub(crate) fn count_lookups(store: &Store, hits: usize, misses: usize) {
 /// Counts a keyspace hit or miss for a read-style lookup done on the write path
 /// (GETDEL, GETEX), as Redis does for them.
 pub(crate) fn count_lookup(store: &Store, hit: bool) {
-    let stripe = &store.stripes[crate::store::my_stripe()];
-    if hit {
-        stripe.hits.fetch_add(1, Ordering::Relaxed);
-    } else {
-        stripe.misses.fetch_add(1, Ordering::Relaxed);
-    }
+    count_lookups(store, usize::from(hit), usize::from(!hit));
 }
 
 enum Look<T> {

@@ -1,7 +1,7 @@
 //! Strings, integers and floats.
 
 use super::{
-    MAX_STRING, count_lookup, count_lookups, fmt_i64, live, live_ro, locate, note_miss, plan, pos,
+    MAX_STRING, count_lookup, count_sources, fmt_i64, live, live_ro, locate, note_miss, plan, pos,
     read_key,
 };
 use crate::access::Access;
@@ -251,32 +251,22 @@ pub(crate) fn getex<A: Access + ?Sized>(
 pub(crate) fn mget<A: Access + ?Sized, K: AsRef<[u8]>>(a: &A, keys: &[K]) -> Vec<Option<Bytes>> {
     let store = a.store();
     let (gids, located) = plan(a, keys);
-    let mut missing: Vec<usize> = Vec::new();
+    let mut found = Vec::with_capacity(keys.len());
     let values: Vec<Option<Bytes>> = a.read_many(&gids, |shards| {
         keys.iter()
             .zip(&located)
-            .enumerate()
-            .map(|(i, (k, &(h, gid)))| {
+            .map(|(k, &(h, gid))| {
                 let s = shards[pos(&gids, gid)];
-                match live_ro(s, store, h, k.as_ref()) {
-                    // A value of another type is found (a hit) but read as nil, as in Redis.
-                    Some(r) => bytes_of(s, &r).ok(),
-                    None => {
-                        missing.push(i);
-                        None
-                    }
-                }
+                let rec = live_ro(s, store, h, k.as_ref());
+                found.push(rec.is_some());
+                // A value of another type is found (a hit) but read as nil, as in Redis.
+                rec.and_then(|r| bytes_of(s, &r).ok())
             })
             .collect()
     });
     // Each key is a lookup, as Redis counts them (an expired key is a miss, left for the
     // expiry to remove).
-    count_lookups(store, keys.len() - missing.len(), missing.len());
-    for i in missing {
-        if let Some(k) = keys.get(i) {
-            note_miss(a, k.as_ref());
-        }
-    }
+    count_sources(a, keys, &found);
     values
 }
 

@@ -534,12 +534,12 @@ pub(crate) fn zrangestore<A: Access + ?Sized>(
     let store = a.store();
     let (gids, located) = plan(a, &[src, dst]);
     let ((hs, gs), (hd, gd)) = (located[0], located[1]);
-    let mut found = Vec::with_capacity(1);
+    let mut found = false;
     let r = a.write_many(&gids, |shards| {
         live(shards[pos(&gids, gs)], store, hs, src);
         live(shards[pos(&gids, gd)], store, hd, dst);
         let source = zset_in(shards[pos(&gids, gs)], store, hs, src);
-        found.push(!matches!(source, Ok(None)));
+        found = !matches!(source, Ok(None));
         let picked = match source? {
             Some(z) => select(z, spec),
             None => Vec::new(),
@@ -551,7 +551,7 @@ pub(crate) fn zrangestore<A: Access + ?Sized>(
         }
         store_result(shards[pos(&gids, gd)], hd, dst, z)
     });
-    count_sources(a, &[src], &found);
+    count_sources(a, &[src], &[found]);
     r
 }
 

@@ -571,7 +571,7 @@ fn client_trackinginfo(ctx: &mut Ctx<'_, '_>) {
             if o.noloop {
                 flags.push("noloop");
             }
-            if o.broken {
+            if ctx.client.info.tracking_broken.load(Ordering::Relaxed) {
                 flags.push("broken_redirect");
             }
         }

@@ -352,10 +352,8 @@ macro_rules! expire_cmd {
                     k.$method(key, when, cond)?
                 }
             });
-            if done && ctx.notifying(class::GENERIC) {
-                // A time already past deleted the key.
-                let event = if ks!(ctx, k => k.contains_key(key)) { "expire" } else { "del" };
-                ctx.notify(class::GENERIC, event, key);
+            if done {
+                ctx.notify_expiry_set(key);
             }
             // Logged as PEXPIREAT with the absolute time (DEL if it was past).
             if done {

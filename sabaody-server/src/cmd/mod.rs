@@ -1678,6 +1678,16 @@ impl<'t> Ctx<'_, 't> {
         }
     }
 
+    /// The event of a command that gave `key` a time to live: `expire`, or `del` when the time
+    /// was already past and the key is gone.
+    pub fn notify_expiry_set(&mut self, key: &[u8]) {
+        if self.notifying(crate::notify::class::GENERIC) {
+            let gone = !ks!(self, k => sabaody_core::Keyspace::contains_key(k, key));
+            let event = if gone { "del" } else { "expire" };
+            self.notify(crate::notify::class::GENERIC, event, key);
+        }
+    }
+
     /// Whether `key` exists, for a handler that reports a deletion it cannot otherwise see;
     /// only asked while generic events are published (false otherwise).
     pub fn exists_for_notify(&self, key: &[u8]) -> bool {

@@ -179,15 +179,7 @@ pub(crate) fn getex(ctx: &mut Ctx<'_, '_>, args: &mut Args<'_>) -> Result<(), Cm
             ctx.propagate(vec![bytes::Bytes::from_static(b"PERSIST"), key.clone()])
         }
         (Some(_), Some(_)) => {
-            if ctx.notifying(class::GENERIC) {
-                // A time already past deleted the key.
-                let event = if ks!(ctx, k => k.contains_key(key)) {
-                    "expire"
-                } else {
-                    "del"
-                };
-                ctx.notify(class::GENERIC, event, key);
-            }
+            ctx.notify_expiry_set(key);
             ctx.propagate_expiry(key, &[])
         }
         _ => ctx.propagate_nothing(),
